@@ -1,0 +1,78 @@
+package devnode
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	// DefaultListen is the Manager's address on a NULS node (Part A).
+	DefaultListen = "127.0.0.1:7771"
+	// DefaultBlockInterval is the time between two blocks.
+	DefaultBlockInterval = time.Second
+	// DefaultChainID is the NULS testnet's chain ID: addresses read
+	// "tNULSe…".
+	DefaultChainID = 2
+)
+
+// Config configures a Node. The zero value gives a testnet-like node on
+// 127.0.0.1:7771 making a block every second.
+type Config struct {
+	// Listen is the host:port of the main endpoint, which answers every
+	// method and plays the Manager. Port 0 picks a free port (see
+	// Node.URL). Default DefaultListen. The module endpoints listen on
+	// free ports of the same host.
+	Listen string
+	// AdvertiseHost is the host put in the role table and in URLs.
+	// Default: the host of Listen, or 127.0.0.1 when that is empty or a
+	// wildcard address.
+	AdvertiseHost string
+	// BlockInterval is the time between two blocks. Default
+	// DefaultBlockInterval (for 0). A negative value turns automatic blocks
+	// off: blocks are then made only by Node.ProduceBlock, so that tests
+	// control the height.
+	BlockInterval time.Duration
+	// ChainID is the chain the node runs, 1 to 65535. Default
+	// DefaultChainID.
+	ChainID int
+	// Strict makes every endpoint drop, with no reply, each frame that
+	// has a field a Java module does not know, as Java does (Part A2):
+	// tests use it to prove a client sends only the documented fields.
+	Strict bool
+	// Now is the clock of block and transaction times. Default time.Now.
+	Now func() time.Time
+}
+
+// withDefaults returns a copy of cfg with the defaults filled in, or why cfg
+// is invalid.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return cfg, fmt.Errorf("devnode: Listen %q: %w", cfg.Listen, err)
+	}
+	if cfg.AdvertiseHost == "" {
+		cfg.AdvertiseHost = host
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			cfg.AdvertiseHost = "127.0.0.1"
+		}
+	}
+	if cfg.BlockInterval == 0 {
+		cfg.BlockInterval = DefaultBlockInterval
+	}
+	if cfg.ChainID == 0 {
+		cfg.ChainID = DefaultChainID
+	}
+	if cfg.ChainID < 1 || cfg.ChainID > 65535 {
+		return cfg, errors.New("devnode: ChainID must be in [1,65535]")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg, nil
+}

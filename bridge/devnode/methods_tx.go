@@ -1,0 +1,55 @@
+package devnode
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+)
+
+// The transaction module's look-ups (io.nuls.transaction.rpc.cmd
+// TransactionCmd): {"tx": "<hex>"}, or {"tx": null} for a hash the node does
+// not know. tx_getTx also finds transfers not yet in a block.
+
+func (n *Node) txMethods() []bridge.Method {
+	params := []bridge.Parameter{param("chainId", "int", "", true), param("txHash", "String", "", true)}
+	return []bridge.Method{
+		{
+			Name: "tx_getTx", Description: "根据hash获取交易, 先查未确认, 查不到再查已确认/Get transaction by tx hash",
+			Parameters: params,
+			Handler: func(_ context.Context, c *bridge.Call) (any, error) {
+				return n.getTx(c, false)
+			},
+		},
+		{
+			Name: "tx_getConfirmedTx", Description: "根据hash获取已确认交易(只查已确认)/Get confirmed transaction by tx hash",
+			Parameters: params,
+			Handler: func(_ context.Context, c *bridge.Call) (any, error) {
+				return n.getTx(c, true)
+			},
+		},
+	}
+}
+
+func (n *Node) getTx(c *bridge.Call, confirmedOnly bool) (any, error) {
+	var p struct {
+		ChainID flexInt `json:"chainId"`
+		TxHash  string  `json:"txHash"`
+	}
+	if err := c.Bind(&p); err != nil {
+		return nil, err
+	}
+	if int(p.ChainID) != n.cfg.ChainID {
+		return nil, fail(codeTxChain, fmt.Sprintf("chain %d not found", p.ChainID))
+	}
+	h, ok := parseHash(p.TxHash)
+	if !ok {
+		return nil, fail(codeTxHash, "hash error: "+p.TxHash)
+	}
+	b, height, found := n.chain.txByHash(h)
+	if !found || (confirmedOnly && height < 0) {
+		return map[string]any{"tx": nil}, nil
+	}
+	return map[string]any{"tx": hex.EncodeToString(b)}, nil
+}

@@ -1,0 +1,162 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+)
+
+// The decoder validates a frame once (json.Valid) and then walks it with the
+// scanner of this file, which slices the members of an object out of the
+// frame in document order: no maps, no token stream, no copies. The scanner
+// still checks every bound, so a frame that is not valid JSON gives an error,
+// never a panic.
+
+var errScan = errors.New("malformed JSON")
+
+// scanObject returns the members of the JSON object b, in order. Values are
+// subslices of b.
+func scanObject(b []byte) ([]member, error) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, errScan
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return nil, nil
+	}
+	members := make([]member, 0, 8)
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return nil, errScan
+		}
+		end, err := skipString(b, i)
+		if err != nil {
+			return nil, err
+		}
+		key, err := unquote(b[i:end])
+		if err != nil {
+			return nil, err
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return nil, errScan
+		}
+		i = skipSpace(b, i+1)
+		vend, err := skipValue(b, i)
+		if err != nil {
+			return nil, err
+		}
+		members = append(members, member{key: key, value: b[i:vend]})
+		i = skipSpace(b, vend)
+		if i >= len(b) {
+			return nil, errScan
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return members, nil
+		default:
+			return nil, errScan
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\r', '\n':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the index after the string that starts at b[i].
+func skipString(b []byte, i int) (int, error) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++ // the escaped character
+		case '"':
+			return j + 1, nil
+		}
+	}
+	return 0, errScan
+}
+
+// skipValue returns the index after the value that starts at b[i].
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errScan
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end, err := skipString(b, j)
+				if err != nil {
+					return 0, err
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, nil
+				}
+			}
+		}
+		return 0, errScan
+	}
+	j := i
+	for j < len(b) {
+		switch b[j] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			if j == i {
+				return 0, errScan
+			}
+			return j, nil
+		}
+		j++
+	}
+	if j == i {
+		return 0, errScan
+	}
+	return j, nil
+}
+
+// unquote returns the text of a JSON string literal (with its quotes).
+func unquote(lit []byte) (string, error) {
+	if len(lit) < 2 {
+		return "", errScan
+	}
+	inner := lit[1 : len(lit)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && validUTF8Plain(inner) {
+		return string(inner), nil
+	}
+	var s string
+	if err := json.Unmarshal(lit, &s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// validUTF8Plain reports whether b can be used as a string's content as it
+// is: printable ASCII only (anything else takes the careful path).
+func validUTF8Plain(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
