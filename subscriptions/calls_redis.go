@@ -1,0 +1,112 @@
+package subscriptions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisCalls is Calls in Redis, so that any instance answers for a call
+// another one made: "<prefix>:call:<id>" hashes and "<prefix>:idem:<key>"
+// strings, all with TTLs.
+type RedisCalls struct {
+	rdb     redis.UniversalClient
+	prefix  string
+	timeout time.Duration
+}
+
+var _ Calls = (*RedisCalls)(nil)
+
+// NewRedisCalls returns the store; opTimeout bounds each Redis operation
+// (default 2s).
+func NewRedisCalls(rdb redis.UniversalClient, prefix string, opTimeout time.Duration) *RedisCalls {
+	if opTimeout <= 0 {
+		opTimeout = defaultOpTimeout
+	}
+	return &RedisCalls{rdb: rdb, prefix: prefix, timeout: opTimeout}
+}
+
+func (rc *RedisCalls) callKey(id string) string { return rc.prefix + ":call:" + id }
+
+// Begin implements Calls: one round trip (MULTI: HSET, PEXPIRE).
+func (rc *RedisCalls) Begin(ctx context.Context, rec CallRecord, ttl time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
+	defer cancel()
+	k := rc.callKey(rec.ID)
+	_, err := rc.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k, "method", rec.Method, "instance", rec.Instance,
+			"deadline", rec.Deadline.UnixMilli(), "done", "0")
+		p.PExpire(ctx, k, ttl)
+		return nil
+	})
+	return err
+}
+
+// Finish implements Calls: one round trip (DEL, or MULTI: HSET, PEXPIRE).
+func (rc *RedisCalls) Finish(ctx context.Context, rec CallRecord, keep time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
+	defer cancel()
+	k := rc.callKey(rec.ID)
+	if keep <= 0 {
+		return rc.rdb.Del(ctx, k).Err()
+	}
+	header, _ := json.Marshal(rec.Header)
+	_, err := rc.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k, "method", rec.Method, "instance", rec.Instance, "deadline", rec.Deadline.UnixMilli(),
+			"done", "1", "status", rec.Status, "header", header, "body", rec.Body)
+		p.PExpire(ctx, k, keep)
+		return nil
+	})
+	return err
+}
+
+// Get implements Calls.
+func (rc *RedisCalls) Get(ctx context.Context, id string) (CallRecord, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
+	defer cancel()
+	m, err := rc.rdb.HGetAll(ctx, rc.callKey(id)).Result()
+	if err != nil {
+		return CallRecord{}, false, err
+	}
+	if len(m) == 0 {
+		return CallRecord{}, false, nil
+	}
+	rec := CallRecord{ID: id, Method: m["method"], Instance: m["instance"], Done: m["done"] == "1", Body: []byte(m["body"])}
+	if ms, err := strconv.ParseInt(m["deadline"], 10, 64); err == nil {
+		rec.Deadline = time.UnixMilli(ms)
+	}
+	rec.Status, _ = strconv.Atoi(m["status"])
+	if h := m["header"]; h != "" {
+		_ = json.Unmarshal([]byte(h), &rec.Header)
+	}
+	return rec, true, nil
+}
+
+// Claim implements Calls with SET NX: the first claim wins everywhere.
+func (rc *RedisCalls) Claim(ctx context.Context, key, fingerprint, id string, ttl time.Duration) (string, string, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
+	defer cancel()
+	k := rc.prefix + ":idem:" + key
+	ok, err := rc.rdb.SetNX(ctx, k, id+" "+fingerprint, ttl).Result()
+	if err != nil {
+		return "", "", false, err
+	}
+	if ok {
+		return id, fingerprint, true, nil
+	}
+	v, err := rc.rdb.Get(ctx, k).Result()
+	if errors.Is(err, redis.Nil) {
+		// Expired between the two commands: claim again.
+		return rc.Claim(ctx, key, fingerprint, id, ttl)
+	}
+	if err != nil {
+		return "", "", false, err
+	}
+	boundID, boundFP, _ := strings.Cut(v, " ")
+	return boundID, boundFP, false, nil
+}

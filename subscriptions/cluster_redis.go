@@ -1,0 +1,248 @@
+package subscriptions
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of RedisClusterConfig.
+const (
+	defaultLeaseTTL    = 5 * time.Second
+	defaultPresenceTTL = 5 * time.Second
+	defaultLogTTL      = time.Hour
+	defaultOpTimeout   = 2 * time.Second
+)
+
+var (
+	//go:embed lua/append.lua
+	appendLua string
+	//go:embed lua/renew.lua
+	renewLua string
+	//go:embed lua/release.lua
+	releaseLua string
+	//go:embed lua/presence.lua
+	presenceLua string
+
+	appendScript   = redis.NewScript(appendLua)
+	renewScript    = redis.NewScript(renewLua)
+	releaseScript  = redis.NewScript(releaseLua)
+	presenceScript = redis.NewScript(presenceLua)
+)
+
+// RedisClusterConfig configures a RedisCluster.
+type RedisClusterConfig struct {
+	// Prefix starts every key: "<prefix>:{<topic>}:lease", ":log",
+	// ":members", and the channel "<prefix>:events". The braces keep a
+	// topic's keys in one Redis Cluster slot, as the scripts need.
+	Prefix string
+	// Instance names this gateway instance in leases and presence; it must
+	// be unique in the cluster.
+	Instance string
+	// Retention is the approximate length each log is trimmed to. Default
+	// 1024.
+	Retention int
+	// LeaseTTL is how long a lease outlives its holder: another instance
+	// takes over within about this time. Default 5s.
+	LeaseTTL time.Duration
+	// PresenceTTL is how long an instance counts as having readers after
+	// its last heartbeat. Default 5s.
+	PresenceTTL time.Duration
+	// LogTTL is how long a log outlives its last event. Default 1h.
+	LogTTL time.Duration
+	// OpTimeout bounds each Redis operation. Default 2s.
+	OpTimeout time.Duration
+}
+
+// RedisCluster is the Cluster of instances sharing one Redis (standalone,
+// Sentinel or Cluster, through go-redis's UniversalClient).
+type RedisCluster struct {
+	rdb    redis.UniversalClient
+	cfg    RedisClusterConfig
+	logger *slog.Logger
+	ann    chan string
+}
+
+var _ Cluster = (*RedisCluster)(nil)
+
+// NewRedisCluster returns a Cluster over rdb; Run receives announcements.
+func NewRedisCluster(rdb redis.UniversalClient, cfg RedisClusterConfig, logger *slog.Logger) (*RedisCluster, error) {
+	if cfg.Prefix == "" || cfg.Instance == "" {
+		return nil, errors.New("subscriptions: RedisCluster needs a Prefix and an Instance")
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = defaultRetention
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = defaultLeaseTTL
+	}
+	if cfg.PresenceTTL <= 0 {
+		cfg.PresenceTTL = defaultPresenceTTL
+	}
+	if cfg.LogTTL <= 0 {
+		cfg.LogTTL = defaultLogTTL
+	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = defaultOpTimeout
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &RedisCluster{rdb: rdb, cfg: cfg, logger: logger, ann: make(chan string, 256)}, nil
+}
+
+func (c *RedisCluster) key(topic, kind string) string {
+	return c.cfg.Prefix + ":{" + topic + "}:" + kind
+}
+
+func (c *RedisCluster) channel() string { return c.cfg.Prefix + ":events" }
+
+func (c *RedisCluster) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.cfg.OpTimeout)
+}
+
+// Lease implements Cluster.
+func (c *RedisCluster) Lease(ctx context.Context, topic string) (bool, error) {
+	ctx, cancel := c.op(ctx)
+	defer cancel()
+	held, err := renewScript.Run(ctx, c.rdb, []string{c.key(topic, "lease")}, c.cfg.Instance, c.cfg.LeaseTTL.Milliseconds()).Int()
+	if err != nil {
+		return false, err
+	}
+	if held == 1 {
+		return true, nil
+	}
+	ok, err := c.rdb.SetNX(ctx, c.key(topic, "lease"), c.cfg.Instance, c.cfg.LeaseTTL).Result()
+	return ok, err
+}
+
+// Release implements Cluster.
+func (c *RedisCluster) Release(ctx context.Context, topic string) error {
+	ctx, cancel := c.op(ctx)
+	defer cancel()
+	return releaseScript.Run(ctx, c.rdb, []string{c.key(topic, "lease")}, c.cfg.Instance).Err()
+}
+
+// Append implements Cluster, atomically with the lease check (a Lua script).
+func (c *RedisCluster) Append(ctx context.Context, topic string, e Event) (Event, error) {
+	ctx, cancel := c.op(ctx)
+	defer cancel()
+	final := "0"
+	if e.Final {
+		final = "1"
+	}
+	id, err := appendScript.Run(ctx, c.rdb, []string{c.key(topic, "lease"), c.key(topic, "log")},
+		c.cfg.Instance, time.Now().UnixMilli(), c.cfg.Retention, c.cfg.LogTTL.Milliseconds(),
+		e.Type, string(e.Data), final, c.channel(), topic).Text()
+	if err != nil {
+		if strings.Contains(err.Error(), "NOTOWNER") {
+			return Event{}, ErrNotOwner
+		}
+		return Event{}, err
+	}
+	_, seq, err := ParseID(id)
+	if err != nil {
+		return Event{}, err
+	}
+	e.ID, e.Seq = id, seq
+	return e, nil
+}
+
+// Range implements Cluster.
+func (c *RedisCluster) Range(ctx context.Context, topic, afterID string, count int) ([]Event, error) {
+	ctx, cancel := c.op(ctx)
+	defer cancel()
+	start := "-"
+	if afterID != "" {
+		start = "(" + afterID // exclusive
+	}
+	msgs, err := c.rdb.XRangeN(ctx, c.key(topic, "log"), start, "+", int64(count)).Result()
+	if err != nil {
+		return nil, err
+	}
+	return toEvents(msgs)
+}
+
+// Tail implements Cluster.
+func (c *RedisCluster) Tail(ctx context.Context, topic string, count int) ([]Event, error) {
+	ctx, cancel := c.op(ctx)
+	defer cancel()
+	msgs, err := c.rdb.XRevRangeN(ctx, c.key(topic, "log"), "+", "-", int64(count)).Result()
+	if err != nil {
+		return nil, err
+	}
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return toEvents(msgs)
+}
+
+func toEvents(msgs []redis.XMessage) ([]Event, error) {
+	out := make([]Event, 0, len(msgs))
+	for _, m := range msgs {
+		_, seq, err := ParseID(m.ID)
+		if err != nil {
+			return nil, fmt.Errorf("subscriptions: log entry %s: %w", m.ID, err)
+		}
+		e := Event{ID: m.ID, Seq: seq}
+		e.Type, _ = m.Values["t"].(string)
+		data, _ := m.Values["d"].(string)
+		e.Data = []byte(data)
+		e.Final = m.Values["f"] == "1"
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Present implements Cluster.
+func (c *RedisCluster) Present(ctx context.Context, topic string, here bool) (int, error) {
+	ctx, cancel := c.op(ctx)
+	defer cancel()
+	now := time.Now().UnixMilli()
+	expiry := "0"
+	if here {
+		expiry = strconv.FormatInt(now+c.cfg.PresenceTTL.Milliseconds(), 10)
+	}
+	return presenceScript.Run(ctx, c.rdb, []string{c.key(topic, "members")},
+		c.cfg.Instance, now, expiry, (2 * c.cfg.PresenceTTL).Milliseconds()).Int()
+}
+
+// Announcements implements Cluster.
+func (c *RedisCluster) Announcements() <-chan string { return c.ann }
+
+// Run owns the one Pub/Sub connection of this instance until ctx ends.
+// go-redis resubscribes by itself when Redis comes back; announcements lost
+// meanwhile are made up by the topics' polls.
+func (c *RedisCluster) Run(ctx context.Context) error {
+	ps := c.rdb.Subscribe(ctx, c.channel())
+	defer ps.Close()
+	msgs := ps.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case msg, ok := <-msgs:
+			if !ok {
+				return nil
+			}
+			select {
+			case c.ann <- msg.Payload:
+			default: // the hub is busy: its poll will find the event
+			}
+		}
+	}
+}
+
+// Ping checks that Redis answers.
+func (c *RedisCluster) Ping(ctx context.Context) error {
+	ctx, cancel := c.op(ctx)
+	defer cancel()
+	return c.rdb.Ping(ctx).Err()
+}

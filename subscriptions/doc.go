@@ -1,0 +1,37 @@
+// Package subscriptions shares upstream subscriptions among many readers,
+// such as the gateway's Server-Sent Event streams.
+//
+// Readers that Join the same Key (method, canonical parameters, mode) read
+// one topic, fed by one upstream subscription. Every push becomes an Event
+// with a position ("<ms>-<seq>") that a reader can resume after
+// (Last-Event-ID) as long as the topic retains it; beyond that, Take reports
+// a gap. The upstream subscription ends a grace period after the last reader
+// leaves.
+//
+// # Concurrency
+//
+// Hub.Run owns the hub's goroutines: one producer per topic, which copies
+// the upstream feed into the topic. Publishing never waits for readers:
+// each Member keeps a cursor into the topic's retained events and waits on
+// the topic's "changed" channel, which an append closes and replaces. A slow
+// reader thus costs nobody else anything; when it falls behind the retention
+// it sees a gap. Join, JoinLocal, Publish and Stats are safe for concurrent
+// use; a Member is read by one goroutine.
+//
+// # Several instances
+//
+// With Config.Cluster (RedisCluster) the instances of a gateway share their
+// topics: the instance holding a topic's lease subscribes upstream and
+// appends every push to the topic's Redis Stream, whose IDs (the event IDs)
+// all instances share; every instance with readers mirrors the stream into
+// its local topic, so the readers' side is the same as alone. Each shared
+// topic has one goroutine per instance (its loop: mirror, presence, lease)
+// and, on the lease holder, one producer goroutine.
+//
+// Calls and Documents are the other shared state of the gateway (calls in
+// flight, asynchronous answers, idempotency keys; compound methods and the
+// method list), each with a memory and a Redis implementation.
+//
+// Lock order: topic.mu before Member.mu; Hub.mu is never held while taking
+// a topic's lock except in Stats, which takes them one at a time.
+package subscriptions

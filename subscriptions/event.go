@@ -1,0 +1,60 @@
+package subscriptions
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Event types. A push carries the method's result; an error carries the
+// failure the upstream reported, as JSON.
+const (
+	TypePush  = ""
+	TypeError = "upstream-error"
+)
+
+// Event is one entry of a topic's log.
+type Event struct {
+	// ID is the event's position, "<ms>-<seq>": the milliseconds when it
+	// was appended and its sequence number in the topic. IDs increase,
+	// sequence numbers without gaps, so a resumed reader can tell whether
+	// it missed events. The same form as a Redis Stream ID.
+	ID string
+	// Seq is the sequence number part of ID.
+	Seq uint64
+	// Type is TypePush or TypeError.
+	Type string
+	// Data is the JSON payload.
+	Data json.RawMessage
+	// Final marks the event that ended the topic: the upstream rejected
+	// the subscription for good.
+	Final bool
+}
+
+// Time returns when the event was appended.
+func (e Event) Time() time.Time {
+	ms, _, _ := ParseID(e.ID)
+	return time.UnixMilli(ms)
+}
+
+// FormatID renders an event position.
+func FormatID(ms int64, seq uint64) string {
+	return strconv.FormatInt(ms, 10) + "-" + strconv.FormatUint(seq, 10)
+}
+
+// ParseID splits an event position.
+func ParseID(id string) (ms int64, seq uint64, err error) {
+	a, b, ok := strings.Cut(id, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("subscriptions: event ID %q: want <ms>-<seq>", id)
+	}
+	if ms, err = strconv.ParseInt(a, 10, 64); err != nil || ms < 0 {
+		return 0, 0, fmt.Errorf("subscriptions: event ID %q: bad time", id)
+	}
+	if seq, err = strconv.ParseUint(b, 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("subscriptions: event ID %q: bad sequence", id)
+	}
+	return ms, seq, nil
+}

@@ -1,0 +1,439 @@
+package subscriptions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeUpstream hands out feeds the test drives.
+type fakeUpstream struct {
+	mu     sync.Mutex
+	feeds  []*fakeFeed
+	opened chan *fakeFeed
+	fail   error // returned by Subscribe when set
+}
+
+func newFakeUpstream() *fakeUpstream { return &fakeUpstream{opened: make(chan *fakeFeed, 16)} }
+
+func (u *fakeUpstream) Subscribe(_ context.Context, k Key) (Feed, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.fail != nil {
+		return nil, u.fail
+	}
+	f := &fakeFeed{key: k, ch: make(chan Update, 64), closed: make(chan struct{})}
+	u.feeds = append(u.feeds, f)
+	u.opened <- f
+	return f, nil
+}
+
+func (u *fakeUpstream) open() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	n := 0
+	for _, f := range u.feeds {
+		select {
+		case <-f.closed:
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+type fakeFeed struct {
+	key    Key
+	ch     chan Update
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (f *fakeFeed) Updates() <-chan Update { return f.ch }
+func (f *fakeFeed) Err() error             { return nil }
+func (f *fakeFeed) Close() error {
+	f.once.Do(func() { close(f.closed) })
+	return nil
+}
+func (f *fakeFeed) push(v int) { f.ch <- Update{Data: json.RawMessage(fmt.Sprint(v))} }
+
+func startHub(t *testing.T, cfg Config, up Upstream) *Hub {
+	t.Helper()
+	if cfg.FirstPushWait == 0 {
+		cfg.FirstPushWait = 20 * time.Millisecond
+	}
+	h := NewHub(cfg, up, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "hub running", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return h.ctx != nil })
+	return h
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// read takes events until n have arrived.
+func read(t *testing.T, m *Member, n int) (vals []string, gap bool) {
+	t.Helper()
+	deadline := time.After(3 * time.Second)
+	for len(vals) < n {
+		select {
+		case <-m.Ready():
+		case <-deadline:
+			t.Fatalf("got %v, want %d events", vals, n)
+		}
+		b, err := m.Take(100)
+		if err != nil {
+			t.Fatalf("Take: %v (got %v)", err, vals)
+		}
+		gap = gap || b.Gap
+		for _, e := range b.Events {
+			vals = append(vals, string(e.Data))
+		}
+	}
+	return vals, gap
+}
+
+var key = Key{Method: "latestHeight", Params: `{"chainId":2}`, EventCounter: 1}
+
+// TestShareOneUpstream: many readers of one key share one feed, in order,
+// and a new reader starts with the current state.
+func TestShareOneUpstream(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := startHub(t, Config{}, up)
+	a, err := h.Join(t.Context(), key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	f := <-up.opened
+	f.push(1)
+	f.push(2)
+	if got, _ := read(t, a, 2); !cmp.Equal(got, []string{"1", "2"}) {
+		t.Fatalf("a got %v", got)
+	}
+	b, err := h.Join(t.Context(), key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if got, _ := read(t, b, 1); !cmp.Equal(got, []string{"2"}) {
+		t.Fatalf("late reader starts with %v, want the current state [2]", got)
+	}
+	f.push(3)
+	if got, _ := read(t, a, 1); got[0] != "3" {
+		t.Fatalf("a got %v", got)
+	}
+	if got, _ := read(t, b, 1); got[0] != "3" {
+		t.Fatalf("b got %v", got)
+	}
+	if up.open() != 1 {
+		t.Errorf("%d upstream feeds, want 1", up.open())
+	}
+	if s := h.Stats(); s.Topics != 1 || s.Members != 2 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestResume: Last-Event-ID gets exactly what was missed; beyond the
+// retention, a gap.
+func TestResume(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := startHub(t, Config{Retention: 4}, up)
+	a, err := h.Join(t.Context(), key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	f := <-up.opened
+	f.push(1)
+	f.push(2)
+	read(t, a, 2)
+	// A reader saw event 2's ID, then went away.
+	var lastID string
+	{
+		m, _ := h.Join(t.Context(), key, "")
+		<-m.Ready()
+		b, _ := m.Take(10)
+		lastID = b.Events[0].ID
+		m.Close()
+	}
+	f.push(3)
+	f.push(4)
+	read(t, a, 2)
+
+	m, err := h.Join(t.Context(), key, lastID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, gap := read(t, m, 2)
+	m.Close()
+	if !cmp.Equal(got, []string{"3", "4"}) || gap {
+		t.Fatalf("resume got %v gap=%v, want [3 4] without gap", got, gap)
+	}
+
+	// Retention 4: after 4 more events, event 3 is gone.
+	for i := 5; i <= 8; i++ {
+		f.push(i)
+	}
+	_, _ = read(t, a, 4)
+	m, err = h.Join(t.Context(), key, lastID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	got, gap = read(t, m, 4)
+	if !gap || !cmp.Equal(got, []string{"5", "6", "7", "8"}) {
+		t.Fatalf("resume beyond retention got %v gap=%v, want gap then [5 6 7 8]", got, gap)
+	}
+
+	// An ID the topic never issued: a gap, then live.
+	m2, err := h.Join(t.Context(), key, "1-999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	<-m2.Ready()
+	if b, _ := m2.Take(10); !b.Gap || len(b.Events) != 0 {
+		t.Fatalf("unknown ID: %+v", b)
+	}
+	if _, err := h.Join(t.Context(), key, "garbage"); !errors.Is(err, ErrBadEventID) {
+		t.Fatalf("bad ID: %v", err)
+	}
+}
+
+// TestResumeEarlierIncarnation: a Last-Event-ID whose sequence number the
+// topic has issued, but with another time, is of an earlier incarnation of
+// the topic (its numbers start over when it restarts, or when Redis loses
+// the shared log): the reader gets a gap, not the events after that number.
+func TestResumeEarlierIncarnation(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := startHub(t, Config{}, up)
+	a, err := h.Join(t.Context(), key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	f := <-up.opened
+	for i := 1; i <= 3; i++ {
+		f.push(i)
+	}
+	read(t, a, 3)
+	a.t.mu.Lock()
+	second, _ := a.t.events.find(2)
+	a.t.mu.Unlock()
+	ms, seq, err := ParseID(second.ID)
+	if err != nil || seq != 2 {
+		t.Fatalf("event 2 has ID %q: %v", second.ID, err)
+	}
+
+	m, err := h.Join(t.Context(), key, second.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, gap := read(t, m, 1)
+	m.Close()
+	if gap || !cmp.Equal(got, []string{"3"}) {
+		t.Fatalf("resume after %s got %v gap=%v, want [3] without gap", second.ID, got, gap)
+	}
+
+	earlier := FormatID(ms-1000, 2)
+	m, err = h.Join(t.Context(), key, earlier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	<-m.Ready()
+	if b, _ := m.Take(10); !b.Gap || len(b.Events) != 0 {
+		t.Fatalf("resume after %s (event 2 is %s): %+v, want a gap and no events", earlier, second.ID, b)
+	}
+	f.push(4)
+	if got, gap := read(t, m, 1); gap || !cmp.Equal(got, []string{"4"}) {
+		t.Fatalf("then got %v gap=%v, want [4]", got, gap)
+	}
+}
+
+// TestGracePeriod: the upstream subscription outlives its last reader by
+// the grace period, then closes; a reader coming back in time finds it.
+func TestGracePeriod(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := startHub(t, Config{Grace: 100 * time.Millisecond}, up)
+	a, _ := h.Join(t.Context(), key, "")
+	f := <-up.opened
+	a.Close()
+	time.Sleep(30 * time.Millisecond)
+	b, _ := h.Join(t.Context(), key, "")
+	time.Sleep(150 * time.Millisecond)
+	if up.open() != 1 {
+		t.Fatal("topic closed while a reader was back")
+	}
+	b.Close()
+	waitFor(t, "upstream unsubscribed", func() bool { return up.open() == 0 })
+	select {
+	case <-f.closed:
+	default:
+		t.Fatal("feed not closed")
+	}
+	if h.Stats().Topics != 0 {
+		t.Error("topic kept")
+	}
+}
+
+// TestSlowReaderDoesNotStall: a reader that never takes does not delay the
+// others; it sees a gap once it falls out of retention.
+func TestSlowReaderDoesNotStall(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := startHub(t, Config{Retention: 8}, up)
+	slow, _ := h.Join(t.Context(), key, "")
+	defer slow.Close()
+	fast, _ := h.Join(t.Context(), key, "")
+	defer fast.Close()
+	f := <-up.opened
+	for i := 1; i <= 50; i++ {
+		f.push(i)
+		if got, _ := read(t, fast, 1); got[0] != fmt.Sprint(i) {
+			t.Fatalf("fast got %v at %d", got, i)
+		}
+	}
+	b, err := slow.Take(100)
+	if err != nil || !b.Gap || len(b.Events) != 8 || string(b.Events[0].Data) != "43" {
+		t.Fatalf("slow reader: %+v %v", b, err)
+	}
+}
+
+// TestFinalFailure: an upstream rejection on a new topic is Join's error.
+func TestFinalFailure(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := startHub(t, Config{FirstPushWait: time.Second}, up)
+	rejected := errors.New("Cmd not found")
+	go func() {
+		f := <-up.opened
+		f.ch <- Update{Type: TypeError, Data: json.RawMessage(`{"title":"x"}`), Final: true, Err: rejected}
+	}()
+	_, err := h.Join(t.Context(), key, "")
+	var te *TopicError
+	if !errors.As(err, &te) || !errors.Is(err, rejected) {
+		t.Fatalf("err = %v, want the rejection", err)
+	}
+	if h.Stats().Topics != 0 {
+		t.Error("failed topic kept")
+	}
+	up.fail = errors.New("not connected")
+	if _, err := h.Join(t.Context(), Key{Method: "other"}, ""); err == nil {
+		t.Fatal("Join succeeded although Subscribe failed")
+	}
+}
+
+// TestFeedEndsIsReopened: a feed that ends while readers remain is
+// reopened, and the readers go on without noticing.
+func TestFeedEndsIsReopened(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := startHub(t, Config{RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond}, up)
+	m, _ := h.Join(t.Context(), key, "")
+	defer m.Close()
+	f := <-up.opened
+	f.push(1)
+	close(f.ch)
+	f2 := <-up.opened
+	f2.push(2)
+	if got, _ := read(t, m, 2); !cmp.Equal(got, []string{"1", "2"}) {
+		t.Fatalf("got %v", got)
+	}
+}
+
+// TestLocalTopic: Publish and JoinLocal, for notifications.
+func TestLocalTopic(t *testing.T) {
+	t.Parallel()
+	h := startHub(t, Config{}, newFakeUpstream())
+	m, err := h.JoinLocal("notifications", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := h.Publish("notifications", "Notification", []byte(`{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := read(t, m, 1); got[0] != `{"n":1}` {
+		t.Fatalf("got %v", got)
+	}
+}
+
+// TestRunEndsTopics: stopping the hub closes the upstream feeds and ends the
+// readers.
+func TestRunEndsTopics(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := NewHub(Config{FirstPushWait: time.Millisecond}, up, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.Run(ctx) }()
+	waitFor(t, "hub running", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return h.ctx != nil })
+	m, err := h.Join(t.Context(), key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-up.opened
+	cancel()
+	<-done
+	<-m.Ready()
+	if _, err := m.Take(10); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Take after Run = %v, want ErrClosed", err)
+	}
+	if up.open() != 0 {
+		t.Error("feed left open")
+	}
+	if _, err := h.Join(t.Context(), key, ""); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Join after Run = %v", err)
+	}
+}
+
+func TestCanonicalParams(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{``, `{}`},
+		{`null`, `{}`},
+		{`{"b":1, "a":{"d":[1,2.50,"x"],"c":null}}`, `{"a":{"c":null,"d":[1,2.50,"x"]},"b":1}`},
+		{`{"big":12345678901234567890}`, `{"big":12345678901234567890}`},
+	}
+	for _, tt := range tests {
+		got, err := CanonicalParams(json.RawMessage(tt.in))
+		if err != nil || got != tt.want {
+			t.Errorf("CanonicalParams(%s) = %s, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := CanonicalParams(json.RawMessage(`[1]`)); err == nil {
+		t.Error("array accepted")
+	}
+	a := Key{Method: "m", Params: `{"a":1}`, EventCounter: 1}
+	b := a
+	b.Period = 5
+	if a.Topic() == b.Topic() || a.Topic() != (Key{Method: "m", Params: `{"a":1}`, EventCounter: 1}).Topic() {
+		t.Error("Topic is not a function of the whole key")
+	}
+}

@@ -1,0 +1,85 @@
+package subscriptions
+
+import "sync"
+
+// closedChan is always ready.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Member is one reader of a topic, such as one SSE stream. It keeps its own
+// cursor, so a slow reader delays nobody: it falls behind, and when it falls
+// out of the retained events its next Take reports a gap.
+//
+// A Member is used by one goroutine; Close may be called from any.
+type Member struct {
+	t *topic
+
+	mu     sync.Mutex // guards cursor, gap, closed
+	cursor uint64     // Seq of the last event taken
+	gap    bool       // the reader resumed from an unknown position
+	closed bool
+}
+
+// Batch is what Take returns.
+type Batch struct {
+	// Gap reports that events between the reader's position and Events
+	// were lost: they fell out of retention, or the position is unknown.
+	Gap bool
+	// Events are the next events, in order.
+	Events []Event
+}
+
+// Topic returns the name of the member's topic.
+func (m *Member) Topic() string { return m.t.name }
+
+// Ready returns a channel that is ready when Take has something: events
+// after the cursor, or the end of the topic.
+func (m *Member) Ready() <-chan struct{} {
+	t := m.t
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t.closed || m.closed || m.gap || t.nextSeq-1 > m.cursor {
+		return closedChan
+	}
+	return t.changed
+}
+
+// Take returns up to max events after the cursor and advances it. When the
+// topic has ended and everything retained is taken, it returns the
+// *TopicError the topic ended with, or ErrClosed.
+func (m *Member) Take(max int) (Batch, error) {
+	t := m.t
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Batch{}, ErrClosed
+	}
+	events, gap := t.events.since(m.cursor, max)
+	b := Batch{Gap: gap || m.gap, Events: events}
+	m.gap = false
+	if n := len(events); n > 0 {
+		m.cursor = events[n-1].Seq
+	}
+	if len(events) == 0 && t.closed {
+		if t.err != nil && t.key != nil {
+			return b, &TopicError{Key: *t.key, Err: t.err}
+		}
+		return b, ErrClosed
+	}
+	return b, nil
+}
+
+// Close leaves the topic; the last reader to leave starts its grace period.
+func (m *Member) Close() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	m.mu.Unlock()
+	m.t.leave()
+}

@@ -1,0 +1,60 @@
+package subscriptions
+
+import "sort"
+
+// ring keeps the last cap events of a topic in order. It is not safe for
+// concurrent use; topic guards it.
+type ring struct {
+	buf   []Event
+	head  int // index of the oldest event
+	count int
+}
+
+func newRing(capacity int) *ring { return &ring{buf: make([]Event, capacity)} }
+
+func (r *ring) push(e Event) {
+	if r.count < len(r.buf) {
+		r.buf[(r.head+r.count)%len(r.buf)] = e
+		r.count++
+		return
+	}
+	r.buf[r.head] = e
+	r.head = (r.head + 1) % len(r.buf)
+}
+
+func (r *ring) at(i int) Event { return r.buf[(r.head+i)%len(r.buf)] }
+
+// since returns up to max events with Seq > after, and whether the first of
+// them is not the one right after after (a gap: events fell out of the
+// retention, or never reached this ring).
+func (r *ring) since(after uint64, max int) ([]Event, bool) {
+	if r.count == 0 || after >= r.at(r.count-1).Seq {
+		return nil, false
+	}
+	// Sequence numbers increase; they are contiguous unless the ring
+	// mirrors a shared log with holes, so search rather than index.
+	start := sort.Search(r.count, func(i int) bool { return r.at(i).Seq > after })
+	gap := r.at(start).Seq != after+1
+	n := min(r.count-start, max)
+	out := make([]Event, n)
+	for i := range n {
+		out[i] = r.at(start + i)
+	}
+	return out, gap
+}
+
+// find returns the retained event of sequence number seq, if any.
+func (r *ring) find(seq uint64) (Event, bool) {
+	i := sort.Search(r.count, func(i int) bool { return r.at(i).Seq >= seq })
+	if i == r.count || r.at(i).Seq != seq {
+		return Event{}, false
+	}
+	return r.at(i), true
+}
+
+func (r *ring) last() (Event, bool) {
+	if r.count == 0 {
+		return Event{}, false
+	}
+	return r.at(r.count - 1), true
+}

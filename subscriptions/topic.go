@@ -1,0 +1,295 @@
+package subscriptions
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/internal/retry"
+)
+
+// topic is the shared state of one subscription: its retained events, its
+// readers, and the goroutine that feeds it from upstream.
+type topic struct {
+	h    *Hub
+	name string
+	key  *Key // nil for a local topic
+
+	// firstPush is closed at the first update or failure.
+	firstPush chan struct{}
+	// ready is closed once a shared topic has loaded its log (at once for
+	// a topic of a lone hub).
+	ready chan struct{}
+	// announce wakes a shared topic's loop: the log has new events.
+	announce      chan struct{}
+	firstPushOnce sync.Once
+	cancel        context.CancelFunc // stops produce; nil for local topics
+
+	// mu guards everything below. Readers (Member.Ready and Take) share
+	// it: an append wakes every stream of the topic at once, and they must
+	// not queue behind one another to read the same events.
+	mu      sync.RWMutex
+	events  *ring
+	nextSeq uint64
+	lastMs  int64
+	// changed is closed and replaced at every append and at close: the
+	// readers wait on it.
+	changed chan struct{}
+	members int
+	grace   *time.Timer
+	closed  bool
+	err     error // why the topic closed
+}
+
+func newTopic(h *Hub, name string, key *Key) *topic {
+	t := &topic{
+		h: h, name: name, key: key,
+		firstPush: make(chan struct{}),
+		ready:     make(chan struct{}),
+		announce:  make(chan struct{}, 1),
+		events:    newRing(h.cfg.Retention),
+		nextSeq:   1,
+		changed:   make(chan struct{}),
+	}
+	if key == nil || h.cfg.Cluster == nil {
+		close(t.ready)
+	}
+	return t
+}
+
+// waitReady waits until the topic can be joined: a shared topic loads its
+// log first. A topic that could not load in time is an error (Redis down).
+func (t *topic) waitReady(ctx context.Context, within time.Duration) error {
+	select {
+	case <-t.ready:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(within)
+	defer timer.Stop()
+	select {
+	case <-t.ready:
+		return nil
+	case <-timer.C:
+		return ErrUnavailable
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// empty reports whether the topic has no event yet.
+func (t *topic) empty() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.events.count == 0
+}
+
+// append adds one event and wakes the readers. It never blocks on them.
+func (t *topic) append(typ string, data []byte) { t.appendAndClose(typ, data, nil) }
+
+// appendAndClose adds one event and, when final is set, closes the topic
+// with it in the same step, so that no reader sees the event without the end.
+func (t *topic) appendAndClose(typ string, data []byte, final error) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	ms := max(time.Now().UnixMilli(), t.lastMs) // IDs never go back
+	e := Event{ID: FormatID(ms, t.nextSeq), Seq: t.nextSeq, Type: typ, Data: data}
+	t.lastMs = ms
+	t.nextSeq++
+	t.events.push(e)
+	close(t.changed)
+	t.changed = make(chan struct{})
+	if final != nil {
+		t.closed, t.err = true, final
+		if t.grace != nil {
+			t.grace.Stop()
+		}
+	}
+	t.mu.Unlock()
+	t.firstPushOnce.Do(func() { close(t.firstPush) })
+	if final != nil {
+		t.afterClose()
+	}
+}
+
+// join adds a reader whose cursor is after (resume: the event of time
+// afterMs and sequence number after) or, when not resuming, just before the
+// latest event.
+func (t *topic) join(afterMs int64, after uint64, resume bool) *Member {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.members++
+	if t.grace != nil {
+		t.grace.Stop()
+		t.grace = nil
+	}
+	m := &Member{t: t}
+	last := t.nextSeq - 1
+	switch {
+	case !resume:
+		m.cursor = max(last, 1) - 1 // replay the current state
+	case after > last:
+		// An ID this topic never issued (an earlier incarnation, another
+		// topic): what came before is unknown.
+		m.cursor, m.gap = last, true
+	case !t.issuedLocked(afterMs, after):
+		// The topic's event of that sequence number has another time:
+		// the ID is of an earlier incarnation, whose numbers the topic
+		// reuses (it ended and started again, or the shared log was
+		// lost with Redis's data). Reading on from that number would
+		// skip events unannounced: what came before is unknown.
+		m.cursor, m.gap = last, true
+	default:
+		m.cursor = after
+	}
+	return m
+}
+
+// issuedLocked reports whether the event of sequence number seq, if the
+// topic still retains it, has the time ms: whether this topic issued that
+// ID. An event no longer retained cannot be checked; the reader's next Take
+// reports the gap. t.mu must be held.
+func (t *topic) issuedLocked(ms int64, seq uint64) bool {
+	e, ok := t.events.find(seq)
+	if !ok {
+		return true
+	}
+	ems, _, err := ParseID(e.ID)
+	return err != nil || ems == ms
+}
+
+// leave removes a reader; the last one starts the grace period.
+func (t *topic) leave() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.members--
+	// A shared topic's loop decides when it ends, from the whole
+	// cluster's presence.
+	if t.members > 0 || t.closed || t.key == nil || t.h.cfg.Cluster != nil {
+		return
+	}
+	t.grace = time.AfterFunc(t.h.cfg.Grace, func() {
+		t.mu.Lock()
+		idle := t.members == 0
+		t.mu.Unlock()
+		if idle {
+			t.h.logger.Debug("topic idle; closing", slog.String("topic", t.name))
+			t.close(nil)
+		}
+	})
+}
+
+// close ends the topic: readers drain what is retained, then get err.
+func (t *topic) close(err error) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	t.closed, t.err = true, err
+	if t.grace != nil {
+		t.grace.Stop()
+	}
+	close(t.changed)
+	t.mu.Unlock()
+	t.firstPushOnce.Do(func() { close(t.firstPush) })
+	t.afterClose()
+}
+
+// afterClose stops the producer and forgets the topic.
+func (t *topic) afterClose() {
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.h.remove(t)
+}
+
+// failure returns the error the topic closed with, if any.
+func (t *topic) failure() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed && t.err != nil {
+		return &TopicError{Key: *t.key, Err: t.err}
+	}
+	return nil
+}
+
+// produce feeds the topic from the upstream until ctx ends: it reopens the
+// feed with backoff if it ends while the topic lives, and closes the topic
+// on a final failure.
+func (t *topic) produce(ctx context.Context) {
+	log := t.h.logger.With(slog.String("topic", t.name), slog.String("method", t.key.Method))
+	attempt := 0
+	for ctx.Err() == nil {
+		feed, err := t.h.upstream.Subscribe(ctx, *t.key)
+		if err != nil {
+			if !t.hasFed() {
+				// Nothing was ever delivered: the Join waiting on
+				// this topic reports the failure.
+				t.close(err)
+				return
+			}
+			attempt++
+			log.Warn("upstream subscribe failed; retrying", slog.Any("err", err))
+			if !retry.Sleep(ctx, retry.Backoff(attempt, t.h.cfg.RetryMin, t.h.cfg.RetryMax)) {
+				return
+			}
+			continue
+		}
+		attempt = 0
+		final := t.pump(ctx, feed)
+		_ = feed.Close()
+		if final != nil {
+			return // pump closed the topic
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		attempt++
+		log.Warn("upstream feed ended; resubscribing", slog.Any("err", feed.Err()))
+		if !retry.Sleep(ctx, retry.Backoff(attempt, t.h.cfg.RetryMin, t.h.cfg.RetryMax)) {
+			return
+		}
+	}
+}
+
+// pump copies a feed into the topic until it ends; it returns the error of a
+// final update.
+func (t *topic) pump(ctx context.Context, feed Feed) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case u, ok := <-feed.Updates():
+			if !ok {
+				return nil
+			}
+			if !u.Final {
+				t.append(u.Type, u.Data)
+				continue
+			}
+			err := u.Err
+			if err == nil {
+				err = errFinal
+			}
+			t.appendAndClose(u.Type, u.Data, err)
+			return err
+		}
+	}
+}
+
+var errFinal = &finalError{}
+
+type finalError struct{}
+
+func (*finalError) Error() string { return "upstream ended the subscription" }
+
+func (t *topic) hasFed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.nextSeq > 1
+}
