@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/gateway"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+)
+
+// stage is a set of components that start together and stop together, in
+// reverse order of the stages: streams, then the hub (unsubscribing
+// upstream), then the upstream connections and the simulated node.
+type stage struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newStage() *stage {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &stage{ctx: ctx, cancel: cancel}
+}
+
+func (s *stage) goRun(logger *slog.Logger, name string, run func(context.Context) error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := run(s.ctx); err != nil {
+			logger.Error("component stopped", slog.String("component", name), slog.Any("err", err))
+		}
+	}()
+}
+
+func (s *stage) stop() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// run wires the gateway and serves until ctx ends or the Manager sends the
+// shutdown command (D17), then shuts down gracefully. listening, when not
+// nil, receives the HTTP address once it is bound.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, listening chan<- string) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	state := "memory"
+	var rdb redis.UniversalClient
+	if cfg.RedisURL != "" {
+		redis.SetLogger(redisLog{logger.With("component", "redis")})
+		if rdb, err = newRedis(cfg.RedisURL); err != nil {
+			return err
+		}
+		// Closed last, after the hub and the server are done with it.
+		defer rdb.Close()
+		state = "redis"
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := rdb.Ping(pctx).Err(); err != nil {
+			// Start anyway: calls work without Redis, /readyz says
+			// it is missing, and the state recovers when it is back.
+			logger.Warn("redis does not answer yet", slog.String("redis", redactedURL(cfg.RedisURL)), slog.Any("err", err))
+		}
+		cancel()
+	}
+	instance := instanceName()
+
+	upstream := newStage() // upstream connections and the simulated node
+	defer upstream.stop()
+	upstreamURL := cfg.Upstream
+	if upstreamURL == "" {
+		node, err := devnode.New(devnode.Config{Listen: "127.0.0.1:0", BlockInterval: cfg.BlockInterval}, logger.With("component", "devnode"))
+		if err != nil {
+			return err
+		}
+		upstream.goRun(logger, "devnode", node.Run)
+		upstreamURL = node.URL()
+		logger.Info("no --upstream given: started the simulated NULS node in-process",
+			slog.String("url", upstreamURL), slog.Int("chain_id", node.ChainID()))
+		cfg.Topology = topologyDirect
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	advertise := cfg.Advertise
+	if advertise == "" {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		advertise = net.JoinHostPort("127.0.0.1", port)
+	}
+
+	module, err := bridge.NewModule(bridge.ModuleConfig{
+		Abbreviation: cfg.Abbreviation, Name: cfg.Abbreviation,
+		Roles: map[string][]string{cfg.Abbreviation: {"1.0"}},
+	}, logger.With("component", "module"))
+	if err != nil {
+		return err
+	}
+	defer module.Close()
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var hub *subscriptions.Hub
+	notify := func(_ *bridge.Peer, n *bridge.Notification) { gateway.PublishNotification(hub, n) }
+
+	var up gateway.Upstream
+	switch cfg.Topology {
+	case topologyDirect:
+		client, err := bridge.NewClient(bridge.ClientConfig{
+			URL: upstreamURL, Abbreviation: cfg.Abbreviation, CallTimeout: cfg.CallTimeout,
+			OnNotification: notify,
+		}, logger.With("component", "upstream"))
+		if err != nil {
+			return err
+		}
+		upstream.goRun(logger, "upstream", client.Run)
+		up = gateway.NewDirect(client)
+	case topologyManager:
+		host, port, _ := net.SplitHostPort(advertise)
+		var link *bridge.ManagerLink
+		// D8: a module connection that fails negotiation every retry is
+		// reported to the Manager.
+		report := func(u string, err error) {
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if rerr := link.Report(rctx, bridge.NotOperational(u, err)); rerr != nil {
+				logger.Warn("negotiation failure not reported to the Manager", slog.String("url", u), slog.Any("err", rerr))
+			}
+		}
+		modules := bridge.NewModules(bridge.ModulesConfig{
+			Client: bridge.ClientConfig{Abbreviation: cfg.Abbreviation, CallTimeout: cfg.CallTimeout,
+				OnNotification: notify, OnNegotiationFailure: report},
+			Exclude:     []string{hostPort(upstreamURL), advertise},
+			ManagerHost: hostOnly(upstreamURL),
+		}, logger.With("component", "modules"))
+		link, err = bridge.NewManagerLink(bridge.ManagerLinkConfig{
+			URL: upstreamURL, Module: module,
+			ConnectionInformation: bridge.ConnectionInformation{IP: host, Port: port},
+			Client:                bridge.ClientConfig{CallTimeout: cfg.CallTimeout, OnNotification: notify},
+			OnRoles:               modules.Update,
+		}, logger.With("component", "manager"))
+		if err != nil {
+			return err
+		}
+		upstream.goRun(logger, "modules", modules.Run)
+		upstream.goRun(logger, "manager", link.Run)
+		up = gateway.NewManaged(link, modules, logger.With("component", "routing"))
+	}
+
+	hubCfg := subscriptions.Config{Retention: cfg.Retention, Grace: cfg.Grace}
+	hubStage := newStage()
+	defer hubStage.stop()
+	gwCfg := gateway.Config{
+		Upstream: up, Registry: registry, Scopes: cfg.Scopes, Instance: instance,
+		MaxBodyBytes: cfg.MaxBodyBytes, CallTimeout: cfg.CallTimeout, MaxStreams: cfg.MaxStreams, Heartbeat: cfg.Heartbeat,
+		CORSOrigins: cfg.CORSOrigins,
+	}
+	if rdb != nil {
+		cluster, err := subscriptions.NewRedisCluster(rdb, subscriptions.RedisClusterConfig{
+			Prefix: cfg.RedisPrefix, Instance: instance, Retention: cfg.Retention,
+		}, logger.With("component", "cluster"))
+		if err != nil {
+			return err
+		}
+		hubStage.goRun(logger, "cluster", cluster.Run)
+		hubCfg.Cluster = cluster
+		gwCfg.Calls = subscriptions.NewRedisCalls(rdb, cfg.RedisPrefix, 0)
+		gwCfg.Documents = subscriptions.NewRedisDocuments(rdb, cfg.RedisPrefix+":catalog", 0)
+		gwCfg.Compounds = gateway.DocumentCompounds{Docs: subscriptions.NewRedisDocuments(rdb, cfg.RedisPrefix+":compounds", 0)}
+		gwCfg.ReadyChecks = map[string]func(context.Context) error{"redis": redisPing(rdb)}
+	}
+	hub = subscriptions.NewHub(hubCfg, gateway.Feeds{Upstream: up}, logger.With("component", "hub"))
+	hubStage.goRun(logger, "hub", hub.Run)
+	gwCfg.Hub = hub
+	if cfg.Topology == topologyManager {
+		gwCfg.Module = module
+		gwCfg.ModuleEndpoint = module
+	}
+	srv, err := gateway.New(gwCfg, logger)
+	if err != nil {
+		return err
+	}
+	serving := newStage() // the server's background work and its streams
+	defer serving.stop()
+	serving.goRun(logger, "server", srv.Run)
+	if cfg.DebugListen != "" {
+		serving.goRun(logger, "debug", func(ctx context.Context) error { return serveDebug(ctx, cfg.DebugListen, logger) })
+	}
+
+	httpSrv := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		// No WriteTimeout: streams are long-lived; each SSE write has
+		// its own deadline.
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	logger.Info("gateway listening",
+		slog.String("addr", ln.Addr().String()), slog.String("upstream", redactedURL(upstreamURL)),
+		slog.String("topology", cfg.Topology), slog.String("state", state), slog.String("instance", instance),
+		slog.String("scopes", strings.Join(cfg.Scopes, ",")), slog.Duration("call_timeout", cfg.CallTimeout))
+	if listening != nil {
+		listening <- ln.Addr().String()
+	}
+
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down: signal")
+	case <-module.Done():
+		logger.Info("shutting down: shutdown command from the Manager")
+	case err := <-serveErr:
+		return fmt.Errorf("http: %w", err)
+	}
+	// 1. End the streams cleanly (clients reconnect elsewhere with
+	// Last-Event-ID); 2. let in-flight calls finish; 3. unsubscribe
+	// upstream; 4. close the upstream connections (deferred).
+	serving.stop()
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		logger.Warn("in-flight requests cut at the shutdown timeout", slog.Any("err", err))
+		_ = httpSrv.Close()
+	}
+	hubStage.stop()
+	logger.Info("gateway stopped")
+	return nil
+}
+
+func hostPort(rawURL string) string {
+	u := strings.TrimPrefix(strings.TrimPrefix(rawURL, "ws://"), "wss://")
+	if i := strings.IndexByte(u, '/'); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
+
+func hostOnly(rawURL string) string {
+	h, _, err := net.SplitHostPort(hostPort(rawURL))
+	if err != nil {
+		return ""
+	}
+	return h
+}

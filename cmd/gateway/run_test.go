@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func noEnv(string) string { return "" }
+
+func TestHelpListsFlagsWithEnv(t *testing.T) {
+	var out bytes.Buffer
+	_, err := parseConfig([]string{"--help"}, noEnv, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{"-listen", "GATEWAY_LISTEN", `default ":8080"`, "-upstream", "GATEWAY_UPSTREAM", "-redis-url", "GATEWAY_REDIS_URL", "-topology"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestConfigFromEnvAndFlags(t *testing.T) {
+	env := map[string]string{envListen: "127.0.0.1:9000", envCallTimeout: "3s", envScopes: "public,admin"}
+	c, err := parseConfig([]string{"--max-streams", "7"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:9000" || c.CallTimeout != 3*time.Second || c.MaxStreams != 7 || len(c.Scopes) != 2 {
+		t.Errorf("config %+v", c)
+	}
+	// A flag beats the environment.
+	c, _ = parseConfig([]string{"--listen", ":1"}, func(k string) string { return env[k] }, io.Discard)
+	if c.Listen != ":1" {
+		t.Errorf("listen %q", c.Listen)
+	}
+	for _, bad := range [][]string{
+		{"--upstream", "http://x"}, {"--topology", "mesh"}, {"--scopes", "root"}, {"--log-level", "loud"}, {"--listen", "nope"}, {"extra"},
+	} {
+		if _, err := parseConfig(bad, noEnv, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if _, err := parseConfig(nil, func(k string) string {
+		if k == envCallTimeout {
+			return "soon"
+		}
+		return ""
+	}, io.Discard); err == nil {
+		t.Error("bad env duration accepted")
+	}
+}
+
+// startRun runs the binary's run() and returns its address, a stop that
+// cancels it (SIGTERM) and waits, and the channel run's result arrives on.
+func startRun(t *testing.T, args ...string) (addr string, stop func() error, result <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	listening := make(chan string, 1)
+	errc := make(chan error, 1)
+	var logs syncBuffer
+	go func() {
+		errc <- run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), noEnv, &logs, listening)
+	}()
+	select {
+	case addr = <-listening:
+	case err := <-errc:
+		cancel()
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("not listening")
+	}
+	results := make(chan error, 1)
+	var once sync.Once
+	var err error
+	wait := func() error {
+		once.Do(func() { err = <-errc; results <- err })
+		return err
+	}
+	stop = func() error { cancel(); return wait() }
+	go func() { _ = wait() }()
+	t.Cleanup(func() { _ = stop() })
+	return addr, stop, results
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitReady(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("gateway never ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRunEmbedded: with no upstream the binary starts the simulated node;
+// cancelling (SIGTERM) stops everything and returns nil.
+func TestRunEmbedded(t *testing.T) {
+	addr, stop, _ := startRun(t, "--devnode-block-interval", "50ms")
+	waitReady(t, addr)
+	resp, err := http.Post("http://"+addr+"/rpc/latestHeight", "application/json", strings.NewReader(`{"chainId":2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), `{"value":`) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	// A stream open at shutdown ends; run returns.
+	sresp, err := http.Get("http://" + addr + "/rpc/latestHeight/stream?chainId=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sresp.Body.Close()
+	if err := stop(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if _, err := io.ReadAll(sresp.Body); err != nil {
+		t.Logf("stream read after shutdown: %v", err)
+	}
+}
+
+// TestShutdownCommand covers D17 for the gateway itself: in the manager
+// topology the gateway is a NULS module, and the shutdown command, here sent
+// on its module endpoint, drains and stops it.
+func TestShutdownCommand(t *testing.T) {
+	node, err := devnode.New(devnode.Config{Listen: "127.0.0.1:0", BlockInterval: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nctx, ncancel := context.WithCancel(context.Background())
+	ndone := make(chan struct{})
+	go func() { defer close(ndone); _ = node.Run(nctx) }()
+	defer func() { ncancel(); <-ndone }()
+
+	addr, _, result := startRun(t, "--upstream", node.URL(), "--topology", "manager")
+	waitReady(t, addr)
+	c, err := bridge.NewClient(bridge.ClientConfig{URL: "ws://" + addr + "/ws", FirstDialJitter: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, ccancel := context.WithCancel(context.Background())
+	cdone := make(chan struct{})
+	go func() { defer close(cdone); _ = c.Run(cctx) }()
+	defer func() { ccancel(); <-cdone }()
+	wctx, wcancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer wcancel()
+	if err := c.WaitReady(wctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Call(t.Context(), "shutdown", nil); err != nil {
+		t.Fatalf("shutdown command: %v", err)
+	}
+	// run returns by itself: nobody cancels its context.
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the gateway did not stop after the shutdown command")
+	}
+}

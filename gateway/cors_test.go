@@ -1,0 +1,105 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	const page = "http://127.0.0.1:3000"
+	tg := startGateway(t, gatewayOptions{cfg: Config{CORSOrigins: []string{page, "https://wallet.example"}}})
+	type answer struct {
+		Status                      int
+		AllowOrigin, AllowMethods   string
+		AllowHeaders, ExposeHeaders string
+		Vary                        string
+	}
+	tests := []struct {
+		name, method, path, origin, body string
+		requestHeaders                   map[string]string
+		want                             answer
+	}{
+		{
+			name: "preflight of a JSON call", method: http.MethodOptions, path: "/rpc/latestHeight", origin: page,
+			requestHeaders: map[string]string{"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+			want:           answer{Status: 204, AllowOrigin: page, AllowMethods: corsAllowMethods, AllowHeaders: corsAllowHeaders, Vary: "Origin"},
+		},
+		{
+			name: "JSON call", method: http.MethodPost, path: "/rpc/latestHeight", origin: page, body: `{"chainId":2}`,
+			want: answer{Status: 200, AllowOrigin: page, ExposeHeaders: corsExposeHeaders, Vary: "Origin"},
+		},
+		{
+			name: "problem answer", method: http.MethodPost, path: "/rpc/nope", origin: "https://wallet.example", body: `{}`,
+			want: answer{Status: 404, AllowOrigin: "https://wallet.example", ExposeHeaders: corsExposeHeaders, Vary: "Origin"},
+		},
+		{
+			name: "other origin", method: http.MethodPost, path: "/rpc/latestHeight", origin: "http://evil.example", body: `{"chainId":2}`,
+			want: answer{Status: 200, Vary: "Origin"},
+		},
+		{
+			name: "preflight from another origin is not answered", method: http.MethodOptions, path: "/rpc/latestHeight", origin: "http://evil.example",
+			requestHeaders: map[string]string{"Access-Control-Request-Method": "POST"},
+			want:           answer{Status: 405, Vary: "Origin"},
+		},
+		{
+			name: "same origin (no Origin header)", method: http.MethodGet, path: "/healthz",
+			want: answer{Status: 200, Vary: "Origin"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), tt.method, tg.url+tt.path, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.origin != "" {
+				req.Header.Set("Origin", tt.origin)
+			}
+			for k, v := range tt.requestHeaders {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got := answer{
+				Status: resp.StatusCode, AllowOrigin: resp.Header.Get("Access-Control-Allow-Origin"),
+				AllowMethods: resp.Header.Get("Access-Control-Allow-Methods"), AllowHeaders: resp.Header.Get("Access-Control-Allow-Headers"),
+				ExposeHeaders: resp.Header.Get("Access-Control-Expose-Headers"), Vary: resp.Header.Get("Vary"),
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("answer (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCheckOrigins(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		origins []string
+		ok      bool
+	}{
+		{"none", nil, true},
+		{"any", []string{"*"}, true},
+		{"origins", []string{"http://127.0.0.1:3000", "https://wallet.example"}, true},
+		{"path", []string{"https://wallet.example/app"}, false},
+		{"trailing slash", []string{"https://wallet.example/"}, false},
+		{"no scheme", []string{"wallet.example"}, false},
+		{"uppercase", []string{"https://Wallet.example"}, false},
+		{"other scheme", []string{"ws://wallet.example"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := checkOrigins(tt.origins); (err == nil) != tt.ok {
+				t.Errorf("checkOrigins(%q) = %v, want ok %v", tt.origins, err, tt.ok)
+			}
+		})
+	}
+}

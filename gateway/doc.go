@@ -1,0 +1,27 @@
+// Package gateway is the HTTP and SSE front door of a NULS 2 module network:
+// plain HTTP calls become NULS Requests, subscriptions become Server-Sent
+// Event streams, and an OpenAPI document describes every callable method.
+//
+// The upstream is reached through the Upstream interface: Direct for one
+// endpoint serving every method (topology T1: a Nulstar Connector, a Java
+// module, the simulated node) and Managed for a Manager whose role table
+// names the modules (T2). Streams read from a subscriptions hub, which shares
+// one upstream subscription among the clients of the same method,
+// parameters and mode.
+//
+// # Concurrency
+//
+// A Server's handlers are safe for concurrent use. Server.Run owns its
+// background work (method discovery) and, when its context ends, ends every
+// stream before the HTTP server is shut down (http.Server.Shutdown waits for
+// handlers, and a stream never returns on its own). Errors reach HTTP in one
+// place, httpStatus.
+//
+//	@title						NULS 2 gateway
+//	@version					1.0
+//	@description				HTTP and Server-Sent Events front door of a NULS 2 module network. POST /rpc/{method} calls a NULS method with the JSON body as its parameters; GET /rpc/{method}/stream streams its subscription pushes. Errors are RFC 9457 problem documents carrying the NULS ResponseStatus, ResponseErrorCode and comment.
+//	@license.name				MIT
+//	@BasePath					/
+//	@externalDocs.description	NULS 2 module protocol
+//	@externalDocs.url			https://github.com/nuls-io/nuls-v2
+package gateway

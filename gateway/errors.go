@@ -1,0 +1,188 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+)
+
+// statusClientClosed is nginx's 499: the client went away before the answer.
+// It is never seen by the client; it keeps such requests apart in logs and
+// metrics.
+const statusClientClosed = 499
+
+// Gateway-side errors. Each maps to one status in httpStatus.
+var (
+	errUnknownMethod  = errors.New("unknown method")
+	errBadMethodName  = errors.New("invalid method name")
+	errTooManyStreams = errors.New("too many streams")
+	errNotCallable    = errors.New("method not callable through the gateway")
+)
+
+// badRequestError is a malformed body or parameter.
+type badRequestError struct{ msg string }
+
+func (e *badRequestError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &badRequestError{msg: msg} }
+
+// httpStatus is the one mapping from errors to HTTP statuses (README, "Errors").
+func httpStatus(err error) int {
+	var (
+		rpcErr   *bridge.RPCError
+		bad      *badRequestError
+		pce      *bridge.ParamCheckError
+		maxBytes *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &maxBytes):
+		return http.StatusRequestEntityTooLarge
+	case errors.As(err, &bad), errors.As(err, &pce), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
+		return http.StatusBadRequest
+	case errors.Is(err, errUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, errUnknownRequest):
+		return http.StatusNotFound
+	case errors.Is(err, errKeyReused):
+		// The IETF idempotency-key draft's answer to a key reused
+		// with another payload.
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, errKeyInFlight):
+		return http.StatusConflict
+	case errors.Is(err, ErrCompoundExists):
+		return http.StatusConflict
+	case errors.As(err, &rpcErr):
+		switch {
+		case rpcErr.MethodNotFound():
+			return http.StatusNotFound
+		case rpcErr.InvalidParams():
+			return http.StatusBadRequest
+		}
+		// The module ran and reported a failure: the request was
+		// understood but could not be processed.
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, bridge.ErrTimeout):
+		return http.StatusGatewayTimeout
+	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrConnectionLost),
+		errors.Is(err, bridge.ErrClosed), errors.Is(err, errTooManyStreams), errors.Is(err, subscriptions.ErrClosed),
+		errors.Is(err, subscriptions.ErrUnavailable), errors.Is(err, errStateUnavailable):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, context.Canceled):
+		return statusClientClosed
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
+}
+
+// Problem is an RFC 9457 problem details object, with the NULS fields of the
+// failure when the upstream reported one.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	// Method is the NULS method concerned.
+	Method string `json:"method,omitempty"`
+	// ResponseStatus is the upstream ResponseStatus (65536 for Java
+	// failures, 1-7 for Nulstar).
+	ResponseStatus int `json:"responseStatus,omitempty"`
+	// ResponseErrorCode is the upstream code, such as "err_0021".
+	ResponseErrorCode string `json:"responseErrorCode,omitempty"`
+	// ResponseComment is the upstream comment.
+	ResponseComment string `json:"responseComment,omitempty"`
+}
+
+// fallbackProblem is sent when a Problem cannot be encoded.
+const fallbackProblem = `{"type":"about:blank","title":"Internal Server Error","status":500}`
+
+// problemFor describes err for the client of r; details of unexpected
+// errors stay in the log.
+func problemFor(err error, r *http.Request) Problem {
+	return problemAt(err, r.URL.Path, middleware.GetReqID(r.Context()))
+}
+
+// problemAt describes err for the client of the request at path, with the
+// request ID the log knows it by. It serves where the request is gone (a
+// stream taken over from net/http, a push).
+func problemAt(err error, path, requestID string) Problem {
+	status := httpStatus(err)
+	p := Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Instance: path}
+	var rpcErr *bridge.RPCError
+	if errors.As(err, &rpcErr) {
+		p.Method = rpcErr.Method
+		p.ResponseStatus = rpcErr.Status
+		p.ResponseErrorCode = rpcErr.Code
+		p.ResponseComment = rpcErr.Comment
+		p.Detail = "the module reported a failure"
+		if rpcErr.Comment != "" {
+			p.Detail = rpcErr.Comment
+		}
+		return p
+	}
+	switch {
+	case status == http.StatusInternalServerError:
+		p.Detail = "internal error; see the gateway log with request ID " + requestID
+	case status == statusClientClosed:
+		p.Title = "Client Closed Request"
+	default:
+		p.Detail = err.Error()
+	}
+	return p
+}
+
+// writeError answers with a problem document and logs what the client does
+// not see.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(err, r)
+	level := slog.LevelDebug
+	if p.Status >= 500 && p.Status != http.StatusServiceUnavailable && p.Status != http.StatusGatewayTimeout {
+		level = slog.LevelError
+	}
+	s.logger.LogAttrs(r.Context(), level, "request failed",
+		slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.String("path", r.URL.Path), slog.Int("status", p.Status), slog.Any("err", err))
+	if p.Status == statusClientClosed {
+		return
+	}
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	b, merr := json.Marshal(p)
+	if merr != nil {
+		b = []byte(fallbackProblem)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(b)
+}
+
+// retryAfterSeconds is the Retry-After of a 503: about one reconnect backoff.
+const retryAfterSeconds = 2
+
+// writeJSON answers with a JSON body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(fallbackProblem))
+		return
+	}
+	writeRaw(w, status, b)
+}
+
+// writeRaw answers with JSON text as it is.
+func writeRaw(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+)
+
+// notificationsTopic is the hub topic of GET /notifications.
+const notificationsTopic = "notifications"
+
+// Feeds opens the hub's upstream subscriptions on an Upstream: it
+// implements subscriptions.Upstream.
+type Feeds struct {
+	Upstream Upstream
+}
+
+var _ subscriptions.Upstream = Feeds{}
+
+// Subscribe implements subscriptions.Upstream.
+func (f Feeds) Subscribe(ctx context.Context, k subscriptions.Key) (subscriptions.Feed, error) {
+	sub, err := f.Upstream.Subscribe(ctx, bridge.Request{
+		SubscriptionEventCounter: k.EventCounter,
+		SubscriptionPeriod:       k.Period,
+		SubscriptionRange:        k.Range,
+		RequestMethods:           []bridge.MethodCall{{Method: k.Method, Params: json.RawMessage(k.Params)}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	fd := &feed{sub: sub, method: k.Method, ch: make(chan subscriptions.Update, 16), stop: make(chan struct{}), done: make(chan struct{})}
+	go fd.run()
+	return fd, nil
+}
+
+// feed turns the pushes of a bridge.Subscription into hub updates. Its
+// goroutine ends when the subscription ends or the feed is closed.
+type feed struct {
+	sub    *bridge.Subscription
+	method string
+	ch     chan subscriptions.Update
+	stop   chan struct{}
+	once   sync.Once
+	done   chan struct{}
+}
+
+func (f *feed) run() {
+	defer close(f.done)
+	defer close(f.ch)
+	for {
+		select {
+		case <-f.stop:
+			return
+		case p, ok := <-f.sub.C():
+			if !ok {
+				return
+			}
+			u := toUpdate(f.method, p)
+			select {
+			case f.ch <- u:
+			case <-f.stop:
+				return
+			}
+		}
+	}
+}
+
+// toUpdate is one push as the hub stores it: the method's result, or a
+// problem document for a failure. A failure that can never heal (unknown
+// method, bad parameters) ends the topic.
+func toUpdate(method string, p bridge.Push) subscriptions.Update {
+	if p.Err == nil {
+		var result json.RawMessage = json.RawMessage("null")
+		for _, r := range p.Results {
+			if r.Method == method || len(p.Results) == 1 {
+				result = r.Result
+			}
+		}
+		return subscriptions.Update{Data: result}
+	}
+	prob := problemAt(p.Err, "", "")
+	prob.Method, prob.Detail = method, p.Err.Comment
+	data, _ := json.Marshal(prob)
+	final := p.Err.MethodNotFound() || p.Err.InvalidParams()
+	return subscriptions.Update{Type: subscriptions.TypeError, Data: data, Final: final, Err: p.Err}
+}
+
+func (f *feed) Updates() <-chan subscriptions.Update { return f.ch }
+
+func (f *feed) Err() error { return f.sub.Err() }
+
+// Close unsubscribes upstream (D5) and stops the goroutine.
+func (f *feed) Close() error {
+	f.once.Do(func() { close(f.stop) })
+	err := f.sub.Close()
+	<-f.done
+	return err
+}
+
+// PublishNotification hands a Notification (D15) to the streams of
+// GET /notifications.
+func PublishNotification(hub interface {
+	Publish(name, typ string, data []byte) error
+}, n *bridge.Notification) {
+	data := n.NotificationData
+	if len(data) == 0 {
+		data = json.RawMessage("null")
+	}
+	b, _ := json.Marshal(struct {
+		Type    string          `json:"type"`
+		Comment string          `json:"comment"`
+		Data    json.RawMessage `json:"data"`
+	}{n.NotificationType, n.NotificationComment, data})
+	_ = hub.Publish(notificationsTopic, "notification", b)
+}

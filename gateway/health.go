@@ -1,0 +1,65 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// readyTimeout bounds all readiness checks together.
+const readyTimeout = 2 * time.Second
+
+// Health is the answer of /healthz and /readyz.
+type Health struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks,omitempty"`
+}
+
+// healthz reports that the process is alive.
+//
+//	@Summary	Liveness
+//	@Tags		operations
+//	@Produce	json
+//	@Success	200	{object}	Health
+//	@Router		/healthz [get]
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, Health{Status: "ok"})
+}
+
+// readyz reports whether the gateway can serve: the upstream negotiated and,
+// when configured, Redis reachable.
+//
+//	@Summary	Readiness
+//	@Tags		operations
+//	@Produce	json
+//	@Success	200	{object}	Health
+//	@Failure	503	{object}	Health
+//	@Router		/readyz [get]
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	h := Health{Status: "ok", Checks: map[string]string{}}
+	check := func(name string, err error) {
+		if err != nil {
+			h.Status = "unavailable"
+			h.Checks[name] = err.Error()
+			return
+		}
+		h.Checks[name] = "ok"
+	}
+	check("upstream", s.cfg.Upstream.Ready())
+	names := make([]string, 0, len(s.cfg.ReadyChecks))
+	for name := range s.cfg.ReadyChecks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		check(name, s.cfg.ReadyChecks[name](ctx))
+	}
+	status := http.StatusOK
+	if h.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, h)
+}

@@ -1,0 +1,335 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func testLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("GATEWAY_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// runCtx runs f in a goroutine until the test ends.
+func runCtx(t *testing.T, f func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := f(ctx); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// startNode runs a simulated node whose blocks the test makes.
+func startNode(t *testing.T, cfg devnode.Config) *devnode.Node {
+	t.Helper()
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.BlockInterval == 0 {
+		cfg.BlockInterval = -1
+	}
+	n, err := devnode.New(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx(t, n.Run)
+	return n
+}
+
+// testGateway is a gateway over a simulated node, served by httptest.
+type testGateway struct {
+	*Server
+	node   *devnode.Node
+	client *bridge.Client
+	hub    *subscriptions.Hub
+	url    string
+	up     Upstream
+}
+
+type gatewayOptions struct {
+	cfg     Config
+	hub     subscriptions.Config
+	nodeURL string // an existing node instead of a new one
+	manager bool   // topology T2
+	client  bridge.ClientConfig
+	noWait  bool
+}
+
+// startGateway wires a Server as cmd/gateway does, with short timings.
+func startGateway(t *testing.T, o gatewayOptions) *testGateway {
+	t.Helper()
+	tg := &testGateway{}
+	url := o.nodeURL
+	if url == "" {
+		tg.node = startNode(t, devnode.Config{})
+		url = tg.node.URL()
+	}
+	var hub *subscriptions.Hub
+	notify := func(_ *bridge.Peer, n *bridge.Notification) { PublishNotification(hub, n) }
+	cc := o.client
+	cc.URL, cc.FirstDialJitter, cc.OnNotification = url, -1, notify
+	if cc.BackoffMin == 0 {
+		cc.BackoffMin, cc.BackoffMax = 20*time.Millisecond, 200*time.Millisecond
+	}
+	if o.manager {
+		module, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "gw"}, testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { module.Close() })
+		modules := bridge.NewModules(bridge.ModulesConfig{Client: cc, Exclude: []string{strings.TrimPrefix(url, "ws://")}}, testLogger(t))
+		link, err := bridge.NewManagerLink(bridge.ManagerLinkConfig{
+			URL: url, Module: module, ConnectionInformation: bridge.ConnectionInformation{IP: "127.0.0.1", Port: "1"},
+			Client: cc, OnRoles: modules.Update,
+		}, testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx(t, modules.Run)
+		runCtx(t, link.Run)
+		tg.client = link.Client()
+		tg.up = NewManaged(link, modules, testLogger(t))
+		o.cfg.Module, o.cfg.ModuleEndpoint = module, module
+	} else {
+		c, err := bridge.NewClient(cc, testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx(t, c.Run)
+		tg.client = c
+		tg.up = NewDirect(c)
+	}
+	if o.hub.FirstPushWait == 0 {
+		o.hub.FirstPushWait = 500 * time.Millisecond
+	}
+	hub = subscriptions.NewHub(o.hub, Feeds{Upstream: tg.up}, testLogger(t))
+	tg.hub = hub
+	o.cfg.Upstream, o.cfg.Hub = tg.up, hub
+	srv, err := New(o.cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.Server = srv
+	hs := httptest.NewServer(srv)
+	tg.url = hs.URL
+	// Cleanups run last-in first-out: streams end, then the HTTP server,
+	// then the hub, then the upstream.
+	runCtx(t, hub.Run)
+	t.Cleanup(hs.Close)
+	runCtx(t, srv.Run)
+	if !o.noWait {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		if err := tg.client.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "method discovery", func() bool { _, known := srv.catalog.list(); return known })
+	}
+	return tg
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// post sends a JSON body and returns the status, headers and body.
+func post(t *testing.T, url, body string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func problemOf(t *testing.T, body string) Problem {
+	t.Helper()
+	var p Problem
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		t.Fatalf("not a problem document: %s", body)
+	}
+	return p
+}
+
+// sseEvent is one parsed Server-Sent Event.
+type sseEvent struct {
+	ID, Type, Data string
+}
+
+// sseStream reads a text/event-stream response.
+type sseStream struct {
+	t      *testing.T
+	resp   *http.Response
+	events chan sseEvent
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	retry  string
+}
+
+// openSSE opens a stream; lastID is sent as Last-Event-ID when set.
+func openSSE(t *testing.T, url, lastID string) *sseStream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	s := &sseStream{t: t, resp: resp, events: make(chan sseEvent, 1024), cancel: cancel, done: make(chan struct{})}
+	if resp.StatusCode == http.StatusOK {
+		go s.read()
+	} else {
+		close(s.done)
+		close(s.events)
+	}
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *sseStream) read() {
+	defer close(s.done)
+	defer close(s.events)
+	sc := bufio.NewScanner(s.resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	var ev sseEvent
+	var data []string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if data != nil || ev.Type != "" {
+				ev.Data = strings.Join(data, "\n")
+				s.events <- ev
+			}
+			ev, data = sseEvent{}, nil
+		case strings.HasPrefix(line, ":"):
+		case strings.HasPrefix(line, "id: "):
+			ev.ID = line[4:]
+		case strings.HasPrefix(line, "event: "):
+			ev.Type = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			data = append(data, line[6:])
+		case strings.HasPrefix(line, "retry: "):
+			s.mu.Lock()
+			s.retry = line[7:]
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *sseStream) close() {
+	s.cancel()
+	s.resp.Body.Close()
+	<-s.done
+}
+
+// next returns the next event.
+func (s *sseStream) next(within time.Duration) sseEvent {
+	s.t.Helper()
+	select {
+	case ev, ok := <-s.events:
+		if !ok {
+			s.t.Fatalf("stream ended")
+		}
+		return ev
+	case <-time.After(within):
+		s.t.Fatalf("no event within %v", within)
+	}
+	return sseEvent{}
+}
+
+// height reads latestHeight's {"value": n} from an event.
+func height(t *testing.T, ev sseEvent) int64 {
+	t.Helper()
+	var v struct{ Value int64 }
+	if err := json.Unmarshal([]byte(ev.Data), &v); err != nil {
+		t.Fatalf("event %+v: %v", ev, err)
+	}
+	return v.Value
+}
+
+// context2 shortens handler signatures in tests.
+type context2 = context.Context
+
+// newWSServer serves a module over httptest and returns its ws:// URL.
+func newWSServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}

@@ -1,0 +1,221 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+)
+
+// Managed is topology T2: the gateway registers with a Manager as a module
+// (RegisterAPI), learns the role table, connects to the modules directly,
+// and routes each method to a module that serves it, with no per-method
+// configuration: a module's ListAPI tells what it serves when it has one;
+// otherwise the first module that does not answer "method not found" is
+// remembered for that method. The Manager itself is the last candidate.
+// Subscriptions go to the module directly, as they must (Part B §4.2).
+type Managed struct {
+	link    *bridge.ManagerLink
+	modules *bridge.Modules
+	logger  *slog.Logger
+
+	mu     sync.Mutex // guards routes, listed
+	routes map[string]*bridge.Client
+	listed map[*bridge.Client]bool // whose ListAPI was asked
+}
+
+// NewManaged returns the T2 upstream over a running Manager link and module
+// set (feed the set with the link's role tables: ManagerLinkConfig.OnRoles).
+func NewManaged(link *bridge.ManagerLink, modules *bridge.Modules, logger *slog.Logger) *Managed {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Managed{link: link, modules: modules, logger: logger,
+		routes: map[string]*bridge.Client{}, listed: map[*bridge.Client]bool{}}
+}
+
+// Ready implements Upstream: registered with the Manager.
+func (m *Managed) Ready() error {
+	if !m.link.Client().Ready() {
+		return bridge.ErrNotConnected
+	}
+	return nil
+}
+
+// Methods implements Upstream: the Manager's listing (ListAPI, or Nulstar's
+// GetConsolidatedAPI), else what the modules list.
+func (m *Managed) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
+	list, err := listMethods(ctx, clientAdapter{m.link.Client()})
+	if err == nil {
+		return list, nil
+	}
+	seen := map[string]bool{}
+	var out []bridge.MethodInfo
+	for _, c := range m.candidates() {
+		ms, lerr := listMethods(ctx, clientAdapter{c})
+		if lerr != nil {
+			continue
+		}
+		for _, mi := range ms {
+			if !seen[mi.MethodName] {
+				seen[mi.MethodName] = true
+				out = append(out, mi)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, err
+	}
+	return out, nil
+}
+
+// candidates are the connections that may serve a method: the modules, in
+// a stable order, then the Manager.
+func (m *Managed) candidates() []*bridge.Client {
+	byRole := m.modules.Clients()
+	roles := make([]string, 0, len(byRole))
+	for r := range byRole {
+		roles = append(roles, r)
+	}
+	sort.Strings(roles)
+	seen := map[*bridge.Client]bool{}
+	var out []*bridge.Client
+	for _, r := range roles {
+		if c := byRole[r]; !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return append(out, m.link.Client())
+}
+
+// route returns the connection known to serve method, asking the modules'
+// ListAPI once each; nil when unknown.
+func (m *Managed) route(ctx context.Context, method string) *bridge.Client {
+	cands := m.candidates()
+	live := map[*bridge.Client]bool{}
+	for _, c := range cands {
+		live[c] = true
+	}
+	m.mu.Lock()
+	c, ok := m.routes[method]
+	m.mu.Unlock()
+	if ok && live[c] {
+		return c
+	}
+	for _, c := range cands {
+		m.mu.Lock()
+		asked := m.listed[c]
+		m.mu.Unlock()
+		if asked || !c.Ready() || c == m.link.Client() {
+			continue
+		}
+		ms, err := listMethods(ctx, clientAdapter{c})
+		var rpcErr *bridge.RPCError
+		if err != nil && !errors.As(err, &rpcErr) {
+			continue // a transport failure: ask again later
+		}
+		m.mu.Lock()
+		m.listed[c] = true
+		for _, mi := range ms {
+			if _, taken := m.routes[mi.MethodName]; !taken {
+				m.routes[mi.MethodName] = c
+			}
+		}
+		m.mu.Unlock()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.routes[method]; ok && live[c] {
+		return c
+	}
+	return nil
+}
+
+func (m *Managed) remember(method string, c *bridge.Client) {
+	m.mu.Lock()
+	m.routes[method] = c
+	m.mu.Unlock()
+}
+
+// Call implements Upstream. Methods served by different modules are called
+// module by module, in order, stopping at the first failure: the
+// all-or-nothing rule then holds for the answer, not for the execution.
+func (m *Managed) Call(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
+	var groups [][]bridge.MethodCall
+	var owners []*bridge.Client
+	for _, c := range calls {
+		owner := m.route(ctx, c.Method)
+		if n := len(groups); n > 0 && owner != nil && owners[n-1] == owner {
+			groups[n-1] = append(groups[n-1], c)
+			continue
+		}
+		groups = append(groups, []bridge.MethodCall{c})
+		owners = append(owners, owner)
+	}
+	var out *bridge.Reply
+	for i, g := range groups {
+		reply, err := m.callGroup(ctx, owners[i], g)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = reply
+			continue
+		}
+		out.Results = append(out.Results, reply.Results...)
+		out.MessageID, out.ProcessingTime = reply.MessageID, reply.ProcessingTime
+	}
+	return out, nil
+}
+
+// callGroup calls methods on their owner, or finds the owner of a single
+// unrouted method by trying the candidates: a peer that does not know a
+// method answers "not found" without running anything.
+func (m *Managed) callGroup(ctx context.Context, owner *bridge.Client, calls []bridge.MethodCall) (*bridge.Reply, error) {
+	if owner != nil {
+		return owner.CallMethods(ctx, calls)
+	}
+	var lastErr error = bridge.ErrNotConnected
+	for _, c := range m.candidates() {
+		if !c.Ready() {
+			continue
+		}
+		reply, err := c.CallMethods(ctx, calls)
+		var rpcErr *bridge.RPCError
+		if errors.As(err, &rpcErr) && rpcErr.MethodNotFound() {
+			lastErr = err
+			continue
+		}
+		if err == nil || errors.As(err, &rpcErr) {
+			for _, call := range calls {
+				m.remember(call.Method, c)
+			}
+		}
+		return reply, err
+	}
+	return nil, lastErr
+}
+
+// Subscribe implements Upstream, on the module that serves the method.
+func (m *Managed) Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subscription, error) {
+	method := req.RequestMethods[0].Method
+	owner := m.route(ctx, method)
+	if owner == nil {
+		// Find the owner with a one-shot call: subscribable methods
+		// read state.
+		if _, err := m.callGroup(ctx, nil, req.RequestMethods[:1]); err != nil {
+			var rpcErr *bridge.RPCError
+			if !errors.As(err, &rpcErr) || rpcErr.MethodNotFound() {
+				return nil, err
+			}
+		}
+		if owner = m.route(ctx, method); owner == nil {
+			return nil, &bridge.RPCError{Method: method, Status: bridge.StatusFailed, Code: bridge.CodeMethodNotFound, Comment: "no module serves " + method}
+		}
+	}
+	return owner.Subscribe(ctx, req)
+}

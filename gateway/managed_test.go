@@ -1,0 +1,140 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+)
+
+// TestManagedTopology covers T2: the gateway registers with the Manager,
+// learns the role table, connects to the modules at /ws and routes each
+// method to a module that serves it, with no per-method configuration.
+func TestManagedTopology(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, devnode.Config{Strict: true}) // strict: we send only what Java knows
+	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), manager: true})
+	managed := tg.up.(*Managed)
+	waitFor(t, "module connections", func() bool {
+		n := 0
+		for _, c := range managed.modules.Clients() {
+			if c.Ready() {
+				n++
+			}
+		}
+		return n >= len(node.ModuleURLs())
+	})
+
+	node.ProduceBlock()
+	acct := node.GenesisAccounts()[0]
+	calls := map[string]string{
+		"latestHeight":      `{"chainId":2}`,
+		"getBalance":        `{"chainId":2,"assetChainId":2,"assetId":1,"address":"` + acct.Address + `"}`,
+		"ac_getAccountList": `{"chainId":2}`,
+	}
+	for method, params := range calls {
+		status, _, body := post(t, tg.url+"/rpc/"+method, params)
+		if status != http.StatusOK {
+			t.Fatalf("%s: %d %s", method, status, body)
+		}
+	}
+	// Each method went to the module that serves it, not to the Manager.
+	moduleURLs := map[string]bool{}
+	for _, u := range node.ModuleURLs() {
+		moduleURLs[u] = true
+	}
+	for method := range calls {
+		managed.mu.Lock()
+		c := managed.routes[method]
+		managed.mu.Unlock()
+		if c == nil || !moduleURLs[c.URL()] {
+			got := "<none>"
+			if c != nil {
+				got = c.URL()
+			}
+			t.Errorf("%s routed to %s, want one of the modules %v", method, got, node.ModuleURLs())
+		}
+	}
+	// An unknown method is a 404, whoever is asked.
+	if status, _, body := post(t, tg.url+"/rpc/nope", `{}`); status != http.StatusNotFound {
+		t.Fatalf("unknown: %d %s", status, body)
+	}
+	// Several methods of several modules in one call.
+	status, _, body := post(t, tg.url+"/rpc", `{"latestHeight":{"chainId":2},"ac_getAccountList":{"chainId":2}}`)
+	if status != http.StatusOK || !strings.HasPrefix(body, `{"latestHeight":{"value":1},"ac_getAccountList":`) {
+		t.Fatalf("multi: %d %s", status, body)
+	}
+
+	// Streams subscribe on the module directly.
+	s := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
+	if got := height(t, s.next(2*time.Second)); got != 1 {
+		t.Fatalf("stream starts at %d", got)
+	}
+	node.ProduceBlock()
+	if got := height(t, s.next(2*time.Second)); got != 2 {
+		t.Fatalf("stream push %d", got)
+	}
+}
+
+// TestManagedRegistersCompound: a compound method created over HTTP is
+// announced to the Manager with RegisterAPI (D14), and other modules can
+// call it on the gateway's own module endpoint.
+func TestManagedRegistersCompound(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, devnode.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), manager: true})
+	status, _, body := post(t, tg.url+"/compound-methods", `{"name":"heightAndStatus","description":"both","methods":[
+		{"method":"latestHeight","params":{"chainId":"chain"}},
+		{"method":"getStatus","params":{"chainId":"chain"}}]}`)
+	if status != http.StatusCreated {
+		t.Fatalf("%d %s", status, body)
+	}
+	// The Manager lists it once the gateway re-registered.
+	waitFor(t, "RegisterAPI with the compound method", func() bool {
+		raw, err := tg.client.Call(t.Context(), "ListAPI", nil)
+		return err == nil && strings.Contains(string(raw), `heightAndStatus`)
+	})
+	// Another module calls it on the gateway's module endpoint (/ws).
+	other := startRawClient(t, "ws"+strings.TrimPrefix(tg.url, "http")+"/ws")
+	raw, err := other.Call(t.Context(), "heightAndStatus", map[string]int{"chain": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &got); err != nil || string(got["latestHeight"]) != `{"value":0}` || string(got["getStatus"]) != `{"status":1}` {
+		t.Fatalf("compound over /ws: %s", raw)
+	}
+	// Deleting it withdraws it.
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodDelete, tg.url+"/compound-methods/heightAndStatus", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d", resp.StatusCode)
+	}
+	waitFor(t, "RegisterAPI without it", func() bool {
+		raw, err := tg.client.Call(t.Context(), "ListAPI", nil)
+		return err == nil && !strings.Contains(string(raw), `heightAndStatus`)
+	})
+	if _, err := other.Call(t.Context(), "heightAndStatus", map[string]int{"chain": 2}); err == nil {
+		t.Fatal("deleted compound method still callable")
+	}
+}
+
+// startRawClient runs a bridge client until the test ends.
+func startRawClient(t *testing.T, url string) *bridge.Client {
+	t.Helper()
+	c, err := bridge.NewClient(bridge.ClientConfig{URL: url, FirstDialJitter: -1}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx(t, c.Run)
+	waitFor(t, "client ready", c.Ready)
+	return c
+}

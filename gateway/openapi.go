@@ -1,0 +1,53 @@
+package gateway
+
+import (
+	"math"
+	"net/http"
+
+	httpSwagger "github.com/swaggo/http-swagger/v2"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/openapi"
+)
+
+// openAPI serves the OpenAPI 3 document: the gateway's routes and one typed
+// path per callable method.
+//
+//	@Summary	OpenAPI 3 document
+//	@Tags		operations
+//	@Produce	json
+//	@Success	200	{object}	object
+//	@Router		/openapi.json [get]
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	docs, _ := s.methodDocs(r)
+	methods := make([]openapi.Method, 0, len(docs))
+	for _, d := range docs {
+		m := openapi.Method{Name: d.Name, Description: d.Description, Compound: d.Compound,
+			Streamable: d.MinEvent > 0 || d.MinPeriod > 0}
+		for _, p := range d.Parameters {
+			op := openapi.Param{Name: p.Name, JSONType: p.JSONType, JavaType: p.Type, Pattern: p.Pattern,
+				Min: math.Inf(-1), Max: math.Inf(1)}
+			if iv, ok, err := bridge.ParseInterval(p.Range); err == nil && ok {
+				op.Min, op.Max = iv.Min, iv.Max
+				op.ExclusiveMin, op.ExclusiveMax = !iv.MinInclusive, !iv.MaxInclusive
+			}
+			m.Params = append(m.Params, op)
+		}
+		methods = append(methods, m)
+	}
+	b, err := openapi.JSON(methods)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeRaw(w, http.StatusOK, b)
+}
+
+// docsUI is the interactive page (Swagger UI, served from the binary).
+var docsUI = httpSwagger.Handler(httpSwagger.URL("/openapi.json"))
+
+func (s *Server) docs(w http.ResponseWriter, r *http.Request) { docsUI.ServeHTTP(w, r) }
+
+func (s *Server) docsRedirect(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/docs/index.html", http.StatusFound)
+}

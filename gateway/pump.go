@@ -1,0 +1,360 @@
+package gateway
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+)
+
+// A stream served by a handler goroutine costs that goroutine's stack and
+// net/http's buffers for the connection: about 30 KiB, which 10,000 streams
+// multiply (BENCHMARKS.md). So once its headers are decided, an HTTP/1.1
+// stream is detached: the connection is taken over from net/http (Hijack),
+// the handler returns, and the pump writes the stream's events. The pump
+// runs one goroutine per topic, which, when the topic has new events, writes
+// them to all its streams, in parallel chunks; each write has a deadline, so
+// a client that cannot take its events is dropped rather than waited for. A
+// small goroutine per connection only waits for the client to go away. A
+// stream that cannot be detached (HTTP/2) is served by its handler
+// (serveStream).
+
+// fanOutChunk is the most streams one worker writes in a round: above it, a
+// topic's streams are written by several workers.
+const fanOutChunk = 256
+
+// fanOutWrite bounds each write of the pump. A write into a socket with room
+// in its send buffer never waits, whatever the deadline; one that waits is
+// to a client already a whole buffer (hundreds of kilobytes) behind, which
+// is dropped at once rather than let it hold up the others of its chunk. It
+// may resume with Last-Event-ID.
+const fanOutWrite = 50 * time.Millisecond
+
+// shutdownWrite bounds the last write to each stream at shutdown: a client
+// that cannot take it does not hold the shutdown.
+const shutdownWrite = 50 * time.Millisecond
+
+// pump writes the events of detached streams.
+type pump struct {
+	s *Server
+
+	mu      sync.Mutex // guards groups, stopped
+	groups  map[string]*group
+	stopped bool
+	stop    chan struct{}
+	wg      sync.WaitGroup // group goroutines and connection watchers
+}
+
+func newPump(s *Server) *pump {
+	return &pump{s: s, groups: map[string]*group{}, stop: make(chan struct{})}
+}
+
+// detached is one stream the pump serves. Its fields but closed are used by
+// its group's goroutine only.
+type detached struct {
+	g       *group
+	p       *pump
+	path    string // the request's path, for the end event's problem
+	conn    net.Conn
+	m       *subscriptions.Member
+	lastID  string
+	resumed bool // resumed with Last-Event-ID and not read yet
+	once    sync.Once
+	closed  atomic.Bool
+}
+
+// group is the streams of one topic and the goroutine that writes to them.
+type group struct {
+	p    *pump
+	name string
+	wake chan struct{} // a stream joined
+
+	mu      sync.Mutex // guards streams
+	streams map[*detached]struct{}
+}
+
+// detach takes the stream's connection over from net/http, writes the
+// response head, and hands the stream to the pump. It reports false, having
+// written nothing, when the connection cannot be taken over; the caller then
+// serves the stream itself. On true the pump owns the member and the
+// stream's slot.
+func (p *pump) detach(w http.ResponseWriter, r *http.Request, m *subscriptions.Member, lastID string) bool {
+	if r.ProtoMajor != 1 {
+		return false
+	}
+	h := w.Header().Clone() // what the middleware set (CORS)
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	var head bytes.Buffer
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	// No length and no chunking: the body is the connection's life
+	// (RFC 9112, 6.3).
+	h.Set("Connection", "close")
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	_ = h.Write(&head)
+	head.WriteString("\r\nretry: ")
+	head.WriteString(strconv.FormatInt(p.s.cfg.RetryHint.Milliseconds(), 10))
+	head.WriteString("\n\n")
+	d := &detached{p: p, path: r.URL.Path, conn: conn, m: m, lastID: lastID, resumed: lastID != ""}
+	p.s.metrics.streams.Inc()
+	if _, err := d.write(p.s.cfg.WriteTimeout, head.Bytes()); err != nil || !p.add(d) {
+		d.close()
+	}
+	return true
+}
+
+// add gives a stream to its topic's group, starting the group if needed.
+func (p *pump) add(d *detached) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return false
+	}
+	name := d.m.Topic()
+	g, ok := p.groups[name]
+	if !ok {
+		g = &group{p: p, name: name, wake: make(chan struct{}, 1), streams: map[*detached]struct{}{}}
+		p.groups[name] = g
+		p.wg.Add(1)
+		go g.run()
+	}
+	d.g = g
+	g.mu.Lock()
+	g.streams[d] = struct{}{}
+	g.mu.Unlock()
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+	p.wg.Add(1)
+	go d.watch()
+	return true
+}
+
+// shutdown ends every detached stream cleanly: the clients reconnect (to
+// another instance) after the retry hint, with Last-Event-ID.
+func (p *pump) shutdown() {
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		return
+	}
+	p.stopped = true
+	close(p.stop)
+	var all []*detached
+	for _, g := range p.groups {
+		all = append(all, g.snapshot()...)
+	}
+	p.mu.Unlock()
+	for _, d := range all {
+		_, _ = d.write(shutdownWrite, []byte(": server shutting down\n\n"))
+		d.close()
+	}
+	p.wg.Wait()
+}
+
+func (g *group) snapshot() []*detached {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]*detached, 0, len(g.streams))
+	for d := range g.streams {
+		out = append(out, d)
+	}
+	return out
+}
+
+// run writes the topic's events to its streams until it has none left or
+// the pump stops.
+func (g *group) run() {
+	defer g.p.wg.Done()
+	heartbeat := time.NewTicker(g.p.s.cfg.Heartbeat)
+	defer heartbeat.Stop()
+	for {
+		streams := g.snapshot()
+		if len(streams) == 0 && g.retire() {
+			return
+		}
+		var ready <-chan struct{}
+		if len(streams) > 0 {
+			// Every member of a topic waits on the same channel; one
+			// with events of its own (a resumed reader) makes it ready.
+			ready = streams[0].m.Ready()
+		}
+		select {
+		case <-g.p.stop:
+			return
+		case <-g.wake:
+		case <-heartbeat.C:
+			g.fanOut(streams, (*detached).heartbeat)
+			continue
+		case <-ready:
+		}
+		// Readers further behind than one batch need more rounds.
+		for g.fanOut(g.snapshot(), (*detached).deliver) {
+		}
+	}
+}
+
+// retire removes an empty group, unless a stream joined meanwhile.
+func (g *group) retire() bool {
+	g.p.mu.Lock()
+	defer g.p.mu.Unlock()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.streams) > 0 {
+		return false
+	}
+	delete(g.p.groups, g.name)
+	return true
+}
+
+// fanOut runs f on every stream, in parallel chunks when there are many,
+// and reports whether f reported more to do for any of them.
+func (g *group) fanOut(streams []*detached, f func(*detached, *renderCache) bool) bool {
+	if len(streams) <= fanOutChunk {
+		more := false
+		rc := &renderCache{}
+		for _, d := range streams {
+			more = f(d, rc) || more
+		}
+		return more
+	}
+	workers := min(runtime.GOMAXPROCS(0), (len(streams)+fanOutChunk-1)/fanOutChunk)
+	var more atomic.Bool
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rc := &renderCache{}
+			for i := w; i < len(streams); i += workers {
+				if f(streams[i], rc) {
+					more.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return more.Load()
+}
+
+// renderCache keeps the rendering of the last batch a worker wrote: the
+// streams of a topic mostly get the same events.
+type renderCache struct {
+	first, last uint64
+	text        []byte
+}
+
+func (rc *renderCache) render(b subscriptions.Batch) []byte {
+	first, last := b.Events[0].Seq, b.Events[len(b.Events)-1].Seq
+	if rc.text == nil || rc.first != first || rc.last != last {
+		var buf bytes.Buffer
+		appendBatch(&buf, subscriptions.Batch{Events: b.Events}, "")
+		rc.first, rc.last, rc.text = first, last, buf.Bytes()
+	}
+	return rc.text
+}
+
+// deliver writes the stream's next events; it reports whether more wait.
+func (d *detached) deliver(rc *renderCache) bool {
+	if d.closed.Load() {
+		return false
+	}
+	b, err := d.m.Take(takeBatch)
+	if b.Gap && !d.resumed {
+		// A live reader fell out of the retention: it is too slow. It is
+		// dropped; it may resume.
+		d.end(appendEventBytes("", "gap", gapData(d.lastID)))
+		return false
+	}
+	d.resumed = false
+	if len(b.Events) > 0 || b.Gap {
+		var text []byte
+		if b.Gap {
+			var buf bytes.Buffer
+			appendBatch(&buf, b, d.lastID)
+			text = buf.Bytes()
+		} else {
+			text = rc.render(b)
+		}
+		if _, werr := d.write(fanOutWrite, text); werr != nil {
+			d.close()
+			return false
+		}
+		if n := len(b.Events); n > 0 {
+			d.lastID = b.Events[n-1].ID
+		}
+	}
+	if err != nil {
+		d.end(appendEventBytes("", "end", endData(err, d.path)))
+		return false
+	}
+	return len(b.Events) == takeBatch
+}
+
+// heartbeat writes a comment, which keeps proxies from closing an idle
+// stream, and finds clients gone.
+func (d *detached) heartbeat(*renderCache) bool {
+	if d.closed.Load() {
+		return false
+	}
+	if _, err := d.write(fanOutWrite, []byte(": keep-alive\n\n")); err != nil {
+		d.close()
+	}
+	return false
+}
+
+// end writes a last event and closes the stream.
+func (d *detached) end(text []byte) {
+	_, _ = d.write(fanOutWrite, text)
+	d.close()
+}
+
+func (d *detached) write(timeout time.Duration, b []byte) (int, error) {
+	if err := d.conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return 0, err
+	}
+	return d.conn.Write(b)
+}
+
+// watch waits for the client to go away (SSE clients send nothing after
+// their request), so that its slot and its member are freed at once.
+func (d *detached) watch() {
+	defer d.p.wg.Done()
+	var b [1]byte
+	_, _ = d.conn.Read(b[:])
+	d.close()
+}
+
+// close ends the stream once: the connection, the member, the slot.
+func (d *detached) close() {
+	d.once.Do(func() {
+		d.closed.Store(true)
+		_ = d.conn.Close()
+		d.m.Close()
+		if g := d.g; g != nil {
+			g.mu.Lock()
+			delete(g.streams, d)
+			g.mu.Unlock()
+		}
+		d.p.s.releaseStream()
+		d.p.s.metrics.streams.Dec()
+	})
+}
+
+func appendEventBytes(id, typ string, data []byte) []byte {
+	var buf bytes.Buffer
+	appendEvent(&buf, id, typ, data)
+	return buf.Bytes()
+}

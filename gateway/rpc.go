@@ -1,0 +1,244 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+)
+
+// Response headers of a call.
+const (
+	headerMessageID      = "X-Nuls-Message-Id"      // the upstream Response's MessageID
+	headerRequestID      = "X-Nuls-Request-Id"      // our Request's MessageID
+	headerProcessingTime = "X-Nuls-Processing-Time" // the upstream ResponseProcessingTime, ms
+)
+
+// call runs one method.
+//
+//	@Summary		Call a NULS method
+//	@Description	The body is the JSON object of the method's parameters (an empty body means {}). The answer is the method's result exactly as the module returned it.
+//	@Tags			rpc
+//	@Accept			json
+//	@Produce		json
+//	@Param			method			path		string					true	"NULS method name, such as getBalance"
+//	@Param			params			body		object					false	"Method parameters"
+//	@Param			Prefer			header		string					false	"respond-async: answer 202 at once, with Location: /requests/{id}"
+//	@Param			Idempotency-Key	header		string					false	"Run the call once: a retry with the same key, on any instance, gets the first answer"
+//	@Success		200				{object}	object					"The method's result"
+//	@Success		202				{object}	RequestStatus			"Accepted (Prefer: respond-async)"
+//	@Header			200				{string}	X-Nuls-Message-Id		"MessageID of the upstream Response"
+//	@Header			200				{string}	X-Nuls-Processing-Time	"Upstream processing time, ms"
+//	@Failure		400				{object}	Problem					"Malformed body or parameters"
+//	@Failure		404				{object}	Problem					"Unknown method"
+//	@Failure		413				{object}	Problem					"Body too large"
+//	@Failure		409				{object}	Problem					"The first request with this Idempotency-Key is still in progress"
+//	@Failure		422				{object}	Problem					"The module reported a failure, or an Idempotency-Key was reused with another request"
+//	@Failure		503				{object}	Problem					"Upstream unavailable"
+//	@Failure		504				{object}	Problem					"Upstream timeout"
+//	@Router			/rpc/{method} [post]
+func (s *Server) call(w http.ResponseWriter, r *http.Request) {
+	method := chi.URLParam(r, "method")
+	params, err := readParams(r.Body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, isCompound, err := s.compound(r.Context(), method)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !isCompound {
+		if err := s.checkCall(r.Context(), method, params); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	fingerprint := func() (string, error) {
+		canonical, err := subscriptions.CanonicalParams(params)
+		if err != nil {
+			return "", badRequest(err.Error())
+		}
+		return fingerprintOf("/rpc/"+method, canonical), nil
+	}
+	s.serveCall(w, r, method, fingerprint, func(ctx context.Context) answer {
+		if isCompound {
+			result, err := s.runCompound(ctx, c, params)
+			if err != nil {
+				return s.errorAnswer(r, err)
+			}
+			return okAnswer(nil, result)
+		}
+		reply, err := s.upstreamCall(ctx, []bridge.MethodCall{{Method: method, Params: params}})
+		if err != nil {
+			return s.errorAnswer(r, err)
+		}
+		return okAnswer(replyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), reply.Results[0].Result)
+	})
+}
+
+// callMany runs several methods in one Request.
+//
+//	@Summary		Call several NULS methods at once
+//	@Description	The body maps each method name to its parameters, in the order to run them. All-or-nothing: 200 only if every method succeeded, with each method's result under its name.
+//	@Tags			rpc
+//	@Accept			json
+//	@Produce		json
+//	@Param			calls			body		object			true	"{\"<method>\": {params}, ...}"
+//	@Param			Prefer			header		string			false	"respond-async: answer 202 at once, with Location: /requests/{id}"
+//	@Param			Idempotency-Key	header		string			false	"Run the call once: a retry with the same key gets the first answer"
+//	@Success		200				{object}	object			"{\"<method>\": result, ...}"
+//	@Success		202				{object}	RequestStatus	"Accepted (Prefer: respond-async)"
+//	@Failure		400				{object}	Problem
+//	@Failure		404				{object}	Problem
+//	@Failure		413				{object}	Problem
+//	@Failure		422				{object}	Problem
+//	@Failure		503				{object}	Problem
+//	@Failure		504				{object}	Problem
+//	@Router			/rpc [post]
+func (s *Server) callMany(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	calls, err := parseCalls(body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for _, c := range calls {
+		if err := s.checkCall(r.Context(), c.Method, c.Params); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	fingerprint := func() (string, error) { return fingerprintOf("/rpc", string(body)), nil }
+	s.serveCall(w, r, "(multi)", fingerprint, func(ctx context.Context) answer {
+		reply, err := s.upstreamCall(ctx, calls)
+		if err != nil {
+			return s.errorAnswer(r, err)
+		}
+		var b bytes.Buffer
+		b.WriteByte('{')
+		for i, res := range reply.Results {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			name, _ := json.Marshal(res.Method)
+			b.Write(name)
+			b.WriteByte(':')
+			b.Write(res.Result)
+		}
+		b.WriteByte('}')
+		return okAnswer(replyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), b.Bytes())
+	})
+}
+
+// upstreamCall calls with the configured timeout and records the metrics.
+func (s *Server) upstreamCall(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	start := time.Now()
+	reply, err := s.cfg.Upstream.Call(ctx, calls)
+	s.metrics.observeCall(s.metricMethod(calls), err, time.Since(start))
+	return reply, err
+}
+
+// metricMethod names a call for the metrics without letting arbitrary names
+// in: unknown methods share one label.
+func (s *Server) metricMethod(calls []bridge.MethodCall) string {
+	if len(calls) > 1 {
+		return "(multi)"
+	}
+	if _, known, ok := s.catalog.lookupCached(calls[0].Method); !known || !ok {
+		return "(other)"
+	}
+	return calls[0].Method
+}
+
+// checkCall validates a method name and its parameters against the catalog.
+func (s *Server) checkCall(ctx context.Context, method string, params json.RawMessage) error {
+	if !methodName.MatchString(method) {
+		return fmt.Errorf("%w %q", errBadMethodName, method)
+	}
+	m, known, ok := s.catalog.lookup(ctx, method)
+	if !ok {
+		return fmt.Errorf("%w: %s", errUnknownMethod, method)
+	}
+	if !known {
+		return nil // no listing: the upstream decides
+	}
+	if !s.catalog.callable(m) {
+		return fmt.Errorf("%w: %s is %s", errNotCallable, method, m.MethodScope)
+	}
+	return m.CheckParams(params)
+}
+
+// readParams reads a body holding a JSON object; empty means {}.
+func readParams(body io.Reader) (json.RawMessage, error) {
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return json.RawMessage(`{}`), nil
+	}
+	if b[0] != '{' || !json.Valid(b) {
+		return nil, badRequest("the body must be a JSON object of parameters")
+	}
+	return b, nil
+}
+
+// parseCalls reads {"<method>": {params}, ...} keeping the order.
+func parseCalls(body []byte) ([]bridge.MethodCall, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, badRequest(`the body must be {"<method>": {params}, ...}`)
+	}
+	var calls []bridge.MethodCall
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, badRequest("malformed JSON: " + err.Error())
+		}
+		name, _ := tok.(string)
+		var params json.RawMessage
+		if err := dec.Decode(&params); err != nil {
+			return nil, badRequest("malformed JSON: " + err.Error())
+		}
+		params = bytes.TrimSpace(params)
+		if string(params) == "null" {
+			params = json.RawMessage(`{}`)
+		}
+		if len(params) == 0 || params[0] != '{' {
+			return nil, badRequest("the parameters of " + name + " must be a JSON object")
+		}
+		if seen[name] {
+			return nil, badRequest("method " + name + " appears twice")
+		}
+		seen[name] = true
+		calls = append(calls, bridge.MethodCall{Method: name, Params: params})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, badRequest("malformed JSON: " + err.Error())
+	}
+	if dec.More() || len(calls) == 0 {
+		if len(calls) == 0 {
+			return nil, badRequest("no method to call")
+		}
+		return nil, badRequest("trailing data after the JSON object")
+	}
+	return calls, nil
+}

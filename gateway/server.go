@@ -1,0 +1,312 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+)
+
+// Defaults of Config.
+const (
+	defaultMaxBodyBytes   = 1 << 20 // 1 MiB
+	defaultCallTimeout    = 10 * time.Second
+	defaultMaxStreams     = 20000
+	defaultHeartbeat      = 15 * time.Second
+	defaultRetryHint      = 3 * time.Second
+	defaultWriteTimeout   = 10 * time.Second
+	defaultCatalogRefresh = time.Minute
+)
+
+// streamHub is what the gateway uses of a *subscriptions.Hub.
+type streamHub interface {
+	Join(ctx context.Context, key subscriptions.Key, lastEventID string) (*subscriptions.Member, error)
+	JoinLocal(name, lastEventID string) (*subscriptions.Member, error)
+	Publish(name, typ string, data []byte) error
+	Stats() subscriptions.Stats
+}
+
+// methodRegistry is what the gateway uses of its own *bridge.Module: the
+// compound methods are registered there so that RegisterAPI announces them
+// (D14).
+type methodRegistry interface {
+	Register(bridge.Method) error
+	Unregister(name string) bool
+}
+
+// Config configures a Server. Upstream and Hub are required.
+type Config struct {
+	// Upstream serves the NULS methods.
+	Upstream Upstream
+	// Hub shares the subscriptions behind the streams.
+	Hub streamHub
+	// Module is the gateway's own NULS module, when it registers with a
+	// Manager; nil otherwise.
+	Module methodRegistry
+	// ModuleEndpoint, when set, is served at /ws: the WebSocket endpoint
+	// where other modules call the gateway's module (Java modules listen
+	// at /ws).
+	ModuleEndpoint http.Handler
+	// Compounds stores the compound methods. Default: in memory.
+	Compounds CompoundStore
+	// Calls records the calls in flight, the answers of asynchronous and
+	// idempotent calls, and the idempotency keys. Default: in memory.
+	Calls subscriptions.Calls
+	// Documents keeps the discovered method list for every instance to
+	// answer the same. Default: in memory.
+	Documents subscriptions.Documents
+	// Instance names this gateway instance in call records. Default: a
+	// random name.
+	Instance string
+	// ResultTTL is how long the answer of an asynchronous or idempotent
+	// call is kept. Default 10m.
+	ResultTTL time.Duration
+	// IdempotencyTTL is how long an Idempotency-Key is remembered.
+	// Default 24h.
+	IdempotencyTTL time.Duration
+	// Registry receives the gateway's metrics. Default: a new registry.
+	Registry *prometheus.Registry
+	// ReadyChecks are extra readiness checks (Redis), each named.
+	ReadyChecks map[string]func(context.Context) error
+	// Scopes are the method scopes callable through the gateway. Default
+	// ["public"].
+	Scopes []string
+	// MaxBodyBytes bounds request bodies. Default 1 MiB.
+	MaxBodyBytes int64
+	// CallTimeout bounds an upstream call. Default 10s (D19).
+	CallTimeout time.Duration
+	// MaxStreams bounds the concurrent SSE streams. Default 20000.
+	MaxStreams int
+	// Heartbeat is the interval of SSE keep-alive comments. Default 15s.
+	Heartbeat time.Duration
+	// RetryHint is the SSE retry: sent to clients. Default 3s.
+	RetryHint time.Duration
+	// WriteTimeout bounds each SSE write; a client that cannot take an
+	// event in that time is dropped. Default 10s.
+	WriteTimeout time.Duration
+	// CatalogRefresh is the interval of method discovery. Default 1m.
+	CatalogRefresh time.Duration
+	// CORSOrigins are the origins (scheme://host[:port]) whose browser
+	// pages may call the gateway and open its streams; "*" allows every
+	// origin. Default none: no CORS headers.
+	CORSOrigins []string
+}
+
+func (c Config) withDefaults() Config {
+	if c.Compounds == nil {
+		c.Compounds = NewMemoryCompounds()
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	if c.Calls == nil {
+		c.Calls = subscriptions.NewMemoryCalls()
+	}
+	if c.Documents == nil {
+		c.Documents = subscriptions.NewMemoryDocuments()
+	}
+	if c.Instance == "" {
+		c.Instance = "gw-" + newCallID()[:8]
+	}
+	if c.ResultTTL <= 0 {
+		c.ResultTTL = 10 * time.Minute
+	}
+	if c.IdempotencyTTL <= 0 {
+		c.IdempotencyTTL = 24 * time.Hour
+	}
+	if len(c.Scopes) == 0 {
+		c.Scopes = []string{string(bridge.ScopePublic)}
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = defaultCallTimeout
+	}
+	if c.MaxStreams <= 0 {
+		c.MaxStreams = defaultMaxStreams
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = defaultHeartbeat
+	}
+	if c.RetryHint <= 0 {
+		c.RetryHint = defaultRetryHint
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = defaultWriteTimeout
+	}
+	if c.CatalogRefresh <= 0 {
+		c.CatalogRefresh = defaultCatalogRefresh
+	}
+	return c
+}
+
+// Server is the HTTP and SSE front door: plain HTTP calls become NULS
+// Requests, subscriptions become Server-Sent Event streams.
+//
+// Its handlers are safe for concurrent use. Run owns its background work;
+// streams end when the context given to Run ends.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	catalog *catalog
+	metrics *metrics
+	handler http.Handler
+
+	streams atomic.Int64
+	// pump writes the streams taken over from net/http.
+	pump *pump
+
+	announceMu sync.Mutex      // guards announced
+	announced  map[string]bool // compound methods registered on the module
+
+	// async counts the asynchronous calls running; Run waits for them.
+	async            sync.WaitGroup
+	lastStateWarning atomic.Int64 // unix second of the last state warning
+	stateDownAt      atomic.Int64 // unix nanoseconds of the last shared-state failure
+	// streamsDone ends every stream: closed when Run's context ends,
+	// before the HTTP server shuts down (http.Server.Shutdown does not end
+	// long-lived handlers).
+	streamsDone chan struct{}
+}
+
+// New returns a Server; Run starts its background work.
+func New(cfg Config, logger *slog.Logger) (*Server, error) {
+	if cfg.Upstream == nil || cfg.Hub == nil {
+		return nil, errors.New("gateway: Config needs Upstream and Hub")
+	}
+	if err := checkOrigins(cfg.CORSOrigins); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:         cfg,
+		logger:      logger,
+		catalog:     newCatalog(cfg.Upstream, cfg.Documents, cfg.Scopes, logger),
+		streamsDone: make(chan struct{}),
+		announced:   map[string]bool{},
+	}
+	s.pump = newPump(s)
+	m, err := newMetrics(cfg.Registry, s)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	if err := s.restoreCompounds(context.Background()); err != nil {
+		// The store may be Redis, not up yet: start anyway, as calls
+		// need no shared state; syncCompounds announces the methods
+		// once the store answers.
+		s.stateWarning("restoring the compound methods", err)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Run discovers the upstream methods periodically until ctx ends, then ends
+// every stream.
+func (s *Server) Run(ctx context.Context) error {
+	defer close(s.streamsDone)
+	defer s.pump.shutdown()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.syncCompounds(ctx)
+	}()
+	s.catalog.run(ctx, s.cfg.CatalogRefresh)
+	wg.Wait()
+	// Asynchronous calls already accepted are answered (or time out)
+	// before the upstream goes away.
+	s.async.Wait()
+	return nil
+}
+
+// routes builds the router: one place for every route.
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, s.accessLog, middleware.Recoverer)
+	if len(s.cfg.CORSOrigins) > 0 {
+		r.Use(s.cors)
+	}
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Handle("/metrics", s.metrics.handler())
+	r.Get("/openapi.json", s.openAPI)
+	r.Get("/docs", s.docsRedirect)
+	r.Get("/docs/*", s.docs)
+
+	r.Get("/methods", s.listMethods)
+	r.Route("/compound-methods", func(r chi.Router) {
+		r.Get("/", s.listCompounds)
+		r.With(s.limitBody).Post("/", s.createCompound)
+		r.Delete("/{name}", s.deleteCompound)
+	})
+	r.With(s.limitBody).Post("/rpc", s.callMany)
+	r.With(s.limitBody).Post("/rpc/{method}", s.call)
+	r.Get("/requests/{id}", s.getRequest)
+	// Streams are long-lived: no timeout middleware here.
+	r.Get("/rpc/{method}/stream", s.stream)
+	r.Get("/notifications", s.notifications)
+	if s.cfg.ModuleEndpoint != nil {
+		r.Handle("/ws", s.cfg.ModuleEndpoint)
+	}
+	return r
+}
+
+// limitBody bounds request bodies (413 beyond).
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// accessLog logs each request once, with its route for the metrics.
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := chi.RouteContext(r.Context()).RoutePattern()
+		if route == "" {
+			route = "other"
+		}
+		status := ww.Status()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		d := time.Since(start)
+		s.metrics.observeRequest(route, r.Method, status, d)
+		if s.logger.Enabled(r.Context(), slog.LevelDebug) {
+			s.logRequest(r, status, d)
+		}
+	})
+}
+
+// logRequest logs one request. It is apart from accessLog so that its
+// attributes are not in accessLog's frame, which stays on the stack of
+// every SSE stream for the stream's lifetime (see serveStream).
+func (s *Server) logRequest(r *http.Request, status int, d time.Duration) {
+	s.logger.LogAttrs(r.Context(), slog.LevelDebug, "request",
+		slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.Duration("duration", d),
+		slog.String("remote_addr", r.RemoteAddr))
+}

@@ -1,0 +1,339 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+)
+
+// takeBatch is the most events one write carries.
+const takeBatch = 256
+
+// Query keys of a stream that are not method parameters.
+var reservedQuery = map[string]bool{"params": true, "eventCounter": true, "period": true, "range": true, "lastEventId": true}
+
+// stream serves a method's pushes as Server-Sent Events.
+//
+//	@Summary		Stream a NULS subscription as Server-Sent Events
+//	@Description	Subscribes to the method (every eventCounter events, or every period seconds) and streams each push as an SSE event whose data is the method's result and whose id resumes the stream (Last-Event-ID header or lastEventId query). Clients asking for the same method, parameters and mode share one upstream subscription. Event types: message (a push), upstream-error (the module reported a failure), gap (events were lost), end (the subscription ended).
+//	@Tags			streams
+//	@Produce		text/event-stream
+//	@Param			method			path		string	true	"NULS method name, such as latestHeight"
+//	@Param			params			query		string	false	"Parameters as a JSON object; or give them as individual query keys, typed by the method's declaration"
+//	@Param			eventCounter	query		int		false	"Push every N events (default 1 when period is not given)"
+//	@Param			period			query		int		false	"Push every N seconds"
+//	@Param			range			query		string	false	"Only push numeric results inside this interval, such as [1000, )"
+//	@Param			lastEventId		query		string	false	"Resume after this event (as the Last-Event-ID header)"
+//	@Param			Last-Event-ID	header		string	false	"Resume after this event"
+//	@Success		200				{string}	string	"text/event-stream"
+//	@Failure		400				{object}	Problem
+//	@Failure		404				{object}	Problem
+//	@Failure		503				{object}	Problem
+//	@Router			/rpc/{method}/stream [get]
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	m, lastID, ok := s.joinStream(w, r)
+	if !ok || s.pump.detach(w, r, m, lastID) {
+		return
+	}
+	defer s.releaseStream()
+	defer m.Close()
+	s.serveStream(w, r, m, lastID)
+}
+
+// joinStream reads the subscription a stream asks for and joins its topic,
+// or answers with the error. On success the caller owns a stream slot and
+// the member. It is apart from stream so that its locals are off the stack
+// while the stream lasts (see serveStream).
+func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (*subscriptions.Member, string, bool) {
+	key, err := s.streamKey(r.Context(), chi.URLParam(r, "method"), r.URL.Query())
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, "", false
+	}
+	lastID := lastEventID(r)
+	if !s.acquireStream() {
+		s.writeError(w, r, errTooManyStreams)
+		return nil, "", false
+	}
+	m, err := s.cfg.Hub.Join(r.Context(), key, lastID)
+	if err != nil {
+		s.writeError(w, r, err)
+		s.releaseStream()
+		return nil, "", false
+	}
+	return m, lastID, true
+}
+
+// notifications streams the Notifications of the Manager and modules (D15).
+//
+//	@Summary		Stream the Manager's notifications
+//	@Description	Each Notification message the upstream sends (D15) becomes an SSE event of type notification, with {"type", "comment", "data"}.
+//	@Tags			streams
+//	@Produce		text/event-stream
+//	@Param			Last-Event-ID	header		string	false	"Resume after this event"
+//	@Success		200				{string}	string	"text/event-stream"
+//	@Failure		503				{object}	Problem
+//	@Router			/notifications [get]
+func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
+	lastID := lastEventID(r)
+	if !s.acquireStream() {
+		s.writeError(w, r, errTooManyStreams)
+		return
+	}
+	m, err := s.cfg.Hub.JoinLocal(notificationsTopic, lastID)
+	if err != nil {
+		s.releaseStream()
+		s.writeError(w, r, err)
+		return
+	}
+	if s.pump.detach(w, r, m, lastID) {
+		return
+	}
+	defer s.releaseStream()
+	defer m.Close()
+	s.serveStream(w, r, m, lastID)
+}
+
+func lastEventID(r *http.Request) string {
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		return id
+	}
+	return r.URL.Query().Get("lastEventId")
+}
+
+func (s *Server) acquireStream() bool {
+	if s.streams.Add(1) > int64(s.cfg.MaxStreams) {
+		s.streams.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (s *Server) releaseStream() { s.streams.Add(-1) }
+
+// serveStream copies a hub member to the client until the client leaves,
+// the server shuts down, or the topic ends.
+//
+// Its goroutine's stack is most of a stream's memory: it grows past 8 KiB
+// while the request is set up, and the garbage collector halves it again
+// only while less than a quarter of it is in use (runtime shrinkstack). So
+// the frames under the select below are kept small: what is not needed
+// while waiting lives in the functions it calls.
+func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, m *subscriptions.Member, lastID string) {
+	sw, err := startSSE(w, s.cfg.RetryHint, s.cfg.WriteTimeout)
+	if err != nil {
+		return
+	}
+	s.metrics.streams.Inc()
+	defer s.metrics.streams.Dec()
+	st := streamState{m: m, sw: sw, lastID: lastID, resumed: lastID != ""}
+	heartbeat := time.NewTimer(s.cfg.Heartbeat)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.streamsDone:
+			// Shutdown: end cleanly; the client reconnects (to another
+			// instance) after the retry hint, with Last-Event-ID.
+			sw.comment("server shutting down")
+			_ = sw.flush()
+			return
+		case <-heartbeat.C:
+			sw.comment("keep-alive")
+		case <-m.Ready():
+			if !st.take(r) {
+				return
+			}
+		}
+		if err := sw.flush(); err != nil {
+			s.dropStream(r, err)
+			return
+		}
+		heartbeat.Reset(s.cfg.Heartbeat)
+	}
+}
+
+// streamState is what serveStream keeps between events.
+type streamState struct {
+	m       *subscriptions.Member
+	sw      *sseWriter
+	lastID  string
+	resumed bool // the stream resumed with Last-Event-ID and has not read yet
+}
+
+// take queues the member's next events. It reports false when the stream
+// is over: the reader fell out of the retention, or the topic ended (the
+// last events and the end are then written).
+func (st *streamState) take(r *http.Request) bool {
+	b, err := st.m.Take(takeBatch)
+	if b.Gap && !st.resumed {
+		// A live reader fell out of the retention: it is too slow. It
+		// is dropped; it may resume.
+		st.sw.writeBatch(subscriptions.Batch{Gap: true}, st.lastID)
+		_ = st.sw.flush()
+		return false
+	}
+	st.resumed = false
+	st.sw.writeBatch(b, st.lastID)
+	if n := len(b.Events); n > 0 {
+		st.lastID = b.Events[n-1].ID
+	}
+	if err != nil {
+		st.sw.event("", "end", endData(err, r.URL.Path))
+		_ = st.sw.flush()
+		return false
+	}
+	return true
+}
+
+// dropStream logs a stream whose write failed.
+func (s *Server) dropStream(r *http.Request, err error) {
+	s.logger.Debug("stream write failed; dropping client", "err", err, "path", r.URL.Path)
+}
+
+// endData describes why a stream ended.
+func endData(err error, path string) []byte {
+	if errors.Is(err, subscriptions.ErrClosed) {
+		return []byte(`{"detail":"the subscription ended"}`)
+	}
+	b, _ := json.Marshal(problemAt(err, path, ""))
+	return b
+}
+
+// streamKey reads the subscription a stream asks for and checks it.
+func (s *Server) streamKey(ctx context.Context, method string, q url.Values) (subscriptions.Key, error) {
+	key := subscriptions.Key{Method: method}
+	if !methodName.MatchString(method) {
+		return key, fmt.Errorf("%w %q", errBadMethodName, method)
+	}
+	info, known, ok := s.catalog.lookup(ctx, method)
+	if !ok {
+		return key, fmt.Errorf("%w: %s", errUnknownMethod, method)
+	}
+	var err error
+	if key.EventCounter, err = nonNegative(q, "eventCounter"); err != nil {
+		return key, err
+	}
+	if key.Period, err = nonNegative(q, "period"); err != nil {
+		return key, err
+	}
+	if key.EventCounter == 0 && key.Period == 0 {
+		key.EventCounter = 1
+	}
+	key.Range = q.Get("range")
+	if _, _, err := bridge.ParseInterval(key.Range); err != nil {
+		return key, badRequest("range: " + err.Error())
+	}
+	params, err := queryParams(q, info, known)
+	if err != nil {
+		return key, err
+	}
+	if err := s.checkCall(ctx, method, params); err != nil {
+		return key, err
+	}
+	if key.Params, err = subscriptions.CanonicalParams(params); err != nil {
+		return key, badRequest(err.Error())
+	}
+	return key, nil
+}
+
+func nonNegative(q url.Values, name string) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, badRequest(name + " must be a non-negative integer")
+	}
+	return n, nil
+}
+
+// queryParams builds the parameter object of a stream: the params query as
+// JSON, or each other query key typed by the method's declaration.
+func queryParams(q url.Values, info bridge.MethodInfo, known bool) (json.RawMessage, error) {
+	if p := q.Get("params"); p != "" {
+		raw := json.RawMessage(strings.TrimSpace(p))
+		if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
+			return nil, badRequest("params must be a JSON object")
+		}
+		return raw, nil
+	}
+	kinds := map[string]bridge.JSONKind{}
+	if known {
+		for _, p := range info.Parameters {
+			kinds[p.ParameterName] = p.Kind()
+		}
+	}
+	obj := map[string]json.RawMessage{}
+	for name, values := range q {
+		if reservedQuery[name] {
+			continue
+		}
+		v, err := typedValue(name, values, kinds[name])
+		if err != nil {
+			return nil, err
+		}
+		obj[name] = v
+	}
+	b, _ := json.Marshal(obj)
+	return b, nil
+}
+
+// typedValue turns query values into the JSON value of a declared kind.
+func typedValue(name string, values []string, kind bridge.JSONKind) (json.RawMessage, error) {
+	v := values[0]
+	bad := func(want string) error { return badRequest(fmt.Sprintf("query %s: %q is not %s", name, v, want)) }
+	switch kind {
+	case bridge.KindInteger:
+		if _, ok := new(big.Int).SetString(v, 10); !ok {
+			return nil, bad("an integer")
+		}
+		return json.RawMessage(v), nil
+	case bridge.KindNumber:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, bad("a number")
+		}
+		return json.Marshal(f)
+	case bridge.KindBoolean:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, bad("a boolean")
+		}
+		return json.Marshal(b)
+	case bridge.KindString:
+		return json.Marshal(v)
+	case bridge.KindArray:
+		if strings.HasPrefix(strings.TrimSpace(v), "[") {
+			if !json.Valid([]byte(v)) {
+				return nil, bad("a JSON array")
+			}
+			return json.RawMessage(v), nil
+		}
+		return json.Marshal(values) // repeated keys: a list of strings
+	case bridge.KindObject:
+		if !json.Valid([]byte(v)) || !strings.HasPrefix(strings.TrimSpace(v), "{") {
+			return nil, bad("a JSON object")
+		}
+		return json.RawMessage(v), nil
+	}
+	// Undeclared: JSON when it parses (numbers, booleans), text otherwise.
+	if json.Valid([]byte(v)) {
+		return json.RawMessage(v), nil
+	}
+	return json.Marshal(v)
+}

@@ -1,0 +1,444 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+)
+
+// countingFeeds counts the upstream subscriptions opened and alive.
+type countingFeeds struct {
+	Feeds
+	opened, live atomic.Int64
+}
+
+func (c *countingFeeds) Subscribe(ctx context.Context, k subscriptions.Key) (subscriptions.Feed, error) {
+	f, err := c.Feeds.Subscribe(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	c.opened.Add(1)
+	c.live.Add(1)
+	return &countedFeed{Feed: f, c: c}, nil
+}
+
+type countedFeed struct {
+	subscriptions.Feed
+	c    *countingFeeds
+	once sync.Once
+}
+
+func (f *countedFeed) Close() error {
+	f.once.Do(func() { f.c.live.Add(-1) })
+	return f.Feed.Close()
+}
+
+func TestStream(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	s := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
+	if s.resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", s.resp.StatusCode)
+	}
+	h := s.resp.Header
+	if h.Get("Content-Type") != "text/event-stream" || h.Get("Cache-Control") != "no-cache" || h.Get("X-Accel-Buffering") != "no" {
+		t.Errorf("headers %v", h)
+	}
+	first := s.next(2 * time.Second)
+	if height(t, first) != 0 || first.ID == "" || first.Type != "" {
+		t.Fatalf("first event %+v", first)
+	}
+	for want := int64(1); want <= 3; want++ {
+		tg.node.ProduceBlock()
+		if got := height(t, s.next(2*time.Second)); got != want {
+			t.Fatalf("height %d, want %d", got, want)
+		}
+	}
+	s.mu.Lock()
+	retry := s.retry
+	s.mu.Unlock()
+	if retry != "3000" {
+		t.Errorf("retry hint %q", retry)
+	}
+}
+
+// TestStreamResume covers Last-Event-ID: exactly what was missed, then a gap
+// signal beyond the retention window.
+func TestStreamResume(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{hub: subscriptions.Config{Retention: 5, Grace: time.Minute}})
+	keep := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "") // keeps the topic alive
+	keep.next(2 * time.Second)
+	a := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
+	a.next(2 * time.Second)
+	tg.node.ProduceBlock()
+	seen := a.next(2 * time.Second)
+	keep.next(2 * time.Second)
+	a.close()
+	for i := 0; i < 3; i++ {
+		tg.node.ProduceBlock()
+		keep.next(2 * time.Second)
+	}
+	// Resume: heights 2, 3, 4, nothing repeated.
+	b := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", seen.ID)
+	for want := int64(2); want <= 4; want++ {
+		ev := b.next(2 * time.Second)
+		if ev.Type != "" || height(t, ev) != want {
+			t.Fatalf("resumed event %+v, want height %d", ev, want)
+		}
+	}
+	select {
+	case ev := <-b.events:
+		t.Fatalf("extra event %+v", ev)
+	case <-time.After(100 * time.Millisecond):
+	}
+	b.close()
+	// Beyond the retention (5 events): a gap, then what is retained.
+	for i := 0; i < 6; i++ {
+		tg.node.ProduceBlock()
+		keep.next(2 * time.Second)
+	}
+	c := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2&lastEventId="+seen.ID, "")
+	if ev := c.next(2 * time.Second); ev.Type != "gap" || !strings.Contains(ev.Data, seen.ID) {
+		t.Fatalf("want a gap event first, got %+v", ev)
+	}
+	if got := height(t, c.next(2*time.Second)); got != 6 {
+		t.Fatalf("after the gap: height %d, want 6 (the oldest retained)", got)
+	}
+	// A malformed Last-Event-ID is a client error.
+	if bad := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "not-an-id"); bad.resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad Last-Event-ID: %d", bad.resp.StatusCode)
+	}
+}
+
+// TestStreamShared: many clients of the same (method, params, mode) share
+// one upstream subscription, which ends after the grace period once they
+// are all gone.
+func TestStreamShared(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, devnode.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: node.URL()})
+	// A hub over a counting upstream replaces the gateway's.
+	cu := &countingFeeds{Feeds: Feeds{Upstream: tg.up}}
+	hub := subscriptions.NewHub(subscriptions.Config{Grace: 200 * time.Millisecond, FirstPushWait: 500 * time.Millisecond}, cu, testLogger(t))
+	runCtx(t, hub.Run)
+	tg.Server.cfg.Hub = hub
+
+	const clients = 50
+	streams := make([]*sseStream, clients)
+	for i := range streams {
+		// Parameters in another order and as JSON name the same
+		// subscription.
+		q := "?chainId=2"
+		if i%2 == 1 {
+			q = `?params={"chainId":2}&eventCounter=1`
+		}
+		streams[i] = openSSE(t, tg.url+"/rpc/latestHeight/stream"+q, "")
+		streams[i].next(2 * time.Second)
+	}
+	if n := cu.opened.Load(); n != 1 {
+		t.Fatalf("%d upstream subscriptions for %d clients, want 1", n, clients)
+	}
+	node.ProduceBlock()
+	var wg sync.WaitGroup
+	for _, s := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got := height(t, s.next(2*time.Second)); got != 1 {
+				t.Errorf("height %d", got)
+			}
+		}()
+	}
+	wg.Wait()
+	// Another mode is another subscription.
+	other := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2&eventCounter=2", "")
+	other.next(2 * time.Second)
+	if n := cu.opened.Load(); n != 2 {
+		t.Fatalf("%d upstream subscriptions, want 2", n)
+	}
+	other.close()
+	for _, s := range streams {
+		s.close()
+	}
+	waitFor(t, "upstream unsubscribed after the grace period", func() bool { return cu.live.Load() == 0 })
+	if st := hub.Stats(); st.Topics != 0 || st.Members != 0 {
+		t.Errorf("hub %+v", st)
+	}
+}
+
+// TestStreamErrors: a bad stream request gets a plain HTTP error, so that an
+// EventSource does not retry it.
+func TestStreamErrors(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{cfg: Config{MaxStreams: 2}})
+	tests := []struct {
+		name, query string
+		status      int
+	}{
+		{"unknown method", "/rpc/nope/stream", 404},
+		{"parameter type", "/rpc/latestHeight/stream?chainId=two", 400},
+		{"params not JSON", "/rpc/latestHeight/stream?params={", 400},
+		{"bad counter", "/rpc/latestHeight/stream?chainId=2&eventCounter=-1", 400},
+		{"bad range", "/rpc/latestHeight/stream?chainId=2&range=oops", 400},
+		{"rejected upstream", "/rpc/getStatus/stream?chainId=2", 400}, // not event-capable: err_0012
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openSSE(t, tg.url+tt.query, "")
+			if s.resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", s.resp.StatusCode, tt.status)
+			}
+			if ct := s.resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+		})
+	}
+	// The stream bound: the third concurrent stream is refused with 503.
+	a := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
+	b := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
+	a.next(2 * time.Second)
+	b.next(2 * time.Second)
+	if c := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", ""); c.resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("third stream: %d, want 503", c.resp.StatusCode)
+	}
+}
+
+// TestUpstreamRestart: the node goes away in the middle of calls and
+// streams. Calls fail at once (no hung request), the gateway reconnects,
+// and the streams resume on the new node.
+func TestUpstreamRestart(t *testing.T) {
+	t.Parallel()
+	node, stop := startStoppableNode(t, "127.0.0.1:0")
+	addr := strings.TrimPrefix(node.URL(), "ws://")
+	tg := startGateway(t, gatewayOptions{nodeURL: node.URL()})
+	s := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
+	s.next(2 * time.Second)
+	node.ProduceBlock()
+	if got := height(t, s.next(2*time.Second)); got != 1 {
+		t.Fatalf("height %d", got)
+	}
+
+	// Calls in flight while the node stops: none hangs.
+	var wg sync.WaitGroup
+	statuses := make(chan int, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, _, _ := post(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`)
+			statuses <- status
+		}()
+	}
+	stop()
+	wg.Wait()
+	close(statuses)
+	for st := range statuses {
+		if st != http.StatusOK && st != http.StatusServiceUnavailable {
+			t.Errorf("call during restart: %d, want 200 or 503", st)
+		}
+	}
+	if status, _, _ := post(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`); status != http.StatusServiceUnavailable {
+		t.Errorf("call while down: %d, want 503", status)
+	}
+
+	node2, _ := startStoppableNode(t, addr)
+	waitFor(t, "reconnect", func() bool { return tg.client.Ready() })
+	if status, _, body := post(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`); status != http.StatusOK {
+		t.Fatalf("after restart: %d %s", status, body)
+	}
+	// The stream goes on: the new node's chain starts again at 0.
+	for i := 0; i < 3; i++ {
+		node2.ProduceBlock()
+	}
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-s.events:
+			if ev.Type == "" && height(t, ev) == 3 {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the stream did not resume after the restart")
+		}
+	}
+}
+
+func startStoppableNode(t *testing.T, addr string) (*devnode.Node, func()) {
+	t.Helper()
+	n, err := devnode.New(devnode.Config{Listen: addr, BlockInterval: -1}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = n.Run(ctx) }()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return n, stop
+}
+
+// TestShutdownEndsStreams: when the server's Run context ends, streams end
+// cleanly, so that http.Server.Shutdown can finish.
+func TestShutdownEndsStreams(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, devnode.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: node.URL()})
+	// A second Server over the same upstream and hub, with its own Run.
+	srv, err := New(Config{Upstream: tg.up, Hub: tg.hub}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv}
+	ln := listen(t)
+	go hs.Serve(ln)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(ctx) }()
+	s := openSSE(t, "http://"+ln.Addr().String()+"/rpc/latestHeight/stream?chainId=2", "")
+	s.next(2 * time.Second)
+	cancel()
+	<-done
+	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer scancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		t.Fatalf("Shutdown: %v (a stream kept it waiting)", err)
+	}
+	select {
+	case _, ok := <-s.events:
+		if ok {
+			t.Fatal("event after shutdown")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("stream still open after shutdown")
+	}
+}
+
+// TestNotifications streams the upstream's Notifications (D15).
+func TestNotifications(t *testing.T) {
+	t.Parallel()
+	m, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "mgr"}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	url := newWSServer(t, m)
+	tg := startGateway(t, gatewayOptions{nodeURL: url, noWait: true})
+	waitFor(t, "connected", func() bool { return tg.client.Ready() })
+	s := openSSE(t, tg.url+"/notifications", "")
+	waitFor(t, "the peer's connection", func() bool { return len(m.Peers()) == 1 })
+	p := m.Peers()[0]
+	for i := 1; i <= 2; i++ {
+		n := &bridge.Notification{NotificationType: "SystemUpgrade", NotificationComment: fmt.Sprint("upgrade ", i), NotificationData: []byte(`{"NewVersion":"1.1.6"}`)}
+		if err := p.Send(t.Context(), p.NewMessage(n)); err != nil {
+			t.Fatal(err)
+		}
+		ev := s.next(2 * time.Second)
+		if ev.Type != "notification" || !strings.Contains(ev.Data, `"type":"SystemUpgrade"`) || !strings.Contains(ev.Data, fmt.Sprint("upgrade ", i)) || !strings.Contains(ev.Data, `"NewVersion":"1.1.6"`) {
+			t.Fatalf("event %+v", ev)
+		}
+	}
+}
+
+// TestStreamHTTP2: an HTTP/2 stream cannot be taken over from net/http; its
+// handler serves it (the fallback path), with the same events.
+func TestStreamHTTP2(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	srv := httptest.NewUnstartedServer(tg.Server)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/rpc/latestHeight/stream?chainId=2", nil)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%s %d %v", resp.Proto, resp.StatusCode, resp.Header)
+	}
+	s := &sseStream{t: t, resp: resp, events: make(chan sseEvent, 16), cancel: cancel, done: make(chan struct{})}
+	go s.read()
+	if h := height(t, s.next(2*time.Second)); h != 0 {
+		t.Fatalf("first %d", h)
+	}
+	tg.node.ProduceBlock()
+	if h := height(t, s.next(2*time.Second)); h != 1 {
+		t.Fatalf("push %d", h)
+	}
+	cancel()
+	<-s.done
+}
+
+// TestSlowClientDropped: a client that stops reading is dropped once its
+// connection is full, and never delays the others.
+func TestSlowClientDropped(t *testing.T) {
+	t.Parallel()
+	m, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "big"}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	var n atomic.Int64
+	payload := strings.Repeat("x", 64<<10)
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(m.Register(bridge.Method{Name: "big", MinEvent: 1, Handler: func(context.Context, *bridge.Call) (any, error) {
+		return map[string]any{"n": n.Load(), "pad": payload}, nil
+	}}))
+	must(m.Register(bridge.Method{Name: "ListAPI", Handler: func(context.Context, *bridge.Call) (any, error) {
+		out := map[string]bridge.MethodInfo{}
+		for _, mi := range m.Methods() {
+			out["Test."+mi.MethodName] = mi
+		}
+		return out, nil
+	}}))
+	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, m)})
+
+	// The stuck client: a raw connection with a small receive buffer that
+	// never reads.
+	addr := strings.TrimPrefix(tg.url, "http://")
+	stuck, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	_ = stuck.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(stuck, "GET /rpc/big/stream HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	good := openSSE(t, tg.url+"/rpc/big/stream", "")
+	good.next(3 * time.Second)
+	waitFor(t, "both streams", func() bool { return tg.Server.streams.Load() == 2 })
+
+	const pushes = 300 // 19 MB: far more than the stuck connection's buffers
+	start := time.Now()
+	for i := 1; i <= pushes; i++ {
+		n.Store(int64(i))
+		m.Trigger("big")
+		ev := good.next(5 * time.Second)
+		if !strings.HasPrefix(ev.Data, fmt.Sprintf(`{"n":%d,`, i)) {
+			t.Fatalf("event %d: %.40s", i, ev.Data)
+		}
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("%d pushes took %v: the stuck client held the others up", pushes, d)
+	}
+	waitFor(t, "the stuck client dropped", func() bool { return tg.Server.streams.Load() == 1 })
+}

@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+)
+
+// Upstream is the NULS side of the gateway, whatever the topology.
+type Upstream interface {
+	// Call runs the methods in one all-or-nothing call (D4).
+	Call(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error)
+	// Subscribe opens a subscription where its method is served.
+	Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subscription, error)
+	// Methods lists the callable methods. It fails when the upstream
+	// cannot list them (a Java module has no ListAPI).
+	Methods(ctx context.Context) ([]bridge.MethodInfo, error)
+	// Ready returns nil when the upstream can serve calls.
+	Ready() error
+}
+
+// rpcClient is what the gateway uses of a *bridge.Client.
+type rpcClient interface {
+	Call(ctx context.Context, method string, params any) ([]byte, error)
+	CallMethods(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error)
+	Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subscription, error)
+	Ready() bool
+}
+
+// clientAdapter narrows *bridge.Client to rpcClient.
+type clientAdapter struct{ c *bridge.Client }
+
+func (a clientAdapter) Call(ctx context.Context, method string, params any) ([]byte, error) {
+	return a.c.Call(ctx, method, params)
+}
+func (a clientAdapter) CallMethods(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
+	return a.c.CallMethods(ctx, calls)
+}
+func (a clientAdapter) Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subscription, error) {
+	return a.c.Subscribe(ctx, req)
+}
+func (a clientAdapter) Ready() bool { return a.c.Ready() }
+
+// Direct is topology T1: one endpoint serves every method (a Nulstar
+// Connector, a Java module, or the simulated node). All HTTP calls share
+// its one multiplexed connection.
+type Direct struct {
+	c rpcClient
+}
+
+// NewDirect returns the T1 upstream over a running client.
+func NewDirect(c *bridge.Client) *Direct { return &Direct{c: clientAdapter{c}} }
+
+// Call implements Upstream.
+func (d *Direct) Call(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
+	return d.c.CallMethods(ctx, calls)
+}
+
+// Subscribe implements Upstream.
+func (d *Direct) Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subscription, error) {
+	return d.c.Subscribe(ctx, req)
+}
+
+// Methods implements Upstream with ListAPI.
+func (d *Direct) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
+	return listMethods(ctx, d.c)
+}
+
+// Ready implements Upstream.
+func (d *Direct) Ready() error {
+	if !d.c.Ready() {
+		return bridge.ErrNotConnected
+	}
+	return nil
+}
+
+// listMethods asks a peer for its methods: ListAPI (Nulstar's Connector and
+// the simulated node), then GetConsolidatedAPI (Nulstar's Manager).
+func listMethods(ctx context.Context, c rpcClient) ([]bridge.MethodInfo, error) {
+	var errs []error
+	for _, method := range []string{"ListAPI", "GetConsolidatedAPI"} {
+		raw, err := c.Call(ctx, method, nil)
+		if err != nil {
+			errs = append(errs, err)
+			var rpcErr *bridge.RPCError
+			if errors.As(err, &rpcErr) {
+				continue // not served here; try the other
+			}
+			return nil, err
+		}
+		ms, err := bridge.ParseMethodList(raw)
+		if err != nil {
+			return nil, err
+		}
+		return ms, nil
+	}
+	return nil, fmt.Errorf("gateway: upstream lists no methods: %w", errors.Join(errs...))
+}
