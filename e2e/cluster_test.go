@@ -1,0 +1,428 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Timings of the cluster tests, from the gateway's constants: a topic's
+// lease lives 5 s (subscriptions.RedisClusterConfig.LeaseTTL) and is
+// renewed or taken every second (subscriptions.Config.ClusterTick); streams
+// tell clients to reconnect after 3 s (gateway.Config.RetryHint).
+const (
+	leaseTTL  = 5 * time.Second
+	retryHint = 3 * time.Second
+	// blockInterval is the simulated node's: five pushes a second.
+	blockInterval = 200 * time.Millisecond
+)
+
+// heightStream is the stream every cluster test reads: one push per block.
+const heightStream = "/rpc/latestHeight/stream?chainId=2"
+
+// cluster is the whole stack as processes: a redis-server, the simulated
+// node, and gateway instances sharing their state through the Redis.
+type cluster struct {
+	Redis    *redisProc
+	Node     *devnodeProc
+	Gateways []*gatewayProc
+	// Prefix starts every Redis key of the cluster (--redis-prefix).
+	Prefix string
+}
+
+// startCluster starts a redis-server, the simulated node (a block every
+// 200 ms) and n gateway instances on them. Everything is stopped in
+// t.Cleanup, the gateways first.
+func startCluster(t *testing.T, n int) *cluster {
+	t.Helper()
+	c := &cluster{Redis: startRedis(t), Prefix: "e2e-" + randomHex(4)}
+	c.Node = startDevnode(t, "--block-interval", blockInterval.String())
+	for range n {
+		c.Gateways = append(c.Gateways, startGateway(t, c.gatewayArgs()...))
+	}
+	return c
+}
+
+// gatewayArgs are the flags of a gateway instance of the cluster.
+func (c *cluster) gatewayArgs() []string {
+	return []string{"--upstream", c.Node.URL, "--redis-url", c.Redis.URL, "--redis-prefix", c.Prefix}
+}
+
+// bases returns the instances' base URLs.
+func (c *cluster) bases() []string {
+	out := make([]string, len(c.Gateways))
+	for i, g := range c.Gateways {
+		out[i] = g.URL
+	}
+	return out
+}
+
+// instance returns the index of the gateway named name, or -1.
+func (c *cluster) instance(name string) int {
+	for i, g := range c.Gateways {
+		if g.Instance == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// lease returns the one topic lease of the cluster: its key and the index
+// of the instance holding it. It fails unless exactly one lease exists and
+// its holder is one of the instances.
+func (c *cluster) lease(ctx context.Context) (string, int, error) {
+	leases, err := c.Redis.leases(ctx, c.Prefix)
+	if err != nil {
+		return "", -1, err
+	}
+	if len(leases) != 1 {
+		return "", -1, fmt.Errorf("leases in Redis: %v, want one", leases)
+	}
+	for k, holder := range leases {
+		i := c.instance(holder)
+		if i < 0 {
+			return k, -1, fmt.Errorf("lease %s held by %q, not an instance of the cluster", k, holder)
+		}
+		return k, i, nil
+	}
+	panic("unreachable")
+}
+
+// streamLog returns the entries of the shared log beside a lease key
+// ("<prefix>:{<topic>}:lease" → ":log").
+func (c *cluster) streamLog(ctx context.Context, leaseKey string) ([]redis.XMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return c.Redis.Client.XRange(ctx, strings.TrimSuffix(leaseKey, ":lease")+":log", "-", "+").Result()
+}
+
+// takeovers counts the instances' log lines that say they took a topic's
+// lease and subscribed upstream.
+func (c *cluster) takeovers() []int {
+	out := make([]int, len(c.Gateways))
+	for i, g := range c.Gateways {
+		out[i] = g.logCount("took the topic's lease: subscribing upstream")
+	}
+	return out
+}
+
+// waitFor polls cond every 50 ms until it returns nil or within passes;
+// it returns the last error.
+func waitFor(ctx context.Context, within time.Duration, cond func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("after %v: %w", within, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// rpcAnswer is an HTTP answer of the gateway.
+type rpcAnswer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// post sends a POST with a JSON body and the headers given (name, value
+// pairs) and returns the answer.
+func post(ctx context.Context, url, body string, header ...string) (rpcAnswer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return rpcAnswer{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return rpcAnswer{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return rpcAnswer{}, err
+	}
+	return rpcAnswer{Status: resp.StatusCode, Header: resp.Header, Body: bytes.TrimSpace(b)}, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// checkContinuous reports why a client's events are not every event of
+// the stream exactly once and in order: each must be a push (no gap, end
+// or error event) whose sequence number follows the previous one's, with
+// a height no lower.
+func checkContinuous(evs []received) error {
+	var prevSeq uint64
+	var prevHeight int64
+	for i, e := range evs {
+		if e.Type != "" {
+			return fmt.Errorf("event %d (from instance %d): %s event %s %q, want pushes only", i, e.Instance, e.Type, e.ID, e.Data)
+		}
+		seq, err := e.seq()
+		if err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+		h, err := e.height()
+		if err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+		if i > 0 {
+			switch {
+			case seq == prevSeq:
+				return fmt.Errorf("event %d (%s, height %d, from instance %d): seq %d twice", i, e.ID, h, e.Instance, seq)
+			case seq != prevSeq+1:
+				return fmt.Errorf("event %d (%s, height %d, from instance %d): seq %d after %d: %d events missing", i, e.ID, h, e.Instance, seq, prevSeq, int64(seq)-int64(prevSeq)-1)
+			case h < prevHeight:
+				return fmt.Errorf("event %d (%s, from instance %d): height %d after %d", i, e.ID, e.Instance, h, prevHeight)
+			}
+		}
+		prevSeq, prevHeight = seq, h
+	}
+	return nil
+}
+
+// describe summarizes a client's history for a failure message: its
+// connections, and its first and last events and those that are not pushes
+// (every event with E2E_DEBUG=1).
+func describe(c *followingClient) string {
+	var b strings.Builder
+	for _, conn := range c.connections() {
+		fmt.Fprintf(&b, "\n    instance %d from %s (Last-Event-ID %q): %d events, ended %s: %v",
+			conn.Instance, conn.Opened.Format("15:04:05.000"), conn.LastID, conn.Events, conn.Ended.Format("15:04:05.000"), conn.Err)
+	}
+	evs := c.events()
+	fmt.Fprintf(&b, "\n    %d events", len(evs))
+	for i, e := range evs {
+		if os.Getenv("E2E_DEBUG") != "" || i < 3 || i >= len(evs)-3 || e.Type != "" {
+			fmt.Fprintf(&b, "\n      %s %s [%s] %s (instance %d)", e.At.Format("15:04:05.000"), e.ID, e.Type, e.Data, e.Instance)
+		}
+	}
+	return b.String()
+}
+
+// TestClusterFailover kills the instance that subscribes upstream for a
+// stream that 30 clients read on three instances: another instance takes
+// the topic's lease over and subscribes again, the clients of the killed
+// instance resume elsewhere with Last-Event-ID, and every client gets every
+// event exactly once and in order, across the failover.
+func TestClusterFailover(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+
+	// Every other client comes back late, after the takeover: it must
+	// catch up with the events appended while it was away.
+	const clients = 30
+	const lag = 6 * time.Second
+	var cs []*followingClient
+	var waits []func()
+	for i := range clients {
+		fc, wait := follow(ctx, c.bases(), heightStream, i%len(c.Gateways), time.Duration(i%2)*lag)
+		cs = append(cs, fc)
+		waits = append(waits, wait)
+	}
+	stop := func() {
+		cancel()
+		for _, w := range waits {
+			w()
+		}
+	}
+	defer stop()
+
+	// Every client streams for a while before the failover.
+	if err := waitStreaming(t.Context(), cs, 8); err != nil {
+		t.Fatal(err)
+	}
+	leaseKey, owner, err := c.lease(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.takeovers(); got[owner] != 1 || sum(got) != 1 {
+		t.Errorf("lease takeovers logged per instance %v, want 1, by the holder (instance %d) only", got, owner)
+	}
+
+	// Kill the producer in the middle of the stream.
+	killed := c.Gateways[owner]
+	killed.kill(t)
+	killedAt := time.Now()
+	log, err := c.streamLog(t.Context(), leaseKey)
+	if err != nil || len(log) == 0 {
+		t.Fatalf("shared log after the kill: %d entries, %v", len(log), err)
+	}
+	seqAtKill := mustSeq(t, log[len(log)-1].ID)
+	t.Logf("killed instance %d (%s), the lease holder, at seq %d", owner, killed.Instance, seqAtKill)
+
+	// Another instance takes over within the lease TTL and appends;
+	// every client ends on a live instance with events after the kill.
+	var newOwner int
+	err = waitFor(t.Context(), leaseTTL+retryHint+lag+10*time.Second, func(ctx context.Context) error {
+		_, o, err := c.lease(ctx)
+		if err != nil {
+			return err
+		}
+		if o == owner {
+			return fmt.Errorf("the killed instance %d still holds the lease", owner)
+		}
+		newOwner = o
+		for i, fc := range cs {
+			last, ok := fc.lastEvent()
+			if !ok {
+				return fmt.Errorf("client %d has no event", i)
+			}
+			if s, _ := last.seq(); s <= seqAtKill+2 {
+				return fmt.Errorf("client %d is at seq %d, want past %d", i, s, seqAtKill+2)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(killedAt)
+	// Keep streaming a little past the recovery, then stop.
+	time.Sleep(time.Second)
+	stop()
+
+	t.Logf("instance %d (%s) took the lease over; every client past the failover %v after the kill", newOwner, c.Gateways[newOwner].Instance, took.Round(10*time.Millisecond))
+	moved, caughtUp := 0, 0
+	for _, fc := range cs {
+		conns := fc.connections()
+		if len(conns) > 1 {
+			moved++
+			// Events appended while it was away came at once.
+			caughtUp = max(caughtUp, conns[len(conns)-1].Events-countAfter(fc.events(), conns[len(conns)-1].FirstEvent.Add(blockInterval/2)))
+		}
+	}
+	t.Logf("%d clients resumed on another instance, the late ones catching up with up to %d events at once", moved, caughtUp)
+	for i, fc := range cs {
+		evs := fc.events()
+		if os.Getenv("E2E_DEBUG") != "" {
+			t.Logf("client %d:%s", i, describe(fc))
+		}
+		if err := checkContinuous(evs); err != nil {
+			t.Errorf("client %d: %v%s", i, err, describe(fc))
+			continue
+		}
+		conns := fc.connections()
+		end := conns[len(conns)-1]
+		if end.Instance == owner {
+			t.Errorf("client %d ended on the killed instance %d%s", i, owner, describe(fc))
+		}
+		if last := evs[len(evs)-1]; last.Instance == owner || !last.At.After(killedAt) {
+			t.Errorf("client %d: last event %s from instance %d at %s, want one from a live instance after the kill%s",
+				i, last.ID, last.Instance, last.At.Format("15:04:05.000"), describe(fc))
+		}
+		if i%len(c.Gateways) == owner && len(conns) < 2 {
+			t.Errorf("client %d started on the killed instance but did not reconnect%s", i, describe(fc))
+		}
+	}
+
+	// One upstream subscription at a time: the killed holder and then
+	// the new one took the lease, nobody else; and the shared log holds
+	// each block once (two feeds would have appended heights twice).
+	got := c.takeovers()
+	got[owner] = 1 // its log ends at the kill; it took the lease once
+	want := make([]int, len(got))
+	want[owner], want[newOwner] = 1, 1
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("lease takeovers logged per instance %v, want %v", got, want)
+	}
+	if err := checkLog(t.Context(), c, leaseKey); err != nil {
+		t.Error(err)
+	}
+}
+
+// countAfter counts the events received after t0.
+func countAfter(evs []received, t0 time.Time) int {
+	n := 0
+	for _, e := range evs {
+		if e.At.After(t0) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitStreaming waits until every client has received n events.
+func waitStreaming(ctx context.Context, cs []*followingClient, n int) error {
+	return waitFor(ctx, 20*time.Second, func(context.Context) error {
+		for i, fc := range cs {
+			if got := len(fc.events()); got < n {
+				return fmt.Errorf("client %d has %d events, want %d", i, got, n)
+			}
+		}
+		return nil
+	})
+}
+
+// checkLog checks the shared log: gapless sequence numbers and strictly
+// increasing heights.
+func checkLog(ctx context.Context, c *cluster, leaseKey string) error {
+	log, err := c.streamLog(ctx, leaseKey)
+	if err != nil {
+		return err
+	}
+	var prev received
+	for i, m := range log {
+		data, _ := m.Values["d"].(string)
+		r := received{sseEvent: sseEvent{ID: m.ID, Data: data}}
+		if i > 0 {
+			s, _ := r.seq()
+			ps, _ := prev.seq()
+			h, err := r.height()
+			if err != nil {
+				return fmt.Errorf("shared log: %w", err)
+			}
+			ph, _ := prev.height()
+			if s != ps+1 || h <= ph {
+				return fmt.Errorf("shared log: entry %s (height %d) after %s (height %d): want the next seq and a higher height", m.ID, h, prev.ID, ph)
+			}
+		}
+		prev = r
+	}
+	return nil
+}
+
+func mustSeq(t *testing.T, id string) uint64 {
+	t.Helper()
+	s, err := received{sseEvent: sseEvent{ID: id}}.seq()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func sum(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
