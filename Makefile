@@ -1,0 +1,49 @@
+# Each target is one line that CI also runs.
+GO ?= go
+
+.PHONY: all build run test e2e generate check-generate check-deployments fmt vet fuzz bench tools
+
+all: build test
+
+build:
+	$(GO) build ./...
+
+# Start the gateway on :8080 with the simulated NULS node in-process.
+run:
+	$(GO) run ./cmd/gateway
+
+# The README's test command: formatting, vet, generated files, every test with -race.
+test:
+	./scripts/test.sh
+
+# Black-box tests of the built binary (installs chromium if missing).
+e2e:
+	./scripts/ensure-chromium.sh && E2E_REQUIRE_TOOLS=1 $(GO) test -race -count=1 ./e2e
+
+tools:
+	./scripts/tools.sh
+
+# Regenerate openapi/swagger.json from the swag annotations of package gateway.
+generate: tools
+	bin/swag fmt -d gateway -g doc.go && bin/swag init -q -g gateway/doc.go -d ./ -o openapi --outputTypes json
+
+# Fail when openapi/swagger.json differs from what the annotations generate.
+check-generate:
+	./scripts/check-generate.sh
+
+# Validate deployments/ offline: helm lint/template, manifests, compose, nginx, Dockerfile.
+check-deployments:
+	./scripts/check-deployments.sh
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet ./...
+
+fuzz:
+	$(GO) test ./bridge -run='^$$' -fuzz=FuzzDecode -fuzztime=60s
+
+# Go benchmarks, then the load tests of BENCHMARKS.md (about 5 minutes; 10,000 streams need ulimit -Hn above 10,100).
+bench:
+	$(GO) test ./bridge ./subscriptions -run='^$$' -bench=. -benchmem && $(GO) run ./cmd/loadtest rpc && $(GO) run ./cmd/loadtest sse --gc-wait 150s
