@@ -59,6 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	logger := newLogger(cfg, stderr)
+	tuneGC(getenv, logger)
 	state := "memory"
 	var rdb redis.UniversalClient
 	if cfg.RedisURL != "" {
