@@ -272,6 +272,36 @@ type frame struct {
 	strict  bool
 	// inexact collects names matched only case-insensitively.
 	inexact []string
+	// err is the first error of the read* helpers, which keep reading
+	// after it so a payload reads as a run of plain assignments.
+	err error
+}
+
+// keep records the first error of a run of field reads.
+func (f *frame) keep(err error) {
+	if f.err == nil {
+		f.err = err
+	}
+}
+
+// readStr, readInt and readFlag are str, int and flag with the error kept
+// in f.err.
+func (f *frame) readStr(name string) string {
+	v, err := f.str(name)
+	f.keep(err)
+	return v
+}
+
+func (f *frame) readInt(name string) int {
+	v, err := f.int(name)
+	f.keep(err)
+	return v
+}
+
+func (f *frame) readFlag(name string) bool {
+	v, err := f.flag(name)
+	f.keep(err)
+	return v
 }
 
 // parseFrame reads an object of a frame that was validated as a whole.
@@ -509,37 +539,22 @@ func decode(data []byte, strict bool) (*Message, error) {
 }
 
 func decodePayload(typ MessageType, f *frame) (Payload, error) {
-	var err error
-	// must keeps the first error of a run of field reads.
-	must := func(e error) {
-		if err == nil {
-			err = e
-		}
-	}
 	switch typ {
 	case TypeNegotiateConnection:
-		p := &NegotiateConnection{}
-		p.ProtocolVersion, err = f.str("ProtocolVersion")
-		v, e := f.str("CompressionAlgorithm")
-		must(e)
-		p.CompressionAlgorithm = v
-		v, e = f.str("CompressionRate")
-		must(e)
-		p.CompressionRate = v
-		v, e = f.str("Abbreviation")
-		must(e)
-		p.Abbreviation = v
-		return p, err
+		p := &NegotiateConnection{
+			ProtocolVersion:      f.readStr("ProtocolVersion"),
+			CompressionAlgorithm: f.readStr("CompressionAlgorithm"),
+			CompressionRate:      f.readStr("CompressionRate"),
+			Abbreviation:         f.readStr("Abbreviation"),
+		}
+		return p, f.err
 	case TypeNegotiateConnectionResponse:
-		p := &NegotiateConnectionResponse{}
-		p.RequestID, err = f.str("RequestID")
-		v, e := f.str("NegotiationStatus")
-		must(e)
-		p.NegotiationStatus = v
-		v, e = f.str("NegotiationComment")
-		must(e)
-		p.NegotiationComment = v
-		return p, err
+		p := &NegotiateConnectionResponse{
+			RequestID:          f.readStr("RequestID"),
+			NegotiationStatus:  f.readStr("NegotiationStatus"),
+			NegotiationComment: f.readStr("NegotiationComment"),
+		}
+		return p, f.err
 	case TypeRequest:
 		p := &Request{}
 		return p, decodeRequest(f, p)
@@ -548,70 +563,52 @@ func decodePayload(typ MessageType, f *frame) (Payload, error) {
 		return p, decodeRequest(f, &p.Request)
 	case TypeUnsubscribe:
 		p := &Unsubscribe{}
+		var err error
 		p.UnsubscribeMethods, err = stringList(f, "UnsubscribeMethods")
 		return p, err
 	case TypeResponse:
 		p := &Response{}
 		return p, decodeResponse(f, p)
 	case TypeAck:
-		p := &Ack{}
-		p.RequestID, err = f.str("RequestID")
-		return p, err
+		p := &Ack{RequestID: f.readStr("RequestID")}
+		return p, f.err
 	case TypeNotification:
-		p := &Notification{}
-		p.NotificationAck, err = f.flag("NotificationAck")
-		v, e := f.str("NotificationType")
-		must(e)
-		p.NotificationType = v
-		v, e = f.str("NotificationComment")
-		must(e)
-		p.NotificationComment = v
+		p := &Notification{
+			NotificationAck:     f.readFlag("NotificationAck"),
+			NotificationType:    f.readStr("NotificationType"),
+			NotificationComment: f.readStr("NotificationComment"),
+		}
 		if raw, ok := f.take("NotificationData"); ok {
 			p.NotificationData = bytes.TrimSpace(raw)
 		}
-		return p, err
+		return p, f.err
 	case TypeRegisterCompoundMethod:
-		p := &RegisterCompoundMethod{}
-		p.CompoundMethodName, err = f.str("CompoundMethodName")
-		v, e := f.str("CompoundMethodDescription")
-		must(e)
-		p.CompoundMethodDescription = v
-		if raw, ok := f.take("CompoundMethods"); ok {
-			p.CompoundMethods, e = compoundChildren(f.fieldPath("CompoundMethods"), raw)
-			must(e)
+		p := &RegisterCompoundMethod{
+			CompoundMethodName:        f.readStr("CompoundMethodName"),
+			CompoundMethodDescription: f.readStr("CompoundMethodDescription"),
 		}
-		return p, err
+		if raw, ok := f.take("CompoundMethods"); ok {
+			var err error
+			p.CompoundMethods, err = compoundChildren(f.fieldPath("CompoundMethods"), raw)
+			f.keep(err)
+		}
+		return p, f.err
 	case TypeUnregisterCompoundMethod:
-		p := &UnregisterCompoundMethod{}
-		p.UnregisterCompoundMethodName, err = f.str("UnregisterCompoundMethodName")
-		return p, err
+		p := &UnregisterCompoundMethod{UnregisterCompoundMethodName: f.readStr("UnregisterCompoundMethodName")}
+		return p, f.err
 	}
 	return nil, decodeErr("MessageType", "unknown message type %q", string(typ))
 }
 
 func decodeRequest(f *frame, r *Request) error {
-	var err error
-	must := func(e error) {
-		if err == nil {
-			err = e
-		}
-	}
-	var e error
-	r.RequestAck, e = f.flag("RequestAck")
-	must(e)
-	r.SubscriptionEventCounter, e = f.int("SubscriptionEventCounter")
-	must(e)
-	r.SubscriptionPeriod, e = f.int("SubscriptionPeriod")
-	must(e)
-	r.SubscriptionRange, e = f.str("SubscriptionRange")
-	must(e)
-	r.ResponseMaxSize, e = f.int("ResponseMaxSize")
-	must(e)
-	timeout, e := f.int("TimeOut")
-	must(e)
-	r.TimeOut = int64(timeout)
-	if err != nil {
-		return err
+	r.RequestAck = f.readFlag("RequestAck")
+	r.SubscriptionEventCounter = f.readInt("SubscriptionEventCounter")
+	r.SubscriptionPeriod = f.readInt("SubscriptionPeriod")
+	r.SubscriptionRange = f.readStr("SubscriptionRange")
+	r.ResponseMaxSize = f.readInt("ResponseMaxSize")
+	r.TimeOut = int64(f.readInt("TimeOut"))
+	if f.err != nil {
+		return f.err
 	}
 	if r.SubscriptionEventCounter < 0 || r.SubscriptionPeriod < 0 || r.ResponseMaxSize < 0 || r.TimeOut < 0 {
 		return decodeErr(f.path, "negative counter")
@@ -648,27 +645,14 @@ func decodeRequest(f *frame, r *Request) error {
 }
 
 func decodeResponse(f *frame, r *Response) error {
-	var err error
-	must := func(e error) {
-		if err == nil {
-			err = e
-		}
-	}
-	var e error
-	r.RequestID, e = f.str("RequestID")
-	must(e)
-	r.ResponseProcessingTime, e = f.str("ResponseProcessingTime")
-	must(e)
-	status, e := f.str("ResponseStatus")
-	must(e)
-	r.ResponseComment, e = f.str("ResponseComment")
-	must(e)
-	r.ResponseMaxSize, e = f.int("ResponseMaxSize")
-	must(e)
-	r.ResponseErrorCode, e = f.str("ResponseErrorCode")
-	must(e)
-	if err != nil {
-		return err
+	r.RequestID = f.readStr("RequestID")
+	r.ResponseProcessingTime = f.readStr("ResponseProcessingTime")
+	status := f.readStr("ResponseStatus")
+	r.ResponseComment = f.readStr("ResponseComment")
+	r.ResponseMaxSize = f.readInt("ResponseMaxSize")
+	r.ResponseErrorCode = f.readStr("ResponseErrorCode")
+	if f.err != nil {
+		return f.err
 	}
 	if status == "" {
 		return decodeErr(f.fieldPath("ResponseStatus"), "missing")
