@@ -61,8 +61,8 @@ func TestDropMidSubscription(t *testing.T) {
 	nextPush(t, sub, time.Second)
 	waitFor(t, "server subscription", func() bool { return serverSubs(tm.Module) == 1 })
 	tm.bump()
-	if h := heightOf(t, nextPush(t, sub, time.Second)); h != 1 {
-		t.Fatalf("height %d", h)
+	if pu := nextPush(t, sub, time.Second); heightOf(t, pu) != 1 || pu.Resubscribed {
+		t.Fatalf("height %d, resubscribed %v", heightOf(t, pu), pu.Resubscribed)
 	}
 	firstID := sub.ID()
 
@@ -70,17 +70,23 @@ func TestDropMidSubscription(t *testing.T) {
 	waitFor(t, "reconnect", func() bool { return c.Connections() == 2 && c.Ready() })
 	waitFor(t, "resubscription", func() bool { return serverSubs(tm.Module) == 1 && sub.ID() != firstID && sub.ID() != "" })
 	// The first Response of the renewed subscription repeats height 1:
-	// a duplicate for the consumer (D21), so the next push is height 2.
+	// a duplicate for the consumer (D21), so the next push is height 2,
+	// and nothing was missed.
 	tm.bump()
-	if h := heightOf(t, nextPush(t, sub, 2*time.Second)); h != 2 {
-		t.Fatalf("after reconnect: height %d, want 2", h)
+	if pu := nextPush(t, sub, 2*time.Second); heightOf(t, pu) != 2 || pu.Resubscribed {
+		t.Fatalf("after reconnect: height %d, resubscribed %v; want 2, false", heightOf(t, pu), pu.Resubscribed)
 	}
 	// A change during the outage is delivered by the renewed first Response.
 	dropConnections(tm.Module)
 	tm.height.Add(5) // no subscriber to trigger while disconnected
 	waitFor(t, "second reconnect", func() bool { return c.Connections() == 3 })
-	if h := heightOf(t, nextPush(t, sub, 2*time.Second)); h != 7 {
-		t.Fatalf("after outage: height %d, want 7", h)
+	// It is flagged: the consumer's view jumped.
+	if pu := nextPush(t, sub, 2*time.Second); heightOf(t, pu) != 7 || !pu.Resubscribed {
+		t.Fatalf("after outage: height %d, resubscribed %v; want 7, true", heightOf(t, pu), pu.Resubscribed)
+	}
+	tm.bump()
+	if pu := nextPush(t, sub, 2*time.Second); heightOf(t, pu) != 8 || pu.Resubscribed {
+		t.Fatalf("next push: height %d, resubscribed %v; want 8, false", heightOf(t, pu), pu.Resubscribed)
 	}
 }
 

@@ -22,6 +22,13 @@ type Push struct {
 	Err *RPCError
 	// Received is when the push arrived.
 	Received time.Time
+	// Resubscribed marks the first push after the Client subscribed
+	// again on a new connection: whatever the peer pushed while the
+	// connection was down never came, so the consumer knows its view
+	// jumped. (For an event subscription, a first answer equal to the last
+	// push is a duplicate and is dropped, as nothing observable changed;
+	// the flag goes with it.)
+	Resubscribed bool
 }
 
 // Subscription is a live subscription (D10-D12). Pushes arrive in order on
@@ -39,12 +46,15 @@ type Subscription struct {
 	eventMode bool
 	ch        chan Push
 
-	mu     sync.Mutex // guards peer, id, last, closed, err; sends on ch
-	peer   *Peer
-	id     string // the Request's MessageID on peer
-	last   []byte // fingerprint of the last delivered push
-	closed bool
-	err    error
+	mu   sync.Mutex // guards peer, id, last, renewed, closed, err; sends on ch
+	peer *Peer
+	id   string // the Request's MessageID on peer
+	last []byte // fingerprint of the last delivered push
+	// renewed is set when the subscription is made again on a new
+	// connection, until its first Response.
+	renewed bool
+	closed  bool
+	err     error
 }
 
 // Subscribe sends a subscription Request (its SubscriptionEventCounter or
@@ -130,6 +140,9 @@ func (s *Subscription) renew(ctx context.Context, p *Peer) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
+	if s.peer != nil && s.peer != p {
+		s.renewed = true
+	}
 	s.peer, s.id = p, ""
 	s.mu.Unlock()
 	req := s.req
@@ -154,11 +167,13 @@ func (s *Subscription) push(p *Peer, m *Message, r *Response) {
 		return // from a connection we left
 	}
 	fp := fingerprint(r)
+	renewed := s.renewed
+	s.renewed = false
 	if s.eventMode && s.last != nil && bytes.Equal(fp, s.last) {
 		s.mu.Unlock()
 		return // D21: a duplicate, not an event
 	}
-	pu := Push{MessageID: m.MessageID, Results: r.ResponseData, Received: time.Now()}
+	pu := Push{MessageID: m.MessageID, Results: r.ResponseData, Received: time.Now(), Resubscribed: renewed}
 	if !r.Succeeded() {
 		method := ""
 		if len(r.ResponseData) > 0 {

@@ -79,13 +79,13 @@ func toUpdate(method string, p bridge.Push) subscriptions.Update {
 				result = r.Result
 			}
 		}
-		return subscriptions.Update{Data: result}
+		return subscriptions.Update{Data: result, Gap: p.Resubscribed}
 	}
 	prob := problemAt(p.Err, "", "")
 	prob.Method, prob.Detail = method, p.Err.Comment
 	data, _ := json.Marshal(prob)
 	final := p.Err.MethodNotFound() || p.Err.InvalidParams()
-	return subscriptions.Update{Type: subscriptions.TypeError, Data: data, Final: final, Err: p.Err}
+	return subscriptions.Update{Type: subscriptions.TypeError, Data: data, Final: final, Err: p.Err, Gap: p.Resubscribed}
 }
 
 func (f *feed) Updates() <-chan subscriptions.Update { return f.ch }

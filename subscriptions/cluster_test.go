@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,6 +189,48 @@ func TestClusterFailover(t *testing.T) {
 	_, s4, _ := ParseID(ids[1])
 	if s3 != 3 || s4 != 4 {
 		t.Fatalf("sequence %v: want 3, 4 continuing a's log", ids)
+	}
+}
+
+// TestClusterTakeoverGap: when the new producer's first answer differs from
+// the state the log ends with, the upstream changed while nobody was
+// subscribed: the log gets a gap event naming its last event, then the push,
+// and every instance's readers see both, in order.
+func TestClusterTakeoverGap(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := testRedis(t)
+	a := startInstance(t, rdb, prefix, "a")
+	b := startInstance(t, rdb, prefix, "b")
+	ma, err := a.hub.Join(t.Context(), key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa := feedOf(t, a)
+	fa.push(1)
+	mb, err := b.hub.Join(t.Context(), key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	ids, _ := takeIDs(t, mb, 1)
+	lastOfA := ids[0]
+
+	a.rdb.Close() // a dies
+	ma.Close()
+	fb := feedOf(t, b)
+	fb.push(4) // blocks 2 and 3 came while nobody was subscribed
+	fb.push(5)
+	evs := readEvents(t, mb, 3)
+	if got, want := describeEvents(evs), []string{"gap after #1", "4", "5"}; !cmp.Equal(got, want) {
+		t.Fatalf("after the takeover: %v, want %v", got, want)
+	}
+	if !strings.Contains(string(evs[0].Data), strconv.Quote(lastOfA)) {
+		t.Errorf("gap event %s does not name the last event %s", evs[0].Data, lastOfA)
+	}
+	for i, e := range evs {
+		if _, seq, _ := ParseID(e.ID); seq != uint64(i+2) {
+			t.Errorf("event %d: ID %s, want sequence %d", i, e.ID, i+2)
+		}
 	}
 }
 

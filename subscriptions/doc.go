@@ -5,8 +5,11 @@
 // one topic, fed by one upstream subscription. Every push becomes an Event
 // with a position ("<ms>-<seq>") that a reader can resume after
 // (Last-Event-ID) as long as the topic retains it; beyond that, Take reports
-// a gap. The upstream subscription ends a grace period after the last reader
-// leaves.
+// a gap. When the upstream subscription is made again (after a dropped
+// connection, or by another instance after a takeover) and what it answers
+// first shows that pushes were missed, the topic appends a TypeGap event,
+// which readers get in order like any other. The upstream subscription ends
+// a grace period after the last reader leaves.
 //
 // # Concurrency
 //
@@ -33,5 +36,7 @@
 // method list), each with a memory and a Redis implementation.
 //
 // Lock order: topic.mu before Member.mu; Hub.mu is never held while taking
-// a topic's lock except in Stats, which takes them one at a time.
+// a topic's lock except in Stats, which takes them one at a time. A topic
+// leaves the Hub before it is marked closed, so a reader told of the end
+// finds a new topic when it joins again.
 package subscriptions

@@ -10,9 +10,12 @@ import (
 
 // Event types. A push carries the method's result; an error carries the
 // failure the upstream reported, as JSON.
+// A gap tells the readers that the upstream pushed events the log does not
+// have (see continuation).
 const (
 	TypePush  = ""
 	TypeError = "upstream-error"
+	TypeGap   = "gap"
 )
 
 // Event is one entry of a topic's log.
@@ -24,7 +27,7 @@ type Event struct {
 	ID string
 	// Seq is the sequence number part of ID.
 	Seq uint64
-	// Type is TypePush or TypeError.
+	// Type is TypePush, TypeError or TypeGap.
 	Type string
 	// Data is the JSON payload.
 	Data json.RawMessage

@@ -350,7 +350,8 @@ func TestFinalFailure(t *testing.T) {
 }
 
 // TestFeedEndsIsReopened: a feed that ends while readers remain is
-// reopened, and the readers go on without noticing.
+// reopened; the new feed's first answer repeats the state the readers have
+// (dropped), and the readers go on without a gap.
 func TestFeedEndsIsReopened(t *testing.T) {
 	t.Parallel()
 	up := newFakeUpstream()
@@ -361,9 +362,103 @@ func TestFeedEndsIsReopened(t *testing.T) {
 	f.push(1)
 	close(f.ch)
 	f2 := <-up.opened
+	f2.push(1)
 	f2.push(2)
-	if got, _ := read(t, m, 2); !cmp.Equal(got, []string{"1", "2"}) {
-		t.Fatalf("got %v", got)
+	if got := readEvents(t, m, 2); !cmp.Equal(describeEvents(got), []string{"1", "2"}) {
+		t.Fatalf("got %v, want [1 2]", describeEvents(got))
+	}
+}
+
+// TestRenewedFeedGap: when a renewed feed's first answer differs from the
+// last event, or the upstream says it subscribed again (Update.Gap), the
+// readers get a gap event naming the last event they had, then the push.
+func TestRenewedFeedGap(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := startHub(t, Config{RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond}, up)
+	m, _ := h.Join(t.Context(), key, "")
+	defer m.Close()
+	f := <-up.opened
+	f.push(1)
+	close(f.ch)
+	f2 := <-up.opened
+	f2.push(5)
+	f2.ch <- Update{Data: json.RawMessage("9"), Gap: true}
+	f2.push(10)
+	got := readEvents(t, m, 6)
+	want := []string{"1", "gap after #1", "5", "gap after #3", "9", "10"}
+	if !cmp.Equal(describeEvents(got), want) {
+		t.Fatalf("got %v, want %v", describeEvents(got), want)
+	}
+}
+
+// readEvents reads n events of m.
+func readEvents(t *testing.T, m *Member, n int) []Event {
+	t.Helper()
+	var evs []Event
+	deadline := time.After(3 * time.Second)
+	for len(evs) < n {
+		select {
+		case <-m.Ready():
+		case <-deadline:
+			t.Fatalf("got %v, want %d events", describeEvents(evs), n)
+		}
+		b, err := m.Take(100)
+		if err != nil {
+			t.Fatalf("Take: %v (got %v)", err, describeEvents(evs))
+		}
+		evs = append(evs, b.Events...)
+	}
+	return evs
+}
+
+// describeEvents renders pushes as their data and gap events as the
+// sequence number of the event they follow.
+func describeEvents(evs []Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		switch e.Type {
+		case TypeGap:
+			var g struct{ LastEventID string }
+			_ = json.Unmarshal(e.Data, &g)
+			_, seq, _ := ParseID(g.LastEventID)
+			out[i] = fmt.Sprintf("gap after #%d", seq)
+		default:
+			out[i] = string(e.Data)
+		}
+	}
+	return out
+}
+
+// TestContinuation: what the first answer of a renewed subscription means.
+func TestContinuation(t *testing.T) {
+	now := time.UnixMilli(1_000_000)
+	at := func(ago time.Duration) string { return FormatID(now.Add(-ago).UnixMilli(), 7) }
+	last := Event{ID: at(time.Second), Seq: 7, Data: json.RawMessage(`{"value":7}`)}
+	period := Key{Method: "getBalance", Period: 10}
+	tests := []struct {
+		name      string
+		k         Key
+		last      Event
+		hasLast   bool
+		u         Update
+		drop, gap bool
+	}{
+		{"empty log", key, Event{}, false, Update{Data: json.RawMessage(`1`)}, false, false},
+		{"event: the same state", key, last, true, Update{Data: json.RawMessage(`{"value":7}`)}, true, false},
+		{"event: a new state", key, last, true, Update{Data: json.RawMessage(`{"value":9}`)}, false, true},
+		{"event: an error after a push", key, last, true, Update{Type: TypeError, Data: json.RawMessage(`{"value":7}`)}, false, true},
+		{"event: the log ended", key, Event{ID: at(time.Second), Final: true}, true, Update{Data: json.RawMessage(`1`)}, false, false},
+		{"period: the next tick", period, Event{ID: at(12 * time.Second)}, true, Update{Data: json.RawMessage(`1`)}, false, false},
+		{"period: ticks missed", period, Event{ID: at(21 * time.Second)}, true, Update{Data: json.RawMessage(`1`)}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			drop, gap := continuation(tt.k, tt.last, tt.hasLast, tt.u, now)
+			if drop != tt.drop || gap != tt.gap {
+				t.Errorf("drop, gap = %v, %v; want %v, %v", drop, gap, tt.drop, tt.gap)
+			}
+		})
 	}
 }
 

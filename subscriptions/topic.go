@@ -91,6 +91,9 @@ func (t *topic) append(typ string, data []byte) { t.appendAndClose(typ, data, ni
 // appendAndClose adds one event and, when final is set, closes the topic
 // with it in the same step, so that no reader sees the event without the end.
 func (t *topic) appendAndClose(typ string, data []byte, final error) {
+	if final != nil {
+		t.h.remove(t) // as in close
+	}
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
@@ -185,6 +188,9 @@ func (t *topic) leave() {
 
 // close ends the topic: readers drain what is retained, then get err.
 func (t *topic) close(err error) {
+	// Out of the hub before anyone can see it closed: a reader told of
+	// the end finds a new topic if it joins again.
+	t.h.remove(t)
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
@@ -241,7 +247,7 @@ func (t *topic) produce(ctx context.Context) {
 			continue
 		}
 		attempt = 0
-		final := t.pump(ctx, feed)
+		final := t.pump(ctx, feed, t.hasFed())
 		_ = feed.Close()
 		if final != nil {
 			return // pump closed the topic
@@ -258,8 +264,10 @@ func (t *topic) produce(ctx context.Context) {
 }
 
 // pump copies a feed into the topic until it ends; it returns the error of a
-// final update.
-func (t *topic) pump(ctx context.Context, feed Feed) error {
+// final update. renewed says the feed continues the topic's log (see
+// continuation).
+func (t *topic) pump(ctx context.Context, feed Feed, renewed bool) error {
+	first := renewed
 	for {
 		select {
 		case <-ctx.Done():
@@ -267,6 +275,21 @@ func (t *topic) pump(ctx context.Context, feed Feed) error {
 		case u, ok := <-feed.Updates():
 			if !ok {
 				return nil
+			}
+			gap := u.Gap
+			if first {
+				first = false
+				last, hasLast := t.lastEvent()
+				drop, g := continuation(*t.key, last, hasLast, u, time.Now())
+				if drop {
+					continue
+				}
+				gap = gap || g
+			}
+			if gap {
+				if last, ok := t.lastEvent(); ok {
+					t.append(TypeGap, gapData(last.ID))
+				}
 			}
 			if !u.Final {
 				t.append(u.Type, u.Data)
@@ -287,6 +310,13 @@ var errFinal = &finalError{}
 type finalError struct{}
 
 func (*finalError) Error() string { return "upstream ended the subscription" }
+
+// lastEvent returns the latest event of the topic.
+func (t *topic) lastEvent() (Event, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.events.last()
+}
 
 func (t *topic) hasFed() bool {
 	t.mu.Lock()

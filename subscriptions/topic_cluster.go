@@ -1,7 +1,6 @@
 package subscriptions
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,6 +110,9 @@ func (t *topic) poll(ctx context.Context, m *mirror, log *slog.Logger) {
 // a gap.
 func (t *topic) mirror(m *mirror, evs []Event) {
 	for _, e := range evs {
+		if e.Final {
+			t.h.remove(t) // as in close
+		}
 		t.mu.Lock()
 		if t.closed {
 			t.mu.Unlock()
@@ -226,20 +228,32 @@ func (t *topic) startProducer(ctx context.Context, m *mirror, log *slog.Logger) 
 				if !ok {
 					return
 				}
-				// After a takeover, the new subscription's first
-				// answer repeats the state the log ends with: not a new
-				// event (period ticks are).
-				dup := first && hasLast && t.key.Period == 0 && u.Type == last.Type && bytes.Equal(u.Data, last.Data)
-				first = false
-				if dup {
-					continue
+				// After a takeover, or when the feed was made again,
+				// the new subscription continues the log.
+				gap := u.Gap
+				if first {
+					first = false
+					drop, g := continuation(*t.key, last, hasLast, u, time.Now())
+					if drop {
+						continue
+					}
+					gap = gap || g
 				}
-				_, err := t.h.cfg.Cluster.Append(pctx, t.name, Event{Type: u.Type, Data: u.Data, Final: u.Final})
+				if gap && hasLast {
+					if e, err := t.h.cfg.Cluster.Append(pctx, t.name, Event{Type: TypeGap, Data: gapData(last.ID)}); err == nil {
+						last = e
+					} else if errors.Is(err, ErrNotOwner) {
+						return
+					}
+				}
+				e, err := t.h.cfg.Cluster.Append(pctx, t.name, Event{Type: u.Type, Data: u.Data, Final: u.Final})
 				switch {
 				case errors.Is(err, ErrNotOwner):
 					return
 				case err != nil:
 					log.Warn("push not appended to the shared log", slog.Any("err", err))
+				default:
+					last, hasLast = e, true
 				}
 				if u.Final {
 					return

@@ -35,4 +35,7 @@ type Update struct {
 	Final bool
 	// Err is the failure, for Final updates.
 	Err error
+	// Gap marks the first push after the upstream subscription was made
+	// again on a new connection: pushes made meanwhile were lost.
+	Gap bool
 }

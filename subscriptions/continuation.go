@@ -1,0 +1,42 @@
+package subscriptions
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+)
+
+// A topic outlives its upstream subscriptions: when one ends (the upstream
+// connection dropped, the producing instance died, the lease moved), a new
+// one continues the same log. Whatever the upstream pushed in between never
+// reached the log, so the log says so with a gap event, which readers get in
+// order like any other, instead of silently jumping.
+
+// continuation decides what to do with the first update of an upstream
+// subscription that continues a log whose last event is last (hasLast false:
+// an empty log, nothing to continue). It reports whether the update repeats
+// that event and is to be dropped, and whether a gap event goes before it.
+//
+// An event subscription's first answer is the current state: equal to the
+// last event, nothing observable was missed; different, it was. A period
+// subscription misses the ticks of the time it was away: a gap when the
+// first tick comes more than two periods after the last event.
+func continuation(k Key, last Event, hasLast bool, u Update, now time.Time) (drop, gap bool) {
+	if !hasLast || last.Final {
+		return false, false
+	}
+	if k.Period > 0 {
+		return false, now.Sub(last.Time()) > 2*time.Duration(k.Period)*time.Second
+	}
+	if u.Type == last.Type && bytes.Equal(u.Data, last.Data) {
+		return true, false
+	}
+	return false, true
+}
+
+// gapData is the payload of a gap event: the reader's view jumped after the
+// event lastID.
+func gapData(lastID string) []byte {
+	return []byte(`{"detail":"the upstream subscription was renewed; pushes it made meanwhile were not received","lastEventId":` +
+		strconv.Quote(lastID) + `}`)
+}
