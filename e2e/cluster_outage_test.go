@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -340,64 +341,34 @@ func TestClusterNodeRestart(t *testing.T) {
 	t.Logf("%s", observed(cs))
 	for i, fc := range cs {
 		evs := fc.events()
-		// Heights start over with the new chain; everything else holds.
-		var newChain []received
-		for _, e := range evs {
-			if e.At.After(upAt) {
-				newChain = append(newChain, e)
-			}
+		// Heights must rise by one except across a gap event, and the
+		// new chain's heights start over: its first push comes right
+		// after the one gap event of the log (the renewed subscription),
+		// and is the new chain's, as a chain makes a block every
+		// blockInterval from its start. Unless the new chain was at the
+		// very height the old one ended with when the instance subscribed
+		// again: that first answer repeats the last push and is dropped
+		// (D21), the next heights follow on, and no gap is due.
+		if err := checkContinuous(evs); err != nil {
+			t.Errorf("client %d: %v%s", i, err, describe(fc))
 		}
-		if len(newChain) == 0 {
-			t.Errorf("client %d: no event after the restart%s", i, describe(fc))
+		switch n := gapEvents(evs); n {
+		case 0:
+			t.Logf("client %d: no gap: the new chain was at the old one's last height when subscribed again", i)
+			continue
+		case 1:
+		default:
+			t.Errorf("client %d: %d gap events, want 1%s", i, n, describe(fc))
 			continue
 		}
-		// A chain makes a block every blockInterval from its start: the
-		// first push after the restart is the new chain's if its height
-		// is no more than the new node's age allows. A gap event of the
-		// log comes right before it.
-		at := len(evs) - len(newChain)
-		for at < len(evs) && evs[at].Type == "gap" {
-			at++
-		}
-		if at == len(evs) {
-			t.Errorf("client %d: no push after the restart%s", i, describe(fc))
+		at := slices.IndexFunc(evs, func(e received) bool { return e.Type == "gap" }) + 1
+		if at == len(evs) || evs[at].Type != "" {
+			t.Errorf("client %d: no push right after the gap event%s", i, describe(fc))
 			continue
 		}
 		first := evs[at]
 		if h, _ := first.height(); h > int64(first.At.Sub(upAt)/blockInterval)+2 {
-			t.Errorf("client %d: height %d %v after the restart, want the new chain's%s", i, h, first.At.Sub(upAt).Round(time.Millisecond), describe(fc))
-		}
-		if at == 0 || evs[at-1].Type != "gap" || evs[at-1].ID == "" {
-			t.Errorf("client %d: the new chain's first push %s does not follow a gap event of the log%s", i, first.ID, describe(fc))
-		}
-		if n := gapEvents(evs); n != 1 {
-			t.Errorf("client %d: %d gap events, want 1%s", i, n, describe(fc))
-		}
-		if err := checkSeqs(evs); err != nil {
-			t.Errorf("client %d: %v%s", i, err, describe(fc))
-		}
-		if err := checkContinuous(newChain); err != nil {
-			t.Errorf("client %d after the restart: %v%s", i, err, describe(fc))
+			t.Errorf("client %d: height %d %v after the restart, right after the gap, want the new chain's%s", i, h, first.At.Sub(upAt).Round(time.Millisecond), describe(fc))
 		}
 	}
-}
-
-// checkSeqs checks that a client's events, pushes and gap events of the
-// log, have consecutive sequence numbers, whatever their heights.
-func checkSeqs(evs []received) error {
-	var prev uint64
-	for i, e := range evs {
-		if e.Type != "" && (e.Type != "gap" || e.ID == "") {
-			return fmt.Errorf("event %d: %s event %q, want pushes and gaps of the log only", i, e.Type, e.Data)
-		}
-		s, err := e.seq()
-		if err != nil {
-			return err
-		}
-		if i > 0 && s != prev+1 {
-			return fmt.Errorf("event %d (%s): seq %d after %d", i, e.ID, s, prev)
-		}
-		prev = s
-	}
-	return nil
 }
