@@ -376,7 +376,11 @@ func (f *frame) str(name string) (string, error) {
 	if !ok {
 		return "", nil
 	}
-	return scalarString(f.fieldPath(name), v)
+	s, err := scalarString("", v)
+	if de, isDecode := err.(*DecodeError); isDecode {
+		de.Field = f.fieldPath(name) // built only for an error
+	}
+	return s, err
 }
 
 // int reads a scalar field as an integer. Missing, null and "" give 0.

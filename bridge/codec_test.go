@@ -186,6 +186,8 @@ func TestDecodeInvalid(t *testing.T) {
 		{"status missing", `{"MessageType":"Response","MessageData":{"RequestID":"1"}}`, "ResponseStatus: missing"},
 		{"status text", `{"MessageType":"Response","MessageData":{"ResponseStatus":"ok"}}`, "not an integer"},
 		{"scalar object", `{"MessageID":{},"MessageType":"Ack","MessageData":{}}`, "MessageID: must be a string or a number"},
+		{"nested scalar array", `{"MessageType":"Ack","MessageData":{"RequestID":[1]}}`, "MessageData.RequestID: must be a string or a number"},
+		{"bad escape", `{"MessageType":"Ack","MessageData":{"RequestID":"\x"}}`, "malformed JSON"},
 		{"unsubscribe missing", `{"MessageType":"Unsubscribe","MessageData":{}}`, "UnsubscribeMethods: missing"},
 		{"compound scalar", `{"MessageType":"RegisterCompoundMethod","MessageData":{"CompoundMethods":3}}`, "must be an object or an array"},
 	}

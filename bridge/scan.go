@@ -140,6 +140,9 @@ func unquote(lit []byte) (string, error) {
 		return "", errScan
 	}
 	inner := lit[1 : len(lit)-1]
+	if s, ok := internedStrings[string(inner)]; ok { // no allocation
+		return s, nil
+	}
 	if bytes.IndexByte(inner, '\\') < 0 && validUTF8Plain(inner) {
 		return string(inner), nil
 	}
@@ -149,6 +152,35 @@ func unquote(lit []byte) (string, error) {
 	}
 	return s, nil
 }
+
+// internedStrings are the strings every frame repeats: the protocol's field
+// names, the message types and the usual flag values. unquote returns these
+// rather than allocating a copy for each occurrence; the map is never
+// written after init.
+var internedStrings = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{
+		"MessageID", "Timestamp", "TimeZone", "MessageType", "MessageData",
+		"ProtocolVersion", "CompressionAlgorithm", "CompressionRate", "Abbreviation",
+		"RequestID", "RequestId", "NegotiationStatus", "NegotiationComment",
+		"RequestAck", "SubscriptionEventCounter", "SubscriptionPeriod", "SubscriptionRange",
+		"ResponseMaxSize", "TimeOut", "RequestMethods", "UnsubscribeMethods",
+		"ResponseProcessingTime", "ResponseStatus", "ResponseComment", "ResponseErrorCode", "ResponseData",
+		"NotificationAck", "NotificationType", "NotificationComment", "NotificationData",
+		"CompoundMethodName", "CompoundMethodDescription", "CompoundMethods", "UnregisterCompoundMethodName",
+		"0", "1", "", "zlib",
+	} {
+		m[s] = s
+	}
+	for _, t := range []MessageType{
+		TypeNegotiateConnection, TypeNegotiateConnectionResponse, TypeRequest, TypeRequestOnly,
+		TypeUnsubscribe, TypeResponse, TypeAck, TypeNotification,
+		TypeRegisterCompoundMethod, TypeUnregisterCompoundMethod,
+	} {
+		m[string(t)] = string(t)
+	}
+	return m
+}()
 
 // validUTF8Plain reports whether b can be used as a string's content as it
 // is: printable ASCII only (anything else takes the careful path).

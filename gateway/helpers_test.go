@@ -39,7 +39,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 }
 
 // runCtx runs f in a goroutine until the test ends.
-func runCtx(t *testing.T, f func(context.Context) error) {
+func runCtx(t testing.TB, f func(context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -53,7 +53,7 @@ func runCtx(t *testing.T, f func(context.Context) error) {
 }
 
 // startNode runs a simulated node whose blocks the test makes.
-func startNode(t *testing.T, cfg devnode.Config) *devnode.Node {
+func startNode(t testing.TB, cfg devnode.Config) *devnode.Node {
 	t.Helper()
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
@@ -89,7 +89,7 @@ type gatewayOptions struct {
 }
 
 // startGateway wires a Server as cmd/gateway does, with short timings.
-func startGateway(t *testing.T, o gatewayOptions) *testGateway {
+func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 	t.Helper()
 	tg := &testGateway{}
 	url := o.nodeURL
@@ -161,7 +161,7 @@ func startGateway(t *testing.T, o gatewayOptions) *testGateway {
 	return tg
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
