@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -48,20 +49,26 @@ type answer struct {
 }
 
 func (a answer) write(w http.ResponseWriter) {
+	h := w.Header()
+	// One backing array for every value: a call's answer is on the hot
+	// path, and Header.Set would allocate a slice per header.
+	vals := make([]string, 0, len(a.header))
 	for k, v := range a.header {
-		w.Header().Set(k, v)
+		vals = append(vals, v)
+		h[textproto.CanonicalMIMEHeaderKey(k)] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	w.WriteHeader(a.status)
 	_, _ = w.Write(a.body)
 }
 
-// okAnswer is a 200 with a JSON body and the reply's headers.
+// okAnswer is a 200 with a JSON body and the reply's headers; it takes
+// header over.
 func okAnswer(header map[string]string, body []byte) answer {
-	h := map[string]string{"Content-Type": "application/json"}
-	for k, v := range header {
-		h[k] = v
+	if header == nil {
+		header = make(map[string]string, 1)
 	}
-	return answer{status: http.StatusOK, header: h, body: body}
+	header["Content-Type"] = "application/json"
+	return answer{status: http.StatusOK, header: header, body: body}
 }
 
 // errorAnswer is the problem document of err, logged as writeError does.
@@ -339,7 +346,8 @@ func (a *answerRecorder) answer() answer {
 
 // replyHeaders are the headers of a reply, as an answer keeps them.
 func replyHeaders(messageID, requestID, processingTime string) map[string]string {
-	h := map[string]string{headerMessageID: messageID, headerRequestID: requestID}
+	h := make(map[string]string, 5) // with okAnswer's Content-Type
+	h[headerMessageID], h[headerRequestID] = messageID, requestID
 	if processingTime != "" {
 		h[headerProcessingTime] = processingTime
 		if ms, err := strconv.ParseFloat(processingTime, 64); err == nil {
