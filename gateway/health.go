@@ -7,8 +7,11 @@ import (
 	"time"
 )
 
-// readyTimeout bounds all readiness checks together.
-const readyTimeout = 2 * time.Second
+// readyTimeout bounds all readiness checks together. It stays under the
+// probes' usual timeouts (the Helm chart's is 2 s, Kubernetes' default 1 s
+// counts from the connection), so that a probe gets the 503 and its reason
+// rather than a timeout of its own while Redis does not answer.
+const readyTimeout = 800 * time.Millisecond
 
 // Health is the answer of /healthz and /readyz.
 type Health struct {
