@@ -27,26 +27,40 @@ type instance struct {
 // client lets a test cut it off from Redis as a crash would.
 func startInstance(t *testing.T, shared *redis.Client, prefix, name string) *instance {
 	t.Helper()
-	return startInstanceWith(t, shared, prefix, name, 100*time.Millisecond, true)
+	return startInstanceWith(t, shared, prefix, name, instanceOptions{})
 }
 
-// startInstanceWith runs an instance with its own upkeep rhythm, with or
-// without Pub/Sub announcements (without, its copy of the log lags).
-func startInstanceWith(t *testing.T, shared *redis.Client, prefix, name string, tick time.Duration, announced bool) *instance {
+// instanceOptions change an instance from the default of startInstance.
+type instanceOptions struct {
+	tick          time.Duration // upkeep rhythm; 100ms by default
+	unannounced   bool          // no Pub/Sub announcements: its copy of the log lags
+	firstPushWait time.Duration // how long Join waits for a first push; 50ms by default
+}
+
+// startInstanceWith runs an instance with options.
+func startInstanceWith(t *testing.T, shared *redis.Client, prefix, name string, o instanceOptions) *instance {
 	t.Helper()
 	rdb := redis.NewClient(shared.Options())
 	c, err := NewRedisCluster(rdb, RedisClusterConfig{
-		Prefix: prefix, Instance: name, LeaseTTL: 600 * time.Millisecond, PresenceTTL: 600 * time.Millisecond, OpTimeout: 300 * time.Millisecond,
+		// Short, for quick takeovers, but 15 upkeep ticks long: a
+		// loaded CI machine must not stall a renewal past it.
+		Prefix: prefix, Instance: name, LeaseTTL: 1500 * time.Millisecond, PresenceTTL: 1500 * time.Millisecond, OpTimeout: time.Second,
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	up := newFakeUpstream()
-	h := NewHub(Config{Cluster: c, ClusterTick: tick, Grace: 300 * time.Millisecond, FirstPushWait: 50 * time.Millisecond}, up, nil)
+	if o.tick == 0 {
+		o.tick = 100 * time.Millisecond
+	}
+	if o.firstPushWait == 0 {
+		o.firstPushWait = 50 * time.Millisecond
+	}
+	h := NewHub(Config{Cluster: c, ClusterTick: o.tick, Grace: 300 * time.Millisecond, FirstPushWait: o.firstPushWait}, up, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() {
-		if announced {
+		if !o.unannounced {
 			_ = c.Run(ctx)
 		}
 		done <- struct{}{}
@@ -318,7 +332,9 @@ func TestClusterEndsWhenNobodyReads(t *testing.T) {
 func TestClusterFinalFailure(t *testing.T) {
 	t.Parallel()
 	rdb, prefix := testRedis(t)
-	a := startInstance(t, rdb, prefix, "a")
+	// The rejection comes at once, but goes through Redis before Join
+	// sees it: on a loaded machine that takes more than the default 50ms.
+	a := startInstanceWith(t, rdb, prefix, "a", instanceOptions{firstPushWait: 5 * time.Second})
 	go func() {
 		f := feedOf(t, a)
 		f.ch <- Update{Type: TypeError, Data: []byte(`{"status":404}`), Final: true, Err: errors.New("Cmd not found")}
@@ -356,7 +372,7 @@ func TestClusterResumeOnLaggingInstance(t *testing.T) {
 	t.Parallel()
 	rdb, prefix := testRedis(t)
 	a := startInstance(t, rdb, prefix, "a")
-	b := startInstanceWith(t, rdb, prefix, "b", time.Hour, false) // reads the log only when asked
+	b := startInstanceWith(t, rdb, prefix, "b", instanceOptions{tick: time.Hour, unannounced: true}) // reads the log only when asked
 	keepA, err := a.hub.Join(t.Context(), key, "")
 	if err != nil {
 		t.Fatal(err)
