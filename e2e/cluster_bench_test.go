@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/internal/hostinfo"
 )
 
 // benchEnv turns the measurements of TestBenchRedisState on; they take a
@@ -84,35 +86,14 @@ type machine struct {
 
 func newMachine(t *testing.T) *machine {
 	t.Helper()
-	m := &machine{CPUs: runtime.NumCPU(), Model: "unknown", GoVersion: runtime.Version(), LoadStart: loadAvg(), Redis: "redis-server (version unknown)"}
+	m := &machine{CPUs: runtime.NumCPU(), Model: hostinfo.CPUModel(), GoVersion: runtime.Version(), LoadStart: hostinfo.LoadAvg(), Redis: "redis-server (version unknown)"}
 	if out, err := exec.Command(findRedisServer(t), "--version").Output(); err == nil {
 		m.Redis = strings.TrimSpace(string(out))
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.Lines(string(b)) {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.Model = strings.TrimSpace(v)
-				break
-			}
-		}
 	}
 	return m
 }
 
-func (m *machine) finish() { m.LoadEnd = loadAvg() }
-
-// loadAvg returns /proc/loadavg's three load averages.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "n/a"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "n/a"
-	}
-	return strings.Join(f[:3], " ")
-}
+func (m *machine) finish() { m.LoadEnd = hostinfo.LoadAvg() }
 
 // callResult is one load run's outcome.
 type callResult struct {

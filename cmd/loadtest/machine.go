@@ -2,12 +2,11 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/internal/hostinfo"
 )
 
 // machine describes where a run happened, for the report.
@@ -28,13 +27,13 @@ type machine struct {
 
 func newMachine() *machine {
 	return &machine{
-		CPUs: runtime.NumCPU(), Model: cpuModel(), GoVersion: runtime.Version(),
-		Start: time.Now(), LoadStart: loadAvg(), SpeedStart: cpuSpeed(),
+		CPUs: runtime.NumCPU(), Model: hostinfo.CPUModel(), GoVersion: runtime.Version(),
+		Start: time.Now(), LoadStart: hostinfo.LoadAvg(), SpeedStart: cpuSpeed(),
 	}
 }
 
 // finish records the load average and the CPU speed at the end of the run.
-func (m *machine) finish() { m.LoadEnd, m.SpeedEnd = loadAvg(), cpuSpeed() }
+func (m *machine) finish() { m.LoadEnd, m.SpeedEnd = hostinfo.LoadAvg(), cpuSpeed() }
 
 // cpuSpeed returns the time a bridge.Encode and bridge.Decode of a
 // typical Response take, the best of several tries.
@@ -59,31 +58,4 @@ func cpuSpeed() time.Duration {
 		best = min(best, time.Since(start)/n)
 	}
 	return best
-}
-
-// cpuModel returns /proc/cpuinfo's first "model name", as lscpu shows it.
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown"
-	}
-	for line := range strings.Lines(string(b)) {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
-}
-
-// loadAvg returns the three load averages of /proc/loadavg.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "n/a"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "n/a"
-	}
-	return strings.Join(f[:3], " ")
 }
