@@ -98,21 +98,10 @@ func feedOf(t *testing.T, in *instance) *fakeFeed {
 // takeIDs reads n events and returns their ids and data.
 func takeIDs(t *testing.T, m *Member, n int) (ids, vals []string) {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for len(ids) < n {
-		select {
-		case <-m.Ready():
-		case <-deadline:
-			t.Fatalf("got %v, want %d events", vals, n)
-		}
-		b, err := m.Take(100)
-		if err != nil {
-			t.Fatalf("Take: %v", err)
-		}
-		for _, e := range b.Events {
-			ids = append(ids, e.ID)
-			vals = append(vals, string(e.Data))
-		}
+	evs, _ := take(t, m, n, 5*time.Second)
+	for _, e := range evs {
+		ids = append(ids, e.ID)
+		vals = append(vals, string(e.Data))
 	}
 	return ids, vals
 }
@@ -157,12 +146,12 @@ func TestClusterSharesOneSubscription(t *testing.T) {
 	}
 }
 
-// TestClusterFailover: the instance producing a topic dies (it loses Redis,
-// as a killed process would); another instance with readers takes the lease
-// within a few ticks and subscribes upstream, and its readers see every
-// event once, in order, the IDs going on without a gap.
-func TestClusterFailover(t *testing.T) {
-	t.Parallel()
+// takeOver runs a topic that instance a produces, pushing values, with a
+// reader on instance b that has read up to the last of them; then a dies
+// (no lease renewal, no release) and b takes the lease over. It returns b's
+// reader, the ID of the last event it read, and b's new feed.
+func takeOver(t *testing.T, values ...int) (mb *Member, lastID string, fb *fakeFeed) {
+	t.Helper()
 	rdb, prefix := testRedis(t)
 	a := startInstance(t, rdb, prefix, "a")
 	b := startInstance(t, rdb, prefix, "b")
@@ -171,26 +160,35 @@ func TestClusterFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	fa := feedOf(t, a)
-	fa.push(1)
-	fa.push(2)
-	mb, err := b.hub.Join(t.Context(), key, "")
+	for _, v := range values {
+		fa.push(v)
+	}
+	mb, err = b.hub.Join(t.Context(), key, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer mb.Close()
-	// b joined at event 1 or 2, whichever its copy had: read up to 2.
+	t.Cleanup(func() { mb.Close() })
+	// b joined at whichever event its copy had: read up to the last.
+	want := strconv.Itoa(values[len(values)-1])
 	for {
-		_, vals := takeIDs(t, mb, 1)
-		if vals[len(vals)-1] == "2" {
+		ids, vals := takeIDs(t, mb, 1)
+		if vals[len(vals)-1] == want {
+			lastID = ids[len(ids)-1]
 			break
 		}
 	}
-
-	// a dies: no lease renewal, no release.
 	a.rdb.Close()
 	ma.Close()
+	return mb, lastID, feedOf(t, b)
+}
 
-	fb := feedOf(t, b) // b took over
+// TestClusterFailover: the instance producing a topic dies (it loses Redis,
+// as a killed process would); another instance with readers takes the lease
+// within a few ticks and subscribes upstream, and its readers see every
+// event once, in order, the IDs going on without a gap.
+func TestClusterFailover(t *testing.T) {
+	t.Parallel()
+	mb, _, fb := takeOver(t, 1, 2)
 	// The new subscription's first answer repeats the state: dropped.
 	fb.push(2)
 	fb.push(3)
@@ -212,26 +210,7 @@ func TestClusterFailover(t *testing.T) {
 // and every instance's readers see both, in order.
 func TestClusterTakeoverGap(t *testing.T) {
 	t.Parallel()
-	rdb, prefix := testRedis(t)
-	a := startInstance(t, rdb, prefix, "a")
-	b := startInstance(t, rdb, prefix, "b")
-	ma, err := a.hub.Join(t.Context(), key, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fa := feedOf(t, a)
-	fa.push(1)
-	mb, err := b.hub.Join(t.Context(), key, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	ids, _ := takeIDs(t, mb, 1)
-	lastOfA := ids[0]
-
-	a.rdb.Close() // a dies
-	ma.Close()
-	fb := feedOf(t, b)
+	mb, lastOfA, fb := takeOver(t, 1)
 	fb.push(4) // blocks 2 and 3 came while nobody was subscribed
 	fb.push(5)
 	evs := readEvents(t, mb, 3)

@@ -34,6 +34,37 @@ func continuation(k Key, last Event, hasLast bool, u Update, now time.Time) (dro
 	return false, true
 }
 
+// renewal applies continuation to the updates of one feed: the first
+// update, when the feed continues a log, and any update the upstream marked
+// Gap.
+type renewal struct {
+	key   Key
+	first bool // the next update is the first of a renewed feed
+}
+
+// admit reports whether to drop u and the gap event to append before it,
+// if any. last returns the log's latest event; it is called only for the
+// first update and for updates marked Gap, not for every push.
+func (r *renewal) admit(u Update, last func() (Event, bool)) (drop bool, gap *Event) {
+	if !r.first && !u.Gap {
+		return false, nil
+	}
+	prev, hasLast := last()
+	missed := u.Gap
+	if r.first {
+		r.first = false
+		var m bool
+		if drop, m = continuation(r.key, prev, hasLast, u, time.Now()); drop {
+			return true, nil
+		}
+		missed = missed || m
+	}
+	if !missed || !hasLast {
+		return false, nil
+	}
+	return false, &Event{Type: TypeGap, Data: gapData(prev.ID)}
+}
+
 // gapData is the payload of a gap event: the reader's view jumped after the
 // event lastID.
 func gapData(lastID string) []byte {

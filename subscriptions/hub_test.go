@@ -94,23 +94,32 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // read takes events until n have arrived.
 func read(t *testing.T, m *Member, n int) (vals []string, gap bool) {
 	t.Helper()
-	deadline := time.After(3 * time.Second)
-	for len(vals) < n {
+	evs, gap := take(t, m, n, 3*time.Second)
+	for _, e := range evs {
+		vals = append(vals, string(e.Data))
+	}
+	return vals, gap
+}
+
+// take reads at least n events of m within the given time, and reports
+// whether a batch had a gap.
+func take(t *testing.T, m *Member, n int, within time.Duration) (evs []Event, gap bool) {
+	t.Helper()
+	deadline := time.After(within)
+	for len(evs) < n {
 		select {
 		case <-m.Ready():
 		case <-deadline:
-			t.Fatalf("got %v, want %d events", vals, n)
+			t.Fatalf("got %v, want %d events", describeEvents(evs), n)
 		}
 		b, err := m.Take(100)
 		if err != nil {
-			t.Fatalf("Take: %v (got %v)", err, vals)
+			t.Fatalf("Take: %v (got %v)", err, describeEvents(evs))
 		}
 		gap = gap || b.Gap
-		for _, e := range b.Events {
-			vals = append(vals, string(e.Data))
-		}
+		evs = append(evs, b.Events...)
 	}
-	return vals, gap
+	return evs, gap
 }
 
 var key = Key{Method: "latestHeight", Params: `{"chainId":2}`, EventCounter: 1}
@@ -395,20 +404,7 @@ func TestRenewedFeedGap(t *testing.T) {
 // readEvents reads n events of m.
 func readEvents(t *testing.T, m *Member, n int) []Event {
 	t.Helper()
-	var evs []Event
-	deadline := time.After(3 * time.Second)
-	for len(evs) < n {
-		select {
-		case <-m.Ready():
-		case <-deadline:
-			t.Fatalf("got %v, want %d events", describeEvents(evs), n)
-		}
-		b, err := m.Take(100)
-		if err != nil {
-			t.Fatalf("Take: %v (got %v)", err, describeEvents(evs))
-		}
-		evs = append(evs, b.Events...)
-	}
+	evs, _ := take(t, m, n, 3*time.Second)
 	return evs
 }
 

@@ -267,7 +267,7 @@ func (t *topic) produce(ctx context.Context) {
 // final update. renewed says the feed continues the topic's log (see
 // continuation).
 func (t *topic) pump(ctx context.Context, feed Feed, renewed bool) error {
-	first := renewed
+	r := renewal{key: *t.key, first: renewed}
 	for {
 		select {
 		case <-ctx.Done():
@@ -276,20 +276,12 @@ func (t *topic) pump(ctx context.Context, feed Feed, renewed bool) error {
 			if !ok {
 				return nil
 			}
-			gap := u.Gap
-			if first {
-				first = false
-				last, hasLast := t.lastEvent()
-				drop, g := continuation(*t.key, last, hasLast, u, time.Now())
-				if drop {
-					continue
-				}
-				gap = gap || g
+			drop, gap := r.admit(u, t.lastEvent)
+			if drop {
+				continue
 			}
-			if gap {
-				if last, ok := t.lastEvent(); ok {
-					t.append(TypeGap, gapData(last.ID))
-				}
+			if gap != nil {
+				t.append(gap.Type, gap.Data)
 			}
 			if !u.Final {
 				t.append(u.Type, u.Data)

@@ -219,7 +219,8 @@ func (t *topic) startProducer(ctx context.Context, m *mirror, log *slog.Logger) 
 			return
 		}
 		defer feed.Close()
-		first := true
+		r := renewal{key: *t.key, first: true}
+		lastEvent := func() (Event, bool) { return last, hasLast }
 		for {
 			select {
 			case <-pctx.Done():
@@ -230,17 +231,12 @@ func (t *topic) startProducer(ctx context.Context, m *mirror, log *slog.Logger) 
 				}
 				// After a takeover, or when the feed was made again,
 				// the new subscription continues the log.
-				gap := u.Gap
-				if first {
-					first = false
-					drop, g := continuation(*t.key, last, hasLast, u, time.Now())
-					if drop {
-						continue
-					}
-					gap = gap || g
+				drop, gap := r.admit(u, lastEvent)
+				if drop {
+					continue
 				}
-				if gap && hasLast {
-					if e, err := t.h.cfg.Cluster.Append(pctx, t.name, Event{Type: TypeGap, Data: gapData(last.ID)}); err == nil {
+				if gap != nil {
+					if e, err := t.h.cfg.Cluster.Append(pctx, t.name, *gap); err == nil {
 						last = e
 					} else if errors.Is(err, ErrNotOwner) {
 						return
