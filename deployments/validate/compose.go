@@ -53,9 +53,7 @@ func checkCompose(ctx context.Context, path string, env map[string]bool) []error
 		return []error{fmt.Errorf("%s: %w", path, err)}
 	}
 	var errs []error
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{path}, args...)...))
-	}
+	fail := failer(&errs, "%s: ", path)
 	var names []string
 	for name := range p.Services {
 		names = append(names, name)
@@ -142,9 +140,7 @@ func checkCompose(ctx context.Context, path string, env map[string]bool) []error
 // checkComposeGateway checks one gateway service of the compose file.
 func checkComposeGateway(path string, p *types.Project, s types.ServiceConfig) []error {
 	var errs []error
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: service %s: "+format, append([]any{path, s.Name}, args...)...))
-	}
+	fail := failer(&errs, "%s: service %s: ", path, s.Name)
 	// dependency checks that the service named by the host of rawURL
 	// exists, is healthy before the gateway starts, and returns it.
 	dependency := func(envName string) *types.ServiceConfig {

@@ -38,9 +38,7 @@ func checkDockerfile(path, root string) []error {
 		return []error{err}
 	}
 	var errs []error
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{path}, args...)...))
-	}
+	fail := failer(&errs, "%s: ", path)
 	res, err := parser.Parse(bytes.NewReader(src))
 	if err != nil {
 		return []error{fmt.Errorf("%s: %w", path, err)}

@@ -138,9 +138,7 @@ func (r release) hpaFor(name string) *autoscalingv2.HorizontalPodAutoscaler {
 func (r release) checkDeployment(o object, env map[string]bool) []error {
 	d := o.obj.(*appsv1.Deployment)
 	var errs []error
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{o}, args...)...))
-	}
+	fail := failer(&errs, "%s: ", o)
 	if ok, err := selects(d.Spec.Selector, d); err != nil {
 		fail("spec.selector: %v", err)
 	} else if !ok {
@@ -171,9 +169,7 @@ func (r release) checkDeployment(o object, env map[string]bool) []error {
 // environment that refers only to what exists.
 func checkContainer(o object, pod corev1.PodSpec, c corev1.Container, env map[string]bool, secrets map[string]*corev1.Secret) []error {
 	var errs []error
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: container %q: "+format, append([]any{o, c.Name}, args...)...))
-	}
+	fail := failer(&errs, "%s: container %q: ", o, c.Name)
 	if i := strings.LastIndex(c.Image, ":"); i < 0 || strings.Contains(c.Image[i:], "/") || strings.HasSuffix(c.Image, ":latest") {
 		fail("image %q has no tag, or :latest", c.Image)
 	}
@@ -305,9 +301,7 @@ func envValue(c corev1.Container, name string) (string, bool) {
 // lets the preStop pause and the gateway's drain finish before SIGKILL.
 func checkGatewayContainer(o object, pod corev1.PodSpec, c corev1.Container) []error {
 	var errs []error
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: container %q: "+format, append([]any{o, c.Name}, args...)...))
-	}
+	fail := failer(&errs, "%s: container %q: ", o, c.Name)
 	if p := c.LivenessProbe; p != nil && (p.HTTPGet == nil || p.HTTPGet.Path != "/healthz") {
 		fail("livenessProbe is not an httpGet of /healthz")
 	}
@@ -359,9 +353,7 @@ func checkGatewayContainer(o object, pod corev1.PodSpec, c corev1.Container) []e
 func (r release) checkService(o object) []error {
 	s := o.obj.(*corev1.Service)
 	var errs []error
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{o}, args...)...))
-	}
+	fail := failer(&errs, "%s: ", o)
 	sel := &metav1.LabelSelector{MatchLabels: s.Spec.Selector}
 	ds, err := r.selectedDeployments(sel)
 	if err != nil {
@@ -393,9 +385,7 @@ func (r release) checkService(o object) []error {
 func (r release) checkPDB(o object) []error {
 	p := o.obj.(*policyv1.PodDisruptionBudget)
 	var errs []error
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{o}, args...)...))
-	}
+	fail := failer(&errs, "%s: ", o)
 	ds, err := r.selectedDeployments(p.Spec.Selector)
 	if err != nil {
 		fail("spec.selector: %v", err)
@@ -437,9 +427,7 @@ func (r release) checkPDB(o object) []error {
 func (r release) checkHPA(o object) []error {
 	h := o.obj.(*autoscalingv2.HorizontalPodAutoscaler)
 	var errs []error
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{o}, args...)...))
-	}
+	fail := failer(&errs, "%s: ", o)
 	ref := h.Spec.ScaleTargetRef
 	if ref.APIVersion != "apps/v1" || ref.Kind != "Deployment" {
 		fail("scaleTargetRef is %s %s, want apps/v1 Deployment", ref.APIVersion, ref.Kind)
@@ -480,9 +468,7 @@ func (r release) checkHPA(o object) []error {
 func (r release) checkServiceMonitor(o object) []error {
 	m := o.obj.(*monitoringv1.ServiceMonitor)
 	var errs []error
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{o}, args...)...))
-	}
+	fail := failer(&errs, "%s: ", o)
 	sel, err := metav1.LabelSelectorAsSelector(&m.Spec.Selector)
 	if err != nil || sel.Empty() {
 		fail("spec.selector is empty or malformed")

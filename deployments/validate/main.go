@@ -109,3 +109,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// failer returns the fail function of a check: each call adds to *errs an
+// error whose message is prefix (formatted with prefixArgs) then format.
+func failer(errs *[]error, prefix string, prefixArgs ...any) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		all := append(append(make([]any, 0, len(prefixArgs)+len(args)), prefixArgs...), args...)
+		*errs = append(*errs, fmt.Errorf(prefix+format, all...))
+	}
+}
