@@ -175,11 +175,19 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // post sends a JSON body and returns the status, headers and body.
 func post(t *testing.T, url, body string) (int, http.Header, string) {
 	t.Helper()
+	return postWith(t, url, body, map[string]string{"Content-Type": "application/json"})
+}
+
+// postWith sends a POST with extra headers.
+func postWith(t *testing.T, url, body string, header map[string]string) (int, http.Header, string) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -20,22 +20,6 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
-// postWith sends a POST with extra headers.
-func postWith(t *testing.T, url, body string, header map[string]string) (int, http.Header, string) {
-	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
-}
-
 // awaitRequest polls an asynchronous call's location until it answers.
 func awaitRequest(t *testing.T, url string) (int, string) {
 	t.Helper()
