@@ -91,7 +91,7 @@ func appendBatch(buf *bytes.Buffer, b subscriptions.Batch, lastID string) {
 }
 
 func gapData(lastID string) []byte {
-	return []byte(`{"detail":"events were lost: the stream resumed after events no longer retained","lastEventId":` + strconv.Quote(lastID) + `}`)
+	return subscriptions.GapData("events were lost: the stream resumed after events no longer retained", lastID)
 }
 
 // comment queues a comment line, which clients ignore: the heartbeat.

@@ -65,9 +65,13 @@ func (r *renewal) admit(u Update, last func() (Event, bool)) (drop bool, gap *Ev
 	return false, &Event{Type: TypeGap, Data: gapData(prev.ID)}
 }
 
-// gapData is the payload of a gap event: the reader's view jumped after the
-// event lastID.
+// gapData is the payload of a gap event the log records.
 func gapData(lastID string) []byte {
-	return []byte(`{"detail":"the upstream subscription was renewed; pushes it made meanwhile were not received","lastEventId":` +
-		strconv.Quote(lastID) + `}`)
+	return GapData("the upstream subscription was renewed; pushes it made meanwhile were not received", lastID)
+}
+
+// GapData is the payload of every gap event, whatever lost the events:
+// {"detail": detail, "lastEventId": the last event before the gap}.
+func GapData(detail, lastID string) []byte {
+	return []byte(`{"detail":` + strconv.Quote(detail) + `,"lastEventId":` + strconv.Quote(lastID) + `}`)
 }
