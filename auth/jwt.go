@@ -1,0 +1,311 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
+)
+
+// Defaults of JWTConfig.
+const (
+	defaultScopesClaim  = "scope"
+	defaultMethodsClaim = "methods"
+	defaultPlanClaim    = "plan"
+	defaultLeeway       = 10 * time.Second
+	jwksRefresh         = time.Hour
+	jwksHTTPTimeout     = 5 * time.Second
+	// jwksUnknownKID is the least time between two fetches of a JWKS URL
+	// caused by tokens with a key ID the set lacks (a key rotation): a
+	// stranger's made-up key IDs must not make the gateway hammer the
+	// identity provider.
+	jwksUnknownKID = time.Minute
+)
+
+// Asymmetric algorithms accepted with a JWKS. HS256 is accepted only with
+// JWTConfig.Secret, and never checked against a JWKS key, so that a public
+// key cannot be used as an HMAC secret (algorithm confusion); "none" never.
+var jwksAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// JWTConfig configures JWT authentication. At least one of Secret and JWKS
+// is set.
+type JWTConfig struct {
+	// Secret is the HS256 shared secret; nil: HS256 is refused.
+	Secret []byte
+	// JWKS is where the RS256/ES256/EdDSA verification keys are: a file
+	// (re-read when it changes) or an http(s) URL (fetched at start, again
+	// every hour, and when a token names a key ID the set lacks, at most
+	// once a minute). Empty: asymmetric tokens are refused.
+	JWKS string
+	// Issuer, when set, must be the token's iss.
+	Issuer string
+	// Audience, when set, must be in the token's aud.
+	Audience string
+	// ScopesClaim holds the scopes, as a space-separated string (OAuth
+	// 2.0's scope) or an array; only public, admin and private count.
+	// A token naming none of them gets public. Default "scope".
+	ScopesClaim string
+	// MethodsClaim holds the method allow-list (array or space-separated
+	// string); absent: every method of the scopes. Default "methods".
+	MethodsClaim string
+	// PlanClaim holds the rate plan's name. Default "plan".
+	PlanClaim string
+	// Leeway is the clock skew allowed on exp and nbf. Default 10s.
+	Leeway time.Duration
+	// HTTPClient fetches a JWKS URL. Default: a client with a 5s timeout.
+	HTTPClient *http.Client
+}
+
+func (c JWTConfig) withDefaults() JWTConfig {
+	if c.ScopesClaim == "" {
+		c.ScopesClaim = defaultScopesClaim
+	}
+	if c.MethodsClaim == "" {
+		c.MethodsClaim = defaultMethodsClaim
+	}
+	if c.PlanClaim == "" {
+		c.PlanClaim = defaultPlanClaim
+	}
+	if c.Leeway <= 0 {
+		c.Leeway = defaultLeeway
+	}
+	return c
+}
+
+// jwtVerifier checks JWTs and maps their claims to a Principal.
+type jwtVerifier struct {
+	cfg    JWTConfig
+	parser *jwt.Parser
+	logger *slog.Logger
+	isURL  bool
+
+	mu   sync.RWMutex // guards jwks, file, fileMod
+	jwks keyfunc.Keyfunc
+	file fileStamp
+}
+
+// fileStamp tells whether a file changed since it was read.
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+func newJWTVerifier(cfg JWTConfig, logger *slog.Logger) (*jwtVerifier, error) {
+	cfg = cfg.withDefaults()
+	if len(cfg.Secret) == 0 && cfg.JWKS == "" {
+		return nil, errors.New("auth: JWT needs a secret or a JWKS")
+	}
+	if len(cfg.Secret) > 0 && len(cfg.Secret) < 32 {
+		// RFC 7518 3.2: a key of the same size as the hash output.
+		return nil, errors.New("auth: the HS256 secret must be at least 32 bytes")
+	}
+	var algs []string
+	if len(cfg.Secret) > 0 {
+		algs = append(algs, "HS256")
+	}
+	v := &jwtVerifier{cfg: cfg, logger: logger}
+	if cfg.JWKS != "" {
+		algs = append(algs, jwksAlgorithms...)
+		if u, err := url.Parse(cfg.JWKS); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
+			v.isURL = true
+		} else if err := v.loadFile(); err != nil {
+			return nil, err
+		}
+	}
+	opts := []jwt.ParserOption{jwt.WithValidMethods(algs), jwt.WithExpirationRequired(), jwt.WithLeeway(cfg.Leeway)}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	v.parser = jwt.NewParser(opts...)
+	return v, nil
+}
+
+// loadFile reads the JWKS file if it changed.
+func (v *jwtVerifier) loadFile() error {
+	st, err := os.Stat(v.cfg.JWKS)
+	if err != nil {
+		return fmt.Errorf("auth: JWKS: %w", err)
+	}
+	stamp := fileStamp{mod: st.ModTime(), size: st.Size()}
+	v.mu.RLock()
+	same := v.jwks != nil && v.file == stamp
+	v.mu.RUnlock()
+	if same {
+		return nil
+	}
+	b, err := os.ReadFile(v.cfg.JWKS)
+	if err != nil {
+		return fmt.Errorf("auth: JWKS: %w", err)
+	}
+	k, err := keyfunc.NewJWKSetJSON(b)
+	if err != nil {
+		return fmt.Errorf("auth: JWKS %s: %w", v.cfg.JWKS, err)
+	}
+	v.mu.Lock()
+	v.jwks, v.file = k, stamp
+	v.mu.Unlock()
+	return nil
+}
+
+// run keeps the JWKS current until ctx ends: it fetches a URL's set (and
+// lets keyfunc refresh it), or re-reads a file when it changes.
+func (v *jwtVerifier) run(ctx context.Context) {
+	if v.cfg.JWKS == "" {
+		return
+	}
+	if !v.isURL {
+		t := time.NewTicker(keyFileReload)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := v.loadFile(); err != nil {
+					v.logger.Error("JWKS file not reloaded; the last keys read stay in force", slog.Any("err", err))
+				}
+			}
+		}
+	}
+	client := v.cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: jwksHTTPTimeout}
+	}
+	k, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{v.cfg.JWKS}, keyfunc.Override{
+		Client:            client,
+		HTTPTimeout:       jwksHTTPTimeout,
+		RefreshInterval:   jwksRefresh,
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(jwksUnknownKID), 1),
+		// A token with an unknown key ID fails at once rather than
+		// wait for the next allowed fetch.
+		RateLimitWaitMax: time.Millisecond,
+		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+			return func(_ context.Context, err error) {
+				v.logger.Warn("JWKS not fetched", slog.String("url", u), slog.Any("err", err))
+			}
+		},
+	})
+	if err != nil {
+		v.logger.Error("JWKS URL unusable; asymmetric JWTs are refused", slog.String("url", v.cfg.JWKS), slog.Any("err", err))
+		return
+	}
+	v.mu.Lock()
+	v.jwks = k
+	v.mu.Unlock()
+	<-ctx.Done()
+	// The refresh goroutine ends with ctx; drop the set with it.
+	v.mu.Lock()
+	v.jwks = nil
+	v.mu.Unlock()
+}
+
+// errJWKSNotLoaded reports a JWKS URL not fetched yet.
+var errJWKSNotLoaded = errors.New("auth: JWKS not loaded")
+
+// keyFor picks the verification key by algorithm: the secret for HS256,
+// the JWKS for the others.
+func (v *jwtVerifier) keyFor(ctx context.Context) jwt.Keyfunc {
+	return func(t *jwt.Token) (any, error) {
+		if t.Method.Alg() == "HS256" {
+			return v.cfg.Secret, nil
+		}
+		v.mu.RLock()
+		k := v.jwks
+		v.mu.RUnlock()
+		if k == nil {
+			return nil, errJWKSNotLoaded
+		}
+		return k.KeyfuncCtx(ctx)(t)
+	}
+}
+
+// verify checks a token and returns its Principal.
+func (v *jwtVerifier) verify(ctx context.Context, token string) (*Principal, error) {
+	claims := jwt.MapClaims{}
+	if _, err := v.parser.ParseWithClaims(token, claims, v.keyFor(ctx)); err != nil {
+		if errors.Is(err, errJWKSNotLoaded) {
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		return nil, invalidToken(jwtReason(err))
+	}
+	sub, _ := claims.GetSubject()
+	if sub == "" {
+		return nil, invalidToken("the token has no sub")
+	}
+	iss, _ := claims.GetIssuer()
+	p := &Principal{ID: "jwt:" + iss + "|" + sub, Kind: KindJWT, Name: sub}
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		p.Expires = exp.Time
+	}
+	for _, s := range claimStrings(claims[v.cfg.ScopesClaim]) {
+		if ValidScope(s) && !slices.Contains(p.Scopes, s) {
+			p.Scopes = append(p.Scopes, s)
+		}
+	}
+	if len(p.Scopes) == 0 {
+		p.Scopes = []string{ScopePublic}
+	}
+	if m, ok := claims[v.cfg.MethodsClaim]; ok {
+		p.Methods = claimStrings(m)
+		if p.Methods == nil {
+			p.Methods = []string{} // present but empty: nothing
+		}
+	}
+	if plan, ok := claims[v.cfg.PlanClaim].(string); ok {
+		p.Plan = plan
+	}
+	return p, nil
+}
+
+// jwtReason says why a token was refused, without echoing it.
+func jwtReason(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "the token expired"
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return "the token is not valid yet (nbf)"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return "the token's issuer is not accepted"
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return "the token's audience is not accepted"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "the token lacks a required claim (exp)"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return "the token's signature does not verify"
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return "malformed token"
+	}
+	return "invalid token"
+}
+
+// claimStrings reads a claim that is a space-separated string or an array
+// of strings.
+func claimStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return strings.Fields(v)
+	case []any:
+		var out []string
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
