@@ -51,7 +51,7 @@ func (m *Module) kernelMethods() []Method {
 				if err := json.Unmarshal(call.Params, &kv); err != nil {
 					return nil, ParamError(CodeParameterError, "Param wrong format: an object of keys and values")
 				}
-				delete(kv, "version") // the reserved version selector (D18)
+				delete(kv, VersionParam)
 				m.mu.Lock()
 				maps.Copy(m.settings, kv)
 				m.mu.Unlock()

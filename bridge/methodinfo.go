@@ -22,7 +22,15 @@ func (pi ParameterInfo) Kind() JSONKind { return ParameterKind(pi.ParameterType)
 // described it (ListAPI, RegisterAPI): the declared types, ranges and
 // patterns. A description cannot say which parameters are required, so
 // missing ones pass. The error is a *ParamCheckError.
-func (mi MethodInfo) CheckParams(params json.RawMessage) error {
+func (mi MethodInfo) CheckParams(params json.RawMessage) error { return mi.checkParams(params, false) }
+
+// CheckDeclaredParams is CheckParams that also refuses the members the
+// method does not declare, but the reserved version selector (D18).
+func (mi MethodInfo) CheckDeclaredParams(params json.RawMessage) error {
+	return mi.checkParams(params, true)
+}
+
+func (mi MethodInfo) checkParams(params json.RawMessage, declaredOnly bool) error {
 	var members []member
 	if len(bytes.TrimSpace(params)) > 0 && jsonKind(params) != "null" {
 		var err error
@@ -31,6 +39,13 @@ func (mi MethodInfo) CheckParams(params json.RawMessage) error {
 		}
 		if members, err = scanObject(params); err != nil {
 			return &ParamCheckError{Reason: "parameters must be a JSON object"}
+		}
+	}
+	if declaredOnly {
+		for _, m := range members {
+			if m.key != VersionParam && !mi.declares(m.key) {
+				return &ParamCheckError{Param: m.key, Reason: "not a parameter of " + mi.MethodName}
+			}
 		}
 	}
 	for _, p := range mi.Parameters {
@@ -53,6 +68,16 @@ func (mi MethodInfo) CheckParams(params json.RawMessage) error {
 		}
 	}
 	return nil
+}
+
+// declares reports whether the method has a parameter called name.
+func (mi MethodInfo) declares(name string) bool {
+	for _, p := range mi.Parameters {
+		if p.ParameterName == name {
+			return true
+		}
+	}
+	return false
 }
 
 // lastMember returns the value of the last member called name (the one
@@ -91,11 +116,14 @@ type ParamCheckError struct {
 	Reason string
 }
 
-func (e *ParamCheckError) Error() string {
+func (e *ParamCheckError) Error() string { return "bridge: " + e.Detail() }
+
+// Detail says what is wrong, for the caller that sent the parameters.
+func (e *ParamCheckError) Detail() string {
 	if e.Param == "" {
-		return "bridge: " + e.Reason
+		return e.Reason
 	}
-	return "bridge: parameter " + e.Param + ": " + e.Reason
+	return "parameter " + e.Param + ": " + e.Reason
 }
 
 // ParseMethodList reads a method listing: the result of Nulstar's ListAPI
@@ -152,3 +180,7 @@ func lastDot(s string) int {
 	}
 	return -1
 }
+
+// VersionParam is the reserved parameter that selects a method version
+// (D18); every method takes it.
+const VersionParam = "version"

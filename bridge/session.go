@@ -172,7 +172,7 @@ func (m *Module) plan(req *Request, subscribable bool) (*plan, *RPCError) {
 			pc.params = json.RawMessage(`{}`)
 		}
 		requested := ""
-		if v, ok := params["version"]; ok {
+		if v, ok := params[VersionParam]; ok {
 			requested = scalarText(v)
 		}
 		if c, ok := m.compounds[mc.Method]; ok {
