@@ -14,6 +14,9 @@ type CallRecord struct {
 	ID       string
 	Method   string
 	Instance string
+	// Owner names the caller the answer belongs to (a credential), or is
+	// empty when anyone holding the ID may read it.
+	Owner    string
 	Deadline time.Time
 	// Done is set once the answer is stored.
 	Done bool

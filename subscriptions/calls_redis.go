@@ -39,7 +39,7 @@ func (rc *RedisCalls) Begin(ctx context.Context, rec CallRecord, ttl time.Durati
 	defer cancel()
 	k := rc.callKey(rec.ID)
 	_, err := rc.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, k, "method", rec.Method, "instance", rec.Instance,
+		p.HSet(ctx, k, "method", rec.Method, "instance", rec.Instance, "owner", rec.Owner,
 			"deadline", rec.Deadline.UnixMilli(), "done", "0")
 		p.PExpire(ctx, k, ttl)
 		return nil
@@ -57,7 +57,7 @@ func (rc *RedisCalls) Finish(ctx context.Context, rec CallRecord, keep time.Dura
 	}
 	header, _ := json.Marshal(rec.Header)
 	_, err := rc.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, k, "method", rec.Method, "instance", rec.Instance, "deadline", rec.Deadline.UnixMilli(),
+		p.HSet(ctx, k, "method", rec.Method, "instance", rec.Instance, "owner", rec.Owner, "deadline", rec.Deadline.UnixMilli(),
 			"done", "1", "status", rec.Status, "header", header, "body", rec.Body)
 		p.PExpire(ctx, k, keep)
 		return nil
@@ -76,7 +76,7 @@ func (rc *RedisCalls) Get(ctx context.Context, id string) (CallRecord, bool, err
 	if len(m) == 0 {
 		return CallRecord{}, false, nil
 	}
-	rec := CallRecord{ID: id, Method: m["method"], Instance: m["instance"], Done: m["done"] == "1", Body: []byte(m["body"])}
+	rec := CallRecord{ID: id, Method: m["method"], Instance: m["instance"], Owner: m["owner"], Done: m["done"] == "1", Body: []byte(m["body"])}
 	if ms, err := strconv.ParseInt(m["deadline"], 10, 64); err == nil {
 		rec.Deadline = time.UnixMilli(ms)
 	}

@@ -16,6 +16,7 @@ const (
 	defaultFirstPushWait = 2 * time.Second
 	defaultRetryMin      = 500 * time.Millisecond
 	defaultRetryMax      = 30 * time.Second
+	defaultMaxTopics     = 1000
 )
 
 // Sentinel errors.
@@ -27,6 +28,9 @@ var (
 	// ErrUnavailable reports shared state that could not be reached in
 	// time (Redis down).
 	ErrUnavailable = errors.New("subscriptions: shared state unavailable")
+	// ErrTooManyTopics reports a Join that would open a topic beyond
+	// Config.MaxTopics.
+	ErrTooManyTopics = errors.New("subscriptions: too many subscriptions")
 )
 
 // TopicError ends a topic whose upstream subscription failed for good; a
@@ -63,6 +67,10 @@ type Config struct {
 	// ReadyWait bounds how long Join waits for a shared topic's log to be
 	// loaded. Default 3s.
 	ReadyWait time.Duration
+	// MaxTopics bounds the topics fed by an upstream subscription that
+	// this hub holds at once (those in their grace period included), and
+	// so the upstream subscriptions it opens. Default 1000.
+	MaxTopics int
 	// ClusterTick is the rhythm of a shared topic's upkeep: presence
 	// heartbeat, lease renewal or takeover, and a poll of the log. It must
 	// be well below the Cluster's lease and presence TTLs. Default 1s.
@@ -91,6 +99,9 @@ func (c Config) withDefaults() Config {
 	if c.ClusterTick <= 0 {
 		c.ClusterTick = time.Second
 	}
+	if c.MaxTopics <= 0 {
+		c.MaxTopics = defaultMaxTopics
+	}
 	return c
 }
 
@@ -106,9 +117,10 @@ type Hub struct {
 	upstream Upstream
 	logger   *slog.Logger
 
-	mu     sync.Mutex // guards ctx, topics
+	mu     sync.Mutex // guards ctx, topics, fed
 	ctx    context.Context
 	topics map[string]*topic
+	fed    int // topics fed by an upstream subscription
 	wg     sync.WaitGroup
 }
 
@@ -136,7 +148,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	<-ctx.Done()
 	h.mu.Lock()
 	topics := h.topics
-	h.topics = map[string]*topic{}
+	h.topics, h.fed = map[string]*topic{}, 0
 	h.mu.Unlock()
 	for _, t := range topics {
 		t.close(ErrClosed)
@@ -226,9 +238,13 @@ func (h *Hub) topicFor(name string, key *Key) (*topic, bool, error) {
 	if t, ok := h.topics[name]; ok {
 		return t, false, nil
 	}
+	if key != nil && h.fed >= h.cfg.MaxTopics {
+		return nil, false, ErrTooManyTopics
+	}
 	t := newTopic(h, name, key)
 	h.topics[name] = t
 	if key != nil {
+		h.fed++
 		ctx, cancel := context.WithCancel(h.ctx)
 		t.cancel = cancel
 		h.wg.Add(1)
@@ -271,6 +287,9 @@ func (h *Hub) remove(t *topic) {
 	defer h.mu.Unlock()
 	if h.topics[t.name] == t {
 		delete(h.topics, t.name)
+		if t.key != nil {
+			h.fed--
+		}
 	}
 }
 
