@@ -104,8 +104,11 @@ func (a *Authenticator) Run(ctx context.Context) error {
 	return nil
 }
 
-// AllowsAnonymous reports whether callers without a credential get in.
-func (a *Authenticator) AllowsAnonymous() bool { return a.anonymous != nil }
+// AllowsAnonymous reports whether callers without a credential may call
+// method, of scope.
+func (a *Authenticator) AllowsAnonymous(method, scope string) bool {
+	return a.anonymous != nil && a.anonymous.HasScope(scope) && a.anonymous.AllowsMethod(method)
+}
 
 // Authenticate returns the caller of r, from its Authorization or X-API-Key
 // header. Errors: ErrNoCredential, *Error (refused credential),

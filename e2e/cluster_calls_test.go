@@ -93,7 +93,7 @@ func TestClusterAsyncAndIdempotency(t *testing.T) {
 			firstDone = time.Now()
 		})
 		// Poll without pause: the first call takes a few milliseconds.
-		for deadline := time.Now().Add(5 * time.Second); c.Redis.Client.Exists(t.Context(), c.Prefix+":idem:"+key).Val() == 0; {
+		for deadline := time.Now().Add(5 * time.Second); c.Redis.Client.Exists(t.Context(), c.Prefix+":idem:anonymous "+key).Val() == 0; {
 			if time.Now().After(deadline) {
 				t.Fatal("instance 0 did not claim the key in Redis")
 			}

@@ -27,7 +27,6 @@ const catalogRetry = 5 * time.Second
 type catalog struct {
 	up     Upstream
 	docs   subscriptions.Documents // shares the list with the other instances
-	scopes map[string]bool         // scopes callable through the gateway
 	logger *slog.Logger
 
 	mu      sync.RWMutex // guards known, methods, fetched
@@ -37,12 +36,8 @@ type catalog struct {
 	refresh sync.Mutex // one refresh at a time
 }
 
-func newCatalog(up Upstream, docs subscriptions.Documents, scopes []string, logger *slog.Logger) *catalog {
-	c := &catalog{up: up, docs: docs, scopes: map[string]bool{}, logger: logger, methods: map[string]bridge.MethodInfo{}}
-	for _, s := range scopes {
-		c.scopes[s] = true
-	}
-	return c
+func newCatalog(up Upstream, docs subscriptions.Documents, logger *slog.Logger) *catalog {
+	return &catalog{up: up, docs: docs, logger: logger, methods: map[string]bridge.MethodInfo{}}
 }
 
 // catalogDoc is the name of the method list among the shared documents.
@@ -143,21 +138,14 @@ func (c *catalog) lookup(ctx context.Context, name string) (m bridge.MethodInfo,
 	return m, c.known, ok || !c.known
 }
 
-// callable reports whether the gateway exposes a method of that scope.
-func (c *catalog) callable(m bridge.MethodInfo) bool {
-	return m.MethodScope == "" || c.scopes[m.MethodScope]
-}
-
-// list returns the callable methods sorted by name, and whether the
-// catalog is known.
+// list returns the methods sorted by name, and whether the catalog is
+// known.
 func (c *catalog) list() ([]bridge.MethodInfo, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out := make([]bridge.MethodInfo, 0, len(c.methods))
 	for _, m := range c.methods {
-		if c.callable(m) {
-			out = append(out, m)
-		}
+		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].MethodName < out[j].MethodName })
 	return out, c.known

@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"regexp"
 	"sort"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
@@ -50,6 +54,21 @@ type CompoundStore interface {
 
 // ErrCompoundExists reports a compound method name already taken.
 var ErrCompoundExists = errors.New("gateway: compound method exists")
+
+// errTooManyCompounds reports a compound method beyond Config.MaxCompounds.
+var errTooManyCompounds = errors.New("the gateway holds as many compound methods as it allows")
+
+// Bounds of one compound method: they are kept by every instance,
+// described in every OpenAPI document and announced to the Manager.
+const (
+	maxCompoundBytes       = 16 << 10
+	maxCompoundChildren    = 16
+	maxCompoundParams      = 32 // per child
+	maxCompoundDescription = 1024
+)
+
+// paramName is what a compound method accepts as a parameter or an alias.
+var paramName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 // MemoryCompounds is a CompoundStore in memory, for one instance.
 type MemoryCompounds struct {
@@ -109,27 +128,45 @@ func (s *MemoryCompounds) Delete(_ context.Context, name string) (bool, error) {
 //	@Tags			methods
 //	@Accept			json
 //	@Produce		json
+//	@Security		BearerAuth
+//	@Security		APIKeyAuth
 //	@Param			compound	body		Compound	true	"The compound method"
 //	@Success		201			{object}	Compound
-//	@Failure		400			{object}	Problem	"Invalid definition or alias collision"
+//	@Failure		400			{object}	Problem	"Invalid definition, alias collision, or a definition beyond the bounds"
+//	@Failure		401			{object}	Problem	"A credential is needed"
+//	@Failure		403			{object}	Problem	"The credential lacks the admin scope"
 //	@Failure		404			{object}	Problem	"A child method is unknown"
-//	@Failure		409			{object}	Problem	"The name is taken"
+//	@Failure		409			{object}	Problem	"The name is taken, or the gateway holds as many compound methods as it allows"
+//	@Failure		413			{object}	Problem	"Definition larger than 16 KiB"
+//	@Failure		415			{object}	Problem	"The body is not application/json"
 //	@Router			/compound-methods [post]
 func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) {
-	var c Compound
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		var maxBytes *http.MaxBytesError
-		if errors.As(err, &maxBytes) {
-			s.writeError(w, r, err)
-			return
-		}
-		s.writeError(w, r, badRequest("malformed compound method: "+err.Error()))
+	p := principalOf(r)
+	if !s.admit(w, r, p, 1) {
 		return
 	}
-	if err := s.validateCompound(r.Context(), c); err != nil {
+	r.Body = http.MaxBytesReader(w, r.Body, maxCompoundBytes)
+	body, err := readBody(r)
+	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	c, err := decodeCompound(body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.validateCompound(r.Context(), p, c); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if list, err := s.cfg.Compounds.List(r.Context()); err != nil {
+		s.writeError(w, r, err)
+		return
+	} else if len(list) >= s.cfg.MaxCompounds {
+		// Another instance may add one at the same time: the bound is
+		// exceeded by at most the instances that raced.
+		s.writeError(w, r, fmt.Errorf("%w (%d)", errTooManyCompounds, s.cfg.MaxCompounds))
 		return
 	}
 	if err := s.cfg.Compounds.Add(r.Context(), c); err != nil {
@@ -161,8 +198,12 @@ func (s *Server) listCompounds(w http.ResponseWriter, r *http.Request) {
 //
 //	@Summary	Delete a compound method
 //	@Tags		methods
+//	@Security	BearerAuth
+//	@Security	APIKeyAuth
 //	@Param		name	path	string	true	"Compound method name"
 //	@Success	204
+//	@Failure	401	{object}	Problem
+//	@Failure	403	{object}	Problem
 //	@Failure	404	{object}	Problem
 //	@Router		/compound-methods/{name} [delete]
 func (s *Server) deleteCompound(w http.ResponseWriter, r *http.Request) {
@@ -185,17 +226,44 @@ func (s *Server) deleteCompound(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// validateCompound checks a definition: a free valid name, known children
-// and no colliding aliases. An alias may feed several parameters (chainId and
-// assetChainId, say) but only of one type: an alias feeding an integer and a
-// string collides.
-func (s *Server) validateCompound(ctx context.Context, c Compound) error {
+// decodeCompound reads a definition strictly: known fields only, one JSON
+// value and nothing after it.
+func decodeCompound(body []byte) (Compound, error) {
+	var c Compound
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, badRequest("malformed compound method: " + err.Error())
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return c, badRequest("malformed compound method: data after the JSON object")
+	}
+	return c, nil
+}
+
+// validateCompound checks a definition: a free valid name, children the
+// creator may call, bounded sizes and no colliding aliases. An alias may feed
+// several parameters (chainId and assetChainId, say) but only of one type:
+// an alias feeding an integer and a string collides.
+func (s *Server) validateCompound(ctx context.Context, p *auth.Principal, c Compound) error {
 	if !methodName.MatchString(c.Name) {
 		return fmt.Errorf("%w %q", errBadMethodName, c.Name)
 	}
-	if len(c.Methods) == 0 {
-		return badRequest("a compound method needs child methods")
+	if bare := bareName(c.Name); protocolCommands[bare] || kernelCommands[bare] {
+		return badRequest(c.Name + " is a command of the module protocol")
 	}
+	switch {
+	case len(c.Methods) == 0:
+		return badRequest("a compound method needs child methods")
+	case len(c.Methods) > maxCompoundChildren:
+		return badRequest(fmt.Sprintf("a compound method has at most %d children", maxCompoundChildren))
+	case utf8.RuneCountInString(c.Description) > maxCompoundDescription:
+		return badRequest(fmt.Sprintf("the description is longer than %d characters", maxCompoundDescription))
+	}
+	// The creator's grants, whatever its method allow-list: the children
+	// must be methods it could call.
+	creator := *p
+	creator.Methods = nil
 	if _, known, ok := s.catalog.lookup(ctx, c.Name); known && ok {
 		return fmt.Errorf("%w: %s is an upstream method", ErrCompoundExists, c.Name)
 	}
@@ -206,13 +274,19 @@ func (s *Server) validateCompound(ctx context.Context, c Compound) error {
 			return badRequest("child method " + child.Method + " appears twice")
 		}
 		seen[child.Method] = true
-		info, known, ok := s.catalog.lookup(ctx, child.Method)
-		if !ok || (known && !s.catalog.callable(info)) {
-			return fmt.Errorf("%w: child method %s", errUnknownMethod, child.Method)
+		if kernelCommands[bareName(child.Method)] {
+			return badRequest("child method " + child.Method + " is a kernel command")
+		}
+		info, _, err := s.access(ctx, &creator, child.Method)
+		if err != nil {
+			return fmt.Errorf("child method %s: %w", child.Method, err)
+		}
+		if len(child.Params) > maxCompoundParams {
+			return badRequest(fmt.Sprintf("child method %s: at most %d parameters", child.Method, maxCompoundParams))
 		}
 		for param, alias := range child.Params {
-			if alias == "" || param == "" {
-				return badRequest("child method " + child.Method + ": empty parameter or alias")
+			if !paramName.MatchString(alias) || !paramName.MatchString(param) {
+				return badRequest("child method " + child.Method + ": parameters and aliases are names of letters, digits and _")
 			}
 			kind := declaredKind(info, param)
 			if prev, ok := aliasKind[alias]; ok && prev != kind && prev != bridge.KindAny && kind != bridge.KindAny {
@@ -246,9 +320,40 @@ func (s *Server) compound(ctx context.Context, name string) (Compound, bool, err
 	return s.cfg.Compounds.Get(ctx, name)
 }
 
-// runCompound runs the children in order; the first failure fails the whole.
-// The result is {"<child>": <result>, ...} in child order.
-func (s *Server) runCompound(ctx context.Context, c Compound, params json.RawMessage) (json.RawMessage, error) {
+// checkCompound checks that p may call the compound method c with params:
+// it needs the highest scope of c's children, and its allow-list, if any,
+// must name c.
+func (s *Server) checkCompound(p *auth.Principal, c Compound, params json.RawMessage) error {
+	scope := s.compoundScope(c)
+	if !s.exposed(scope) {
+		return fmt.Errorf("%w: %s is %s", errNotCallable, c.Name, scope)
+	}
+	if err := s.grant(p, c.Name, scope); err != nil {
+		return err
+	}
+	return s.compoundInfo(c).CheckDeclaredParams(params)
+}
+
+// compoundWeight is what a call of c costs: its own weight when one is
+// configured, else the sum of its children's.
+func (s *Server) compoundWeight(c Compound) int {
+	if w, ok := s.cfg.Weights[c.Name]; ok {
+		return w
+	}
+	sum := 0
+	for _, child := range c.Methods {
+		sum += s.weight(child.Method)
+	}
+	return max(sum, 1)
+}
+
+// runCompound runs the children in order for p; the first failure fails
+// the whole. The result is {"<child>": <result>, ...} in child order. The
+// children are checked with p's grants: the allow-list that let p call the
+// compound method lets it call what the method is made of.
+func (s *Server) runCompound(ctx context.Context, p *auth.Principal, c Compound, params json.RawMessage) (json.RawMessage, error) {
+	grants := *p
+	grants.Methods = nil
 	var caller map[string]json.RawMessage
 	if err := json.Unmarshal(params, &caller); err != nil {
 		return nil, badRequest("parameters must be a JSON object")
@@ -263,7 +368,7 @@ func (s *Server) runCompound(ctx context.Context, c Compound, params json.RawMes
 			}
 		}
 		raw, _ := json.Marshal(childParams)
-		if err := s.checkCall(ctx, child.Method, raw); err != nil {
+		if err := s.checkCall(ctx, &grants, child.Method, raw); err != nil {
 			return nil, fmt.Errorf("%s: %w", child.Method, err)
 		}
 		reply, err := s.upstreamCall(ctx, []bridge.MethodCall{{Method: child.Method, Params: raw}})
@@ -287,7 +392,7 @@ func (s *Server) runCompound(ctx context.Context, c Compound, params json.RawMes
 func (s *Server) compoundInfo(c Compound) bridge.MethodInfo {
 	mi := bridge.MethodInfo{
 		MethodName: c.Name, MethodDescription: c.Description, MethodMinEvent: "0", MethodMinPeriod: "0",
-		MethodScope: string(bridge.ScopePublic), Parameters: []bridge.ParameterInfo{},
+		MethodScope: s.compoundScope(c), Parameters: []bridge.ParameterInfo{},
 	}
 	seen := map[string]bool{}
 	for _, child := range c.Methods {
@@ -323,13 +428,13 @@ func (s *Server) announceCompound(c Compound) {
 		return
 	}
 	info := s.compoundInfo(c)
-	m := bridge.Method{Name: c.Name, Description: c.Description, Scope: bridge.ScopePublic,
+	m := bridge.Method{Name: c.Name, Description: c.Description, Scope: bridge.Scope(info.MethodScope),
 		Handler: func(ctx context.Context, call *bridge.Call) (any, error) {
 			cur, ok, err := s.compound(ctx, c.Name)
 			if err != nil || !ok {
 				return nil, bridge.Fail(bridge.CodeMethodNotFound, "Cmd not found:"+c.Name+",")
 			}
-			res, err := s.runCompound(ctx, cur, call.Params)
+			res, err := s.runCompound(ctx, modulePrincipal, cur, call.Params)
 			if err != nil {
 				var rpcErr *bridge.RPCError
 				if errors.As(err, &rpcErr) {

@@ -3,20 +3,40 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/nuls-gateway/nuls-gateway/auth"
 )
+
+// deleteWith sends a DELETE and returns the status.
+func deleteWith(t *testing.T, url string, header map[string]string) int {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodDelete, url, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
 
 func TestCompoundMethods(t *testing.T) {
 	t.Parallel()
-	tg := startGateway(t, gatewayOptions{})
+	ta := newTestAuth(t, auth.Config{})
+	tg := startGateway(t, gatewayOptions{cfg: Config{Auth: ta}})
+	admin := bearer(ta.admin)
 	acct := tg.node.GenesisAccounts()[0]
 	def := `{"name":"walletInfo","description":"balance and nonce","methods":[
 		{"method":"getBalance","params":{"chainId":"chain","assetChainId":"chain","assetId":"asset","address":"address"}},
 		{"method":"getNonce","params":{"chainId":"chain","assetChainId":"chain","assetId":"asset","address":"address"}},
 		{"method":"latestHeight","params":{"chainId":"chain"}}]}`
-	status, h, body := post(t, tg.url+"/compound-methods", def)
+	status, h, body := postWith(t, tg.url+"/compound-methods", def, admin)
 	if status != http.StatusCreated || h.Get("Location") != "/compound-methods/walletInfo" {
 		t.Fatalf("create: %d %v %s", status, h, body)
 	}
@@ -63,34 +83,90 @@ func TestCompoundMethods(t *testing.T) {
 		{"bad name", `{"name":"bad name","methods":[{"method":"latestHeight"}]}`, http.StatusBadRequest},
 		{"unknown field", `{"name":"x5","methods":[],"extra":1}`, http.StatusBadRequest},
 		{"not JSON", `{`, http.StatusBadRequest},
+		{"trailing data", `{"name":"x6","methods":[{"method":"latestHeight"}]} {"more":1}`, http.StatusBadRequest},
+		{"protocol command child", `{"name":"x7","methods":[{"method":"RegisterAPI"}]}`, http.StatusNotFound},
+		{"protocol command name", `{"name":"ListAPI","methods":[{"method":"latestHeight"}]}`, http.StatusBadRequest},
+		{"kernel command child", `{"name":"x8","methods":[{"method":"terminate"}]}`, http.StatusBadRequest},
+		{"too many children", `{"name":"x9","methods":[` + strings.TrimSuffix(strings.Repeat(`{"method":"latestHeight"},`, maxCompoundChildren+1), ",") + `]}`, http.StatusBadRequest},
+		{"too large", `{"name":"x10","description":"` + strings.Repeat("x", maxCompoundBytes) + `","methods":[{"method":"latestHeight"}]}`, http.StatusRequestEntityTooLarge},
+		{"long description", `{"name":"x11","description":"` + strings.Repeat("é", maxCompoundDescription+1) + `","methods":[{"method":"latestHeight"}]}`, http.StatusBadRequest},
+		{"bad alias", `{"name":"x12","methods":[{"method":"latestHeight","params":{"chainId":"a b"}}]}`, http.StatusBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if status, _, body := post(t, tg.url+"/compound-methods", tt.body); status != tt.status {
+			if status, _, body := postWith(t, tg.url+"/compound-methods", tt.body, admin); status != tt.status {
 				t.Fatalf("%d %s, want %d", status, body, tt.status)
 			}
 		})
 	}
 
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodDelete, tg.url+"/compound-methods/walletInfo", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if status := deleteWith(t, tg.url+"/compound-methods/walletInfo", nil); status != http.StatusUnauthorized {
+		t.Fatalf("anonymous delete: %d, want 401", status)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("delete: %d", resp.StatusCode)
+	if status := deleteWith(t, tg.url+"/compound-methods/walletInfo", bearer(ta.public)); status != http.StatusForbidden {
+		t.Fatalf("delete without the admin scope: %d, want 403", status)
+	}
+	if status := deleteWith(t, tg.url+"/compound-methods/walletInfo", admin); status != http.StatusNoContent {
+		t.Fatalf("delete: %d", status)
 	}
 	if status, _, _ := post(t, tg.url+"/rpc/walletInfo", `{}`); status != http.StatusNotFound {
 		t.Fatalf("deleted method: %d", status)
 	}
-	resp, err = http.DefaultClient.Do(req.Clone(t.Context()))
-	if err != nil {
-		t.Fatal(err)
+	if status := deleteWith(t, tg.url+"/compound-methods/walletInfo", admin); status != http.StatusNotFound {
+		t.Fatalf("delete again: %d", status)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("delete again: %d", resp.StatusCode)
+}
+
+// TestCompoundMethodsNeedAdmin is hole 4 of the security review: anybody
+// could define compound methods (announced to the Manager, kept by every
+// instance, described in every OpenAPI document) and fill the memory with
+// them. Now only the admin scope can, within bounds.
+func TestCompoundMethodsNeedAdmin(t *testing.T) {
+	t.Parallel()
+	ta := newTestAuth(t, auth.Config{})
+	tg := startGateway(t, gatewayOptions{cfg: Config{Auth: ta, MaxCompounds: 3}})
+	def := func(i int) string {
+		return fmt.Sprintf(`{"name":"c%d","methods":[{"method":"latestHeight","params":{"chainId":"chain"}}]}`, i)
+	}
+	status, h, body := post(t, tg.url+"/compound-methods", def(0))
+	if status != http.StatusUnauthorized || !strings.HasPrefix(h.Get("WWW-Authenticate"), `Bearer realm="nuls-gateway"`) {
+		t.Fatalf("anonymous create: %d %v %s, want 401 with a challenge", status, h, body)
+	}
+	if p := problemOf(t, body); p.Status != 401 || h.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("not a problem document: %s", body)
+	}
+	status, h, _ = postWith(t, tg.url+"/compound-methods", def(0), bearer(ta.public))
+	if status != http.StatusForbidden || !strings.Contains(h.Get("WWW-Authenticate"), `error="insufficient_scope", scope="admin"`) {
+		t.Fatalf("create without the admin scope: %d %v, want 403 insufficient_scope", status, h)
+	}
+	for i := range 3 {
+		if status, _, body := postWith(t, tg.url+"/compound-methods", def(i), bearer(ta.admin)); status != http.StatusCreated {
+			t.Fatalf("create %d: %d %s", i, status, body)
+		}
+	}
+	if status, _, body := postWith(t, tg.url+"/compound-methods", def(3), bearer(ta.admin)); status != http.StatusConflict {
+		t.Fatalf("beyond --max-compound-methods: %d %s, want 409", status, body)
+	}
+	// A declared Content-Length of a terabyte is refused at once.
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, tg.url+"/compound-methods", strings.NewReader(def(9)))
+	req.Header.Set("Authorization", "Bearer "+ta.admin)
+	req.Header.Set("Content-Type", "application/json")
+	req.ContentLength = 1 << 40
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("a terabyte declared: %d, want 413", resp.StatusCode)
+		}
+	}
+	// The compound methods are callable by anybody with their scope: they
+	// are public here, as their children.
+	if status, _, body := post(t, tg.url+"/rpc/c0", `{"chain":2}`); status != http.StatusOK {
+		t.Fatalf("anonymous call of a public compound method: %d %s", status, body)
+	}
+	// And an undeclared parameter is refused, as for any listed method.
+	if status, _, body := post(t, tg.url+"/rpc/c0", `{"chain":2,"junk":1}`); status != http.StatusBadRequest {
+		t.Fatalf("undeclared parameter: %d %s", status, body)
 	}
 }
 

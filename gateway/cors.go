@@ -6,18 +6,25 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/nuls-gateway/nuls-gateway/auth"
 )
 
 // CORS (Fetch standard, "CORS protocol"): what the gateway lets pages of the
-// allowed origins send and read. No credentials: the gateway has no cookies
-// or HTTP authentication, so Access-Control-Allow-Credentials is never sent.
+// allowed origins send and read. No credentials mode: pages send their API
+// key or JWT in Authorization, which needs no cookie, and a stream ticket
+// in the query; so Access-Control-Allow-Credentials is never sent, and the
+// ticket cookie serves same-site pages only.
 const (
 	corsAllowMethods = "GET, POST, DELETE"
-	// Content-Type: application/json is not a CORS-safelisted value;
-	// Last-Event-ID is what an EventSource resends when it reconnects.
-	corsAllowHeaders  = "Content-Type, Last-Event-ID"
-	corsExposeHeaders = headerMessageID + ", " + headerRequestID + ", " + headerProcessingTime + ", Retry-After, Location"
-	corsMaxAge        = "600" // seconds a browser may cache a preflight answer
+	// Every request header the API reads: Content-Type: application/json
+	// is not a CORS-safelisted value; Last-Event-ID is what an
+	// EventSource resends when it reconnects.
+	corsAllowHeaders = "Authorization, " + auth.HeaderAPIKey + ", Content-Type, " + headerIdempotencyKey + ", Prefer, Last-Event-ID"
+	// Every response header the API sets for its clients.
+	corsExposeHeaders = headerMessageID + ", " + headerRequestID + ", " + headerProcessingTime + ", Server-Timing, Retry-After, Location, " +
+		headerReplayed + ", " + headerPreferenceApplied + ", " + headerRateLimitPolicy + ", " + headerRateLimit + ", WWW-Authenticate"
+	corsMaxAge = "600" // seconds a browser may cache a preflight answer
 )
 
 // checkOrigins returns an error for the first entry of Config.CORSOrigins

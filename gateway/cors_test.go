@@ -37,8 +37,35 @@ func TestCORS(t *testing.T) {
 			want: answer{Status: 404, AllowOrigin: "https://wallet.example", ExposeHeaders: corsExposeHeaders, Vary: "Origin"},
 		},
 		{
+			// A page elsewhere cannot make the browser call: refused
+			// before anything runs, whatever the body's type.
 			name: "other origin", method: http.MethodPost, path: "/rpc/latestHeight", origin: "http://evil.example", body: `{"chainId":2}`,
-			want: answer{Status: 200, Vary: "Origin"},
+			want: answer{Status: 403, Vary: "Origin"},
+		},
+		{
+			name: "other origin, plain text", method: http.MethodPost, path: "/rpc/latestHeight", origin: "http://evil.example", body: `{"chainId":2}`,
+			requestHeaders: map[string]string{"Content-Type": "text/plain", "Sec-Fetch-Site": "cross-site"},
+			want:           answer{Status: 403, Vary: "Origin"},
+		},
+		{
+			name: "allowed origin, plain text", method: http.MethodPost, path: "/rpc/latestHeight", origin: page, body: `{"chainId":2}`,
+			requestHeaders: map[string]string{"Content-Type": "text/plain"},
+			want:           answer{Status: 415, AllowOrigin: page, ExposeHeaders: corsExposeHeaders, Vary: "Origin"},
+		},
+		{
+			name: "other origin opens a stream", method: http.MethodGet, path: "/rpc/latestHeight/stream?chainId=2", origin: "http://evil.example",
+			requestHeaders: map[string]string{"Sec-Fetch-Site": "cross-site"},
+			want:           answer{Status: 403, Vary: "Origin"},
+		},
+		{
+			name: "an <img> elsewhere opens a stream", method: http.MethodGet, path: "/rpc/latestHeight/stream?chainId=2",
+			requestHeaders: map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"},
+			want:           answer{Status: 403, Vary: "Origin"},
+		},
+		{
+			name: "a link elsewhere to the documents", method: http.MethodGet, path: "/openapi.json",
+			requestHeaders: map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"},
+			want:           answer{Status: 200, Vary: "Origin"},
 		},
 		{
 			name: "preflight from another origin is not answered", method: http.MethodOptions, path: "/rpc/latestHeight", origin: "http://evil.example",
@@ -58,6 +85,9 @@ func TestCORS(t *testing.T) {
 			}
 			if tt.origin != "" {
 				req.Header.Set("Origin", tt.origin)
+			}
+			if tt.method == http.MethodPost {
+				req.Header.Set("Content-Type", "application/json")
 			}
 			for k, v := range tt.requestHeaders {
 				req.Header.Set(k, v)

@@ -2,6 +2,15 @@
 // plain HTTP calls become NULS Requests, subscriptions become Server-Sent
 // Event streams, and an OpenAPI document describes every callable method.
 //
+// Every caller is a stranger until its credential says otherwise (package
+// auth): the routes that call the upstream or change state authenticate it,
+// and access decides what it may call. The module protocol's own commands
+// are never callable; the kernel commands only by the admin scope, when the
+// operator allows them; a method whose scope is unknown only when the
+// operator gives unlisted methods a scope. Rate limits (package ratelimit),
+// fair shares of the streams, body deadlines and size limits bound what one
+// caller can hold; cross-site requests from origins not allowed are refused.
+//
 // The upstream is reached through the Upstream interface: Direct for one
 // endpoint serving every method (topology T1: a Nulstar Connector, a Java
 // module, the simulated node) and Managed for a Manager whose role table
@@ -24,4 +33,19 @@
 //	@BasePath					/
 //	@externalDocs.description	NULS 2 module protocol
 //	@externalDocs.url			https://github.com/nuls-io/nuls-v2
+//
+//	@securityDefinitions.apikey	BearerAuth
+//	@in							header
+//	@name						Authorization
+//	@description				An API key (ngw_...) or a JWT, as "Bearer <credential>".
+//
+//	@securityDefinitions.apikey	APIKeyAuth
+//	@in							header
+//	@name						X-API-Key
+//	@description				An API key (ngw_...).
+//
+//	@securityDefinitions.apikey	StreamTicket
+//	@in							query
+//	@name						ticket
+//	@description				A stream ticket from POST /stream-tickets, for EventSource, which cannot send headers.
 package gateway

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
@@ -41,10 +42,40 @@ func httpStatus(err error) int {
 		bad      *badRequestError
 		pce      *bridge.ParamCheckError
 		maxBytes *http.MaxBytesError
+		bodyErr  *bodyError
+		authErr  *auth.Error
+		accErr   *accessError
+		limited  *rateLimitedError
 	)
 	switch {
 	case errors.As(err, &maxBytes):
 		return http.StatusRequestEntityTooLarge
+	case errors.As(err, &bodyErr):
+		if bodyErr.timeout {
+			return http.StatusRequestTimeout
+		}
+		return http.StatusBadRequest
+	case errors.Is(err, errUnsupportedMediaType):
+		return http.StatusUnsupportedMediaType
+	case errors.As(err, &authErr), errors.Is(err, auth.ErrNoCredential):
+		return http.StatusUnauthorized
+	case errors.As(err, &accErr):
+		if accErr.anonymous {
+			return http.StatusUnauthorized
+		}
+		return http.StatusForbidden
+	case errors.Is(err, errCrossSite):
+		return http.StatusForbidden
+	case errors.As(err, &limited), errors.Is(err, errClientStreams), errors.Is(err, errClientTopics):
+		return http.StatusTooManyRequests
+	case errors.Is(err, errRouteNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, errMethodNotAllowed):
+		return http.StatusMethodNotAllowed
+	case errors.Is(err, errTooManyCompounds):
+		return http.StatusConflict
+	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, subscriptions.ErrTooManyTopics):
+		return http.StatusServiceUnavailable
 	case errors.As(err, &bad), errors.As(err, &pce), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
 		return http.StatusBadRequest
 	case errors.Is(err, errUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, errUnknownRequest):
@@ -127,11 +158,14 @@ func problemAt(err error, path, requestID string) Problem {
 		}
 		return p
 	}
+	var pce *bridge.ParamCheckError
 	switch {
 	case status == http.StatusInternalServerError:
 		p.Detail = "internal error; see the gateway log with request ID " + requestID
 	case status == statusClientClosed:
 		p.Title = "Client Closed Request"
+	case errors.As(err, &pce):
+		p.Detail = pce.Detail()
 	default:
 		p.Detail = err.Error()
 	}
@@ -152,15 +186,19 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if p.Status == statusClientClosed {
 		return
 	}
-	if p.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	h := w.Header()
+	if (p.Status == http.StatusServiceUnavailable || p.Status == http.StatusTooManyRequests) && h.Get("Retry-After") == "" {
+		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	if p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden && !errors.Is(err, errCrossSite) {
+		h.Set("WWW-Authenticate", challenge(err))
 	}
 	b, merr := json.Marshal(p)
 	if merr != nil {
 		b = []byte(fallbackProblem)
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(b)
 }

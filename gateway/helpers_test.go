@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
@@ -77,6 +79,8 @@ type testGateway struct {
 	hub    *subscriptions.Hub
 	url    string
 	up     Upstream
+	// moduleURL is the gateway's module endpoint (manager topology).
+	moduleURL string
 }
 
 type gatewayOptions struct {
@@ -122,7 +126,10 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 		runCtx(t, link.Run)
 		tg.client = link.Client()
 		tg.up = NewManaged(link, modules, testLogger(t))
-		o.cfg.Module, o.cfg.ModuleEndpoint = module, module
+		o.cfg.Module = module
+		// The module endpoint has a listener of its own, never the
+		// HTTP one.
+		tg.moduleURL = newWSServer(t, module)
 	} else {
 		c, err := bridge.NewClient(cc, testLogger(t))
 		if err != nil {
@@ -161,6 +168,50 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 	return tg
 }
 
+// testAuth is an Authenticator over a key file holding one key per role,
+// with the embedded default's anonymous policy (public scope).
+type testAuth struct {
+	*auth.Authenticator
+	keys *auth.FileKeys
+	// admin has the public and admin scopes; public has the public scope.
+	admin, public string
+}
+
+func newTestAuth(t testing.TB, cfg auth.Config) *testAuth {
+	t.Helper()
+	keys, err := auth.OpenKeyFile(filepath.Join(t.TempDir(), "keys.json"), true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta := &testAuth{keys: keys}
+	ta.admin = ta.addKey(t, auth.KeyRecord{Name: "admin", Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}})
+	ta.public = ta.addKey(t, auth.KeyRecord{Name: "public", Scopes: []string{auth.ScopePublic}})
+	cfg.Keys = append(cfg.Keys, keys)
+	if cfg.Anonymous.Scopes == nil {
+		cfg.Anonymous.Scopes = []string{auth.ScopePublic}
+	}
+	if ta.Authenticator, err = auth.New(cfg, testLogger(t)); err != nil {
+		t.Fatal(err)
+	}
+	return ta
+}
+
+// addKey stores a new key and returns it.
+func (ta *testAuth) addKey(t testing.TB, rec auth.KeyRecord) string {
+	t.Helper()
+	key, rec, err := auth.NewKey(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ta.keys.Add(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// bearer is the Authorization header of key.
+func bearer(key string) map[string]string { return map[string]string{"Authorization": "Bearer " + key} }
+
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -178,14 +229,20 @@ func post(t *testing.T, url, body string) (int, http.Header, string) {
 	return postWith(t, url, body, map[string]string{"Content-Type": "application/json"})
 }
 
-// postWith sends a POST with extra headers.
+// postWith sends a POST with extra headers; its Content-Type is JSON
+// unless header says otherwise ("" for none).
 func postWith(t *testing.T, url, body string, header map[string]string) (int, http.Header, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	for k, v := range header {
+		if v == "" {
+			req.Header.Del(k)
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -237,11 +294,21 @@ type sseStream struct {
 // openSSE opens a stream; lastID is sent as Last-Event-ID when set.
 func openSSE(t *testing.T, url, lastID string) *sseStream {
 	t.Helper()
+	h := map[string]string{}
+	if lastID != "" {
+		h["Last-Event-ID"] = lastID
+	}
+	return openSSEWith(t, url, h)
+}
+
+// openSSEWith opens a stream with extra request headers.
+func openSSEWith(t *testing.T, url string, header map[string]string) *sseStream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	req.Header.Set("Accept", "text/event-stream")
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -325,7 +392,7 @@ func height(t *testing.T, ev sseEvent) int64 {
 type context2 = context.Context
 
 // newWSServer serves a module over httptest and returns its ws:// URL.
-func newWSServer(t *testing.T, h http.Handler) string {
+func newWSServer(t testing.TB, h http.Handler) string {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

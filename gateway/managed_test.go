@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 )
@@ -86,10 +87,11 @@ func TestManagedTopology(t *testing.T) {
 func TestManagedRegistersCompound(t *testing.T) {
 	t.Parallel()
 	node := startNode(t, devnode.Config{})
-	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), manager: true})
-	status, _, body := post(t, tg.url+"/compound-methods", `{"name":"heightAndStatus","description":"both","methods":[
+	ta := newTestAuth(t, auth.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), manager: true, cfg: Config{Auth: ta}})
+	status, _, body := postWith(t, tg.url+"/compound-methods", `{"name":"heightAndStatus","description":"both","methods":[
 		{"method":"latestHeight","params":{"chainId":"chain"}},
-		{"method":"getStatus","params":{"chainId":"chain"}}]}`)
+		{"method":"getStatus","params":{"chainId":"chain"}}]}`, bearer(ta.admin))
 	if status != http.StatusCreated {
 		t.Fatalf("%d %s", status, body)
 	}
@@ -98,8 +100,12 @@ func TestManagedRegistersCompound(t *testing.T) {
 		raw, err := tg.client.Call(t.Context(), "ListAPI", nil)
 		return err == nil && strings.Contains(string(raw), `heightAndStatus`)
 	})
-	// Another module calls it on the gateway's module endpoint (/ws).
-	other := startRawClient(t, "ws"+strings.TrimPrefix(tg.url, "http")+"/ws")
+	// Another module calls it on the gateway's module endpoint, which is
+	// not on the HTTP listener.
+	if status, _ := get(t, tg.url+"/ws"); status != http.StatusNotFound {
+		t.Fatalf("GET /ws on the HTTP listener: %d, want 404", status)
+	}
+	other := startRawClient(t, tg.moduleURL)
 	raw, err := other.Call(t.Context(), "heightAndStatus", map[string]int{"chain": 2})
 	if err != nil {
 		t.Fatal(err)
@@ -109,14 +115,8 @@ func TestManagedRegistersCompound(t *testing.T) {
 		t.Fatalf("compound over /ws: %s", raw)
 	}
 	// Deleting it withdraws it.
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodDelete, tg.url+"/compound-methods/heightAndStatus", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("delete: %d", resp.StatusCode)
+	if status := deleteWith(t, tg.url+"/compound-methods/heightAndStatus", bearer(ta.admin)); status != http.StatusNoContent {
+		t.Fatalf("delete: %d", status)
 	}
 	waitFor(t, "RegisterAPI without it", func() bool {
 		raw, err := tg.client.Call(t.Context(), "ListAPI", nil)

@@ -3,6 +3,8 @@ package gateway
 import (
 	"net/http"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
+
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 )
 
@@ -42,7 +44,7 @@ type MethodList struct {
 // listMethods lists the callable methods.
 //
 //	@Summary		List the callable methods
-//	@Description	The upstream methods (discovered with ListAPI) in the scopes the gateway exposes, and the compound methods.
+//	@Description	The upstream methods (discovered with ListAPI) in the scopes the gateway exposes, and the compound methods. Each has the scope a credential needs to call it. The module protocol's own commands are never listed, nor callable.
 //	@Tags			methods
 //	@Produce		json
 //	@Success		200	{object}	MethodList
@@ -56,7 +58,10 @@ func (s *Server) methodDocs(r *http.Request) ([]MethodDoc, bool) {
 	list, known := s.catalog.list()
 	docs := make([]MethodDoc, 0, len(list))
 	for _, m := range list {
-		docs = append(docs, methodDoc(m, false))
+		if scope, ok := s.listedScope(m); ok {
+			m.MethodScope = scope
+			docs = append(docs, methodDoc(m, false))
+		}
 	}
 	compounds, err := s.cfg.Compounds.List(r.Context())
 	if err == nil {
@@ -65,6 +70,25 @@ func (s *Server) methodDocs(r *http.Request) ([]MethodDoc, bool) {
 		}
 	}
 	return docs, known
+}
+
+// listedScope is the scope under which the method list shows m, and
+// whether it shows m at all: not the protocol's commands, the kernel
+// commands only when allowed, and a method of unknown scope only with the
+// operator's UnlistedScope.
+func (s *Server) listedScope(m bridge.MethodInfo) (string, bool) {
+	bare := bareName(m.MethodName)
+	switch {
+	case protocolCommands[bare]:
+		return "", false
+	case kernelCommands[bare]:
+		return auth.ScopeAdmin, s.cfg.AllowKernelCommands
+	}
+	scope := m.MethodScope
+	if scope == "" {
+		scope = s.cfg.UnlistedScope
+	}
+	return scope, scope != "" && s.exposed(scope)
 }
 
 func methodDoc(m bridge.MethodInfo, compound bool) MethodDoc {

@@ -19,6 +19,11 @@ type metrics struct {
 	upstreamCalls *prometheus.CounterVec
 	upstreamTime  *prometheus.HistogramVec
 	streams       prometheus.Gauge
+	// rateLimited counts requests refused by a rate limit;
+	// rateLimitLocal the checks decided by this instance alone, Redis
+	// being away.
+	rateLimited    prometheus.Counter
+	rateLimitLocal prometheus.Counter
 	// Reconnects counts upstream reconnects; the binary feeds it.
 	Reconnects prometheus.Counter
 }
@@ -43,6 +48,12 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 		streams: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "nuls_gateway_active_streams", Help: "Open SSE streams.",
 		}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nuls_gateway_rate_limited_total", Help: "Requests refused with 429 by a rate limit.",
+		}),
+		rateLimitLocal: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nuls_gateway_rate_limit_local_total", Help: "Rate limit checks decided by this instance alone while Redis was unavailable.",
+		}),
 		Reconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nuls_gateway_upstream_reconnects_total", Help: "Upstream connections negotiated after the first.",
 		}),
@@ -58,7 +69,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 		}
 		return 0
 	})
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.upstreamCalls, m.upstreamTime, m.streams, m.Reconnects, subs, ready} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.upstreamCalls, m.upstreamTime, m.streams, m.rateLimited, m.rateLimitLocal, m.Reconnects, subs, ready} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

@@ -22,8 +22,8 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 	docs, _ := s.methodDocs(r)
 	methods := make([]openapi.Method, 0, len(docs))
 	for _, d := range docs {
-		m := openapi.Method{Name: d.Name, Description: d.Description, Compound: d.Compound,
-			Streamable: d.MinEvent > 0 || d.MinPeriod > 0}
+		m := openapi.Method{Name: d.Name, Description: d.Description, Compound: d.Compound, Scope: d.Scope,
+			Anonymous: s.cfg.Auth.AllowsAnonymous(d.Name, d.Scope), Streamable: d.MinEvent > 0 || d.MinPeriod > 0}
 		for _, p := range d.Parameters {
 			op := openapi.Param{Name: p.Name, JSONType: p.JSONType, JavaType: p.Type, Pattern: p.Pattern,
 				Min: math.Inf(-1), Max: math.Inf(1)}

@@ -63,10 +63,15 @@ type detached struct {
 	path    string // the request's path, for the end event's problem
 	conn    net.Conn
 	m       *subscriptions.Member
+	slot    *streamSlot
 	lastID  string
 	resumed bool // resumed with Last-Event-ID and not read yet
 	once    sync.Once
 	closed  atomic.Bool
+	// expired is set when the caller's credential expires (expiry's
+	// timer); the group then ends the stream.
+	expired atomic.Bool
+	expiry  *time.Timer
 }
 
 // group is the streams of one topic and the goroutine that writes to them.
@@ -84,7 +89,7 @@ type group struct {
 // written nothing, when the connection cannot be taken over; the caller then
 // serves the stream itself. On true the pump owns the member and the
 // stream's slot.
-func (p *pump) detach(w http.ResponseWriter, r *http.Request, m *subscriptions.Member, lastID string) bool {
+func (p *pump) detach(w http.ResponseWriter, r *http.Request, js joined) bool {
 	if r.ProtoMajor != 1 {
 		return false
 	}
@@ -106,16 +111,27 @@ func (p *pump) detach(w http.ResponseWriter, r *http.Request, m *subscriptions.M
 	head.WriteString("\r\nretry: ")
 	head.WriteString(strconv.FormatInt(p.s.cfg.RetryHint.Milliseconds(), 10))
 	head.WriteString("\n\n")
-	d := &detached{p: p, path: r.URL.Path, conn: conn, m: m, lastID: lastID, resumed: lastID != ""}
+	d := &detached{p: p, path: r.URL.Path, conn: conn, m: js.m, slot: js.slot, lastID: js.lastID, resumed: js.lastID != ""}
 	p.s.metrics.streams.Inc()
-	if _, err := d.write(p.s.cfg.WriteTimeout, head.Bytes()); err != nil || !p.add(d) {
+	if _, err := d.write(p.s.cfg.WriteTimeout, head.Bytes()); err != nil || !p.add(d, js.expires) {
 		d.close()
 	}
 	return true
 }
 
-// add gives a stream to its topic's group, starting the group if needed.
-func (p *pump) add(d *detached) bool {
+// expire marks the stream's credential expired and wakes its group, which
+// alone writes to it.
+func (d *detached) expire() {
+	d.expired.Store(true)
+	select {
+	case d.g.wake <- struct{}{}:
+	default:
+	}
+}
+
+// add gives a stream to its topic's group, starting the group if needed,
+// and sets its expiry (zero: none).
+func (p *pump) add(d *detached, expires time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
@@ -130,6 +146,11 @@ func (p *pump) add(d *detached) bool {
 		go g.run()
 	}
 	d.g = g
+	if !expires.IsZero() {
+		// Before the stream is in its group: from there on, another
+		// goroutine may close it, and read d.expiry.
+		d.expiry = time.AfterFunc(time.Until(expires), d.expire)
+	}
 	g.mu.Lock()
 	g.streams[d] = struct{}{}
 	g.mu.Unlock()
@@ -271,6 +292,10 @@ func (d *detached) deliver(rc *renderCache) bool {
 	if d.closed.Load() {
 		return false
 	}
+	if d.expired.Load() {
+		d.end(appendEventBytes("", "end", expiredData(d.path)))
+		return false
+	}
 	b, err := d.m.Take(takeBatch)
 	if b.Gap && !d.resumed {
 		// A live reader fell out of the retention: it is too slow. It is
@@ -343,12 +368,15 @@ func (d *detached) close() {
 		d.closed.Store(true)
 		_ = d.conn.Close()
 		d.m.Close()
+		if d.expiry != nil {
+			d.expiry.Stop()
+		}
 		if g := d.g; g != nil {
 			g.mu.Lock()
 			delete(g.streams, d)
 			g.mu.Unlock()
 		}
-		d.p.s.releaseStream()
+		d.slot.release()
 		d.p.s.metrics.streams.Dec()
 	})
 }

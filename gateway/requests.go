@@ -88,7 +88,8 @@ func (s *Server) errorAnswer(r *http.Request, err error) answer {
 func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string, fingerprint func() (string, error), run func(context.Context) answer) {
 	async := preferAsync(r)
 	key := r.Header.Get(headerIdempotencyKey)
-	rec := subscriptions.CallRecord{ID: newCallID(), Method: method, Instance: s.cfg.Instance, Deadline: time.Now().Add(s.cfg.CallTimeout)}
+	owner := principalOf(r).ID
+	rec := subscriptions.CallRecord{ID: newCallID(), Method: method, Instance: s.cfg.Instance, Owner: owner, Deadline: time.Now().Add(s.cfg.CallTimeout)}
 	keep := time.Duration(0)
 	if async || key != "" {
 		keep = s.cfg.ResultTTL
@@ -122,7 +123,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 			s.writeError(w, r, err)
 			return
 		}
-		boundID, boundFP, claimed, err := s.cfg.Calls.Claim(r.Context(), key, fp, rec.ID, s.cfg.IdempotencyTTL)
+		boundID, boundFP, claimed, err := s.cfg.Calls.Claim(r.Context(), idempotencyScope(owner, key), fp, rec.ID, s.cfg.IdempotencyTTL)
 		if err != nil || !claimed {
 			// This call will not run: forget its record.
 			s.finish(r.Context(), rec, answer{}, 0)
@@ -149,6 +150,18 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 		s.finish(r.Context(), rec, a, keep)
 	}
 	a.write(w)
+}
+
+// idempotencyScope is the name of an Idempotency-Key in the shared store:
+// each credential has keys of its own, so that nobody replays another's
+// answer by sending its key; anonymous callers share one space (they have
+// no identity to tell them apart, and an address may change between a call
+// and its retry).
+func idempotencyScope(owner, key string) string {
+	if owner == "" {
+		return "anonymous " + key
+	}
+	return fingerprintOf(owner) + " " + key
 }
 
 // stateDownFor is how long plain calls skip their in-flight record after
@@ -246,6 +259,8 @@ type RequestStatus struct {
 //	@Description	A call made with the header Prefer: respond-async answers 202 with Location: /requests/{id}. This route answers 202 while the call runs, then the call's own answer (200 with the result, or its problem document), on any instance, until the result expires.
 //	@Tags			rpc
 //	@Produce		json
+//	@Security		BearerAuth
+//	@Security		APIKeyAuth
 //	@Param			id	path		string	true	"Call ID"
 //	@Success		200	{object}	object	"The call's result"
 //	@Success		202	{object}	RequestStatus
@@ -258,7 +273,8 @@ func (s *Server) getRequest(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
-	case !ok:
+	case !ok || (rec.Owner != "" && rec.Owner != principalOf(r).ID):
+		// Another credential's answer is not there for this caller.
 		s.writeError(w, r, fmt.Errorf("%w: no call %s (or its result expired)", errUnknownRequest, id))
 	case !rec.Done:
 		w.Header().Set("Retry-After", "1")

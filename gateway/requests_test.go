@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
@@ -134,6 +135,7 @@ func TestIdempotencyKeyRetryRightAfterClaim(t *testing.T) {
 		ch := make(chan reply, 1)
 		go func() {
 			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, tg.url+"/rpc/latestHeight", strings.NewReader(`{"chainId":2}`))
+			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Idempotency-Key", "k")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -207,8 +209,10 @@ func TestSharedStateAcrossInstances(t *testing.T) {
 	t.Parallel()
 	rdb, prefix := testRedis(t)
 	node := startNode(t, devnode.Config{})
-	a := startGateway(t, redisOptions(t, rdb, prefix, "a", node.URL()))
-	b := startGateway(t, redisOptions(t, rdb, prefix, "b", node.URL()))
+	ta := newTestAuth(t, auth.Config{})
+	oa, ob := redisOptions(t, rdb, prefix, "a", node.URL()), redisOptions(t, rdb, prefix, "b", node.URL())
+	oa.cfg.Auth, ob.cfg.Auth = ta, ta
+	a, b := startGateway(t, oa), startGateway(t, ob)
 
 	_, h, _ := postWith(t, a.url+"/rpc/latestHeight", `{"chainId":2}`, map[string]string{"Prefer": "respond-async"})
 	if status, body := awaitRequest(t, b.url+h.Get("Location")); status != http.StatusOK || body != `{"value":0}` {
@@ -228,7 +232,7 @@ func TestSharedStateAcrossInstances(t *testing.T) {
 		t.Fatal("the retry on another instance ran the transfer again")
 	}
 
-	if status, _, body := post(t, a.url+"/compound-methods", `{"name":"h2","methods":[{"method":"latestHeight","params":{"chainId":"c"}}]}`); status != http.StatusCreated {
+	if status, _, body := postWith(t, a.url+"/compound-methods", `{"name":"h2","methods":[{"method":"latestHeight","params":{"chainId":"c"}}]}`, bearer(ta.admin)); status != http.StatusCreated {
 		t.Fatalf("%d %s", status, body)
 	}
 	if status, _, body := post(t, b.url+"/rpc/h2", `{"c":2}`); status != http.StatusOK || body != `{"latestHeight":{"value":0}}` {

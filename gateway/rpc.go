@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
@@ -29,6 +28,8 @@ const (
 //	@Tags			rpc
 //	@Accept			json
 //	@Produce		json
+//	@Security		BearerAuth
+//	@Security		APIKeyAuth
 //	@Param			method			path		string					true	"NULS method name, such as getBalance"
 //	@Param			params			body		object					false	"Method parameters"
 //	@Param			Prefer			header		string					false	"respond-async: answer 202 at once, with Location: /requests/{id}"
@@ -37,9 +38,13 @@ const (
 //	@Success		202				{object}	RequestStatus			"Accepted (Prefer: respond-async)"
 //	@Header			200				{string}	X-Nuls-Message-Id		"MessageID of the upstream Response"
 //	@Header			200				{string}	X-Nuls-Processing-Time	"Upstream processing time, ms"
-//	@Failure		400				{object}	Problem					"Malformed body or parameters"
-//	@Failure		404				{object}	Problem					"Unknown method"
+//	@Failure		400				{object}	Problem					"Malformed body or parameters, or a parameter the method does not declare"
+//	@Failure		401				{object}	Problem					"The method needs a credential, or the credential was refused"
+//	@Failure		403				{object}	Problem					"The credential may not call this method"
+//	@Failure		404				{object}	Problem					"Unknown method, or one not exposed"
 //	@Failure		413				{object}	Problem					"Body too large"
+//	@Failure		415				{object}	Problem					"The body is not application/json"
+//	@Failure		429				{object}	Problem					"Rate limited (Retry-After, RateLimit)"
 //	@Failure		409				{object}	Problem					"The first request with this Idempotency-Key is still in progress"
 //	@Failure		422				{object}	Problem					"The module reported a failure, or an Idempotency-Key was reused with another request"
 //	@Failure		503				{object}	Problem					"Upstream unavailable"
@@ -47,7 +52,13 @@ const (
 //	@Router			/rpc/{method} [post]
 func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	method := chi.URLParam(r, "method")
-	params, err := readParams(r.Body)
+	p := principalOf(r)
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	params, err := parseParams(body)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -57,11 +68,21 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if !isCompound {
-		if err := s.checkCall(r.Context(), method, params); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	cost := s.weight(method)
+	if isCompound {
+		cost = s.compoundWeight(c)
+	}
+	if !s.admit(w, r, p, cost) {
+		return
+	}
+	if isCompound {
+		err = s.checkCompound(p, c, params)
+	} else {
+		err = s.checkCall(r.Context(), p, method, params)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	fingerprint := func() (string, error) {
 		canonical, err := subscriptions.CanonicalParams(params)
@@ -72,7 +93,7 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	}
 	s.serveCall(w, r, method, fingerprint, func(ctx context.Context) answer {
 		if isCompound {
-			result, err := s.runCompound(ctx, c, params)
+			result, err := s.runCompound(ctx, p, c, params)
 			if err != nil {
 				return s.errorAnswer(r, err)
 			}
@@ -93,20 +114,27 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 //	@Tags			rpc
 //	@Accept			json
 //	@Produce		json
+//	@Security		BearerAuth
+//	@Security		APIKeyAuth
 //	@Param			calls			body		object			true	"{\"<method>\": {params}, ...}"
 //	@Param			Prefer			header		string			false	"respond-async: answer 202 at once, with Location: /requests/{id}"
 //	@Param			Idempotency-Key	header		string			false	"Run the call once: a retry with the same key gets the first answer"
 //	@Success		200				{object}	object			"{\"<method>\": result, ...}"
 //	@Success		202				{object}	RequestStatus	"Accepted (Prefer: respond-async)"
 //	@Failure		400				{object}	Problem
+//	@Failure		401				{object}	Problem
+//	@Failure		403				{object}	Problem
 //	@Failure		404				{object}	Problem
 //	@Failure		413				{object}	Problem
+//	@Failure		415				{object}	Problem
 //	@Failure		422				{object}	Problem
+//	@Failure		429				{object}	Problem
 //	@Failure		503				{object}	Problem
 //	@Failure		504				{object}	Problem
 //	@Router			/rpc [post]
 func (s *Server) callMany(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
+	p := principalOf(r)
+	body, err := readBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -116,8 +144,15 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	cost := 0
 	for _, c := range calls {
-		if err := s.checkCall(r.Context(), c.Method, c.Params); err != nil {
+		cost += s.weight(c.Method)
+	}
+	if !s.admit(w, r, p, cost) {
+		return
+	}
+	for _, c := range calls {
+		if err := s.checkCall(r.Context(), p, c.Method, c.Params); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -166,30 +201,19 @@ func (s *Server) metricMethod(calls []bridge.MethodCall) string {
 	return calls[0].Method
 }
 
-// checkCall validates a method name and its parameters against the catalog.
-func (s *Server) checkCall(ctx context.Context, method string, params json.RawMessage) error {
-	if !methodName.MatchString(method) {
-		return fmt.Errorf("%w %q", errBadMethodName, method)
+// checkCall checks that p may call method, and, when the upstream lists
+// the method, that the parameters are the declared ones, of their declared
+// types, ranges and patterns.
+func (s *Server) checkCall(ctx context.Context, p *auth.Principal, method string, params json.RawMessage) error {
+	m, known, err := s.access(ctx, p, method)
+	if err != nil || !known {
+		return err
 	}
-	m, known, ok := s.catalog.lookup(ctx, method)
-	if !ok {
-		return fmt.Errorf("%w: %s", errUnknownMethod, method)
-	}
-	if !known {
-		return nil // no listing: the upstream decides
-	}
-	if !s.catalog.callable(m) {
-		return fmt.Errorf("%w: %s is %s", errNotCallable, method, m.MethodScope)
-	}
-	return m.CheckParams(params)
+	return m.CheckDeclaredParams(params)
 }
 
-// readParams reads a body holding a JSON object; empty means {}.
-func readParams(body io.Reader) (json.RawMessage, error) {
-	b, err := io.ReadAll(body)
-	if err != nil {
-		return nil, err
-	}
+// parseParams reads a body holding a JSON object; empty means {}.
+func parseParams(b []byte) (json.RawMessage, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return json.RawMessage(`{}`), nil

@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,7 +15,9 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -26,6 +30,11 @@ const (
 	defaultRetryHint      = 3 * time.Second
 	defaultWriteTimeout   = 10 * time.Second
 	defaultCatalogRefresh = time.Minute
+
+	defaultMaxStreamsPerClient = 100
+	defaultMaxTopicsPerClient  = 20
+	defaultBodyTimeout         = 10 * time.Second
+	defaultMaxCompounds        = 100
 )
 
 // streamHub is what the gateway uses of a *subscriptions.Hub.
@@ -53,10 +62,6 @@ type Config struct {
 	// Module is the gateway's own NULS module, when it registers with a
 	// Manager; nil otherwise.
 	Module methodRegistry
-	// ModuleEndpoint, when set, is served at /ws: the WebSocket endpoint
-	// where other modules call the gateway's module (Java modules listen
-	// at /ws).
-	ModuleEndpoint http.Handler
 	// Compounds stores the compound methods. Default: in memory.
 	Compounds CompoundStore
 	// Calls records the calls in flight, the answers of asynchronous and
@@ -78,9 +83,50 @@ type Config struct {
 	Registry *prometheus.Registry
 	// ReadyChecks are extra readiness checks (Redis), each named.
 	ReadyChecks map[string]func(context.Context) error
-	// Scopes are the method scopes callable through the gateway. Default
-	// ["public"].
+	// Scopes are the method scopes the gateway exposes at all: a caller
+	// reaches a method if its credential has the method's scope and the
+	// scope is here. Default ["public"].
 	Scopes []string
+	// Auth authenticates callers. Default: every caller is anonymous with
+	// the public scope (auth.Open, the embedded default).
+	Auth authenticator
+	// AllowKernelCommands lets credentials with the admin scope call the
+	// kernel commands (status, shutdown, terminate, confGet, confSet,
+	// confReset). Default false: nobody can.
+	AllowKernelCommands bool
+	// UnlistedScope is the scope given to the methods whose scope is
+	// unknown: the upstream lists no methods (a Java module), or lists one
+	// without a scope. Default "": such methods are not callable.
+	UnlistedScope string
+	// Limiter meters callers (rate limits). Nil: no rate limits.
+	Limiter ratelimit.Limiter
+	// Plans are the rate plans by name. With a Limiter they must hold
+	// DefaultPlan and AnonymousPlan.
+	Plans map[string]ratelimit.Plan
+	// DefaultPlan is the plan of credentials that name none. Default
+	// "default".
+	DefaultPlan string
+	// AnonymousPlan is the plan of anonymous callers, per address, and of
+	// failed authentications. Default "anonymous".
+	AnonymousPlan string
+	// Weights are what one call of a method costs; default 1. A batch
+	// costs the sum of its methods, a stream its method's weight once.
+	Weights map[string]int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client, for per-address limits. Default none: the peer is the
+	// client.
+	TrustedProxies []netip.Prefix
+	// MaxStreamsPerClient bounds one client's concurrent streams (a
+	// credential, or an address when anonymous). Default 100.
+	MaxStreamsPerClient int
+	// MaxTopicsPerClient bounds the distinct subscriptions one client's
+	// streams follow. Default 20.
+	MaxTopicsPerClient int
+	// BodyTimeout bounds the time a client takes to send a request body.
+	// Default 10s.
+	BodyTimeout time.Duration
+	// MaxCompounds bounds the compound methods. Default 100.
+	MaxCompounds int
 	// MaxBodyBytes bounds request bodies. Default 1 MiB.
 	MaxBodyBytes int64
 	// CallTimeout bounds an upstream call. Default 10s (D19).
@@ -148,6 +194,27 @@ func (c Config) withDefaults() Config {
 	if c.CatalogRefresh <= 0 {
 		c.CatalogRefresh = defaultCatalogRefresh
 	}
+	if c.Auth == nil {
+		c.Auth = auth.Open()
+	}
+	if c.DefaultPlan == "" {
+		c.DefaultPlan = "default"
+	}
+	if c.AnonymousPlan == "" {
+		c.AnonymousPlan = "anonymous"
+	}
+	if c.MaxStreamsPerClient <= 0 {
+		c.MaxStreamsPerClient = defaultMaxStreamsPerClient
+	}
+	if c.MaxTopicsPerClient <= 0 {
+		c.MaxTopicsPerClient = defaultMaxTopicsPerClient
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = defaultBodyTimeout
+	}
+	if c.MaxCompounds <= 0 {
+		c.MaxCompounds = defaultMaxCompounds
+	}
 	return c
 }
 
@@ -162,8 +229,10 @@ type Server struct {
 	catalog *catalog
 	metrics *metrics
 	handler http.Handler
+	router  chi.Router
 
-	streams atomic.Int64
+	// slots bounds the streams, in all and per client.
+	slots *streamSlots
 	// pump writes the streams taken over from net/http.
 	pump *pump
 
@@ -189,13 +258,24 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if cfg.UnlistedScope != "" && !auth.ValidScope(cfg.UnlistedScope) {
+		return nil, fmt.Errorf("gateway: unknown unlisted scope %q", cfg.UnlistedScope)
+	}
+	if cfg.Limiter != nil {
+		for _, name := range []string{cfg.DefaultPlan, cfg.AnonymousPlan} {
+			if _, ok := cfg.Plans[name]; !ok {
+				return nil, fmt.Errorf("gateway: no rate plan %q", name)
+			}
+		}
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
 		cfg:         cfg,
 		logger:      logger,
-		catalog:     newCatalog(cfg.Upstream, cfg.Documents, cfg.Scopes, logger),
+		catalog:     newCatalog(cfg.Upstream, cfg.Documents, logger),
+		slots:       newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient),
 		streamsDone: make(chan struct{}),
 		announced:   map[string]bool{},
 	}
@@ -238,44 +318,49 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // routes builds the router: one place for every route.
+//
+// Every answer is marked nosniff; cross-site requests from origins not
+// allowed are refused before any route runs; the routes that call the
+// upstream or change state authenticate their caller (the anonymous policy
+// may let it in) and bound their bodies.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.accessLog, middleware.Recoverer)
+	s.router = r
+	r.Use(middleware.RequestID, secureHeaders, s.accessLog, middleware.Recoverer)
 	if len(s.cfg.CORSOrigins) > 0 {
 		r.Use(s.cors)
 	}
+	r.Use(s.crossOrigin)
+	r.NotFound(s.notFound)
+	r.MethodNotAllowed(s.methodNotAllowed)
 
+	// Documents and probes: open to all.
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Handle("/metrics", s.metrics.handler())
 	r.Get("/openapi.json", s.openAPI)
 	r.Get("/docs", s.docsRedirect)
 	r.Get("/docs/*", s.docs)
-
 	r.Get("/methods", s.listMethods)
-	r.Route("/compound-methods", func(r chi.Router) {
-		r.Get("/", s.listCompounds)
-		r.With(s.limitBody).Post("/", s.createCompound)
-		r.Delete("/{name}", s.deleteCompound)
-	})
-	r.With(s.limitBody).Post("/rpc", s.callMany)
-	r.With(s.limitBody).Post("/rpc/{method}", s.call)
-	r.Get("/requests/{id}", s.getRequest)
-	// Streams are long-lived: no timeout middleware here.
-	r.Get("/rpc/{method}/stream", s.stream)
-	r.Get("/notifications", s.notifications)
-	if s.cfg.ModuleEndpoint != nil {
-		r.Handle("/ws", s.cfg.ModuleEndpoint)
-	}
-	return r
-}
+	r.Get("/compound-methods", s.listCompounds)
 
-// limitBody bounds request bodies (413 beyond).
-func (s *Server) limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-		next.ServeHTTP(w, r)
+	r.Group(func(r chi.Router) {
+		r.Use(s.authenticate)
+		r.With(s.limitBody).Post("/rpc", s.callMany)
+		r.With(s.limitBody).Post("/rpc/{method}", s.call)
+		r.Get("/requests/{id}", s.getRequest)
+		r.With(s.limitBody).Post("/stream-tickets", s.streamTicket)
+		// What every instance serves and the Manager is told: admin.
+		r.With(s.requireAdmin, s.limitBody).Post("/compound-methods", s.createCompound)
+		r.With(s.requireAdmin).Delete("/compound-methods/{name}", s.deleteCompound)
 	})
+	r.Group(func(r chi.Router) {
+		// Streams are long-lived: no timeout middleware here.
+		r.Use(s.authenticateStream)
+		r.Get("/rpc/{method}/stream", s.stream)
+		r.Get("/notifications", s.notifications)
+	})
+	return r
 }
 
 // accessLog logs each request once, with its route for the metrics.

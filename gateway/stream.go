@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
@@ -22,7 +23,7 @@ import (
 const takeBatch = 256
 
 // Query keys of a stream that are not method parameters.
-var reservedQuery = map[string]bool{"params": true, "eventCounter": true, "period": true, "range": true, "lastEventId": true}
+var reservedQuery = map[string]bool{"params": true, "eventCounter": true, "period": true, "range": true, "lastEventId": true, auth.TicketQuery: true}
 
 // stream serves a method's pushes as Server-Sent Events.
 //
@@ -30,6 +31,9 @@ var reservedQuery = map[string]bool{"params": true, "eventCounter": true, "perio
 //	@Description	Subscribes to the method (every eventCounter events, or every period seconds) and streams each push as an SSE event whose data is the method's result and whose id resumes the stream (Last-Event-ID header or lastEventId query). Clients asking for the same method, parameters and mode share one upstream subscription. Event types: message (a push), upstream-error (the module reported a failure), gap (events were lost), end (the subscription ended).
 //	@Tags			streams
 //	@Produce		text/event-stream
+//	@Security		BearerAuth
+//	@Security		APIKeyAuth
+//	@Security		StreamTicket
 //	@Param			method			path		string	true	"NULS method name, such as latestHeight"
 //	@Param			params			query		string	false	"Parameters as a JSON object; or give them as individual query keys, typed by the method's declaration"
 //	@Param			eventCounter	query		int		false	"Push every N events (default 1 when period is not given)"
@@ -37,73 +41,104 @@ var reservedQuery = map[string]bool{"params": true, "eventCounter": true, "perio
 //	@Param			range			query		string	false	"Only push numeric results inside this interval, such as [1000, )"
 //	@Param			lastEventId		query		string	false	"Resume after this event (as the Last-Event-ID header)"
 //	@Param			Last-Event-ID	header		string	false	"Resume after this event"
+//	@Param			ticket			query		string	false	"A stream ticket (POST /stream-tickets), for EventSource, which cannot send Authorization"
 //	@Success		200				{string}	string	"text/event-stream"
-//	@Failure		400				{object}	Problem
+//	@Failure		400				{object}	Problem	"Bad parameters, an undeclared one, or a mode the method does not offer"
+//	@Failure		401				{object}	Problem
+//	@Failure		403				{object}	Problem
 //	@Failure		404				{object}	Problem
-//	@Failure		503				{object}	Problem
+//	@Failure		429				{object}	Problem	"Rate limited, or this client's share of streams or subscriptions is taken"
+//	@Failure		503				{object}	Problem	"Too many streams or subscriptions on this instance"
 //	@Router			/rpc/{method}/stream [get]
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
-	m, lastID, ok := s.joinStream(w, r)
-	if !ok || s.pump.detach(w, r, m, lastID) {
+	js, ok := s.joinStream(w, r)
+	if !ok || s.pump.detach(w, r, js) {
 		return
 	}
-	defer s.releaseStream()
-	defer m.Close()
-	s.serveStream(w, r, m, lastID)
+	defer js.slot.release()
+	defer js.m.Close()
+	s.serveStream(w, r, js)
 }
 
-// joinStream reads the subscription a stream asks for and joins its topic,
-// or answers with the error. On success the caller owns a stream slot and
-// the member. It is apart from stream so that its locals are off the stack
-// while the stream lasts (see serveStream).
-func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (*subscriptions.Member, string, bool) {
-	key, err := s.streamKey(r.Context(), chi.URLParam(r, "method"), r.URL.Query())
+// joined is a stream that has joined its topic: what serving it needs.
+type joined struct {
+	m      *subscriptions.Member
+	slot   *streamSlot
+	lastID string
+	// expires is when the caller's credential expires; zero: never.
+	expires time.Time
+}
+
+// joinStream authorizes the subscription a stream asks for, takes the
+// caller's stream slot and joins the topic, or answers with the error. On
+// success the caller owns the slot and the member. It is apart from stream
+// so that its locals are off the stack while the stream lasts (see
+// serveStream).
+func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, bool) {
+	p := principalOf(r)
+	method := chi.URLParam(r, "method")
+	if !s.admit(w, r, p, s.weight(method)) {
+		return joined{}, false
+	}
+	key, err := s.streamKey(r.Context(), p, method, r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)
-		return nil, "", false
+		return joined{}, false
 	}
-	lastID := lastEventID(r)
-	if !s.acquireStream() {
-		s.writeError(w, r, errTooManyStreams)
-		return nil, "", false
-	}
-	m, err := s.cfg.Hub.Join(r.Context(), key, lastID)
-	if err != nil {
+	js := joined{lastID: lastEventID(r), expires: p.Expires}
+	if js.slot, err = s.slots.acquire(s.clientKey(r, p), key.Topic()); err != nil {
 		s.writeError(w, r, err)
-		s.releaseStream()
-		return nil, "", false
+		return joined{}, false
 	}
-	return m, lastID, true
+	if js.m, err = s.cfg.Hub.Join(r.Context(), key, js.lastID); err != nil {
+		js.slot.release()
+		s.writeError(w, r, err)
+		return joined{}, false
+	}
+	return js, true
 }
 
 // notifications streams the Notifications of the Manager and modules (D15).
 //
 //	@Summary		Stream the Manager's notifications
-//	@Description	Each Notification message the upstream sends (D15) becomes an SSE event of type notification, with {"type", "comment", "data"}.
+//	@Description	Each Notification message the upstream sends (D15) becomes an SSE event of type notification, with {"type", "comment", "data"}. They tell of the module network's health: a credential with the admin scope is needed.
 //	@Tags			streams
 //	@Produce		text/event-stream
+//	@Security		BearerAuth
+//	@Security		APIKeyAuth
 //	@Param			Last-Event-ID	header		string	false	"Resume after this event"
 //	@Success		200				{string}	string	"text/event-stream"
+//	@Failure		401				{object}	Problem
+//	@Failure		403				{object}	Problem
+//	@Failure		429				{object}	Problem
 //	@Failure		503				{object}	Problem
 //	@Router			/notifications [get]
 func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
-	lastID := lastEventID(r)
-	if !s.acquireStream() {
-		s.writeError(w, r, errTooManyStreams)
+	p := principalOf(r)
+	if !p.HasScope(auth.ScopeAdmin) {
+		s.writeError(w, r, &accessError{method: "the notifications", scope: auth.ScopeAdmin, anonymous: p.Anonymous()})
 		return
 	}
-	m, err := s.cfg.Hub.JoinLocal(notificationsTopic, lastID)
-	if err != nil {
-		s.releaseStream()
+	if !s.admit(w, r, p, 1) {
+		return
+	}
+	js := joined{lastID: lastEventID(r), expires: p.Expires}
+	var err error
+	if js.slot, err = s.slots.acquire(s.clientKey(r, p), notificationsTopic); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if s.pump.detach(w, r, m, lastID) {
+	if js.m, err = s.cfg.Hub.JoinLocal(notificationsTopic, js.lastID); err != nil {
+		js.slot.release()
+		s.writeError(w, r, err)
 		return
 	}
-	defer s.releaseStream()
-	defer m.Close()
-	s.serveStream(w, r, m, lastID)
+	if s.pump.detach(w, r, js) {
+		return
+	}
+	defer js.slot.release()
+	defer js.m.Close()
+	s.serveStream(w, r, js)
 }
 
 func lastEventID(r *http.Request) string {
@@ -113,16 +148,6 @@ func lastEventID(r *http.Request) string {
 	return r.URL.Query().Get("lastEventId")
 }
 
-func (s *Server) acquireStream() bool {
-	if s.streams.Add(1) > int64(s.cfg.MaxStreams) {
-		s.streams.Add(-1)
-		return false
-	}
-	return true
-}
-
-func (s *Server) releaseStream() { s.streams.Add(-1) }
-
 // serveStream copies a hub member to the client until the client leaves,
 // the server shuts down, or the topic ends.
 //
@@ -131,19 +156,29 @@ func (s *Server) releaseStream() { s.streams.Add(-1) }
 // only while less than a quarter of it is in use (runtime shrinkstack). So
 // the frames under the select below are kept small: what is not needed
 // while waiting lives in the functions it calls.
-func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, m *subscriptions.Member, lastID string) {
+func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) {
 	sw, err := startSSE(w, s.cfg.RetryHint, s.cfg.WriteTimeout)
 	if err != nil {
 		return
 	}
 	s.metrics.streams.Inc()
 	defer s.metrics.streams.Dec()
-	st := streamState{m: m, sw: sw, lastID: lastID, resumed: lastID != ""}
+	st := streamState{m: js.m, sw: sw, lastID: js.lastID, resumed: js.lastID != ""}
 	heartbeat := time.NewTimer(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
+	var expired <-chan time.Time
+	if !js.expires.IsZero() {
+		t := time.NewTimer(time.Until(js.expires))
+		defer t.Stop()
+		expired = t.C
+	}
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-expired:
+			sw.event("", "end", expiredData(r.URL.Path))
+			_ = sw.flush()
 			return
 		case <-s.streamsDone:
 			// Shutdown: end cleanly; the client reconnects (to another
@@ -153,7 +188,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, m *subscrip
 			return
 		case <-heartbeat.C:
 			sw.comment("keep-alive")
-		case <-m.Ready():
+		case <-js.m.Ready():
 			if !st.take(r) {
 				return
 			}
@@ -204,6 +239,15 @@ func (s *Server) dropStream(r *http.Request, err error) {
 	s.logger.Debug("stream write failed; dropping client", "err", err, "path", r.URL.Path)
 }
 
+// errCredentialExpired ends a stream whose credential expired.
+var errCredentialExpired = &auth.Error{Code: "invalid_token", Description: "the credential expired; open the stream again with a new one"}
+
+// expiredData is the end event of a stream whose credential expired.
+func expiredData(path string) []byte {
+	b, _ := json.Marshal(problemAt(errCredentialExpired, path, ""))
+	return b
+}
+
 // endData describes why a stream ended.
 func endData(err error, path string) []byte {
 	if errors.Is(err, subscriptions.ErrClosed) {
@@ -214,16 +258,12 @@ func endData(err error, path string) []byte {
 }
 
 // streamKey reads the subscription a stream asks for and checks it.
-func (s *Server) streamKey(ctx context.Context, method string, q url.Values) (subscriptions.Key, error) {
+func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string, q url.Values) (subscriptions.Key, error) {
 	key := subscriptions.Key{Method: method}
-	if !methodName.MatchString(method) {
-		return key, fmt.Errorf("%w %q", errBadMethodName, method)
+	info, known, err := s.access(ctx, p, method)
+	if err != nil {
+		return key, err
 	}
-	info, known, ok := s.catalog.lookup(ctx, method)
-	if !ok {
-		return key, fmt.Errorf("%w: %s", errUnknownMethod, method)
-	}
-	var err error
 	if key.EventCounter, err = nonNegative(q, "eventCounter"); err != nil {
 		return key, err
 	}
@@ -237,17 +277,48 @@ func (s *Server) streamKey(ctx context.Context, method string, q url.Values) (su
 	if _, _, err := bridge.ParseInterval(key.Range); err != nil {
 		return key, badRequest("range: " + err.Error())
 	}
+	if known {
+		if err := checkMode(info, key); err != nil {
+			return key, err
+		}
+	}
 	params, err := queryParams(q, info, known)
 	if err != nil {
 		return key, err
 	}
-	if err := s.checkCall(ctx, method, params); err != nil {
-		return key, err
+	if known {
+		if err := info.CheckDeclaredParams(params); err != nil {
+			return key, err
+		}
 	}
 	if key.Params, err = subscriptions.CanonicalParams(params); err != nil {
 		return key, badRequest(err.Error())
 	}
 	return key, nil
+}
+
+// checkMode refuses a subscription mode the listed method does not offer: a
+// period subscription re-runs its method every period, an event one at
+// each event, so only methods that declare them may be streamed (a period
+// stream of a method that changes state would repeat it).
+func checkMode(m bridge.MethodInfo, k subscriptions.Key) error {
+	if k.Period > 0 {
+		switch minPeriod := m.MinPeriod(); {
+		case minPeriod <= 0:
+			return badRequest(m.MethodName + " offers no period subscriptions")
+		case k.Period < minPeriod:
+			return badRequest(fmt.Sprintf("period: %s allows a period of %d seconds or more", m.MethodName, minPeriod))
+		}
+	}
+	if k.EventCounter > 0 {
+		switch minEvent := m.MinEvent(); {
+		case minEvent <= 0:
+			return badRequest(m.MethodName + " offers no event subscriptions")
+		case k.EventCounter < minEvent:
+			return badRequest(fmt.Sprintf("eventCounter: %s allows %d or more", m.MethodName, minEvent))
+		}
+	}
+	return nil
 }
 
 func nonNegative(q url.Values, name string) (int, error) {

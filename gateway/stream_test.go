@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
@@ -337,9 +338,14 @@ func TestNotifications(t *testing.T) {
 	}
 	t.Cleanup(func() { m.Close() })
 	url := newWSServer(t, m)
-	tg := startGateway(t, gatewayOptions{nodeURL: url, noWait: true})
+	ta := newTestAuth(t, auth.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: url, noWait: true, cfg: Config{Auth: ta}})
 	waitFor(t, "connected", func() bool { return tg.client.Ready() })
-	s := openSSE(t, tg.url+"/notifications", "")
+	// They tell of the module network: admin only.
+	if s := openSSE(t, tg.url+"/notifications", ""); s.resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("anonymous notifications: %d, want 401", s.resp.StatusCode)
+	}
+	s := openSSEWith(t, tg.url+"/notifications", bearer(ta.admin))
 	waitFor(t, "the peer's connection", func() bool { return len(m.Peers()) == 1 })
 	p := m.Peers()[0]
 	for i := 1; i <= 2; i++ {
@@ -427,7 +433,7 @@ func TestSlowClientDropped(t *testing.T) {
 	fmt.Fprintf(stuck, "GET /rpc/big/stream HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
 	good := openSSE(t, tg.url+"/rpc/big/stream", "")
 	good.next(3 * time.Second)
-	waitFor(t, "both streams", func() bool { return tg.Server.streams.Load() == 2 })
+	waitFor(t, "both streams", func() bool { return tg.Server.slots.count() == 2 })
 
 	const pushes = 300 // 19 MB: far more than the stuck connection's buffers
 	start := time.Now()
@@ -442,5 +448,5 @@ func TestSlowClientDropped(t *testing.T) {
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("%d pushes took %v: the stuck client held the others up", pushes, d)
 	}
-	waitFor(t, "the stuck client dropped", func() bool { return tg.Server.streams.Load() == 1 })
+	waitFor(t, "the stuck client dropped", func() bool { return int64(tg.Server.slots.count()) == 1 })
 }

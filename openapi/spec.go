@@ -35,7 +35,11 @@ type Method struct {
 	Streamable bool
 	// Compound marks a gateway compound method.
 	Compound bool
-	Params   []Param
+	// Scope is the scope a credential needs to call the method.
+	Scope string
+	// Anonymous is set when callers without a credential may call it.
+	Anonymous bool
+	Params    []Param
 }
 
 // Param describes one parameter.
@@ -66,6 +70,7 @@ func Document(methods []Method) (*openapi3.T, error) {
 		return nil, fmt.Errorf("openapi: convert: %w", err)
 	}
 	fixStreams(doc)
+	fixSecuritySchemes(doc)
 	sort.Slice(methods, func(i, j int) bool { return methods[i].Name < methods[j].Name })
 	for _, m := range methods {
 		if !validName(m.Name) {
@@ -114,6 +119,10 @@ func callOperation(m Method) *openapi3.Operation {
 		op.Summary = "Call the compound method " + m.Name
 	}
 	op.Description = m.Description
+	if m.Scope != "" {
+		op.Description = strings.TrimSpace(op.Description + "\n\nScope: " + m.Scope + ".")
+	}
+	op.Security = security(m, "BearerAuth", "APIKeyAuth")
 	body := openapi3.NewObjectSchema()
 	for _, p := range m.Params {
 		body.WithProperty(p.Name, paramSchema(p))
@@ -124,8 +133,10 @@ func callOperation(m Method) *openapi3.Operation {
 	op.Responses.Set("200", &openapi3.ResponseRef{Value: openapi3.NewResponse().
 		WithDescription("The method's result, as the module returned it").WithJSONSchema(openapi3.NewSchema())})
 	for code, text := range map[string]string{
-		"400": "Malformed body or parameters", "404": "Unknown method", "413": "Body too large",
-		"422": "The module reported a failure", "503": "Upstream unavailable", "504": "Upstream timeout",
+		"400": "Malformed body or parameters, or an undeclared parameter", "401": "A credential is needed, or it was refused",
+		"403": "The credential may not call this method", "404": "Unknown method", "413": "Body too large",
+		"415": "The body is not application/json", "422": "The module reported a failure", "429": "Rate limited",
+		"503": "Upstream unavailable", "504": "Upstream timeout",
 	} {
 		op.Responses.Set(code, problemResponse(text))
 	}
@@ -137,6 +148,7 @@ func streamOperation(m Method) *openapi3.Operation {
 	op.OperationID = m.Name + "Stream"
 	op.Tags = []string{"streams"}
 	op.Summary = "Stream " + m.Name + " as Server-Sent Events"
+	op.Security = security(m, "BearerAuth", "APIKeyAuth", "StreamTicket")
 	for _, p := range m.Params {
 		op.AddParameter(openapi3.NewQueryParameter(p.Name).WithSchema(paramSchema(p)))
 	}
@@ -148,10 +160,38 @@ func streamOperation(m Method) *openapi3.Operation {
 	op.Responses = openapi3.NewResponses()
 	op.Responses.Set("200", &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("An event stream").
 		WithContent(openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{"text/event-stream"}))})
-	for code, text := range map[string]string{"400": "Malformed parameters", "404": "Unknown method", "503": "Upstream unavailable"} {
+	for code, text := range map[string]string{"400": "Malformed or undeclared parameters", "401": "A credential is needed, or it was refused",
+		"403": "The credential may not stream this method", "404": "Unknown method", "429": "Rate limited, or this client's share of streams is taken",
+		"503": "Upstream unavailable, or too many subscriptions"} {
 		op.Responses.Set(code, problemResponse(text))
 	}
 	return op
+}
+
+// security lists the ways to authenticate a method's operation, one of
+// them enough, and no credential at all when anonymous callers may call it.
+func security(m Method, schemes ...string) *openapi3.SecurityRequirements {
+	reqs := openapi3.NewSecurityRequirements()
+	for _, s := range schemes {
+		reqs.With(openapi3.NewSecurityRequirement().Authenticate(s))
+	}
+	if m.Anonymous {
+		reqs.With(openapi3.NewSecurityRequirement())
+	}
+	return reqs
+}
+
+// fixSecuritySchemes makes BearerAuth an HTTP bearer scheme, which Swagger
+// 2.0 (swag's output) cannot state.
+func fixSecuritySchemes(doc *openapi3.T) {
+	if doc.Components == nil || doc.Components.SecuritySchemes == nil {
+		return
+	}
+	if ref, ok := doc.Components.SecuritySchemes["BearerAuth"]; ok && ref.Value != nil {
+		desc := ref.Value.Description
+		ref.Value = openapi3.NewSecurityScheme().WithType("http").WithScheme("bearer")
+		ref.Value.Description = desc
+	}
 }
 
 // paramSchema turns a declared parameter into a JSON Schema.

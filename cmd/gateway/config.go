@@ -7,10 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 )
 
 // Environment variables, one per flag.
@@ -35,7 +38,40 @@ const (
 	envLogLevel        = "GATEWAY_LOG_LEVEL"
 	envLogFormat       = "GATEWAY_LOG_FORMAT"
 	envDebugListen     = "GATEWAY_DEBUG_LISTEN"
+	envModuleListen    = "GATEWAY_MODULE_LISTEN"
+
+	// Security: authentication, authorization, limits.
+	envKeysFile            = "GATEWAY_KEYS_FILE"
+	envJWTSecret           = "GATEWAY_JWT_SECRET"
+	envJWKS                = "GATEWAY_JWKS"
+	envJWTIssuer           = "GATEWAY_JWT_ISSUER"
+	envJWTAudience         = "GATEWAY_JWT_AUDIENCE"
+	envJWTScopesClaim      = "GATEWAY_JWT_SCOPES_CLAIM"
+	envJWTMethodsClaim     = "GATEWAY_JWT_METHODS_CLAIM"
+	envJWTPlanClaim        = "GATEWAY_JWT_PLAN_CLAIM"
+	envAnonymousScopes     = "GATEWAY_ANONYMOUS_SCOPES"
+	envAnonymousMethods    = "GATEWAY_ANONYMOUS_METHODS"
+	envTicketSecret        = "GATEWAY_TICKET_SECRET"
+	envTicketTTL           = "GATEWAY_STREAM_TICKET_TTL"
+	envRatePlans           = "GATEWAY_RATE_PLANS"
+	envMethodWeights       = "GATEWAY_METHOD_WEIGHTS"
+	envUnlistedScope       = "GATEWAY_UNLISTED_SCOPE"
+	envAllowKernel         = "GATEWAY_ALLOW_KERNEL_COMMANDS"
+	envMaxTopics           = "GATEWAY_MAX_TOPICS"
+	envMaxStreamsPerClient = "GATEWAY_MAX_STREAMS_PER_CLIENT"
+	envMaxTopicsPerClient  = "GATEWAY_MAX_TOPICS_PER_CLIENT"
+	envMaxCompounds        = "GATEWAY_MAX_COMPOUND_METHODS"
+	envTrustedProxies      = "GATEWAY_TRUSTED_PROXIES"
+	envHeaderTimeout       = "GATEWAY_HEADER_TIMEOUT"
+	envBodyTimeout         = "GATEWAY_BODY_TIMEOUT"
+	envMaxHeaderBytes      = "GATEWAY_MAX_HEADER_BYTES"
+	envTLSCert             = "GATEWAY_TLS_CERT"
+	envTLSKey              = "GATEWAY_TLS_KEY"
 )
+
+// defaultRatePlans are the rate plans unless --rate-plans says otherwise:
+// an anonymous address, and a credential that names no plan.
+const defaultRatePlans = "anonymous=25/s:50,default=100/s:200"
 
 // Topologies of --topology.
 const (
@@ -65,6 +101,33 @@ type config struct {
 	LogLevel        slog.Level
 	LogFormat       string
 	DebugListen     string
+	ModuleListen    string
+
+	KeysFile            string
+	JWTSecret           string
+	JWKS                string
+	JWTIssuer           string
+	JWTAudience         string
+	JWTScopesClaim      string
+	JWTMethodsClaim     string
+	JWTPlanClaim        string
+	AnonymousScopes     []string // empty: no anonymous access
+	AnonymousMethods    []string // nil: every method of the scopes
+	TicketSecret        string
+	TicketTTL           time.Duration
+	RatePlans           map[string]ratelimit.Plan
+	MethodWeights       map[string]int
+	UnlistedScope       string
+	AllowKernelCommands bool
+	MaxTopics           int
+	MaxStreamsPerClient int
+	MaxTopicsPerClient  int
+	MaxCompounds        int
+	TrustedProxies      []netip.Prefix
+	HeaderTimeout       time.Duration
+	BodyTimeout         time.Duration
+	MaxHeaderBytes      int
+	TLSCert, TLSKey     string
 }
 
 // parseConfig reads flags, each defaulting to its environment variable and
@@ -84,6 +147,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		return def
 	}
 	var scopes, corsOrigins, logLevel string
+	var anonScopes, anonMethods, plans, weights, proxies string
 	var errs []error
 	durationVar := func(p *time.Duration, name, envName string, def time.Duration, usage string) {
 		d := def
@@ -126,6 +190,34 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&logLevel, "log-level", env(envLogLevel, "info"), "debug, info, warn or error (env "+envLogLevel+")")
 	fs.StringVar(&c.LogFormat, "log-format", env(envLogFormat, "text"), "text or json (env "+envLogFormat+")")
 	fs.StringVar(&c.DebugListen, "debug-listen", env(envDebugListen, ""), "address of a separate listener serving /debug/pprof; unset: none. Keep it private (env "+envDebugListen+")")
+	fs.StringVar(&c.ModuleListen, "module-listen", env(envModuleListen, "127.0.0.1:0"), "address of the gateway's module endpoint (/ws) in the manager topology, where other modules call it; never the HTTP listener. Reach it from the Manager's network only (env "+envModuleListen+")")
+
+	fs.StringVar(&c.KeysFile, "keys-file", env(envKeysFile, ""), "JSON file of API keys, stored hashed (gateway keys add --keys-file); re-read when it changes (env "+envKeysFile+")")
+	fs.StringVar(&c.JWTSecret, "jwt-secret", env(envJWTSecret, ""), "HS256 secret of the JWTs to accept, at least 32 bytes; prefer the environment variable (env "+envJWTSecret+")")
+	fs.StringVar(&c.JWKS, "jwks", env(envJWKS, ""), "JWKS of the RS256/ES256/EdDSA JWTs to accept: a file, or an http(s) URL fetched and cached (env "+envJWKS+")")
+	fs.StringVar(&c.JWTIssuer, "jwt-issuer", env(envJWTIssuer, ""), "required iss of JWTs; unset: any (env "+envJWTIssuer+")")
+	fs.StringVar(&c.JWTAudience, "jwt-audience", env(envJWTAudience, ""), "required aud of JWTs; unset: any (env "+envJWTAudience+")")
+	fs.StringVar(&c.JWTScopesClaim, "jwt-scopes-claim", env(envJWTScopesClaim, "scope"), "JWT claim with the scopes (space-separated or an array; public, admin, private) (env "+envJWTScopesClaim+")")
+	fs.StringVar(&c.JWTMethodsClaim, "jwt-methods-claim", env(envJWTMethodsClaim, "methods"), "JWT claim with the method allow-list (env "+envJWTMethodsClaim+")")
+	fs.StringVar(&c.JWTPlanClaim, "jwt-plan-claim", env(envJWTPlanClaim, "plan"), "JWT claim with the rate plan's name (env "+envJWTPlanClaim+")")
+	fs.StringVar(&anonScopes, "anonymous-scopes", env(envAnonymousScopes, "public"), "scopes of callers without a credential, comma-separated; none: every caller needs a credential (env "+envAnonymousScopes+")")
+	fs.StringVar(&anonMethods, "anonymous-methods", env(envAnonymousMethods, ""), "comma-separated methods callers without a credential may call; unset: every method of their scopes (env "+envAnonymousMethods+")")
+	fs.StringVar(&c.TicketSecret, "ticket-secret", env(envTicketSecret, ""), "secret signing stream tickets, at least 32 bytes, the same on every instance; unset: shared in Redis, or random per process (env "+envTicketSecret+")")
+	durationVar(&c.TicketTTL, "stream-ticket-ttl", envTicketTTL, 2*time.Minute, "how long a stream ticket can open streams")
+	fs.StringVar(&plans, "rate-plans", env(envRatePlans, defaultRatePlans), "rate plans, name=rate/period[:burst] or name=unlimited, comma-separated; must define anonymous (per address) and default (env "+envRatePlans+")")
+	fs.StringVar(&weights, "method-weights", env(envMethodWeights, ""), "what a call costs of a rate plan, method=units, comma-separated; others cost 1 (env "+envMethodWeights+")")
+	fs.StringVar(&c.UnlistedScope, "unlisted-scope", env(envUnlistedScope, ""), "scope of the methods the upstream does not list (a Java module lists none): public, admin or private; unset: they are not callable (env "+envUnlistedScope+")")
+	fs.BoolVar(&c.AllowKernelCommands, "allow-kernel-commands", env(envAllowKernel, "") == "true", "let credentials with the admin scope call status, shutdown, terminate, confGet, confSet and confReset (env "+envAllowKernel+"=true)")
+	intVar(&c.MaxTopics, "max-topics", envMaxTopics, 1000, "most distinct subscriptions (and upstream subscriptions) of this instance; more get 503")
+	intVar(&c.MaxStreamsPerClient, "max-streams-per-client", envMaxStreamsPerClient, 100, "most concurrent streams of one client (a credential, or an address when anonymous); more get 429")
+	intVar(&c.MaxTopicsPerClient, "max-topics-per-client", envMaxTopicsPerClient, 20, "most distinct subscriptions one client's streams follow; more get 429")
+	intVar(&c.MaxCompounds, "max-compound-methods", envMaxCompounds, 100, "most compound methods")
+	fs.StringVar(&proxies, "trusted-proxies", env(envTrustedProxies, ""), "comma-separated CIDRs of the proxies whose X-Forwarded-For names the client, for per-address limits (env "+envTrustedProxies+")")
+	durationVar(&c.HeaderTimeout, "header-timeout", envHeaderTimeout, 10*time.Second, "time a client has to send a request's headers")
+	durationVar(&c.BodyTimeout, "body-timeout", envBodyTimeout, 10*time.Second, "time a client has to send a request's body")
+	intVar(&c.MaxHeaderBytes, "max-header-bytes", envMaxHeaderBytes, 16<<10, "largest request head (request line and headers), in bytes")
+	fs.StringVar(&c.TLSCert, "tls-cert", env(envTLSCert, ""), "PEM certificate (chain) to serve HTTPS and HTTP/2 with; needs --tls-key (env "+envTLSCert+")")
+	fs.StringVar(&c.TLSKey, "tls-key", env(envTLSKey, ""), "PEM private key of --tls-cert (env "+envTLSKey+")")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -133,15 +225,33 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	c.MaxBodyBytes = int64(maxBody)
-	for _, s := range strings.Split(scopes, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			c.Scopes = append(c.Scopes, s)
-		}
+	c.Scopes = splitList(scopes)
+	c.CORSOrigins = splitList(corsOrigins)
+	if anonScopes != "none" {
+		c.AnonymousScopes = splitList(anonScopes)
 	}
-	for _, o := range strings.Split(corsOrigins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			c.CORSOrigins = append(c.CORSOrigins, o)
+	if anonMethods != "" {
+		c.AnonymousMethods = splitList(anonMethods)
+	}
+	var err error
+	if c.RatePlans, err = ratelimit.ParsePlans(plans); err != nil {
+		errs = append(errs, fmt.Errorf("--rate-plans: %w", err))
+	}
+	if c.MethodWeights, err = ratelimit.ParseWeights(weights); err != nil {
+		errs = append(errs, fmt.Errorf("--method-weights: %w", err))
+	}
+	for _, p := range splitList(proxies) {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(p); aerr == nil {
+				pfx, err = a.Prefix(a.BitLen())
+			}
 		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--trusted-proxies %q: want a CIDR or an address", p))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, pfx)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level: %w", err))
@@ -180,7 +290,49 @@ func (c *config) validate() []error {
 	if c.MaxBodyBytes <= 0 || c.MaxStreams <= 0 || c.Retention <= 0 || c.CallTimeout <= 0 {
 		errs = append(errs, errors.New("--max-body-bytes, --max-streams, --retention and --call-timeout must be positive"))
 	}
+	if c.MaxTopics <= 0 || c.MaxStreamsPerClient <= 0 || c.MaxTopicsPerClient <= 0 || c.MaxCompounds <= 0 ||
+		c.HeaderTimeout <= 0 || c.BodyTimeout <= 0 || c.MaxHeaderBytes <= 0 || c.TicketTTL <= 0 {
+		errs = append(errs, errors.New("--max-topics, --max-streams-per-client, --max-topics-per-client, --max-compound-methods, --header-timeout, --body-timeout, --max-header-bytes and --stream-ticket-ttl must be positive"))
+	}
+	for _, s := range c.AnonymousScopes {
+		if s != "public" && s != "admin" && s != "private" {
+			errs = append(errs, fmt.Errorf("--anonymous-scopes: unknown scope %q (or none)", s))
+		}
+	}
+	if c.UnlistedScope != "" && c.UnlistedScope != "public" && c.UnlistedScope != "admin" && c.UnlistedScope != "private" {
+		errs = append(errs, fmt.Errorf("--unlisted-scope %q: want public, admin or private", c.UnlistedScope))
+	}
+	if c.RatePlans != nil {
+		for _, name := range []string{"anonymous", "default"} {
+			if _, ok := c.RatePlans[name]; !ok {
+				errs = append(errs, fmt.Errorf("--rate-plans: no %s plan (name=unlimited to have none)", name))
+			}
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		errs = append(errs, errors.New("--jwt-secret must be at least 32 bytes"))
+	}
+	if c.TicketSecret != "" && len(c.TicketSecret) < 32 {
+		errs = append(errs, errors.New("--ticket-secret must be at least 32 bytes"))
+	}
+	if _, _, err := net.SplitHostPort(c.ModuleListen); err != nil {
+		errs = append(errs, fmt.Errorf("--module-listen %q: %w", c.ModuleListen, err))
+	}
 	return errs
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // redactedURL hides a password in a URL for the log.

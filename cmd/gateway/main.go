@@ -1,6 +1,8 @@
 // Command gateway is the HTTP and SSE front door of a NULS 2 module network.
 // With no --upstream it starts the simulated NULS node in-process and keeps
 // its state in memory: one command gives a gateway to curl and stream.
+//
+// "gateway keys add|list|revoke" manages its API keys.
 package main
 
 import (
@@ -18,6 +20,15 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "keys" {
+		if err := runKeys(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+			if !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stderr, "gateway:", err)
+				os.Exit(2)
+			}
+		}
+		return
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return

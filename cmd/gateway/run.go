@@ -18,6 +18,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/gateway"
+	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -100,10 +101,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer ln.Close()
+	// The module endpoint, in the manager topology, has a listener of its
+	// own: the public one must never speak the module protocol, whose
+	// kernel commands stop a module.
+	var moduleLn net.Listener
 	advertise := cfg.Advertise
-	if advertise == "" {
-		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		advertise = net.JoinHostPort("127.0.0.1", port)
+	if cfg.Topology == topologyManager {
+		if moduleLn, err = net.Listen("tcp", cfg.ModuleListen); err != nil {
+			return err
+		}
+		defer moduleLn.Close()
+		if advertise == "" {
+			host, port, _ := net.SplitHostPort(moduleLn.Addr().String())
+			if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+				host = "127.0.0.1"
+			}
+			advertise = net.JoinHostPort(host, port)
+		}
 	}
 
 	module, err := bridge.NewModule(bridge.ModuleConfig{
@@ -164,13 +178,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		up = gateway.NewManaged(link, modules, logger.With("component", "routing"))
 	}
 
-	hubCfg := subscriptions.Config{Retention: cfg.Retention, Grace: cfg.Grace}
+	authn, err := newAuthenticator(cfg, rdb, logger.With("component", "auth"))
+	if err != nil {
+		return err
+	}
+	// Stopped last, after the requests in flight are done with it.
+	authStage := newStage()
+	defer authStage.stop()
+	authStage.goRun(logger, "auth", authn.Run)
+
+	hubCfg := subscriptions.Config{Retention: cfg.Retention, Grace: cfg.Grace, MaxTopics: cfg.MaxTopics}
 	hubStage := newStage()
 	defer hubStage.stop()
 	gwCfg := gateway.Config{
 		Upstream: up, Registry: registry, Scopes: cfg.Scopes, Instance: instance,
 		MaxBodyBytes: cfg.MaxBodyBytes, CallTimeout: cfg.CallTimeout, MaxStreams: cfg.MaxStreams, Heartbeat: cfg.Heartbeat,
 		CORSOrigins: cfg.CORSOrigins,
+		Auth:        authn, AllowKernelCommands: cfg.AllowKernelCommands, UnlistedScope: cfg.UnlistedScope,
+		Limiter: newLimiter(cfg, rdb, logger.With("component", "ratelimit")), Plans: cfg.RatePlans, Weights: cfg.MethodWeights,
+		TrustedProxies: cfg.TrustedProxies, MaxStreamsPerClient: cfg.MaxStreamsPerClient, MaxTopicsPerClient: cfg.MaxTopicsPerClient,
+		BodyTimeout: cfg.BodyTimeout, MaxCompounds: cfg.MaxCompounds,
 	}
 	if rdb != nil {
 		cluster, err := subscriptions.NewRedisCluster(rdb, subscriptions.RedisClusterConfig{
@@ -191,7 +218,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	gwCfg.Hub = hub
 	if cfg.Topology == topologyManager {
 		gwCfg.Module = module
-		gwCfg.ModuleEndpoint = module
 	}
 	srv, err := gateway.New(gwCfg, logger)
 	if err != nil {
@@ -206,18 +232,39 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	httpSrv := &http.Server{
 		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.HeaderTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		IdleTimeout:       120 * time.Second,
-		// No WriteTimeout: streams are long-lived; each SSE write has
-		// its own deadline.
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// No ReadTimeout or WriteTimeout: streams are long-lived; bodies
+		// have their own deadline (--body-timeout), each SSE write too.
+		ErrorLog: httpErrorLog(logger),
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
+	serveErr := make(chan error, 2)
+	go func() {
+		if cfg.TLSCert != "" {
+			serveErr <- httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) // HTTP/2 too
+			return
+		}
+		serveErr <- httpSrv.Serve(ln)
+	}()
+	var moduleSrv *http.Server
+	if moduleLn != nil {
+		moduleSrv = &http.Server{Handler: module, ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
+			ErrorLog: httpErrorLog(logger)}
+		go func() { serveErr <- moduleSrv.Serve(moduleLn) }()
+		logger.Info("module endpoint listening", slog.String("addr", moduleLn.Addr().String()), slog.String("advertise", advertise))
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
 	logger.Info("gateway listening",
-		slog.String("addr", ln.Addr().String()), slog.String("upstream", redactedURL(upstreamURL)),
+		slog.String("addr", ln.Addr().String()), slog.String("scheme", scheme), slog.String("upstream", redactedURL(upstreamURL)),
 		slog.String("topology", cfg.Topology), slog.String("state", state), slog.String("instance", instance),
-		slog.String("scopes", strings.Join(cfg.Scopes, ",")), slog.Duration("call_timeout", cfg.CallTimeout))
+		slog.String("scopes", strings.Join(cfg.Scopes, ",")), slog.Duration("call_timeout", cfg.CallTimeout),
+		slog.String("anonymous_scopes", strings.Join(cfg.AnonymousScopes, ",")), slog.Bool("keys_file", cfg.KeysFile != ""),
+		slog.Bool("jwt", cfg.JWTSecret != "" || cfg.JWKS != ""), slog.String("rate_plans", ratelimit.FormatPlans(cfg.RatePlans)),
+		slog.String("unlisted_scope", cfg.UnlistedScope), slog.Bool("kernel_commands", cfg.AllowKernelCommands))
 	if listening != nil {
 		listening <- ln.Addr().String()
 	}
@@ -239,6 +286,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err := httpSrv.Shutdown(sctx); err != nil {
 		logger.Warn("in-flight requests cut at the shutdown timeout", slog.Any("err", err))
 		_ = httpSrv.Close()
+	}
+	if moduleSrv != nil {
+		_ = moduleSrv.Close() // the module's connections are closed with it
 	}
 	hubStage.stop()
 	logger.Info("gateway stopped")

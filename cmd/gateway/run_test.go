@@ -7,6 +7,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -177,9 +178,17 @@ func TestShutdownCommand(t *testing.T) {
 	go func() { defer close(ndone); _ = node.Run(nctx) }()
 	defer func() { ncancel(); <-ndone }()
 
-	addr, _, result := startRun(t, "--upstream", node.URL(), "--topology", "manager")
+	moduleAddr := freeAddr(t)
+	addr, _, result := startRun(t, "--upstream", node.URL(), "--topology", "manager", "--module-listen", moduleAddr)
 	waitReady(t, addr)
-	c, err := bridge.NewClient(bridge.ClientConfig{URL: "ws://" + addr + "/ws", FirstDialJitter: -1}, nil)
+	// The module endpoint is not on the HTTP listener: no stranger can
+	// send the shutdown command there.
+	if resp, err := http.Get("http://" + addr + "/ws"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /ws on the HTTP listener: %v %v, want 404", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	c, err := bridge.NewClient(bridge.ClientConfig{URL: "ws://" + moduleAddr + "/ws", FirstDialJitter: -1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,6 +213,17 @@ func TestShutdownCommand(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the gateway did not stop after the shutdown command")
 	}
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // TestTuneGC: without GOGC the gateway collects at defaultGCPercent; with

@@ -106,14 +106,18 @@ func startStack(ctx context.Context, cfg stackConfig, logger *slog.Logger) (s *s
 		s.NodeURL = rec["url"]
 	}
 	if startGateway {
-		args := []string{"--listen", "127.0.0.1:0", "--log-level", "info"}
+		// One load generator, one address: the per-client limits and
+		// rate plans meant for strangers would measure themselves.
+		args := []string{"--listen", "127.0.0.1:0", "--log-level", "info",
+			"--rate-plans", "anonymous=unlimited,default=unlimited"}
 		if cfg.EmbeddedNode {
 			args = append(args, "--devnode-block-interval", cfg.BlockInterval.String())
 		} else {
 			args = append(args, "--upstream", s.NodeURL)
 		}
 		if cfg.MaxStreams > 0 {
-			args = append(args, "--max-streams", strconv.Itoa(cfg.MaxStreams))
+			n := strconv.Itoa(cfg.MaxStreams)
+			args = append(args, "--max-streams", n, "--max-streams-per-client", n)
 		}
 		if s.gateway, err = startChild("gateway", cfg.GatewayBin, args, procsEnv(cfg.GatewayProcs), logger); err != nil {
 			return s, err

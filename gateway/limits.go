@@ -1,0 +1,182 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/ratelimit"
+)
+
+// Rate limit headers (draft-ietf-httpapi-ratelimit-headers).
+const (
+	headerRateLimitPolicy = "RateLimit-Policy"
+	headerRateLimit       = "RateLimit"
+)
+
+// rateLimitedError is a request beyond the caller's plan.
+type rateLimitedError struct {
+	plan  string
+	retry int // seconds
+}
+
+func (e *rateLimitedError) Error() string {
+	return fmt.Sprintf("rate limit of plan %s exceeded; retry in %ds", e.plan, e.retry)
+}
+
+// clientKey names the caller for rate limits and fair shares: its
+// credential, or its address when anonymous.
+func (s *Server) clientKey(r *http.Request, p *auth.Principal) string {
+	if p.ID != "" {
+		return p.ID
+	}
+	return "ip:" + s.clientIP(r)
+}
+
+// planOf is the caller's rate plan: its own, else the default one (the
+// anonymous one for anonymous callers). A plan name nobody configured (a
+// JWT's claim, say) gets the default plan.
+func (s *Server) planOf(p *auth.Principal) ratelimit.Plan {
+	name := p.Plan
+	if name == "" {
+		name = s.cfg.DefaultPlan
+		if p.Anonymous() {
+			name = s.cfg.AnonymousPlan
+		}
+	}
+	if plan, ok := s.cfg.Plans[name]; ok {
+		return plan
+	}
+	return s.cfg.Plans[s.cfg.DefaultPlan]
+}
+
+// weight is what one call of method costs.
+func (s *Server) weight(method string) int {
+	if w, ok := s.cfg.Weights[method]; ok {
+		return w
+	}
+	return 1
+}
+
+// admit spends cost units of the caller's quota and sets the RateLimit
+// headers. Beyond the quota it answers 429 and reports false; so it does
+// when the caller left while Redis was asked.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, p *auth.Principal, cost int) bool {
+	return s.admitAs(w, r, s.clientKey(r, p), s.planOf(p), cost)
+}
+
+// admitAddress spends one unit of the address's anonymous quota.
+func (s *Server) admitAddress(w http.ResponseWriter, r *http.Request) bool {
+	return s.admitAs(w, r, "ip:"+s.clientIP(r), s.cfg.Plans[s.cfg.AnonymousPlan], 1)
+}
+
+func (s *Server) admitAs(w http.ResponseWriter, r *http.Request, key string, plan ratelimit.Plan, cost int) bool {
+	if s.cfg.Limiter == nil || plan.Unlimited() {
+		return true
+	}
+	res, err := s.cfg.Limiter.Allow(r.Context(), key, plan, cost)
+	if err != nil {
+		s.writeError(w, r, err)
+		return false
+	}
+	if res.Local {
+		s.metrics.rateLimitLocal.Inc()
+	}
+	policy, state := res.Headers(plan)
+	h := w.Header()
+	h[headerRateLimitPolicy] = []string{policy}
+	h[headerRateLimit] = []string{state}
+	if !res.Allowed {
+		s.metrics.rateLimited.Inc()
+		h.Set("Retry-After", strconv.Itoa(res.RetryAfterSeconds()))
+		s.writeError(w, r, &rateLimitedError{plan: plan.Name, retry: res.RetryAfterSeconds()})
+		return false
+	}
+	return true
+}
+
+// Fair shares of the streams.
+var (
+	errClientStreams = errors.New("this client has as many streams open as one client may")
+	errClientTopics  = errors.New("this client follows as many distinct subscriptions as one client may")
+)
+
+// streamSlots bounds the streams: in all, per client, and the distinct
+// subscriptions (topics) per client, so that one client can neither take
+// every stream slot nor make the gateway subscribe upstream without end.
+type streamSlots struct {
+	max, perClient, perClientTopics int
+
+	mu      sync.Mutex // guards total, clients
+	total   int
+	clients map[string]*clientStreams
+}
+
+// clientStreams is what one client holds.
+type clientStreams struct {
+	streams int
+	topics  map[string]int // topic → streams of this client on it
+}
+
+func newStreamSlots(max, perClient, perClientTopics int) *streamSlots {
+	return &streamSlots{max: max, perClient: perClient, perClientTopics: perClientTopics, clients: map[string]*clientStreams{}}
+}
+
+// acquire takes a slot for client's stream of topic, or says which bound
+// refuses it.
+func (ss *streamSlots) acquire(client, topic string) (*streamSlot, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.total >= ss.max {
+		return nil, errTooManyStreams
+	}
+	c := ss.clients[client]
+	if c == nil {
+		c = &clientStreams{topics: map[string]int{}}
+	}
+	if c.streams >= ss.perClient {
+		return nil, errClientStreams
+	}
+	if _, ok := c.topics[topic]; !ok && len(c.topics) >= ss.perClientTopics {
+		return nil, errClientTopics
+	}
+	ss.clients[client] = c
+	c.streams++
+	c.topics[topic]++
+	ss.total++
+	return &streamSlot{ss: ss, client: client, topic: topic}, nil
+}
+
+// count returns the streams open.
+func (ss *streamSlots) count() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.total
+}
+
+// streamSlot is one stream's place; release frees it once.
+type streamSlot struct {
+	ss            *streamSlots
+	client, topic string
+	once          sync.Once
+}
+
+func (sl *streamSlot) release() {
+	sl.once.Do(func() {
+		ss := sl.ss
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		ss.total--
+		c := ss.clients[sl.client]
+		c.streams--
+		if c.topics[sl.topic]--; c.topics[sl.topic] == 0 {
+			delete(c.topics, sl.topic)
+		}
+		if c.streams == 0 {
+			delete(ss.clients, sl.client)
+		}
+	})
+}
