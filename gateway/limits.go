@@ -85,10 +85,13 @@ func (s *Server) admitAs(w http.ResponseWriter, r *http.Request, key string, pla
 	if res.Local {
 		s.metrics.rateLimitLocal.Inc()
 	}
-	policy, state := res.Headers(plan)
+	policy, ok := s.policies[plan.Name]
+	if !ok {
+		policy = []string{plan.PolicyHeader()}
+	}
 	h := w.Header()
-	h[headerRateLimitPolicy] = []string{policy}
-	h[headerRateLimit] = []string{state}
+	h[headerRateLimitPolicy] = policy
+	h[headerRateLimit] = []string{res.StateHeader(plan)}
 	if !res.Allowed {
 		s.metrics.rateLimited.Inc()
 		h.Set("Retry-After", strconv.Itoa(res.RetryAfterSeconds()))

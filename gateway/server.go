@@ -233,6 +233,9 @@ type Server struct {
 
 	// slots bounds the streams, in all and per client.
 	slots *streamSlots
+	// policies are the RateLimit-Policy values of the plans, made once:
+	// every metered answer carries one. Never modified after New.
+	policies map[string][]string
 	// pump writes the streams taken over from net/http.
 	pump *pump
 
@@ -280,6 +283,10 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		announced:   map[string]bool{},
 	}
 	s.pump = newPump(s)
+	s.policies = make(map[string][]string, len(cfg.Plans))
+	for name, p := range cfg.Plans {
+		s.policies[name] = []string{p.PolicyHeader()}
+	}
 	m, err := newMetrics(cfg.Registry, s)
 	if err != nil {
 		return nil, err

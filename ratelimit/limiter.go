@@ -54,8 +54,19 @@ func gcra(p Plan, tat, now int64, cost int) (Result, int64) {
 // r under plan: "<name>";q=<burst>;w=<seconds> and
 // "<name>";r=<remaining>;t=<seconds until the quota is whole>.
 func (r Result) Headers(p Plan) (policy, state string) {
+	return p.PolicyHeader(), r.StateHeader(p)
+}
+
+// StateHeader is the RateLimit field value of r under plan.
+func (r Result) StateHeader(p Plan) string {
 	t := int64((r.ResetAfter + time.Second - 1) / time.Second)
-	return p.PolicyHeader(), strconv.Quote(p.Name) + ";r=" + strconv.Itoa(max(0, r.Remaining)) + ";t=" + strconv.FormatInt(t, 10)
+	var b [64]byte
+	out := strconv.AppendQuote(b[:0], p.Name)
+	out = append(out, ";r="...)
+	out = strconv.AppendInt(out, int64(max(0, r.Remaining)), 10)
+	out = append(out, ";t="...)
+	out = strconv.AppendInt(out, t, 10)
+	return string(out)
 }
 
 // RetryAfterSeconds is RetryAfter rounded up to whole seconds, at least 1:

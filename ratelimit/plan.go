@@ -22,8 +22,11 @@ type Plan struct {
 // Unlimited reports whether the plan sets no limit.
 func (p Plan) Unlimited() bool { return p.Rate <= 0 }
 
-// interval is the time one unit of quota takes to come back.
-func (p Plan) interval() time.Duration { return p.Period / time.Duration(p.Rate) }
+// interval is the time one unit of quota takes to come back, at least a
+// microsecond: the algorithm's unit of time.
+func (p Plan) interval() time.Duration {
+	return max(p.Period/time.Duration(p.Rate), time.Microsecond)
+}
 
 // window is the time a spent burst takes to come back whole: Burst units
 // over it is the plan's long-run rate.
@@ -81,8 +84,12 @@ func ParsePlans(s string) (map[string]Plan, error) {
 			if m[5] != "" {
 				p.Burst, _ = strconv.Atoi(m[5])
 			}
-			if p.Rate <= 0 || p.Burst <= 0 || p.Period/time.Duration(p.Rate) <= 0 {
+			if p.Rate <= 0 || p.Burst <= 0 {
 				return nil, fmt.Errorf("ratelimit: plan %q: rate and burst must be positive", item)
+			}
+			if p.Period/time.Duration(p.Rate) < time.Microsecond {
+				// The algorithm counts in microseconds (Redis's TIME).
+				return nil, fmt.Errorf("ratelimit: plan %q: at most one unit a microsecond; use unlimited", item)
 			}
 		}
 		if _, dup := plans[p.Name]; dup {

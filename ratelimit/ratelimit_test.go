@@ -32,7 +32,7 @@ func TestParsePlans(t *testing.T) {
 	if again, err := ParsePlans(FormatPlans(got)); err != nil || !cmp.Equal(again, got) {
 		t.Errorf("FormatPlans does not parse back: %v %v", again, err)
 	}
-	for _, bad := range []string{"x", "a=1", "a=0/s", "a=5/s:0", "a=5/xs", "a=5/s,a=6/s", "a b=1/s", "a=1000000000000/ns"} {
+	for _, bad := range []string{"x", "a=1", "a=0/s", "a=5/s:0", "a=5/xs", "a=5/s,a=6/s", "a b=1/s", "a=1000000000000/ns", "a=2000000/s"} {
 		if _, err := ParsePlans(bad); err == nil {
 			t.Errorf("ParsePlans(%q) accepted", bad)
 		}
