@@ -73,6 +73,16 @@ func (s *Server) admitAddress(w http.ResponseWriter, r *http.Request) bool {
 	return s.admitAs(w, r, "ip:"+s.clientIP(r), s.cfg.Plans[s.cfg.AnonymousPlan], 1)
 }
 
+// meterAddress spends one unit of the address's anonymous quota per
+// request of the routes it guards.
+func (s *Server) meterAddress(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.admitAddress(w, r) {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
 func (s *Server) admitAs(w http.ResponseWriter, r *http.Request, key string, plan ratelimit.Plan, cost int) bool {
 	if s.cfg.Limiter == nil || plan.Unlimited() {
 		return true

@@ -123,6 +123,25 @@ func TestRateLimits(t *testing.T) {
 	if status, _, _ := postWith(t, tg.url+"/rpc/latestHeight", height, from("198.51.100.7", map[string]string{"X-API-Key": "ngw_0123456789abcdef_" + strings.Repeat("B", 43)})); status != http.StatusTooManyRequests {
 		t.Fatalf("the sixth bad key: %d, want 429", status)
 	}
+	// Documents are metered per address too (one is built per request),
+	// the probes are not.
+	for i := range 6 {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, tg.url+"/openapi.json", nil)
+		req.Header.Set("X-Forwarded-For", "198.51.100.8")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{true: http.StatusOK, false: http.StatusTooManyRequests}[i < 5]; resp.StatusCode != want {
+			t.Fatalf("openapi.json %d: %d, want %d", i, resp.StatusCode, want)
+		}
+	}
+	for range 10 {
+		if status, _ := get(t, tg.url+"/healthz"); status != http.StatusOK {
+			t.Fatalf("healthz metered: %d", status)
+		}
+	}
 	// An untrusted peer's X-Forwarded-For is ignored: the peer is the client.
 	if got := tg.Server.clientIP(httptest.NewRequest(http.MethodGet, "/", nil)); got != "192.0.2.1" {
 		t.Fatalf("clientIP of httptest's default peer: %q", got)

@@ -63,16 +63,17 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// Metered before the compound store is asked: a name is not free to
+	// look up.
+	if !s.admit(w, r, p, s.weight(method)) {
+		return
+	}
 	c, isCompound, err := s.compound(r.Context(), method)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	cost := s.weight(method)
-	if isCompound {
-		cost = s.compoundWeight(c)
-	}
-	if !s.admit(w, r, p, cost) {
+	if extra := s.compoundWeight(c) - s.weight(method); isCompound && extra > 0 && !s.admit(w, r, p, extra) {
 		return
 	}
 	if isCompound {

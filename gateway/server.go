@@ -341,15 +341,20 @@ func (s *Server) routes() http.Handler {
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
-	// Documents and probes: open to all.
+	// Probes: open to all.
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Handle("/metrics", s.metrics.handler())
-	r.Get("/openapi.json", s.openAPI)
-	r.Get("/docs", s.docsRedirect)
-	r.Get("/docs/*", s.docs)
-	r.Get("/methods", s.listMethods)
-	r.Get("/compound-methods", s.listCompounds)
+	// Documents: open to all, within the address's anonymous quota (an
+	// OpenAPI document is built per request).
+	r.Group(func(r chi.Router) {
+		r.Use(s.meterAddress)
+		r.Get("/openapi.json", s.openAPI)
+		r.Get("/docs", s.docsRedirect)
+		r.Get("/docs/*", s.docs)
+		r.Get("/methods", s.listMethods)
+		r.Get("/compound-methods", s.listCompounds)
+	})
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate)
