@@ -201,16 +201,18 @@ func (g *group) run() {
 	defer g.p.wg.Done()
 	heartbeat := time.NewTicker(g.p.s.cfg.Heartbeat)
 	defer heartbeat.Stop()
+	// changed is the topic's channel, taken before the last round: an
+	// append while the round ran, after some streams were written, closes
+	// it, and the next round writes the event to those. (Waiting instead
+	// on one member's Ready, after the round, would miss the event for the
+	// others when that member happened to take it: a stream would lag one
+	// push behind until the next.) Nil until the first stream wakes the
+	// group; a stream that joins, with events of its own, wakes it too.
+	var changed <-chan struct{}
 	for {
 		streams := g.snapshot()
 		if len(streams) == 0 && g.retire() {
 			return
-		}
-		var ready <-chan struct{}
-		if len(streams) > 0 {
-			// Every member of a topic waits on the same channel; one
-			// with events of its own (a resumed reader) makes it ready.
-			ready = streams[0].m.Ready()
 		}
 		select {
 		case <-g.p.stop:
@@ -219,10 +221,15 @@ func (g *group) run() {
 		case <-heartbeat.C:
 			g.fanOut(streams, (*detached).heartbeat)
 			continue
-		case <-ready:
+		case <-changed:
+		}
+		round := g.snapshot()
+		if len(round) > 0 {
+			changed = round[0].m.Changed()
 		}
 		// Readers further behind than one batch need more rounds.
-		for g.fanOut(g.snapshot(), (*detached).deliver) {
+		for g.fanOut(round, (*detached).deliver) {
+			round = g.snapshot()
 		}
 	}
 }

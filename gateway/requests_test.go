@@ -5,14 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 
 	"github.com/redis/go-redis/v9"
 
@@ -159,27 +159,6 @@ func TestIdempotencyKeyRetryRightAfterClaim(t *testing.T) {
 	}
 }
 
-// testRedisURL is the Redis server of the tests (see subscriptions).
-func testRedis(t *testing.T) (*redis.Client, string) {
-	t.Helper()
-	url := os.Getenv("NULSGW_TEST_REDIS_URL")
-	if url == "" {
-		t.Skip("SKIPPING REDIS TEST: NULSGW_TEST_REDIS_URL is not set (make test starts a Redis server and sets it)")
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis at %s: %v", url, err)
-	}
-	t.Cleanup(func() { rdb.Close() })
-	return rdb, fmt.Sprintf("gwtest-%d-%d", time.Now().UnixNano(), rand.IntN(1<<30))
-}
-
 // redisOptions makes a gateway share calls, documents and streams in Redis.
 func redisOptions(t *testing.T, rdb *redis.Client, prefix, instance, nodeURL string) gatewayOptions {
 	t.Helper()
@@ -207,7 +186,7 @@ func redisOptions(t *testing.T, rdb *redis.Client, prefix, instance, nodeURL str
 // is served by the other, and a stream resumes on the other.
 func TestSharedStateAcrossInstances(t *testing.T) {
 	t.Parallel()
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.Client(t)
 	node := startNode(t, devnode.Config{})
 	ta := newTestAuth(t, auth.Config{})
 	oa, ob := redisOptions(t, rdb, prefix, "a", node.URL()), redisOptions(t, rdb, prefix, "b", node.URL())

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 )
@@ -110,7 +112,7 @@ func takeIDs(t *testing.T, m *Member, n int) (ids, vals []string) {
 // upstream subscription, and see the same events with the same IDs.
 func TestClusterSharesOneSubscription(t *testing.T) {
 	t.Parallel()
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.Client(t)
 	a := startInstance(t, rdb, prefix, "a")
 	b := startInstance(t, rdb, prefix, "b")
 
@@ -152,7 +154,7 @@ func TestClusterSharesOneSubscription(t *testing.T) {
 // reader, the ID of the last event it read, and b's new feed.
 func takeOver(t *testing.T, values ...int) (mb *Member, lastID string, fb *fakeFeed) {
 	t.Helper()
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.Client(t)
 	a := startInstance(t, rdb, prefix, "a")
 	b := startInstance(t, rdb, prefix, "b")
 	ma, err := a.hub.Join(t.Context(), key, "")
@@ -231,7 +233,7 @@ func TestClusterTakeoverGap(t *testing.T) {
 // with Last-Event-ID and gets exactly what it missed.
 func TestClusterResumeElsewhere(t *testing.T) {
 	t.Parallel()
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.Client(t)
 	a := startInstance(t, rdb, prefix, "a")
 	b := startInstance(t, rdb, prefix, "b")
 	keepA, err := a.hub.Join(t.Context(), key, "")
@@ -270,7 +272,7 @@ func TestClusterResumeElsewhere(t *testing.T) {
 // grace period), the producer gives up the lease and unsubscribes upstream.
 func TestClusterEndsWhenNobodyReads(t *testing.T) {
 	t.Parallel()
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.Client(t)
 	a := startInstance(t, rdb, prefix, "a")
 	b := startInstance(t, rdb, prefix, "b")
 	ma, err := a.hub.Join(t.Context(), key, "")
@@ -310,7 +312,7 @@ func TestClusterEndsWhenNobodyReads(t *testing.T) {
 // topic on every instance, with the producer's problem document.
 func TestClusterFinalFailure(t *testing.T) {
 	t.Parallel()
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.Client(t)
 	// The rejection comes at once, but goes through Redis before Join
 	// sees it: on a loaded machine that takes more than the default 50ms.
 	a := startInstanceWith(t, rdb, prefix, "a", instanceOptions{firstPushWait: 5 * time.Second})
@@ -329,7 +331,7 @@ func TestClusterFinalFailure(t *testing.T) {
 // (ErrUnavailable, not a hang), and the hub stops cleanly.
 func TestClusterRedisDown(t *testing.T) {
 	t.Parallel()
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.Client(t)
 	a := startInstance(t, rdb, prefix, "a")
 	a.rdb.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -349,7 +351,7 @@ func TestClusterRedisDown(t *testing.T) {
 // after it, without a spurious gap or events it already has.
 func TestClusterResumeOnLaggingInstance(t *testing.T) {
 	t.Parallel()
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.Client(t)
 	a := startInstance(t, rdb, prefix, "a")
 	b := startInstanceWith(t, rdb, prefix, "b", instanceOptions{tick: time.Hour, unannounced: true}) // reads the log only when asked
 	keepA, err := a.hub.Join(t.Context(), key, "")

@@ -45,6 +45,17 @@ func (m *Member) Ready() <-chan struct{} {
 	return t.changed
 }
 
+// Changed returns a channel closed at the topic's next change (an append,
+// or the end), whatever the member's cursor. A reader of several members of
+// one topic takes it before reading them all: a change while it reads them
+// then shows.
+func (m *Member) Changed() <-chan struct{} {
+	t := m.t
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.changed
+}
+
 // Take returns up to max events after the cursor and advances it. When the
 // topic has ended and everything retained is taken, it returns the
 // *TopicError the topic ended with, or ErrClosed.
