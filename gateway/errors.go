@@ -187,6 +187,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	h := w.Header()
+	var bodyErr *bodyError
+	if errors.As(err, &bodyErr) {
+		// What is left of the body cannot be trusted to end: net/http
+		// would otherwise keep the connection and wait on it for the
+		// next request.
+		h.Set("Connection", "close")
+	}
 	if (p.Status == http.StatusServiceUnavailable || p.Status == http.StatusTooManyRequests) && h.Get("Retry-After") == "" {
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}

@@ -332,3 +332,17 @@ func TestStreamEndsWhenTheCredentialExpires(t *testing.T) {
 	go s.read()
 	check(s, opened)
 }
+
+// TestUnlimitedPlans: a plan may be unlimited (the load tests run so): no
+// limit, no RateLimit headers.
+func TestUnlimitedPlans(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{cfg: Config{Limiter: ratelimit.NewLocal(),
+		Plans: map[string]ratelimit.Plan{"anonymous": {Name: "anonymous"}, "default": {Name: "default"}}}})
+	for range 100 {
+		status, h, body := post(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`)
+		if status != http.StatusOK || h.Get(headerRateLimitPolicy) != "" || h.Get(headerRateLimit) != "" {
+			t.Fatalf("%d %v %s", status, h, body)
+		}
+	}
+}

@@ -285,7 +285,9 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	s.pump = newPump(s)
 	s.policies = make(map[string][]string, len(cfg.Plans))
 	for name, p := range cfg.Plans {
-		s.policies[name] = []string{p.PolicyHeader()}
+		if !p.Unlimited() {
+			s.policies[name] = []string{p.PolicyHeader()}
+		}
 	}
 	m, err := newMetrics(cfg.Registry, s)
 	if err != nil {

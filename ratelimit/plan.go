@@ -25,6 +25,9 @@ func (p Plan) Unlimited() bool { return p.Rate <= 0 }
 // interval is the time one unit of quota takes to come back, at least a
 // microsecond: the algorithm's unit of time.
 func (p Plan) interval() time.Duration {
+	if p.Unlimited() {
+		return 0
+	}
 	return max(p.Period/time.Duration(p.Rate), time.Microsecond)
 }
 
@@ -33,8 +36,12 @@ func (p Plan) interval() time.Duration {
 func (p Plan) window() time.Duration { return p.interval() * time.Duration(p.Burst) }
 
 // PolicyHeader is the plan as a RateLimit-Policy member:
-// "<name>";q=<burst>;w=<seconds>.
+// "<name>";q=<burst>;w=<seconds>; empty for an unlimited plan, which has
+// no policy to announce.
 func (p Plan) PolicyHeader() string {
+	if p.Unlimited() {
+		return ""
+	}
 	w := int64(math.Ceil(p.window().Seconds()))
 	return strconv.Quote(p.Name) + ";q=" + strconv.Itoa(p.Burst) + ";w=" + strconv.FormatInt(max(w, 1), 10)
 }

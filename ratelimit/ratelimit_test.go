@@ -106,6 +106,9 @@ func TestLocalGCRA(t *testing.T) {
 	if r := allow(t, l, "a", Plan{Name: "free"}, 1000); !r.Allowed {
 		t.Fatalf("unlimited plan refused: %+v", r)
 	}
+	if h := (Plan{Name: "free"}).PolicyHeader(); h != "" {
+		t.Fatalf("an unlimited plan's policy %q", h)
+	}
 	policy, state := allow(t, l, "c", p, 2).Headers(p)
 	if policy != `"p";q=5;w=1` || state != `"p";r=3;t=1` {
 		t.Errorf("headers %q %q", policy, state)
