@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -19,9 +18,32 @@ import (
 // glance, and secret scanners can find leaked ones.
 const keyPrefix = "ngw_"
 
-// keyForm is the shape of an API key: the prefix, a 16-hex-digit ID (what
-// list and revoke name) and 43 base64url characters of secret (256 bits).
-var keyForm = regexp.MustCompile(`^ngw_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$`)
+// The shape of an API key: the prefix, a 16-hex-digit ID (what list and
+// revoke name), "_" and 43 base64url characters of secret (256 bits).
+const (
+	keyIDLen     = 16
+	keySecretLen = 43
+	keyLen       = len(keyPrefix) + keyIDLen + 1 + keySecretLen
+)
+
+// keyID returns the ID of a well-formed key.
+func keyID(key string) (string, bool) {
+	if len(key) != keyLen || !strings.HasPrefix(key, keyPrefix) || key[len(keyPrefix)+keyIDLen] != '_' {
+		return "", false
+	}
+	id := key[len(keyPrefix) : len(keyPrefix)+keyIDLen]
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return "", false
+		}
+	}
+	for _, c := range []byte(key[len(keyPrefix)+keyIDLen+1:]) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' || c == '-') {
+			return "", false
+		}
+	}
+	return id, true
+}
 
 // KeyRecord is what is stored of an API key: never the key itself.
 type KeyRecord struct {
@@ -123,13 +145,13 @@ type KeyAdmin interface {
 
 // checkKey finds the record of key in stores, in order, and checks it.
 func checkKey(ctx context.Context, stores []KeyStore, key string, now time.Time) (*Principal, error) {
-	m := keyForm.FindStringSubmatch(key)
-	if m == nil {
+	id, ok := keyID(key)
+	if !ok {
 		return nil, invalidToken("malformed API key")
 	}
 	var storeErr error
 	for _, s := range stores {
-		rec, ok, err := s.Lookup(ctx, m[1])
+		rec, ok, err := s.Lookup(ctx, id)
 		if err != nil {
 			storeErr = err
 			continue

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -518,5 +519,47 @@ func TestSharedTicketSecret(t *testing.T) {
 	down, _ := New(Config{Tickets: TicketConfig{SharedSecret: RedisTicketSecret(redistest.Unreachable(t), prefix)}}, nil)
 	if _, err := down.IssueTicket(t.Context(), &Principal{ID: "key:x", Kind: KindKey}); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Redis down: %v", err)
+	}
+}
+
+// TestVerifiedTokensCache: a token checked once is not checked again, but
+// never outlives its exp, and the cache stays bounded.
+func TestVerifiedTokensCache(t *testing.T) {
+	t.Parallel()
+	a, _ := New(Config{JWT: &JWTConfig{Secret: testSecret, Leeway: time.Millisecond}}, nil)
+	tok := sign(t, jwt.SigningMethodHS256, testSecret, "", claims(jwt.MapClaims{"exp": time.Now().Add(1500 * time.Millisecond).Unix()}))
+	for range 3 {
+		if _, err := a.Authenticate(request("Authorization", "Bearer "+tok)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := a.jwt.verified.get(tok, time.Now()); !ok {
+		t.Fatal("a verified token is not cached")
+	}
+	time.Sleep(2100 * time.Millisecond)
+	_, err := a.Authenticate(request("Authorization", "Bearer "+tok))
+	wantAuthError(t, err, "invalid_token")
+
+	var c tokenCache
+	now := time.Now()
+	for i := range 3 * tokenCacheMax {
+		c.put(fmt.Sprint(i), &Principal{ID: "x"}, now)
+	}
+	if n := len(c.m); n > tokenCacheMax {
+		t.Fatalf("%d tokens cached, want at most %d", n, tokenCacheMax)
+	}
+}
+
+func TestKeyID(t *testing.T) {
+	t.Parallel()
+	key, rec, _ := NewKey(KeyRecord{Scopes: []string{ScopePublic}})
+	if id, ok := keyID(key); !ok || id != rec.ID {
+		t.Fatalf("keyID(%q) = %q, %v", key, id, ok)
+	}
+	for _, bad := range []string{"", "ngw_", key[:len(key)-1], key + "A", "xgw_" + key[4:], key[:20] + "-" + key[21:],
+		"ngw_0123456789ABCDEF_" + strings.Repeat("A", 43), "ngw_0123456789abcdef_" + strings.Repeat("=", 43)} {
+		if _, ok := keyID(bad); ok {
+			t.Errorf("keyID(%q) accepted", bad)
+		}
 	}
 }
