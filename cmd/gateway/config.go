@@ -55,6 +55,7 @@ const (
 	envTicketTTL           = "GATEWAY_STREAM_TICKET_TTL"
 	envRatePlans           = "GATEWAY_RATE_PLANS"
 	envMethodWeights       = "GATEWAY_METHOD_WEIGHTS"
+	envRateLimitStore      = "GATEWAY_RATE_LIMIT_STORE"
 	envUnlistedScope       = "GATEWAY_UNLISTED_SCOPE"
 	envAllowKernel         = "GATEWAY_ALLOW_KERNEL_COMMANDS"
 	envMaxTopics           = "GATEWAY_MAX_TOPICS"
@@ -117,6 +118,7 @@ type config struct {
 	TicketTTL           time.Duration
 	RatePlans           map[string]ratelimit.Plan
 	MethodWeights       map[string]int
+	RateLimitStore      string // redis or memory
 	UnlistedScope       string
 	AllowKernelCommands bool
 	MaxTopics           int
@@ -205,6 +207,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.TicketSecret, "ticket-secret", env(envTicketSecret, ""), "secret signing stream tickets, at least 32 bytes, the same on every instance; unset: shared in Redis, or random per process (env "+envTicketSecret+")")
 	durationVar(&c.TicketTTL, "stream-ticket-ttl", envTicketTTL, 2*time.Minute, "how long a stream ticket can open streams")
 	fs.StringVar(&plans, "rate-plans", env(envRatePlans, defaultRatePlans), "rate plans, name=rate/period[:burst] or name=unlimited, comma-separated; must define anonymous (per address) and default (env "+envRatePlans+")")
+	fs.StringVar(&c.RateLimitStore, "rate-limit-store", env(envRateLimitStore, ""), "where rate limits are counted: redis (shared by every instance: one round trip per request) or memory (per instance); default redis with --redis-url, else memory (env "+envRateLimitStore+")")
 	fs.StringVar(&weights, "method-weights", env(envMethodWeights, ""), "what a call costs of a rate plan, method=units, comma-separated; others cost 1 (env "+envMethodWeights+")")
 	fs.StringVar(&c.UnlistedScope, "unlisted-scope", env(envUnlistedScope, ""), "scope of the methods the upstream does not list (a Java module lists none): public, admin or private; unset: they are not callable (env "+envUnlistedScope+")")
 	fs.BoolVar(&c.AllowKernelCommands, "allow-kernel-commands", env(envAllowKernel, "") == "true", "let credentials with the admin scope call status, shutdown, terminate, confGet, confSet and confReset (env "+envAllowKernel+"=true)")
@@ -308,6 +311,17 @@ func (c *config) validate() []error {
 				errs = append(errs, fmt.Errorf("--rate-plans: no %s plan (name=unlimited to have none)", name))
 			}
 		}
+	}
+	switch {
+	case c.RateLimitStore == "":
+		c.RateLimitStore = "memory"
+		if c.RedisURL != "" {
+			c.RateLimitStore = "redis"
+		}
+	case c.RateLimitStore == "redis" && c.RedisURL == "":
+		errs = append(errs, errors.New("--rate-limit-store redis needs --redis-url"))
+	case c.RateLimitStore != "redis" && c.RateLimitStore != "memory":
+		errs = append(errs, fmt.Errorf("--rate-limit-store %q: want redis or memory", c.RateLimitStore))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))

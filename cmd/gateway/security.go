@@ -47,8 +47,8 @@ func newAuthenticator(cfg config, rdb redis.UniversalClient, logger *slog.Logger
 }
 
 // newLimiter meters callers in Redis, shared by every instance, with a
-// per-instance fallback while Redis is away; in memory without Redis. Nil
-// when every plan is unlimited.
+// per-instance fallback while Redis is away; in memory without Redis or
+// with --rate-limit-store memory. Nil when every plan is unlimited.
 func newLimiter(cfg config, rdb redis.UniversalClient, logger *slog.Logger) ratelimit.Limiter {
 	limited := false
 	for _, p := range cfg.RatePlans {
@@ -58,7 +58,7 @@ func newLimiter(cfg config, rdb redis.UniversalClient, logger *slog.Logger) rate
 		return nil
 	}
 	local := ratelimit.NewLocal()
-	if rdb == nil {
+	if rdb == nil || cfg.RateLimitStore != "redis" {
 		return local
 	}
 	return &ratelimit.Fallback{

@@ -133,13 +133,13 @@ func TestSecurityFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.RatePlans) != 3 || c.MethodWeights["ac_transfer"] != 5 || len(c.TrustedProxies) != 2 || c.AnonymousScopes != nil || c.UnlistedScope != "admin" {
+	if len(c.RatePlans) != 3 || c.MethodWeights["ac_transfer"] != 5 || len(c.TrustedProxies) != 2 || c.AnonymousScopes != nil || c.UnlistedScope != "admin" || c.RateLimitStore != "memory" {
 		t.Errorf("config %+v", c)
 	}
 	for _, bad := range [][]string{
 		{"--rate-plans", "default=5/s"}, {"--rate-plans", "anonymous=x"}, {"--method-weights", "a=0"},
 		{"--trusted-proxies", "nope"}, {"--anonymous-scopes", "root"}, {"--unlisted-scope", "all"},
-		{"--tls-cert", "c.pem"}, {"--jwt-secret", "short"}, {"--ticket-secret", "short"}, {"--module-listen", "nope"},
+		{"--tls-cert", "c.pem"}, {"--jwt-secret", "short"}, {"--rate-limit-store", "redis"}, {"--rate-limit-store", "etcd"}, {"--ticket-secret", "short"}, {"--module-listen", "nope"},
 	} {
 		if _, err := parseConfig(bad, noEnv, io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
