@@ -1,7 +1,7 @@
 # Each target is one line that CI also runs.
 GO ?= go
 
-.PHONY: all build run test e2e generate check-generate check-deployments fmt vet fuzz bench tools
+.PHONY: all build run test e2e catalog generate check-generate check-deployments fmt vet fuzz bench tools
 
 all: build test
 
@@ -26,6 +26,10 @@ tools:
 # Regenerate openapi/swagger.json from the swag annotations of package gateway.
 generate: tools
 	bin/swag fmt -d gateway -g doc.go && bin/swag init -q -g gateway/doc.go -d ./ -o openapi --outputTypes json
+
+# Regenerate catalog/nuls2.json from a nuls-v2 checkout: make catalog NULS_V2=~/src/nuls-v2
+catalog:
+	$(GO) run ./cmd/catalog-gen --src $(NULS_V2) --commit $$(git -C $(NULS_V2) rev-parse HEAD 2>/dev/null || echo unknown) > catalog/nuls2.json
 
 # Fail when openapi/swagger.json differs from what the annotations generate.
 check-generate:
