@@ -224,7 +224,10 @@ func ReadMethods(path string) (*Catalog, error) {
 		if !slices.Contains([]string{"public", "admin", "private"}, scope) {
 			return nil, fmt.Errorf("catalog: %s: method %s: scope %q", path, mi.MethodName, mi.MethodScope)
 		}
-		cmd := Command{Name: mi.MethodName, Scope: scope, MinEvent: mi.MinEvent(), MinPeriod: mi.MinPeriod(), Description: mi.MethodDescription}
+		// API: a custom module's methods are exposed as it declares them;
+		// their scope is its own statement.
+		cmd := Command{Name: mi.MethodName, Scope: scope, MinEvent: mi.MinEvent(), MinPeriod: mi.MinPeriod(),
+			Description: mi.MethodDescription, API: true}
 		for _, p := range mi.Parameters {
 			cmd.Params = append(cmd.Params, Param{Name: p.ParameterName, Type: p.ParameterType, Range: p.ParameterValidRange, Pattern: p.ParameterValidRegExp})
 		}

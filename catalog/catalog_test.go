@@ -102,7 +102,7 @@ func TestReadMethods(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ := c.Lookup("hello")
-		want := Command{Name: "hello", Scope: "public", MinEvent: 1, Params: []Param{{Name: "name", Type: "String", Pattern: "^[a-z]+$"}}}
+		want := Command{Name: "hello", Scope: "public", MinEvent: 1, API: true, Params: []Param{{Name: "name", Type: "String", Pattern: "^[a-z]+$"}}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", name, diff)
 		}

@@ -67,7 +67,7 @@ func (s *Server) access(ctx context.Context, p *auth.Principal, method string) (
 	if protocolCommands[bare] {
 		return m, false, fmt.Errorf("%w: %s is a command of the module protocol, never callable through the gateway", errNotCallable, method)
 	}
-	m, known, ok := s.catalog.lookup(ctx, method)
+	m, known, ok := s.listing.lookup(ctx, method)
 	if kernelCommands[bare] {
 		if !s.cfg.AllowKernelCommands {
 			return m, false, fmt.Errorf("%w: %s is a kernel command; the operator has not allowed them", errNotCallable, method)
@@ -146,7 +146,7 @@ func (e *accessError) Error() string {
 func (s *Server) compoundScope(c Compound) string {
 	scope := auth.ScopePublic
 	for _, child := range c.Methods {
-		info, known, _ := s.catalog.lookupCached(child.Method)
+		info, known, _ := s.listing.lookupCached(child.Method)
 		cs := info.MethodScope
 		if !known || cs == "" {
 			cs = s.cfg.UnlistedScope

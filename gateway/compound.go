@@ -264,7 +264,7 @@ func (s *Server) validateCompound(ctx context.Context, p *auth.Principal, c Comp
 	// must be methods it could call.
 	creator := *p
 	creator.Methods = nil
-	if _, known, ok := s.catalog.lookup(ctx, c.Name); known && ok {
+	if _, known, ok := s.listing.lookup(ctx, c.Name); known && ok {
 		return fmt.Errorf("%w: %s is an upstream method", ErrCompoundExists, c.Name)
 	}
 	aliasKind := map[string]bridge.JSONKind{}
@@ -314,7 +314,7 @@ func declaredKind(m bridge.MethodInfo, param string) bridge.JSONKind {
 // store is not asked for it: a call of an upstream method then needs no
 // shared state, and goes on while Redis is away.
 func (s *Server) compound(ctx context.Context, name string) (Compound, bool, error) {
-	if _, known, ok := s.catalog.lookupCached(name); known && ok {
+	if _, known, ok := s.listing.lookupCached(name); known && ok {
 		return Compound{}, false, nil
 	}
 	return s.cfg.Compounds.Get(ctx, name)
@@ -396,7 +396,7 @@ func (s *Server) compoundInfo(c Compound) bridge.MethodInfo {
 	}
 	seen := map[string]bool{}
 	for _, child := range c.Methods {
-		info, _, _ := s.catalog.lookupCached(child.Method)
+		info, _, _ := s.listing.lookupCached(child.Method)
 		aliases := make([]string, 0, len(child.Params))
 		byAlias := map[string]string{}
 		for param, alias := range child.Params {

@@ -163,7 +163,7 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 		if err := tg.client.WaitReady(ctx); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "method discovery", func() bool { _, known := srv.catalog.list(); return known })
+		waitFor(t, "method discovery", func() bool { _, source := srv.listing.list(); return source == sourceUpstream })
 	}
 	return tg
 }

@@ -4,8 +4,8 @@ import (
 	"net/http"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
-
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/catalog"
 )
 
 // MethodDoc describes one callable method.
@@ -18,6 +18,10 @@ type MethodDoc struct {
 	Parameters  []ParamDoc `json:"parameters"`
 	// Compound is set for the gateway's compound methods.
 	Compound bool `json:"compound,omitempty"`
+	// Module is the module that serves it, when the catalog knows.
+	Module string `json:"module,omitempty"`
+	// Result is the result's type, when the catalog knows.
+	Result *catalog.Type `json:"result,omitempty"`
 }
 
 // ParamDoc describes one parameter.
@@ -31,14 +35,20 @@ type ParamDoc struct {
 	Range string `json:"range,omitempty"`
 	// Pattern is a regular expression the value must match.
 	Pattern string `json:"pattern,omitempty"`
+	// Required is set when the module needs the parameter (the catalog's
+	// knowledge; a listing cannot say).
+	Required bool `json:"required,omitempty"`
 }
 
 // MethodList is the answer of GET /methods.
 type MethodList struct {
-	// Discovered is false when the upstream cannot list its methods: any
-	// name is then passed through.
-	Discovered bool        `json:"discovered"`
-	Methods    []MethodDoc `json:"methods"`
+	// Discovered is set when the upstream listed its methods.
+	Discovered bool `json:"discovered"`
+	// Source is where the list comes from: upstream (its ListAPI), catalog
+	// (the upstream lists nothing: the NULS 2 modules' commands the gateway
+	// knows, and --methods-file's), or none.
+	Source  string      `json:"source"`
+	Methods []MethodDoc `json:"methods"`
 }
 
 // listMethods lists the callable methods.
@@ -50,17 +60,28 @@ type MethodList struct {
 //	@Success		200	{object}	MethodList
 //	@Router			/methods [get]
 func (s *Server) listMethods(w http.ResponseWriter, r *http.Request) {
-	docs, known := s.methodDocs(r)
-	writeJSON(w, http.StatusOK, MethodList{Discovered: known, Methods: docs})
+	docs, source := s.methodDocs(r)
+	writeJSON(w, http.StatusOK, MethodList{Discovered: source == sourceUpstream, Source: source, Methods: docs})
 }
 
-func (s *Server) methodDocs(r *http.Request) ([]MethodDoc, bool) {
-	list, known := s.catalog.list()
+func (s *Server) methodDocs(r *http.Request) ([]MethodDoc, string) {
+	list, source := s.listing.list()
 	docs := make([]MethodDoc, 0, len(list))
 	for _, m := range list {
 		if scope, ok := s.listedScope(m); ok {
 			m.MethodScope = scope
-			docs = append(docs, methodDoc(m, false))
+			d := methodDoc(m, false)
+			if cmd, ok := s.listing.command(m.MethodName); ok {
+				d.Module, d.Result = cmd.Module, cmd.Result
+				required := map[string]bool{}
+				for _, name := range cmd.Required() {
+					required[name] = true
+				}
+				for i := range d.Parameters {
+					d.Parameters[i].Required = required[d.Parameters[i].Name]
+				}
+			}
+			docs = append(docs, d)
 		}
 	}
 	compounds, err := s.cfg.Compounds.List(r.Context())
@@ -69,7 +90,7 @@ func (s *Server) methodDocs(r *http.Request) ([]MethodDoc, bool) {
 			docs = append(docs, methodDoc(s.compoundInfo(c), true))
 		}
 	}
-	return docs, known
+	return docs, source
 }
 
 // listedScope is the scope under which the method list shows m, and

@@ -22,10 +22,10 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 	docs, _ := s.methodDocs(r)
 	methods := make([]openapi.Method, 0, len(docs))
 	for _, d := range docs {
-		m := openapi.Method{Name: d.Name, Description: d.Description, Compound: d.Compound, Scope: d.Scope,
+		m := openapi.Method{Name: d.Name, Description: d.Description, Compound: d.Compound, Scope: d.Scope, Result: d.Result,
 			Anonymous: s.cfg.Auth.AllowsAnonymous(d.Name, d.Scope), Streamable: d.MinEvent > 0 || d.MinPeriod > 0}
 		for _, p := range d.Parameters {
-			op := openapi.Param{Name: p.Name, JSONType: p.JSONType, JavaType: p.Type, Pattern: p.Pattern,
+			op := openapi.Param{Name: p.Name, JSONType: p.JSONType, JavaType: p.Type, Pattern: p.Pattern, Required: p.Required,
 				Min: math.Inf(-1), Max: math.Inf(1)}
 			if iv, ok, err := bridge.ParseInterval(p.Range); err == nil && ok {
 				op.Min, op.Max = iv.Min, iv.Max

@@ -196,7 +196,7 @@ func (s *Server) metricMethod(calls []bridge.MethodCall) string {
 	if len(calls) > 1 {
 		return "(multi)"
 	}
-	if _, known, ok := s.catalog.lookupCached(calls[0].Method); !known || !ok {
+	if _, known, ok := s.listing.lookupCached(calls[0].Method); !known || !ok {
 		return "(other)"
 	}
 	return calls[0].Method

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
@@ -79,6 +80,10 @@ type Config struct {
 	// IdempotencyTTL is how long an Idempotency-Key is remembered.
 	// Default 24h.
 	IdempotencyTTL time.Duration
+	// Catalog describes the methods when the upstream lists none, and adds
+	// what a listing cannot say (required parameters, result types,
+	// events). Nil: none.
+	Catalog *catalog.Catalog
 	// Registry receives the gateway's metrics. Default: a new registry.
 	Registry *prometheus.Registry
 	// ReadyChecks are extra readiness checks (Redis), each named.
@@ -226,7 +231,7 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	cfg     Config
 	logger  *slog.Logger
-	catalog *catalog
+	listing *listing
 	metrics *metrics
 	handler http.Handler
 	router  chi.Router
@@ -277,7 +282,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	s := &Server{
 		cfg:         cfg,
 		logger:      logger,
-		catalog:     newCatalog(cfg.Upstream, cfg.Documents, logger),
+		listing:     newListing(cfg.Upstream, cfg.Documents, cfg.Catalog, logger),
 		slots:       newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient),
 		streamsDone: make(chan struct{}),
 		announced:   map[string]bool{},
@@ -318,7 +323,7 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.syncCompounds(ctx)
 	}()
-	s.catalog.run(ctx, s.cfg.CatalogRefresh)
+	s.listing.run(ctx, s.cfg.CatalogRefresh)
 	wg.Wait()
 	// Asynchronous calls already accepted are answered (or time out)
 	// before the upstream goes away.

@@ -20,6 +20,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi2"
 	"github.com/getkin/kin-openapi/openapi2conv"
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/nuls-gateway/nuls-gateway/catalog"
 )
 
 // swagger2 is the swag output for the gateway's own routes.
@@ -40,6 +42,8 @@ type Method struct {
 	// Anonymous is set when callers without a credential may call it.
 	Anonymous bool
 	Params    []Param
+	// Result is the result's type, when known; nil: any JSON.
+	Result *catalog.Type
 }
 
 // Param describes one parameter.
@@ -56,6 +60,8 @@ type Param struct {
 	ExclusiveMin, ExclusiveMax bool
 	// Pattern is a regular expression the value matches.
 	Pattern string
+	// Required is set when the method needs the parameter.
+	Required bool
 }
 
 // Document returns the OpenAPI 3 document of the gateway with a path per
@@ -126,12 +132,15 @@ func callOperation(m Method) *openapi3.Operation {
 	body := openapi3.NewObjectSchema()
 	for _, p := range m.Params {
 		body.WithProperty(p.Name, paramSchema(p))
+		if p.Required {
+			body.Required = append(body.Required, p.Name)
+		}
 	}
 	op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().
 		WithDescription("The method's parameters").WithJSONSchema(body)}
 	op.Responses = openapi3.NewResponses()
 	op.Responses.Set("200", &openapi3.ResponseRef{Value: openapi3.NewResponse().
-		WithDescription("The method's result, as the module returned it").WithJSONSchema(openapi3.NewSchema())})
+		WithDescription("The method's result, as the module returned it").WithJSONSchema(topResultSchema(m.Result))})
 	for code, text := range map[string]string{
 		"400": "Malformed body or parameters, or an undeclared parameter", "401": "A credential is needed, or it was refused",
 		"403": "The credential may not call this method", "404": "Unknown method", "413": "Body too large",
@@ -192,6 +201,68 @@ func fixSecuritySchemes(doc *openapi3.T) {
 		ref.Value = openapi3.NewSecurityScheme().WithType("http").WithScheme("bearer")
 		ref.Value.Description = desc
 	}
+}
+
+// topResultSchema is the schema of a method's whole result. A Java module
+// answers a result that is not a map as {"value": result} (latestHeight
+// declares a map with value; latestBlockHeader declares a String and
+// answers {"value": "<hex>"}), so a scalar result is described so; a list
+// or an undeclared result is any JSON.
+func topResultSchema(t *catalog.Type) *openapi3.Schema {
+	if t == nil {
+		return openapi3.NewSchema()
+	}
+	switch t.Kind {
+	case "object":
+		return resultSchema(t, 0)
+	case "string", "integer", "number", "boolean":
+		return openapi3.NewObjectSchema().WithProperty("value", resultSchema(t, 1))
+	}
+	return openapi3.NewSchema()
+}
+
+// maxResultDepth bounds the nesting of a result schema.
+const maxResultDepth = 6
+
+// resultSchema is the JSON Schema of a result type. Objects allow other
+// properties: a module may return more than it declares (getBalance
+// declares total, freeze and available, and returns five fields).
+func resultSchema(t *catalog.Type, depth int) *openapi3.Schema {
+	if t == nil || depth > maxResultDepth {
+		return openapi3.NewSchema()
+	}
+	var s *openapi3.Schema
+	switch t.Kind {
+	case "object":
+		s = openapi3.NewObjectSchema()
+		names := make([]string, 0, len(t.Fields))
+		for n := range t.Fields {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			s.WithProperty(n, resultSchema(t.Fields[n], depth+1))
+		}
+	case "array":
+		s = openapi3.NewArraySchema().WithItems(resultSchema(t.Items, depth+1))
+	case "integer":
+		// BigInteger amounts too: Jackson writes them as JSON numbers,
+		// and NULS amounts (10^-8 units of a 10^8 supply) fit int64.
+		s = openapi3.NewIntegerSchema()
+	case "number":
+		s = openapi3.NewFloat64Schema()
+	case "boolean":
+		s = openapi3.NewBoolSchema()
+	default:
+		// Strings stay any JSON: the annotations declare String for
+		// values that modules answer as numbers (getBalance's available),
+		// and a typed client would fail on them.
+		s = openapi3.NewSchema()
+	}
+	if t.Java != "" {
+		s.Description = "NULS type " + t.Java
+	}
+	return s
 }
 
 // paramSchema turns a declared parameter into a JSON Schema.

@@ -56,6 +56,7 @@ const (
 	envRatePlans           = "GATEWAY_RATE_PLANS"
 	envMethodWeights       = "GATEWAY_METHOD_WEIGHTS"
 	envRateLimitStore      = "GATEWAY_RATE_LIMIT_STORE"
+	envMethodsFile         = "GATEWAY_METHODS_FILE"
 	envUnlistedScope       = "GATEWAY_UNLISTED_SCOPE"
 	envAllowKernel         = "GATEWAY_ALLOW_KERNEL_COMMANDS"
 	envMaxTopics           = "GATEWAY_MAX_TOPICS"
@@ -119,6 +120,7 @@ type config struct {
 	RatePlans           map[string]ratelimit.Plan
 	MethodWeights       map[string]int
 	RateLimitStore      string // redis or memory
+	MethodsFiles        []string
 	UnlistedScope       string
 	AllowKernelCommands bool
 	MaxTopics           int
@@ -149,7 +151,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		return def
 	}
 	var scopes, corsOrigins, logLevel string
-	var anonScopes, anonMethods, plans, weights, proxies string
+	var anonScopes, anonMethods, plans, weights, proxies, methodsFiles string
 	var errs []error
 	durationVar := func(p *time.Duration, name, envName string, def time.Duration, usage string) {
 		d := def
@@ -194,6 +196,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.DebugListen, "debug-listen", env(envDebugListen, ""), "address of a separate listener serving /debug/pprof; unset: none. Keep it private (env "+envDebugListen+")")
 	fs.StringVar(&c.ModuleListen, "module-listen", env(envModuleListen, "127.0.0.1:0"), "address of the gateway's module endpoint (/ws) in the manager topology, where other modules call it; never the HTTP listener. Reach it from the Manager's network only (env "+envModuleListen+")")
 
+	fs.StringVar(&methodsFiles, "methods-file", env(envMethodsFile, ""), "comma-separated JSON files of the methods of custom modules, in the RegisterAPI Methods format, added to the built-in catalog of the NULS 2 modules' commands that describes an upstream listing no methods (env "+envMethodsFile+")")
 	fs.StringVar(&c.KeysFile, "keys-file", env(envKeysFile, ""), "JSON file of API keys, stored hashed (gateway keys add --keys-file); re-read when it changes (env "+envKeysFile+")")
 	fs.StringVar(&c.JWTSecret, "jwt-secret", env(envJWTSecret, ""), "HS256 secret of the JWTs to accept, at least 32 bytes; prefer the environment variable (env "+envJWTSecret+")")
 	fs.StringVar(&c.JWKS, "jwks", env(envJWKS, ""), "JWKS of the RS256/ES256/EdDSA JWTs to accept: a file, or an http(s) URL fetched and cached (env "+envJWKS+")")
@@ -229,6 +232,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	}
 	c.MaxBodyBytes = int64(maxBody)
 	c.Scopes = splitList(scopes)
+	c.MethodsFiles = splitList(methodsFiles)
 	c.CORSOrigins = splitList(corsOrigins)
 	if anonScopes != "none" {
 		c.AnonymousScopes = splitList(anonScopes)

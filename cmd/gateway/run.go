@@ -178,6 +178,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		up = gateway.NewManaged(link, modules, logger.With("component", "routing"))
 	}
 
+	methods, err := newCatalog(cfg)
+	if err != nil {
+		return err
+	}
 	authn, err := newAuthenticator(cfg, rdb, logger.With("component", "auth"))
 	if err != nil {
 		return err
@@ -197,7 +201,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Auth:        authn, AllowKernelCommands: cfg.AllowKernelCommands, UnlistedScope: cfg.UnlistedScope,
 		Limiter: newLimiter(cfg, rdb, logger.With("component", "ratelimit")), Plans: cfg.RatePlans, Weights: cfg.MethodWeights,
 		TrustedProxies: cfg.TrustedProxies, MaxStreamsPerClient: cfg.MaxStreamsPerClient, MaxTopicsPerClient: cfg.MaxTopicsPerClient,
-		BodyTimeout: cfg.BodyTimeout, MaxCompounds: cfg.MaxCompounds,
+		BodyTimeout: cfg.BodyTimeout, MaxCompounds: cfg.MaxCompounds, Catalog: methods,
 	}
 	if rdb != nil {
 		cluster, err := subscriptions.NewRedisCluster(rdb, subscriptions.RedisClusterConfig{

@@ -3,6 +3,8 @@ package main
 import (
 	"log/slog"
 
+	"github.com/nuls-gateway/nuls-gateway/catalog"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
@@ -67,4 +69,18 @@ func newLimiter(cfg config, rdb redis.UniversalClient, logger *slog.Logger) rate
 			logger.Warn("rate limits decided by this instance alone for a second: redis failed", slog.Any("err", err))
 		},
 	}
+}
+
+// newCatalog is what the gateway knows of the methods when the upstream
+// lists none: the NULS 2 modules' commands, and those of --methods-file.
+func newCatalog(cfg config) (*catalog.Catalog, error) {
+	c := catalog.NULS2()
+	for _, path := range cfg.MethodsFiles {
+		custom, err := catalog.ReadMethods(path)
+		if err != nil {
+			return nil, err
+		}
+		c = c.With(custom)
+	}
+	return c, nil
 }

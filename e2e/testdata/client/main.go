@@ -10,7 +10,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -40,29 +39,32 @@ func run(server, address string) error {
 		return err
 	}
 
+	// The parameters the method requires are plain fields, the others
+	// pointers; the result is typed from the gateway's catalog.
 	bal, err := c.GetBalanceWithResponse(ctx, nulsclient.GetBalanceJSONRequestBody{
-		ChainId: ptr(2), AssetChainId: ptr(2), AssetId: ptr(1), Address: ptr(address),
+		ChainId: 2, AssetChainId: 2, AssetId: 1, Address: address,
 	})
 	if err != nil {
 		return fmt.Errorf("getBalance: %w", err)
 	}
-	if bal.JSON200 == nil {
+	if bal.JSON200 == nil || bal.JSON200.Total == nil {
 		return fmt.Errorf("getBalance: status %d: %s", bal.StatusCode(), bal.Body)
 	}
-	fmt.Printf("getBalance status=%d total=%s\n", bal.StatusCode(), field(*bal.JSON200, "total"))
+	var total int = *bal.JSON200.Total // a typed use of a result field
+	fmt.Printf("getBalance status=%d total=%d\n", bal.StatusCode(), total)
 
-	h, err := c.LatestHeightWithResponse(ctx, nulsclient.LatestHeightJSONRequestBody{ChainId: ptr(2)})
+	h, err := c.LatestHeightWithResponse(ctx, nulsclient.LatestHeightJSONRequestBody{ChainId: 2})
 	if err != nil {
 		return fmt.Errorf("latestHeight: %w", err)
 	}
-	if h.JSON200 == nil {
+	if h.JSON200 == nil || h.JSON200.Value == nil {
 		return fmt.Errorf("latestHeight: status %d: %s", h.StatusCode(), h.Body)
 	}
-	fmt.Printf("latestHeight status=%d value=%s\n", h.StatusCode(), field(*h.JSON200, "value"))
+	fmt.Printf("latestHeight status=%d value=%d\n", h.StatusCode(), *h.JSON200.Value)
 
 	// chainId 0 is below the declared minimum: a typed problem document.
 	bad, err := c.GetBalanceWithResponse(ctx, nulsclient.GetBalanceJSONRequestBody{
-		ChainId: ptr(0), AssetChainId: ptr(2), AssetId: ptr(1), Address: ptr(address),
+		ChainId: 0, AssetChainId: 2, AssetId: 1, Address: address,
 	})
 	if err != nil {
 		return fmt.Errorf("getBalance chainId 0: %w", err)
@@ -87,17 +89,4 @@ func run(server, address string) error {
 		}
 	}
 	return fmt.Errorf("latestHeightStream: status %d: no event: %v", resp.StatusCode, sc.Err())
-}
-
-// field renders one field of a JSON object result as JSON.
-func field(v any, name string) string {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return fmt.Sprintf("<not an object: %T>", v)
-	}
-	b, err := json.Marshal(m[name])
-	if err != nil {
-		return "<" + err.Error() + ">"
-	}
-	return string(b)
 }

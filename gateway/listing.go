@@ -1,0 +1,264 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/catalog"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+)
+
+// methodName is what the gateway accepts as a NULS method name: the names of
+// the real node's listing, with room for domains.
+var methodName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$`)
+
+// catalogRetry is the least time between two refreshes caused by lookups of
+// unknown methods.
+const catalogRetry = 5 * time.Second
+
+// listing is the list of the upstream's methods, discovered with ListAPI.
+// When the upstream cannot list its methods (a Java module), the static
+// catalog (package catalog: the NULS 2 modules' commands, and custom ones)
+// describes them; a name the catalog lacks is then unlisted, as when there
+// is no catalog at all: its scope is Config.UnlistedScope's. What the
+// upstream lists wins over the catalog, which only adds what a listing
+// cannot say (events the module raises, period streams of public reads).
+type listing struct {
+	up     Upstream
+	docs   subscriptions.Documents // shares the list with the other instances
+	static *catalog.Catalog        // nil: no catalog
+	logger *slog.Logger
+
+	mu    sync.RWMutex // guards known, fromCatalog, methods, fetched
+	known bool
+	// fromCatalog is set while the methods are the catalog's, not the
+	// upstream's.
+	fromCatalog bool
+	methods     map[string]bridge.MethodInfo
+	fetched     time.Time
+	refresh     sync.Mutex // one refresh at a time
+}
+
+func newListing(up Upstream, docs subscriptions.Documents, static *catalog.Catalog, logger *slog.Logger) *listing {
+	c := &listing{up: up, docs: docs, static: static, logger: logger, methods: map[string]bridge.MethodInfo{}}
+	if static != nil {
+		// Until the upstream says otherwise, the catalog describes it.
+		for _, cmd := range static.Commands() {
+			c.methods[cmd.Name] = catalogMethod(cmd)
+		}
+		c.known, c.fromCatalog = true, true
+	}
+	return c
+}
+
+// catalogMethod describes a catalog command as the gateway exposes it. The
+// catalog's scope is the Java annotation's, which defaults to public, so
+// that nearly every command of a module is public there, those only other
+// modules call included (newBlockHeight, commitTx, rollbackTx, ...). So a
+// public command stays public only when it takes no secret and NULS's own
+// public server (nuls-api) calls it, or its name says it reads (readName);
+// one that takes a wallet password or a private key is admin; the others
+// are private, as a module's internal commands.
+func catalogMethod(cmd catalog.Command) bridge.MethodInfo {
+	mi := cmd.MethodInfo()
+	switch {
+	case cmd.Scope != auth.ScopePublic:
+	case cmd.Secret:
+		mi.MethodScope = auth.ScopeAdmin
+	case !cmd.API && !readName(cmd.Name):
+		mi.MethodScope = auth.ScopePrivate
+	}
+	return withCatalogModes(mi, cmd)
+}
+
+// readPrefixes begin the names of the commands that read: getBalance,
+// latestHeight, ac_isAliasUsable, nw_info, sc_invoke_view. None of the
+// nuls-v2 modules' commands so named writes (the catalog's 120 of them).
+var readPrefixes = []string{"get", "latest", "is", "info", "query", "list", "invoke_view"}
+
+// readName reports whether a command's name, without its module prefix
+// (ac_, cs_, ...), says that it reads.
+func readName(name string) bool {
+	if len(name) > 3 && name[2] == '_' {
+		name = name[3:]
+	}
+	for _, p := range readPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// withCatalogModes adds to a method the subscription modes the catalog
+// knows of: event streams of the commands whose events the module raises
+// (the Java modules declare MethodMinEvent 0 for latestHeight, and raise
+// it), and period streams, every second or more, of the public commands
+// that read or that NULS exposes, and take no secret.
+func withCatalogModes(mi bridge.MethodInfo, cmd catalog.Command) bridge.MethodInfo {
+	if cmd.Events && mi.MinEvent() <= 0 {
+		mi.MethodMinEvent = "1"
+	}
+	if (cmd.API || readName(cmd.Name)) && !cmd.Secret && cmd.Scope == auth.ScopePublic && mi.MinPeriod() <= 0 {
+		mi.MethodMinPeriod = "1"
+	}
+	return mi
+}
+
+// catalogDoc is the name of the method list among the shared documents.
+const catalogDoc = "methods"
+
+// load fetches the method list, and shares it; when the upstream cannot
+// list its methods, the list another instance shared is used.
+func (c *listing) load(ctx context.Context) error {
+	c.refresh.Lock()
+	defer c.refresh.Unlock()
+	list, err := c.up.Methods(ctx)
+	if err == nil {
+		if b, merr := json.Marshal(list); merr == nil {
+			if perr := c.docs.Put(ctx, catalogDoc, b); perr != nil {
+				c.logger.Debug("sharing the method list failed", slog.Any("err", perr))
+			}
+		}
+	} else if b, ok, gerr := c.docs.Get(ctx, catalogDoc); gerr == nil && ok {
+		var shared []bridge.MethodInfo
+		if json.Unmarshal(b, &shared) == nil {
+			list, err = shared, nil
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fetched = time.Now()
+	if err != nil {
+		return err
+	}
+	methods := make(map[string]bridge.MethodInfo, len(list))
+	for _, m := range list {
+		if cmd, ok := c.command(m.MethodName); ok {
+			m = withCatalogModes(m, cmd)
+		}
+		methods[m.MethodName] = m
+	}
+	if !c.known || c.fromCatalog || len(methods) != len(c.methods) {
+		c.logger.Info("upstream methods discovered", slog.Int("methods", len(methods)))
+	}
+	c.known, c.fromCatalog, c.methods = true, false, methods
+	return nil
+}
+
+// command returns the catalog's description of a method.
+func (c *listing) command(name string) (catalog.Command, bool) {
+	if c.static == nil {
+		return catalog.Command{}, false
+	}
+	return c.static.Lookup(name)
+}
+
+// catalogPoll is the interval of discovery attempts until the first one
+// succeeds (the upstream may not be connected yet).
+const catalogPoll = 250 * time.Millisecond
+
+// run refreshes the catalog every interval until ctx ends; until the first
+// success, it tries every catalogPoll.
+func (c *listing) run(ctx context.Context, interval time.Duration) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		next := catalogPoll
+		if c.up.Ready() == nil {
+			lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := c.load(lctx)
+			cancel()
+			switch {
+			case err == nil:
+				next = interval
+			case ctx.Err() == nil:
+				c.logger.Debug("method discovery failed", slog.Any("err", err))
+				if c.attempted() {
+					next = interval // the upstream has no listing
+				}
+			}
+		}
+		t.Reset(next)
+	}
+}
+
+// attempted reports whether a discovery got an answer, even a refusal: a
+// Java module has no ListAPI, and asking it every poll is pointless.
+func (c *listing) attempted() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return !c.fetched.IsZero()
+}
+
+// lookup finds a method. ok is false when the catalog is known and has no
+// such method; known is false when every name is passed through. A miss
+// refreshes the catalog first, at most every catalogRetry.
+func (c *listing) lookup(ctx context.Context, name string) (m bridge.MethodInfo, known, ok bool) {
+	c.mu.RLock()
+	_, found := c.methods[name]
+	fetched := c.fetched
+	c.mu.RUnlock()
+	if found || c.up.Ready() != nil || time.Since(fetched) < catalogRetry {
+		return c.result(name)
+	}
+	_ = c.load(ctx)
+	return c.result(name)
+}
+
+// result is lookup's answer from what is known now: a method found; a
+// name the catalog lacks, or with nothing known, unlisted (known false, ok
+// true); a name an upstream listing lacks, unknown (ok false).
+func (c *listing) result(name string) (bridge.MethodInfo, bool, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m, found := c.methods[name]
+	switch {
+	case found:
+		return m, true, true
+	case !c.known || c.fromCatalog:
+		return m, false, true
+	}
+	return m, true, false
+}
+
+// Where the methods come from (MethodList.Source).
+const (
+	sourceUpstream = "upstream"
+	sourceCatalog  = "catalog"
+	sourceNone     = "none"
+)
+
+// list returns the methods sorted by name, and where they come from.
+func (c *listing) list() ([]bridge.MethodInfo, string) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]bridge.MethodInfo, 0, len(c.methods))
+	for _, m := range c.methods {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].MethodName < out[j].MethodName })
+	switch {
+	case !c.known:
+		return out, sourceNone
+	case c.fromCatalog:
+		return out, sourceCatalog
+	}
+	return out, sourceUpstream
+}
+
+// lookupCached finds a method without refreshing the listing.
+func (c *listing) lookupCached(name string) (bridge.MethodInfo, bool, bool) { return c.result(name) }

@@ -1,0 +1,176 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/catalog"
+)
+
+// methodList reads GET /methods.
+func methodList(t *testing.T, url string) (MethodList, map[string]MethodDoc) {
+	t.Helper()
+	status, body := get(t, url+"/methods")
+	var ml MethodList
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &ml) != nil {
+		t.Fatalf("/methods: %d %s", status, body)
+	}
+	byName := map[string]MethodDoc{}
+	for _, m := range ml.Methods {
+		byName[m.Name] = m
+	}
+	return ml, byName
+}
+
+// TestCatalogWhenUpstreamListsNothing: in front of a module that answers no
+// ListAPI (as a real Java module), the catalog of the NULS 2 commands
+// describes it: the public reads are callable and listed, with their
+// parameters checked by type; the modules' internal commands and those
+// taking a password are not public; names the catalog lacks are unlisted.
+func TestCatalogWhenUpstreamListsNothing(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, devnode.Config{})
+	ta := newTestAuth(t, auth.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: node.ModuleURLs()["account"], noWait: true,
+		cfg: Config{Catalog: catalog.NULS2(), Auth: ta, Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}}})
+	waitFor(t, "connected", tg.client.Ready)
+
+	ml, byName := methodList(t, tg.url)
+	if ml.Source != sourceCatalog || ml.Discovered {
+		t.Fatalf("/methods source %q discovered %v, want the catalog", ml.Source, ml.Discovered)
+	}
+	acct, ok := byName["ac_getAccountByAddress"]
+	if !ok || acct.Scope != auth.ScopePublic || acct.Module != "account" || len(acct.Parameters) != 2 || !acct.Parameters[0].Required {
+		t.Fatalf("ac_getAccountByAddress %+v", acct)
+	}
+	if tr := byName["ac_transfer"]; tr.Scope != auth.ScopeAdmin {
+		t.Errorf("ac_transfer (inputs with passwords) scope %q, want admin", tr.Scope)
+	}
+	for _, internal := range []string{"newBlockHeight", "commitTx", "rollbackTx"} {
+		if _, listed := byName[internal]; listed {
+			t.Errorf("%s, a command only modules call, is listed", internal)
+		}
+	}
+
+	addr := node.GenesisAccounts()[0].Address
+	if status, _, body := post(t, tg.url+"/rpc/ac_getAccountByAddress", `{"chainId":2,"address":"`+addr+`"}`); status != http.StatusOK {
+		t.Fatalf("a public read: %d %s", status, body)
+	}
+	// Types are known: a wrong one is 400 here, not the module's err_0002.
+	status, _, body := post(t, tg.url+"/rpc/ac_getAccountByAddress", `{"chainId":"two","address":"`+addr+`"}`)
+	if p := problemOf(t, body); status != http.StatusBadRequest || p.ResponseErrorCode != "" || strings.Contains(p.Detail, "bridge") {
+		t.Fatalf("wrong type: %d %s", status, body)
+	}
+	if status, _, _ := post(t, tg.url+"/rpc/ac_getAccountByAddress", `{"chainId":2,"address":"`+addr+`","junk":1}`); status != http.StatusBadRequest {
+		t.Fatalf("undeclared parameter: %d", status)
+	}
+	// A password method: not for anonymous callers, nor public keys.
+	if status, _, _ := post(t, tg.url+"/rpc/ac_createAccount", `{"chainId":2,"count":1,"password":"nuls123456"}`); status != http.StatusUnauthorized {
+		t.Fatalf("anonymous ac_createAccount: %d, want 401", status)
+	}
+	if status, _, _ := postWith(t, tg.url+"/rpc/ac_createAccount", `{"chainId":2,"count":1,"password":"nuls123456"}`, bearer(ta.public)); status != http.StatusForbidden {
+		t.Fatalf("ac_createAccount with a public key: %d, want 403", status)
+	}
+	if status, _, body := postWith(t, tg.url+"/rpc/ac_createAccount", `{"chainId":2,"count":1,"password":"nuls123456"}`, bearer(ta.admin)); status != http.StatusOK {
+		t.Fatalf("ac_createAccount with an admin key: %d %s", status, body)
+	}
+	// Internal commands and names the catalog lacks are not callable.
+	for _, m := range []string{"newBlockHeight", "noSuchCommand", "confSet"} {
+		if status, _, _ := postWith(t, tg.url+"/rpc/"+m, `{}`, bearer(ta.admin)); status != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", m, status)
+		}
+	}
+}
+
+// TestCatalogEventsOnAListing: a listing wins over the catalog, which adds
+// what the listing cannot say: the block module raises latestHeight's
+// events although Java declares MethodMinEvent 0; required parameters and
+// result types reach /methods and the OpenAPI document.
+func TestCatalogEventsOnAListing(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, devnode.Config{})
+	blockURL := node.ModuleURLs()["block"]
+	// The block module lists nothing: from the catalog, latestHeight is
+	// streamable by events and by periods.
+	tg := startGateway(t, gatewayOptions{nodeURL: blockURL, noWait: true, cfg: Config{Catalog: catalog.NULS2()}})
+	waitFor(t, "connected", tg.client.Ready)
+	s := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
+	if got := height(t, s.next(3*time.Second)); got != 0 {
+		t.Fatalf("first %d", got)
+	}
+	node.ProduceBlock()
+	if got := height(t, s.next(3*time.Second)); got != 1 {
+		t.Fatalf("push %d", got)
+	}
+	if p := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2&period=1", ""); p.resp.StatusCode != http.StatusOK {
+		t.Fatalf("period stream: %d", p.resp.StatusCode)
+	}
+
+	listed := startGateway(t, gatewayOptions{nodeURL: node.URL(), cfg: Config{Catalog: catalog.NULS2()}})
+	ml, byName := methodList(t, listed.url)
+	if ml.Source != sourceUpstream || !ml.Discovered {
+		t.Fatalf("source %q", ml.Source)
+	}
+	gb := byName["getBalance"]
+	if gb.Result == nil || gb.Result.Fields["total"] == nil || len(gb.Parameters) != 4 || !gb.Parameters[3].Required {
+		t.Fatalf("getBalance %+v", gb)
+	}
+	_, doc := get(t, listed.url+"/openapi.json")
+	var oa struct {
+		Paths map[string]map[string]struct {
+			RequestBody struct {
+				Content map[string]struct {
+					Schema struct{ Required []string }
+				}
+			}
+			Responses map[string]struct {
+				Content map[string]struct {
+					Schema struct {
+						Properties map[string]struct{ Type string }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(doc), &oa); err != nil {
+		t.Fatal(err)
+	}
+	op := oa.Paths["/rpc/getBalance"]["post"]
+	if req := op.RequestBody.Content["application/json"].Schema.Required; strings.Join(req, ",") != "chainId,assetChainId,assetId,address" {
+		t.Errorf("getBalance required %v", req)
+	}
+	if typ := op.Responses["200"].Content["application/json"].Schema.Properties["total"].Type; typ != "integer" {
+		t.Errorf("getBalance 200 total: type %q, want integer", typ)
+	}
+}
+
+// TestMethodsFile: a custom module's methods, in the RegisterAPI format,
+// describe it when it lists nothing.
+func TestMethodsFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "methods.json")
+	if err := os.WriteFile(path, []byte(`{"Methods":[{"MethodName":"ac_getAccountList","MethodScope":"public",
+		"Parameters":[{"ParameterName":"chainId","ParameterType":"int","ParameterValidRange":"[1-65535]"}]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	custom, err := catalog.ReadMethods(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := startNode(t, devnode.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: node.ModuleURLs()["account"], noWait: true, cfg: Config{Catalog: custom}})
+	waitFor(t, "connected", tg.client.Ready)
+	if status, _, body := post(t, tg.url+"/rpc/ac_getAccountList", `{"chainId":2}`); status != http.StatusOK {
+		t.Fatalf("a method of the file: %d %s", status, body)
+	}
+	if status, _, _ := post(t, tg.url+"/rpc/ac_getAccountList", `{"chainId":70000}`); status != http.StatusBadRequest {
+		t.Fatalf("out of the file's range: %d", status)
+	}
+}
