@@ -23,7 +23,7 @@ const (
 	corsAllowHeaders = "Authorization, " + auth.HeaderAPIKey + ", Content-Type, " + headerIdempotencyKey + ", Prefer, Last-Event-ID"
 	// Every response header the API sets for its clients.
 	corsExposeHeaders = headerMessageID + ", " + headerRequestID + ", " + headerProcessingTime + ", Server-Timing, Retry-After, Location, " +
-		headerReplayed + ", " + headerPreferenceApplied + ", " + headerRateLimitPolicy + ", " + headerRateLimit + ", WWW-Authenticate"
+		headerReplayed + ", " + headerPreferenceApplied + ", " + headerRateLimitPolicy + ", " + headerRateLimit + ", WWW-Authenticate, " + headerSubscription
 	corsMaxAge = "600" // seconds a browser may cache a preflight answer
 )
 

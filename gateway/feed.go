@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
@@ -13,15 +14,27 @@ import (
 const notificationsTopic = "notifications"
 
 // Feeds opens the hub's upstream subscriptions on an Upstream: it
-// implements subscriptions.Upstream.
+// implements subscriptions.Upstream. Period subscriptions are emulated by
+// calling the method at the period (see pollFeed); event subscriptions are
+// the upstream's, unless PollEvents is set.
 type Feeds struct {
 	Upstream Upstream
+	// PollEvents, when set, emulates event subscriptions by calling the
+	// method this often and keeping the changes: for an upstream that
+	// cannot push, such as a Nulstar Connector. Zero: the upstream pushes.
+	PollEvents time.Duration
 }
 
 var _ subscriptions.Upstream = Feeds{}
 
 // Subscribe implements subscriptions.Upstream.
 func (f Feeds) Subscribe(ctx context.Context, k subscriptions.Key) (subscriptions.Feed, error) {
+	switch {
+	case k.Period > 0:
+		return newPollFeed(f.Upstream, k, time.Duration(k.Period)*time.Second, false)
+	case f.PollEvents > 0:
+		return newPollFeed(f.Upstream, k, f.PollEvents, true)
+	}
 	sub, err := f.Upstream.Subscribe(ctx, bridge.Request{
 		SubscriptionEventCounter: k.EventCounter,
 		SubscriptionPeriod:       k.Period,

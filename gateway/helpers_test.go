@@ -90,6 +90,8 @@ type gatewayOptions struct {
 	manager bool   // topology T2
 	client  bridge.ClientConfig
 	noWait  bool
+	// feeds builds the hub's upstream; default Feeds{Upstream: up}.
+	feeds func(Upstream) subscriptions.Upstream
 }
 
 // startGateway wires a Server as cmd/gateway does, with short timings.
@@ -142,7 +144,11 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 	if o.hub.FirstPushWait == 0 {
 		o.hub.FirstPushWait = 500 * time.Millisecond
 	}
-	hub = subscriptions.NewHub(o.hub, Feeds{Upstream: tg.up}, testLogger(t))
+	var feeds subscriptions.Upstream = Feeds{Upstream: tg.up}
+	if o.feeds != nil {
+		feeds = o.feeds(tg.up)
+	}
+	hub = subscriptions.NewHub(o.hub, feeds, testLogger(t))
 	tg.hub = hub
 	o.cfg.Upstream, o.cfg.Hub = tg.up, hub
 	srv, err := New(o.cfg, testLogger(t))

@@ -80,6 +80,10 @@ type Config struct {
 	// IdempotencyTTL is how long an Idempotency-Key is remembered.
 	// Default 24h.
 	IdempotencyTTL time.Duration
+	// EventPollInterval is Feeds.PollEvents, for the stream answers to
+	// say how their subscription is served. Zero: event subscriptions are
+	// the upstream's.
+	EventPollInterval time.Duration
 	// Catalog describes the methods when the upstream lists none, and adds
 	// what a listing cannot say (required parameters, result types,
 	// events). Nil: none.

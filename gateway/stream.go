@@ -19,6 +19,10 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
+// headerSubscription says how a stream's subscription is served: pushed
+// (by the upstream) or polled (the gateway calls the method).
+const headerSubscription = "X-Nuls-Subscription"
+
 // takeBatch is the most events one write carries.
 const takeBatch = 256
 
@@ -85,6 +89,13 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, boo
 		s.writeError(w, r, err)
 		return joined{}, false
 	}
+	// How the subscription is served: pushed by the upstream, or polled
+	// by the gateway (see pollFeed).
+	mode := "pushed"
+	if key.Period > 0 || s.cfg.EventPollInterval > 0 {
+		mode = "polled"
+	}
+	w.Header().Set(headerSubscription, mode)
 	js := joined{lastID: lastEventID(r), expires: p.Expires}
 	if js.slot, err = s.slots.acquire(s.clientKey(r, p), key.Topic()); err != nil {
 		s.writeError(w, r, err)

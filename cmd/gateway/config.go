@@ -57,6 +57,7 @@ const (
 	envMethodWeights       = "GATEWAY_METHOD_WEIGHTS"
 	envRateLimitStore      = "GATEWAY_RATE_LIMIT_STORE"
 	envMethodsFile         = "GATEWAY_METHODS_FILE"
+	envEventPoll           = "GATEWAY_EVENT_POLL_INTERVAL"
 	envUnlistedScope       = "GATEWAY_UNLISTED_SCOPE"
 	envAllowKernel         = "GATEWAY_ALLOW_KERNEL_COMMANDS"
 	envMaxTopics           = "GATEWAY_MAX_TOPICS"
@@ -121,6 +122,7 @@ type config struct {
 	MethodWeights       map[string]int
 	RateLimitStore      string // redis or memory
 	MethodsFiles        []string
+	EventPollInterval   time.Duration
 	UnlistedScope       string
 	AllowKernelCommands bool
 	MaxTopics           int
@@ -196,6 +198,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.DebugListen, "debug-listen", env(envDebugListen, ""), "address of a separate listener serving /debug/pprof; unset: none. Keep it private (env "+envDebugListen+")")
 	fs.StringVar(&c.ModuleListen, "module-listen", env(envModuleListen, "127.0.0.1:0"), "address of the gateway's module endpoint (/ws) in the manager topology, where other modules call it; never the HTTP listener. Reach it from the Manager's network only (env "+envModuleListen+")")
 
+	durationVar(&c.EventPollInterval, "event-poll-interval", envEventPoll, 0, "emulate event streams by calling the method this often and keeping the changes, for an upstream that cannot push (a Nulstar Connector); 0: the upstream pushes. Period streams are always emulated")
 	fs.StringVar(&methodsFiles, "methods-file", env(envMethodsFile, ""), "comma-separated JSON files of the methods of custom modules, in the RegisterAPI Methods format, added to the built-in catalog of the NULS 2 modules' commands that describes an upstream listing no methods (env "+envMethodsFile+")")
 	fs.StringVar(&c.KeysFile, "keys-file", env(envKeysFile, ""), "JSON file of API keys, stored hashed (gateway keys add --keys-file); re-read when it changes (env "+envKeysFile+")")
 	fs.StringVar(&c.JWTSecret, "jwt-secret", env(envJWTSecret, ""), "HS256 secret of the JWTs to accept, at least 32 bytes; prefer the environment variable (env "+envJWTSecret+")")

@@ -201,7 +201,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Auth:        authn, AllowKernelCommands: cfg.AllowKernelCommands, UnlistedScope: cfg.UnlistedScope,
 		Limiter: newLimiter(cfg, rdb, logger.With("component", "ratelimit")), Plans: cfg.RatePlans, Weights: cfg.MethodWeights,
 		TrustedProxies: cfg.TrustedProxies, MaxStreamsPerClient: cfg.MaxStreamsPerClient, MaxTopicsPerClient: cfg.MaxTopicsPerClient,
-		BodyTimeout: cfg.BodyTimeout, MaxCompounds: cfg.MaxCompounds, Catalog: methods,
+		BodyTimeout: cfg.BodyTimeout, MaxCompounds: cfg.MaxCompounds, Catalog: methods, EventPollInterval: cfg.EventPollInterval,
 	}
 	if rdb != nil {
 		cluster, err := subscriptions.NewRedisCluster(rdb, subscriptions.RedisClusterConfig{
@@ -217,7 +217,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		gwCfg.Compounds = gateway.DocumentCompounds{Docs: subscriptions.NewRedisDocuments(rdb, cfg.RedisPrefix+":compounds", 0)}
 		gwCfg.ReadyChecks = map[string]func(context.Context) error{"redis": redisPing(rdb)}
 	}
-	hub = subscriptions.NewHub(hubCfg, gateway.Feeds{Upstream: up}, logger.With("component", "hub"))
+	hub = subscriptions.NewHub(hubCfg, gateway.Feeds{Upstream: up, PollEvents: cfg.EventPollInterval}, logger.With("component", "hub"))
 	hubStage.goRun(logger, "hub", hub.Run)
 	gwCfg.Hub = hub
 	if cfg.Topology == topologyManager {
