@@ -49,6 +49,10 @@ type ModuleConfig struct {
 	Settings map[string]any
 	// OnNotification receives the Notifications peers send (D15).
 	OnNotification func(*Peer, *Notification)
+	// NoPushes answers a subscription's Request once and never pushes,
+	// as Nulstar's Connector does for the modules behind it (Part A2):
+	// for simulated peers that cannot push.
+	NoPushes bool
 }
 
 // Module is the server side of the protocol (the RPC-TOOL design): handlers

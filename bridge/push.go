@@ -66,7 +66,7 @@ func (sub *serverSub) event() {
 	sub.eventMu.Lock()
 	defer sub.eventMu.Unlock()
 	sub.events++
-	if sub.events%int64(sub.req.SubscriptionEventCounter) != 0 || sub.ctx.Err() != nil {
+	if sub.events%int64(sub.req.SubscriptionEventCounter) != 0 || sub.ctx.Err() != nil || sub.s.m.cfg.NoPushes {
 		return
 	}
 	resp := sub.compute(true)
@@ -92,6 +92,10 @@ func (sub *serverSub) loop() {
 	// The first Response is always sent; the range filters the pushes
 	// after it (D12).
 	sub.send(sub.compute(false))
+	if sub.s.m.cfg.NoPushes {
+		<-sub.ctx.Done()
+		return
+	}
 	for {
 		select {
 		case <-sub.ctx.Done():

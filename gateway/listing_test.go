@@ -12,6 +12,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
 // methodList reads GET /methods.
@@ -172,5 +173,62 @@ func TestMethodsFile(t *testing.T) {
 	}
 	if status, _, _ := post(t, tg.url+"/rpc/ac_getAccountList", `{"chainId":70000}`); status != http.StatusBadRequest {
 		t.Fatalf("out of the file's range: %d", status)
+	}
+}
+
+// TestInFrontOfAJavaLikeNode: the devnode playing a Java node (no ListAPI)
+// is described by the catalog: calls, bad types (400), event and period
+// streams behave as in front of the simulated node.
+func TestInFrontOfAJavaLikeNode(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, devnode.Config{Mode: devnode.ModeJava})
+	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), noWait: true, cfg: Config{Catalog: catalog.NULS2()}})
+	waitFor(t, "connected", tg.client.Ready)
+	if ml, _ := methodList(t, tg.url); ml.Source != sourceCatalog {
+		t.Fatalf("source %q", ml.Source)
+	}
+	addr := node.GenesisAccounts()[0].Address
+	if status, _, body := post(t, tg.url+"/rpc/getBalance", `{"chainId":2,"assetChainId":2,"assetId":1,"address":"`+addr+`"}`); status != http.StatusOK {
+		t.Fatalf("getBalance: %d %s", status, body)
+	}
+	if status, _, body := post(t, tg.url+"/rpc/getBlockHeaderByHeight", `{"chainId":2,"height":"one"}`); status != http.StatusBadRequest {
+		t.Fatalf("bad type: %d %s", status, body)
+	}
+	if status, _, body := post(t, tg.url+"/rpc", `{"latestHeight":{"chainId":2},"info":{"chainId":2}}`); status != http.StatusOK {
+		t.Fatalf("two methods: %d %s", status, body)
+	}
+	if status, _, _ := post(t, tg.url+"/rpc/noSuchMethod", `{}`); status != http.StatusNotFound {
+		t.Fatalf("unknown method: %d", status)
+	}
+	s := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
+	h0 := height(t, s.next(3*time.Second))
+	node.ProduceBlock()
+	if h1 := height(t, s.next(3*time.Second)); h1 != h0+1 {
+		t.Fatalf("event stream: %d after %d", h1, h0)
+	}
+	if u := openSSE(t, tg.url+"/rpc/noSuchMethod/stream?chainId=2", ""); u.resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("stream of an unknown method: %d", u.resp.StatusCode)
+	}
+}
+
+// TestInFrontOfAConnectorLikeNode: the devnode playing Nulstar's Connector
+// (no pushes): with --event-poll-interval, event streams still rise.
+func TestInFrontOfAConnectorLikeNode(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, devnode.Config{Mode: devnode.ModeConnector})
+	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), cfg: Config{Catalog: catalog.NULS2(), EventPollInterval: 50 * time.Millisecond},
+		feeds: func(up Upstream) subscriptions.Upstream {
+			return Feeds{Upstream: up, PollEvents: 50 * time.Millisecond}
+		}})
+	s := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
+	if m := s.resp.Header.Get(headerSubscription); m != "polled" {
+		t.Errorf("%s %q", headerSubscription, m)
+	}
+	h0 := height(t, s.next(3*time.Second))
+	for i := int64(1); i <= 3; i++ {
+		node.ProduceBlock()
+		if h := height(t, s.next(3*time.Second)); h != h0+i {
+			t.Fatalf("event %d: height %d, want %d", i, h, h0+i)
+		}
 	}
 }

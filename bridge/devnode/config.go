@@ -44,7 +44,20 @@ type Config struct {
 	Strict bool
 	// Now is the clock of block and transaction times. Default time.Now.
 	Now func() time.Time
+	// Mode makes the main endpoint behave like a real peer rather than
+	// like the specification: ModeJava answers no ListAPI, as a Java
+	// module or the Java Manager; ModeConnector answers a module's
+	// failure as success with {}, and a subscription once with no push
+	// after, as Nulstar's Connector (Part A2). Default "": the
+	// specification. The module endpoints are not affected.
+	Mode string
 }
+
+// Modes of Config.Mode.
+const (
+	ModeJava      = "java"
+	ModeConnector = "connector"
+)
 
 // withDefaults returns a copy of cfg with the defaults filled in, or why cfg
 // is invalid.
@@ -73,6 +86,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Mode != "" && cfg.Mode != ModeJava && cfg.Mode != ModeConnector {
+		return cfg, fmt.Errorf("devnode: Mode %q: want %s, %s or none", cfg.Mode, ModeJava, ModeConnector)
 	}
 	return cfg, nil
 }

@@ -88,6 +88,7 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 	main, err := bridge.NewModule(bridge.ModuleConfig{
 		Abbreviation: "kernel", Name: "devnode", Domain: "Nulstar",
 		Roles: map[string][]string{"kernel": {"1.0"}}, Conn: conn, Settings: settings,
+		NoPushes: cfg.Mode == ModeConnector,
 	}, logger.With(slog.String("module", "kernel")))
 	if err != nil {
 		return nil, err
@@ -109,6 +110,9 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 				cleanup()
 				return nil, err
 			}
+			if cfg.Mode == ModeConnector {
+				method = maskFailures(method)
+			}
 			if err := main.Register(method); err != nil {
 				cleanup()
 				return nil, err
@@ -116,6 +120,9 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		}
 	}
 	for _, method := range n.managerMethods() {
+		if cfg.Mode == ModeJava && method.Name == "ListAPI" {
+			continue // neither a Java module nor the Java Manager lists
+		}
 		if err := main.Register(method); err != nil {
 			cleanup()
 			return nil, err
@@ -140,6 +147,20 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		n.roles = append(n.roles, newEndpoint(mr.role, roleModules[i], ln, true, logger))
 	}
 	return n, nil
+}
+
+// maskFailures answers a method's failures as Nulstar's Connector relays a
+// module's: success, with {} (Part A2).
+func maskFailures(m bridge.Method) bridge.Method {
+	h := m.Handler
+	m.Handler = func(ctx context.Context, c *bridge.Call) (any, error) {
+		res, err := h(ctx, c)
+		if err != nil {
+			return map[string]any{}, nil
+		}
+		return res, nil
+	}
+	return m
 }
 
 // endpoints returns every endpoint, the main one first.
