@@ -116,7 +116,9 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { module.Close() })
-		modules := bridge.NewModules(bridge.ModulesConfig{Client: cc, Exclude: []string{strings.TrimPrefix(url, "ws://")}}, testLogger(t))
+		// Not the Manager, nor the gateway's own module (its advertised
+		// port 1 below), as cmd/gateway excludes them.
+		modules := bridge.NewModules(bridge.ModulesConfig{Client: cc, Exclude: []string{strings.TrimPrefix(url, "ws://"), "127.0.0.1:1"}}, testLogger(t))
 		link, err := bridge.NewManagerLink(bridge.ManagerLinkConfig{
 			URL: url, Module: module, ConnectionInformation: bridge.ConnectionInformation{IP: "127.0.0.1", Port: "1"},
 			Client: cc, OnRoles: modules.Update,

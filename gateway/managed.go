@@ -3,9 +3,11 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 )
@@ -37,13 +39,25 @@ func NewManaged(link *bridge.ManagerLink, modules *bridge.Modules, logger *slog.
 		routes: map[string]*bridge.Client{}, listed: map[*bridge.Client]bool{}}
 }
 
-// Ready implements Upstream: registered with the Manager.
+// Ready implements Upstream: registered with the Manager, and connected to
+// every module of its role table. (A Java Manager answers RegisterAPI at
+// once, and the module connections come up hundreds of milliseconds later:
+// ready before them, the gateway would send its first calls nowhere.)
 func (m *Managed) Ready() error {
 	if !m.link.Client().Ready() {
 		return bridge.ErrNotConnected
 	}
+	for role, c := range m.modules.Clients() {
+		if !c.Ready() {
+			return fmt.Errorf("%w: module %s", bridge.ErrNotConnected, role)
+		}
+	}
 	return nil
 }
+
+// routeWait is how often a call whose module is not connected yet looks
+// again, until its deadline.
+const routeWait = 50 * time.Millisecond
 
 // Methods implements Upstream: the Manager's listing (ListAPI, or Nulstar's
 // GetConsolidatedAPI), else what the modules list.
@@ -73,7 +87,9 @@ func (m *Managed) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
 }
 
 // candidates are the connections that may serve a method: the modules, in
-// a stable order, then the Manager.
+// a stable order. Never the Manager: it routes nothing (a Java Manager
+// answers "Cmd not found" to a module's method; Nulstar's ServiceManager
+// executes only its own).
 func (m *Managed) candidates() []*bridge.Client {
 	byRole := m.modules.Clients()
 	roles := make([]string, 0, len(byRole))
@@ -89,7 +105,7 @@ func (m *Managed) candidates() []*bridge.Client {
 			out = append(out, c)
 		}
 	}
-	return append(out, m.link.Client())
+	return out
 }
 
 // route returns the connection known to serve method, asking the modules'
@@ -179,25 +195,50 @@ func (m *Managed) callGroup(ctx context.Context, owner *bridge.Client, calls []b
 	if owner != nil {
 		return owner.CallMethods(ctx, calls)
 	}
+	tried := map[*bridge.Client]bool{}
 	var lastErr error = bridge.ErrNotConnected
-	for _, c := range m.candidates() {
-		if !c.Ready() {
-			continue
-		}
-		reply, err := c.CallMethods(ctx, calls)
-		var rpcErr *bridge.RPCError
-		if errors.As(err, &rpcErr) && rpcErr.MethodNotFound() {
-			lastErr = err
-			continue
-		}
-		if err == nil || errors.As(err, &rpcErr) {
-			for _, call := range calls {
-				m.remember(call.Method, c)
+	for {
+		waiting := false
+		for _, c := range m.candidates() {
+			if tried[c] {
+				continue
 			}
+			if !c.Ready() {
+				waiting = true
+				continue
+			}
+			tried[c] = true
+			reply, err := c.CallMethods(ctx, calls)
+			var rpcErr *bridge.RPCError
+			if errors.As(err, &rpcErr) && rpcErr.MethodNotFound() {
+				lastErr = err
+				continue
+			}
+			if err == nil || errors.As(err, &rpcErr) {
+				for _, call := range calls {
+					m.remember(call.Method, c)
+				}
+			}
+			return reply, err
 		}
-		return reply, err
+		if !waiting && (len(tried) > 0 || m.link.Client().Ready()) {
+			// Every module said it does not serve it, or the Manager's
+			// role table names none.
+			return nil, lastErr
+		}
+		// A module of the table is not connected yet (or there is no
+		// table yet): wait for it, as long as the call may.
+		t := time.NewTimer(routeWait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if errors.Is(lastErr, bridge.ErrNotConnected) {
+				return nil, fmt.Errorf("%w: no module of the role table serves the call yet", bridge.ErrNotConnected)
+			}
+			return nil, lastErr
+		case <-t.C:
+		}
 	}
-	return nil, lastErr
 }
 
 // Subscribe implements Upstream, on the module that serves the method.

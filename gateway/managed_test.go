@@ -1,9 +1,13 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,4 +141,69 @@ func startRawClient(t *testing.T, url string) *bridge.Client {
 	runCtx(t, c.Run)
 	waitFor(t, "client ready", c.Ready)
 	return c
+}
+
+// TestManagedWaitsForItsModules plays a Java Manager: RegisterAPI is
+// answered at once with a role table whose module is not up yet, and the
+// Manager itself serves no module's method. The gateway is not ready until
+// the module is connected, and a call made meanwhile waits for it rather
+// than going to the Manager or failing.
+func TestManagedWaitsForItsModules(t *testing.T) {
+	t.Parallel()
+	ledger, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "ledger"}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ledger.Close() })
+	if err := ledger.Register(bridge.Method{Name: "getBalance", Handler: func(context.Context, *bridge.Call) (any, error) {
+		return map[string]int{"total": 7}, nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	late := httptest.NewUnstartedServer(ledger) // bound, not answering yet
+	t.Cleanup(late.Close)
+	_, port, _ := net.SplitHostPort(late.Listener.Addr().String())
+
+	var managerCalls atomic.Int64
+	mgr, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "kernel"}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mgr.Close() })
+	if err := mgr.Register(bridge.Method{Name: "RegisterAPI", MinEvent: 1, Handler: func(context.Context, *bridge.Call) (any, error) {
+		return map[string]any{"Dependencies": map[string]any{"ledger": map[string]string{"IP": "127.0.0.1", "Port": port}}}, nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mgr.Register(bridge.Method{Name: "getBalance", Handler: func(context.Context, *bridge.Call) (any, error) {
+		managerCalls.Add(1)
+		return nil, bridge.Fail(bridge.CodeMethodNotFound, "Cmd not found:getBalance,1.0")
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, mgr), manager: true, noWait: true,
+		cfg: Config{UnlistedScope: "public", CallTimeout: 5 * time.Second}})
+	waitFor(t, "the Manager link", tg.client.Ready)
+	if status, body := get(t, tg.url+"/readyz"); status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with the module down: %d %s", status, body)
+	}
+	answered := make(chan string, 1)
+	go func() {
+		_, _, body := post(t, tg.url+"/rpc/getBalance", `{}`)
+		answered <- body
+	}()
+	time.Sleep(300 * time.Millisecond)
+	late.Start()
+	select {
+	case body := <-answered:
+		if body != `{"total":7}` {
+			t.Fatalf("the call made before the module was up: %s", body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call did not wait for its module")
+	}
+	if n := managerCalls.Load(); n != 0 {
+		t.Fatalf("%d calls went to the Manager", n)
+	}
+	waitFor(t, "ready", func() bool { status, _ := get(t, tg.url+"/readyz"); return status == http.StatusOK })
 }
