@@ -440,3 +440,41 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Answer is one module's answer to CallEach: its result, or its failure.
+type Answer struct {
+	Result json.RawMessage
+	Err    error
+}
+
+// CallEach calls one method on every module of the role table (the
+// RPC-TOOL design's callMultiplyRpc: the status of each module, shutdown
+// of all), once per module process, and returns each role's answer; the
+// roles one process serves share its answer. Modules not connected answer
+// ErrNotConnected.
+func (ms *Modules) CallEach(ctx context.Context, method string, params any) map[string]Answer {
+	byClient := map[*Client][]string{}
+	for role, c := range ms.Clients() {
+		byClient[c] = append(byClient[c], role)
+	}
+	out := make(map[string]Answer, len(byClient))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for c, roles := range byClient {
+		wg.Go(func() {
+			var a Answer
+			if !c.Ready() {
+				a.Err = ErrNotConnected
+			} else {
+				a.Result, a.Err = c.Call(ctx, method, params)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range roles {
+				out[r] = a
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}

@@ -207,3 +207,36 @@ func TestManagedWaitsForItsModules(t *testing.T) {
 	}
 	waitFor(t, "ready", func() bool { status, _ := get(t, tg.url+"/readyz"); return status == http.StatusOK })
 }
+
+// TestCallEach is RPC-TOOL's callMultiplyRpc: in the manager topology an
+// admin calls one command on every module and gets each one's answer under
+// its role; others may not, and the direct topology has no such route.
+func TestCallEach(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, devnode.Config{})
+	ta := newTestAuth(t, auth.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), manager: true, cfg: Config{Auth: ta, AllowKernelCommands: true}})
+	waitFor(t, "ready", func() bool { return tg.up.Ready() == nil })
+	status, _, body := postWith(t, tg.url+"/rpc/confGet/each", `{}`, bearer(ta.admin))
+	var got map[string]ModuleAnswer
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &got) != nil {
+		t.Fatalf("%d %s", status, body)
+	}
+	for role := range node.ModuleURLs() {
+		if a, ok := got[role]; !ok || a.Error != nil || !strings.Contains(string(a.Result), `"chainId":2`) {
+			t.Errorf("%s: %+v", role, a)
+		}
+	}
+	if status, _, _ := postWith(t, tg.url+"/rpc/latestHeight/each", `{"chainId":2}`, bearer(ta.public)); status != http.StatusForbidden {
+		t.Fatalf("without the admin scope: %d", status)
+	}
+	// A module that does not serve the method answers its failure.
+	status, _, body = postWith(t, tg.url+"/rpc/latestHeight/each", `{"chainId":2}`, bearer(ta.admin))
+	if status != http.StatusOK || !strings.Contains(body, `"block":{"result":{"value":0}}`) || !strings.Contains(body, `"responseErrorCode":"err_0021"`) {
+		t.Fatalf("latestHeight on each: %d %s", status, body)
+	}
+	direct := startGateway(t, gatewayOptions{nodeURL: node.URL(), cfg: Config{Auth: ta}})
+	if status, _, _ := postWith(t, direct.url+"/rpc/status/each", `{}`, bearer(ta.admin)); status != http.StatusNotFound {
+		t.Fatalf("direct topology: %d", status)
+	}
+}
