@@ -27,7 +27,7 @@ func (m *Managed) CallEach(ctx context.Context, method string, params json.RawMe
 // ModuleAnswer is one module's answer in POST /rpc/{method}/each.
 type ModuleAnswer struct {
 	// Result is the method's result, when the module answered success.
-	Result json.RawMessage `json:"result,omitempty"`
+	Result json.RawMessage `json:"result,omitempty" swaggertype:"object"`
 	// Error is the failure, as a problem document, otherwise.
 	Error *Problem `json:"error,omitempty"`
 }
