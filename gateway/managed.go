@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -24,9 +26,13 @@ type Managed struct {
 	modules *bridge.Modules
 	logger  *slog.Logger
 
-	mu     sync.Mutex // guards routes, listed
+	mu     sync.Mutex // guards routes, listed, forward
 	routes map[string]*bridge.Client
 	listed map[*bridge.Client]bool // whose ListAPI was asked
+	// forward are the methods the Manager routes itself, with
+	// ForwardMessage: Nulstar's ServiceManager lists its modules' methods
+	// (GetConsolidatedAPI) but gives the gateway no module address.
+	forward map[string]bool
 }
 
 // NewManaged returns the T2 upstream over a running Manager link and module
@@ -36,7 +42,7 @@ func NewManaged(link *bridge.ManagerLink, modules *bridge.Modules, logger *slog.
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Managed{link: link, modules: modules, logger: logger,
-		routes: map[string]*bridge.Client{}, listed: map[*bridge.Client]bool{}}
+		routes: map[string]*bridge.Client{}, listed: map[*bridge.Client]bool{}, forward: map[string]bool{}}
 }
 
 // Ready implements Upstream: registered with the Manager, and connected to
@@ -62,8 +68,20 @@ const routeWait = 50 * time.Millisecond
 // Methods implements Upstream: the Manager's listing (ListAPI, or Nulstar's
 // GetConsolidatedAPI), else what the modules list.
 func (m *Managed) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
-	list, err := listMethods(ctx, clientAdapter{m.link.Client()})
+	// A plain GetConsolidatedAPI is refused by Nulstar's ServiceManager
+	// and unknown to a Java Manager: ListAPI, then the subscription.
+	list, err := listMethodsWith(ctx, clientAdapter{m.link.Client()}, "ListAPI")
 	if err == nil {
+		return list, nil
+	}
+	if list, cerr := consolidatedAPI(ctx, m.link.Client()); cerr == nil {
+		forward := make(map[string]bool, len(list))
+		for _, mi := range list {
+			forward[mi.MethodName] = true
+		}
+		m.mu.Lock()
+		m.forward = forward
+		m.mu.Unlock()
 		return list, nil
 	}
 	seen := map[string]bool{}
@@ -82,6 +100,78 @@ func (m *Managed) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
 	}
 	if len(out) == 0 {
 		return nil, err
+	}
+	return out, nil
+}
+
+// consolidatedWait bounds the wait for the first answer of a
+// GetConsolidatedAPI subscription.
+const consolidatedWait = 5 * time.Second
+
+// consolidatedAPI asks Nulstar's ServiceManager for its modules' methods
+// as its own Connector does: the ServiceManager accepts GetConsolidatedAPI
+// only as an event subscription (SubscriptionEventCounter 1), whose first
+// answer is the list.
+func consolidatedAPI(ctx context.Context, c *bridge.Client) ([]bridge.MethodInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, consolidatedWait)
+	defer cancel()
+	sub, err := c.Subscribe(ctx, bridge.Request{SubscriptionEventCounter: 1,
+		RequestMethods: []bridge.MethodCall{{Method: "GetConsolidatedAPI", Params: json.RawMessage(`{}`)}}})
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Close()
+	select {
+	case p, ok := <-sub.C():
+		switch {
+		case !ok:
+			return nil, sub.Err()
+		case p.Err != nil:
+			return nil, p.Err
+		case len(p.Results) == 0:
+			return nil, errors.New("gateway: GetConsolidatedAPI answered no data")
+		}
+		return bridge.ParseMethodList(p.Results[0].Result)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// forwardable reports whether the Manager routes every call itself.
+func (m *Managed) forwardable(calls []bridge.MethodCall) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range calls {
+		if !m.forward[c.Method] {
+			return false
+		}
+	}
+	return true
+}
+
+// forwardCalls sends each call to the Manager as ForwardMessage
+// {"<method>": params}, one at a time (the ServiceManager forwards one
+// method per message), as Nulstar's Connector does.
+func (m *Managed) forwardCalls(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
+	out := &bridge.Reply{}
+	for _, c := range calls {
+		params := c.Params
+		if len(params) == 0 {
+			params = json.RawMessage(`{}`)
+		}
+		reply, err := m.link.Client().CallMethods(ctx, []bridge.MethodCall{{Method: "ForwardMessage",
+			Params: json.RawMessage(`{` + strconv.Quote(c.Method) + `:` + string(params) + `}`)}})
+		if err != nil {
+			var rpcErr *bridge.RPCError
+			if errors.As(err, &rpcErr) {
+				rpcErr.Method = c.Method
+			}
+			return nil, err
+		}
+		res := reply.Results[0]
+		res.Method = c.Method
+		out.Results = append(out.Results, res)
+		out.MessageID, out.RequestID, out.ProcessingTime = reply.MessageID, reply.RequestID, reply.ProcessingTime
 	}
 	return out, nil
 }
@@ -194,6 +284,9 @@ func (m *Managed) Call(ctx context.Context, calls []bridge.MethodCall) (*bridge.
 func (m *Managed) callGroup(ctx context.Context, owner *bridge.Client, calls []bridge.MethodCall) (*bridge.Reply, error) {
 	if owner != nil {
 		return owner.CallMethods(ctx, calls)
+	}
+	if len(m.candidates()) == 0 && m.forwardable(calls) {
+		return m.forwardCalls(ctx, calls)
 	}
 	tried := map[*bridge.Client]bool{}
 	var lastErr error = bridge.ErrNotConnected

@@ -240,3 +240,68 @@ func TestCallEach(t *testing.T) {
 		t.Fatalf("direct topology: %d", status)
 	}
 }
+
+// TestBehindNulstarServiceManager plays Nulstar's ServiceManager: its role
+// table is empty (the gateway depends on no role), it lists its modules'
+// methods only through a GetConsolidatedAPI subscription, and routes calls
+// itself (ForwardMessage). The gateway learns the methods the way the
+// Connector does, lists them, forwards the calls, and answers 404 for the
+// others.
+func TestBehindNulstarServiceManager(t *testing.T) {
+	t.Parallel()
+	sm, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "NSM"}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sm.Close() })
+	var forwarded atomic.Int64
+	methods := []bridge.Method{
+		{Name: "RegisterAPI", MinEvent: 1, Handler: func(context.Context, *bridge.Call) (any, error) { return map[string]any{}, nil }},
+		{Name: "GetConsolidatedAPI", MinEvent: 1, Handler: func(context.Context, *bridge.Call) (any, error) {
+			return map[string]any{"Public": map[string]any{"Nuls.getThing": map[string]any{
+				"MethodName": "getThing", "MethodScope": "public", "MethodMinEvent": "0", "MethodMinPeriod": "1",
+				"Parameters": []map[string]string{{"ParameterName": "n", "ParameterType": "int"}}}}}, nil
+		}},
+		{Name: "ForwardMessage", Handler: func(_ context.Context, c *bridge.Call) (any, error) {
+			forwarded.Add(1)
+			var p map[string]struct{ N int }
+			if err := c.Bind(&p); err != nil {
+				return nil, err
+			}
+			if _, ok := p["getThing"]; !ok {
+				return nil, bridge.Fail(bridge.CodeMethodNotFound, "not available")
+			}
+			return map[string]int{"thing": p["getThing"].N * 2}, nil
+		}},
+	}
+	for _, m := range methods {
+		if err := sm.Register(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, sm), manager: true})
+	ml, byName := methodList(t, tg.url)
+	if ml.Source != sourceUpstream || byName["getThing"].Name == "" {
+		t.Fatalf("/methods %+v", ml)
+	}
+	if status, _, body := post(t, tg.url+"/rpc/getThing", `{"n":21}`); status != http.StatusOK || body != `{"thing":42}` {
+		t.Fatalf("a forwarded call: %d %s", status, body)
+	}
+	if status, _, _ := post(t, tg.url+"/rpc/getThing", `{"n":"x"}`); status != http.StatusBadRequest {
+		t.Fatalf("bad type: %d", status)
+	}
+	if status, _, _ := post(t, tg.url+"/rpc/nope", `{}`); status != http.StatusNotFound {
+		t.Fatalf("unknown: %d", status)
+	}
+	if n := forwarded.Load(); n != 1 {
+		t.Fatalf("%d ForwardMessage, want 1", n)
+	}
+	// A period stream is polled through ForwardMessage too.
+	s := openSSE(t, tg.url+"/rpc/getThing/stream?n=1&period=1", "")
+	if s.resp.StatusCode != http.StatusOK {
+		t.Fatalf("period stream: %d", s.resp.StatusCode)
+	}
+	if ev := s.next(3 * time.Second); ev.Data != `{"thing":2}` {
+		t.Fatalf("event %+v", ev)
+	}
+}

@@ -79,8 +79,14 @@ func (d *Direct) Ready() error {
 // listMethods asks a peer for its methods: ListAPI (Nulstar's Connector and
 // the simulated node), then GetConsolidatedAPI (Nulstar's Manager).
 func listMethods(ctx context.Context, c rpcClient) ([]bridge.MethodInfo, error) {
+	return listMethodsWith(ctx, c, "ListAPI", "GetConsolidatedAPI")
+}
+
+// listMethodsWith asks a peer for its methods with the first of methods it
+// serves.
+func listMethodsWith(ctx context.Context, c rpcClient, methods ...string) ([]bridge.MethodInfo, error) {
 	var errs []error
-	for _, method := range []string{"ListAPI", "GetConsolidatedAPI"} {
+	for _, method := range methods {
 		raw, err := c.Call(ctx, method, nil)
 		if err != nil {
 			errs = append(errs, err)
