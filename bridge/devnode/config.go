@@ -44,6 +44,12 @@ type Config struct {
 	Strict bool
 	// Now is the clock of block and transaction times. Default time.Now.
 	Now func() time.Time
+	// Manager, when set, is the URL of a Manager (Nulstar's ServiceManager
+	// on ws://127.0.0.1:7771, a Java Manager) that the node registers with
+	// as the module "devnode", serving every chain method on an endpoint
+	// of its own (also in ModuleURLs), so that the node can sit behind a
+	// real Manager. Default: none.
+	Manager string
 	// Mode makes the main endpoint behave like a real peer rather than
 	// like the specification: ModeJava answers no ListAPI, as a Java
 	// module or the Java Manager; ModeConnector answers a module's

@@ -49,3 +49,43 @@ func TestModes(t *testing.T) {
 		t.Error("an unknown mode accepted")
 	}
 }
+
+// TestRegistersWithAManager: with Config.Manager the node registers with a
+// Manager (here another devnode) as the module devnode, whose endpoint the
+// role table then names, and which serves the chain's methods.
+func TestRegistersWithAManager(t *testing.T) {
+	t.Parallel()
+	mgr := startNode(t, Config{})
+	node := startNode(t, Config{Manager: mgr.URL()})
+	u, ok := node.ModuleURLs()[registeredRole]
+	if !ok {
+		t.Fatalf("no %s endpoint: %v", registeredRole, node.ModuleURLs())
+	}
+	c := dial(t, mgr.URL())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		raw, err := c.Call(t.Context(), "RegisterAPI", map[string]any{"Abbreviation": "probe", "ModuleName": "probe",
+			"ModuleDomain": "Test", "ModuleVersion": "1.0", "ModuleRoles": map[string][]string{"probe": {"1.0"}},
+			"Dependencies": map[string]string{}, "ConnectionInformation": map[string]string{"IP": "127.0.0.1", "Port": "1"}, "Methods": []any{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		table, err := bridge.ParseRoleTable(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := table[registeredRole]; ok {
+			if e.URL() != u {
+				t.Fatalf("the role table names %s, the node serves %s", e.URL(), u)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not registered: %v", table)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := dial(t, u).Call(t.Context(), "latestHeight", map[string]int{"chainId": 2}); err != nil {
+		t.Fatal(err)
+	}
+}

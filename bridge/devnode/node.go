@@ -36,8 +36,9 @@ type Node struct {
 	cfg    Config
 	logger *slog.Logger
 	chain  *chain
-	main   *endpoint   // every method, and the Manager
-	roles  []*endpoint // one per module role, at /ws
+	main   *endpoint           // every method, and the Manager
+	roles  []*endpoint         // one per module role, at /ws
+	link   *bridge.ManagerLink // registers with Config.Manager; nil: none
 	// chainMethods holds the parameters, as the real node declares them, of
 	// the methods of the Nuls domain (the others on the main endpoint are
 	// Nulstar's: the Manager's and the kernel commands).
@@ -146,7 +147,47 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		listeners = append(listeners, ln)
 		n.roles = append(n.roles, newEndpoint(mr.role, roleModules[i], ln, true, logger))
 	}
+	if cfg.Manager != "" {
+		if err := n.newRegistered(host, conn, settings, &modules, &listeners); err != nil {
+			cleanup()
+			return nil, err
+		}
+	}
 	return n, nil
+}
+
+// registeredRole is the node's module toward a Manager (Config.Manager).
+const registeredRole = "devnode"
+
+// newRegistered makes the module that registers with the Manager: every
+// chain method, on an endpoint of its own, and the link that registers it.
+func (n *Node) newRegistered(host string, conn bridge.ConnConfig, settings map[string]any, modules *[]*bridge.Module, listeners *[]net.Listener) error {
+	m, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: registeredRole, Domain: "Nuls", Conn: conn, Settings: settings},
+		n.logger.With(slog.String("module", registeredRole)))
+	if err != nil {
+		return err
+	}
+	*modules = append(*modules, m)
+	for _, mr := range moduleRoles {
+		for _, method := range mr.methods(n) {
+			method, _ = javaLenient(method)
+			if err := m.Register(method); err != nil {
+				return err
+			}
+		}
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return fmt.Errorf("devnode: listen for %s: %w", registeredRole, err)
+	}
+	*listeners = append(*listeners, ln)
+	ep := newEndpoint(registeredRole, m, ln, true, n.logger)
+	n.roles = append(n.roles, ep)
+	n.link, err = bridge.NewManagerLink(bridge.ManagerLinkConfig{
+		URL: n.cfg.Manager, Module: m,
+		ConnectionInformation: bridge.ConnectionInformation{IP: n.cfg.AdvertiseHost, Port: ep.port()},
+	}, n.logger.With(slog.String("component", "manager-link")))
+	return err
 }
 
 // maskFailures answers a method's failures as Nulstar's Connector relays a
@@ -274,6 +315,15 @@ func (n *Node) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			n.produceBlocks(ctx)
+		}()
+	}
+	if n.link != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := n.link.Run(ctx); err != nil && ctx.Err() == nil {
+				n.logger.Warn("manager link stopped", slog.Any("err", err))
+			}
 		}()
 	}
 	n.logger.Info("devnode running",

@@ -69,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (devnode.Config, slog.Level, er
 		"`host` put in the role table and module URLs (in containers: the service name); default: the --listen host, or 127.0.0.1 for a wildcard")
 	fs.IntVar(&cfg.ChainID, "chain-id", devnode.DefaultChainID, "chain ID, 1 to 65535 (2: testnet addresses tNULSe…)")
 	fs.BoolVar(&cfg.Strict, "strict", false, "drop frames with fields a Java module does not know, as Java does")
+	fs.StringVar(&cfg.Manager, "manager", "", "ws:// URL of a Manager (Nulstar ServiceManager, a Java Manager) to register with as the module devnode, serving every chain method; unset: none")
 	fs.StringVar(&cfg.Mode, "mode", "", "play a real peer on the main endpoint: java (no ListAPI, as a Java module or Manager) or connector (failures as success with {}, no pushes, as the Nulstar Connector); unset: the specification")
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.Usage = func() {
