@@ -63,8 +63,25 @@ type Registration struct {
 }
 
 // Registration describes the module for RegisterAPI, with its current
-// method list (compound methods included).
+// method list (compound methods included). The kernel commands (D17) are
+// not in it: every module answers them, and a Manager that consolidates
+// the modules' methods refuses a name that two modules announce (Nulstar's
+// ServiceManager then answers no GetConsolidatedAPI: NSM-4); the Java
+// modules do not announce them either.
 func (m *Module) Registration(ci ConnectionInformation) Registration {
+	kernel := map[string]bool{}
+	for _, km := range m.kernelMethods() {
+		kernel[km.Name] = true
+	}
+	var methods []MethodInfo
+	for _, mi := range m.Methods() {
+		if !kernel[mi.MethodName] {
+			methods = append(methods, mi)
+		}
+	}
+	if methods == nil {
+		methods = []MethodInfo{}
+	}
 	return Registration{
 		Abbreviation:          m.cfg.Abbreviation,
 		ModuleName:            m.cfg.Name,
@@ -73,7 +90,7 @@ func (m *Module) Registration(ci ConnectionInformation) Registration {
 		ModuleRoles:           m.cfg.Roles,
 		Dependencies:          m.cfg.Dependencies,
 		ConnectionInformation: ci,
-		Methods:               m.Methods(),
+		Methods:               methods,
 	}
 }
 

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -41,5 +42,24 @@ func TestCheckDeclaredParams(t *testing.T) {
 	none := MethodInfo{MethodName: "info", Parameters: []ParameterInfo{}}
 	if err := none.CheckDeclaredParams(json.RawMessage(`{"a":1}`)); err == nil {
 		t.Error("a parameter accepted by a method that declares none")
+	}
+}
+
+// TestRegistrationLeavesOutKernelCommands: every module answers the kernel
+// commands, none announces them (Nulstar's ServiceManager refuses a name
+// two modules announce).
+func TestRegistrationLeavesOutKernelCommands(t *testing.T) {
+	t.Parallel()
+	m, err := NewModule(ModuleConfig{Abbreviation: "x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Register(Method{Name: "hello", Handler: func(context.Context, *Call) (any, error) { return nil, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	reg := m.Registration(ConnectionInformation{IP: "127.0.0.1", Port: "1"})
+	if len(reg.Methods) != 1 || reg.Methods[0].MethodName != "hello" {
+		t.Fatalf("RegisterAPI methods %+v, want hello alone", reg.Methods)
 	}
 }

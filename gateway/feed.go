@@ -34,6 +34,8 @@ func (f Feeds) Subscribe(ctx context.Context, k subscriptions.Key) (subscription
 		return newPollFeed(f.Upstream, k, time.Duration(k.Period)*time.Second, false)
 	case f.PollEvents > 0:
 		return newPollFeed(f.Upstream, k, f.PollEvents, true)
+	case !canPush(f.Upstream, k.Method):
+		return newPollFeed(f.Upstream, k, defaultEventPoll, true)
 	}
 	sub, err := f.Upstream.Subscribe(ctx, bridge.Request{
 		SubscriptionEventCounter: k.EventCounter,
@@ -47,6 +49,21 @@ func (f Feeds) Subscribe(ctx context.Context, k subscriptions.Key) (subscription
 	fd := &feed{sub: sub, method: k.Method, ch: make(chan subscriptions.Update, 16), stop: make(chan struct{}), done: make(chan struct{})}
 	go fd.run()
 	return fd, nil
+}
+
+// defaultEventPoll is how often an event subscription is emulated where
+// the upstream is known not to push the method (see pusher).
+const defaultEventPoll = time.Second
+
+// pusher is an upstream that knows which methods it cannot push: a
+// Managed upstream forwarding a method through Nulstar's ServiceManager.
+type pusher interface {
+	CanPush(method string) bool
+}
+
+func canPush(up Upstream, method string) bool {
+	p, ok := up.(pusher)
+	return !ok || p.CanPush(method)
 }
 
 // feed turns the pushes of a bridge.Subscription into hub updates. Its

@@ -74,7 +74,8 @@ func (m *Managed) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
 	if err == nil {
 		return list, nil
 	}
-	if list, cerr := consolidatedAPI(ctx, m.link.Client()); cerr == nil {
+	list, cerr := consolidatedAPI(ctx, m.link.Client())
+	if cerr == nil {
 		forward := make(map[string]bool, len(list))
 		for _, mi := range list {
 			forward[mi.MethodName] = true
@@ -84,6 +85,7 @@ func (m *Managed) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
 		m.mu.Unlock()
 		return list, nil
 	}
+	err = errors.Join(err, fmt.Errorf("GetConsolidatedAPI: %w", cerr))
 	seen := map[string]bool{}
 	var out []bridge.MethodInfo
 	for _, c := range m.candidates() {
@@ -135,6 +137,12 @@ func consolidatedAPI(ctx context.Context, c *bridge.Client) ([]bridge.MethodInfo
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// CanPush reports whether a subscription of method can be pushed: not
+// when the Manager forwards its calls (no module connection carries it).
+func (m *Managed) CanPush(method string) bool {
+	return len(m.candidates()) > 0 || !m.forwardable([]bridge.MethodCall{{Method: method}})
 }
 
 // forwardable reports whether the Manager routes every call itself.

@@ -259,7 +259,7 @@ func TestBehindNulstarServiceManager(t *testing.T) {
 		{Name: "RegisterAPI", MinEvent: 1, Handler: func(context.Context, *bridge.Call) (any, error) { return map[string]any{}, nil }},
 		{Name: "GetConsolidatedAPI", MinEvent: 1, Handler: func(context.Context, *bridge.Call) (any, error) {
 			return map[string]any{"Public": map[string]any{"Nuls.getThing": map[string]any{
-				"MethodName": "getThing", "MethodScope": "public", "MethodMinEvent": "0", "MethodMinPeriod": "1",
+				"MethodName": "getThing", "MethodScope": "public", "MethodMinEvent": "1", "MethodMinPeriod": "1",
 				"Parameters": []map[string]string{{"ParameterName": "n", "ParameterType": "int"}}}}}, nil
 		}},
 		{Name: "ForwardMessage", Handler: func(_ context.Context, c *bridge.Call) (any, error) {
@@ -302,6 +302,14 @@ func TestBehindNulstarServiceManager(t *testing.T) {
 		t.Fatalf("period stream: %d", s.resp.StatusCode)
 	}
 	if ev := s.next(3 * time.Second); ev.Data != `{"thing":2}` {
+		t.Fatalf("event %+v", ev)
+	}
+	// An event stream too: no module connection can carry its pushes.
+	e := openSSE(t, tg.url+"/rpc/getThing/stream?n=2", "")
+	if e.resp.StatusCode != http.StatusOK || e.resp.Header.Get(headerSubscription) != "polled" {
+		t.Fatalf("event stream: %d %v", e.resp.StatusCode, e.resp.Header)
+	}
+	if ev := e.next(3 * time.Second); ev.Data != `{"thing":4}` {
 		t.Fatalf("event %+v", ev)
 	}
 }

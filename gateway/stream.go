@@ -92,7 +92,7 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, boo
 	// How the subscription is served: pushed by the upstream, or polled
 	// by the gateway (see pollFeed).
 	mode := "pushed"
-	if key.Period > 0 || s.cfg.EventPollInterval > 0 {
+	if key.Period > 0 || s.cfg.EventPollInterval > 0 || !canPush(s.cfg.Upstream, key.Method) {
 		mode = "polled"
 	}
 	w.Header().Set(headerSubscription, mode)
