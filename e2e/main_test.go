@@ -43,8 +43,15 @@ type build struct {
 // selecting no test (-run='^$' -bench=.) build nothing.
 func gatewayBinary(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv(envGatewayBin); bin != "" {
+		return bin // built by the process that started this one
+	}
 	return binary(t, "./cmd/gateway")
 }
+
+// envGatewayBin names a gateway binary already built (the real-peer tests
+// run a copy of the test binary inside a network namespace).
+const envGatewayBin = "E2E_GATEWAY_BIN"
 
 // devnodeBinary builds cmd/devnode, the simulated NULS node, once per run.
 func devnodeBinary(t *testing.T) string {

@@ -141,8 +141,13 @@ func (p *gatewayProc) ready(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var list struct{ Discovered bool }
-	if status != http.StatusOK || json.Unmarshal(body, &list) != nil || !list.Discovered {
+	// Discovered from the upstream, or described by the catalog (an
+	// upstream that lists nothing, as a Java module).
+	var list struct {
+		Discovered bool
+		Source     string
+	}
+	if status != http.StatusOK || json.Unmarshal(body, &list) != nil || !(list.Discovered || list.Source == "catalog") {
 		return fmt.Errorf("/methods: status %d: %.200s", status, body)
 	}
 	return nil

@@ -33,6 +33,9 @@ type Managed struct {
 	// ForwardMessage: Nulstar's ServiceManager lists its modules' methods
 	// (GetConsolidatedAPI) but gives the gateway no module address.
 	forward map[string]bool
+	// learned is set once the Manager's listing was asked for: before,
+	// a call with no module to go to waits.
+	learned bool
 }
 
 // NewManaged returns the T2 upstream over a running Manager link and module
@@ -68,6 +71,11 @@ const routeWait = 50 * time.Millisecond
 // Methods implements Upstream: the Manager's listing (ListAPI, or Nulstar's
 // GetConsolidatedAPI), else what the modules list.
 func (m *Managed) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
+	defer func() {
+		m.mu.Lock()
+		m.learned = true
+		m.mu.Unlock()
+	}()
 	// A plain GetConsolidatedAPI is refused by Nulstar's ServiceManager
 	// and unknown to a Java Manager: ListAPI, then the subscription.
 	list, err := listMethodsWith(ctx, clientAdapter{m.link.Client()}, "ListAPI")
@@ -293,12 +301,12 @@ func (m *Managed) callGroup(ctx context.Context, owner *bridge.Client, calls []b
 	if owner != nil {
 		return owner.CallMethods(ctx, calls)
 	}
-	if len(m.candidates()) == 0 && m.forwardable(calls) {
-		return m.forwardCalls(ctx, calls)
-	}
 	tried := map[*bridge.Client]bool{}
 	var lastErr error = bridge.ErrNotConnected
 	for {
+		if len(m.candidates()) == 0 && m.forwardable(calls) {
+			return m.forwardCalls(ctx, calls)
+		}
 		waiting := false
 		for _, c := range m.candidates() {
 			if tried[c] {
@@ -322,7 +330,10 @@ func (m *Managed) callGroup(ctx context.Context, owner *bridge.Client, calls []b
 			}
 			return reply, err
 		}
-		if !waiting && (len(tried) > 0 || m.link.Client().Ready()) {
+		m.mu.Lock()
+		learned := m.learned
+		m.mu.Unlock()
+		if !waiting && (len(tried) > 0 || (m.link.Client().Ready() && learned)) {
 			// Every module said it does not serve it, or the Manager's
 			// role table names none.
 			return nil, lastErr
