@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sort"
 	"time"
@@ -39,6 +40,8 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 //	@Success	200	{object}	Health
 //	@Failure	503	{object}	Health
 //	@Router		/readyz [get]
+var errMethodsUnknown = errors.New("the upstream was not asked for its methods yet")
+
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
@@ -52,6 +55,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		h.Checks[name] = "ok"
 	}
 	check("upstream", s.cfg.Upstream.Ready())
+	// What may be called is known only once the upstream was asked for
+	// its methods (and, when it lists none, the catalog took over):
+	// before, a call would be refused.
+	if !s.listing.attempted() {
+		check("methods", errMethodsUnknown)
+	} else {
+		check("methods", nil)
+	}
 	names := make([]string, 0, len(s.cfg.ReadyChecks))
 	for name := range s.cfg.ReadyChecks {
 		names = append(names, name)

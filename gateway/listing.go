@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"regexp"
 	"sort"
@@ -48,15 +49,7 @@ type listing struct {
 }
 
 func newListing(up Upstream, docs subscriptions.Documents, static *catalog.Catalog, logger *slog.Logger) *listing {
-	c := &listing{up: up, docs: docs, static: static, logger: logger, methods: map[string]bridge.MethodInfo{}}
-	if static != nil {
-		// Until the upstream says otherwise, the catalog describes it.
-		for _, cmd := range static.Commands() {
-			c.methods[cmd.Name] = catalogMethod(cmd)
-		}
-		c.known, c.fromCatalog = true, true
-	}
-	return c
+	return &listing{up: up, docs: docs, static: static, logger: logger, methods: map[string]bridge.MethodInfo{}}
 }
 
 // catalogMethod describes a catalog command as the gateway exposes it. The
@@ -137,6 +130,20 @@ func (c *listing) load(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.fetched = time.Now()
+	var rpcErr *bridge.RPCError
+	if err != nil && c.static != nil && errors.As(err, &rpcErr) {
+		// The upstream answered that it lists nothing (not that it is
+		// away): the catalog describes it.
+		if !c.fromCatalog {
+			c.logger.Info("the upstream lists no methods: the catalog describes them", slog.Int("methods", c.static.Len()))
+		}
+		methods := make(map[string]bridge.MethodInfo, c.static.Len())
+		for _, cmd := range c.static.Commands() {
+			methods[cmd.Name] = catalogMethod(cmd)
+		}
+		c.known, c.fromCatalog, c.methods = true, true, methods
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,13 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
+// waitReadyz waits for /readyz to answer 200: the upstream connected and
+// asked for its methods.
+func waitReadyz(t *testing.T, url string) {
+	t.Helper()
+	waitFor(t, "ready", func() bool { status, _ := get(t, url+"/readyz"); return status == http.StatusOK })
+}
+
 // methodList reads GET /methods.
 func methodList(t *testing.T, url string) (MethodList, map[string]MethodDoc) {
 	t.Helper()
@@ -41,7 +48,7 @@ func TestCatalogWhenUpstreamListsNothing(t *testing.T) {
 	ta := newTestAuth(t, auth.Config{})
 	tg := startGateway(t, gatewayOptions{nodeURL: node.ModuleURLs()["account"], noWait: true,
 		cfg: Config{Catalog: catalog.NULS2(), Auth: ta, Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}}})
-	waitFor(t, "connected", tg.client.Ready)
+	waitReadyz(t, tg.url)
 
 	ml, byName := methodList(t, tg.url)
 	if ml.Source != sourceCatalog || ml.Discovered {
@@ -101,7 +108,7 @@ func TestCatalogEventsOnAListing(t *testing.T) {
 	// The block module lists nothing: from the catalog, latestHeight is
 	// streamable by events and by periods.
 	tg := startGateway(t, gatewayOptions{nodeURL: blockURL, noWait: true, cfg: Config{Catalog: catalog.NULS2()}})
-	waitFor(t, "connected", tg.client.Ready)
+	waitReadyz(t, tg.url)
 	s := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
 	if got := height(t, s.next(3*time.Second)); got != 0 {
 		t.Fatalf("first %d", got)
@@ -167,7 +174,7 @@ func TestMethodsFile(t *testing.T) {
 	}
 	node := startNode(t, devnode.Config{})
 	tg := startGateway(t, gatewayOptions{nodeURL: node.ModuleURLs()["account"], noWait: true, cfg: Config{Catalog: custom}})
-	waitFor(t, "connected", tg.client.Ready)
+	waitReadyz(t, tg.url)
 	if status, _, body := post(t, tg.url+"/rpc/ac_getAccountList", `{"chainId":2}`); status != http.StatusOK {
 		t.Fatalf("a method of the file: %d %s", status, body)
 	}
@@ -183,7 +190,7 @@ func TestInFrontOfAJavaLikeNode(t *testing.T) {
 	t.Parallel()
 	node := startNode(t, devnode.Config{Mode: devnode.ModeJava})
 	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), noWait: true, cfg: Config{Catalog: catalog.NULS2()}})
-	waitFor(t, "connected", tg.client.Ready)
+	waitReadyz(t, tg.url)
 	if ml, _ := methodList(t, tg.url); ml.Source != sourceCatalog {
 		t.Fatalf("source %q", ml.Source)
 	}
