@@ -31,8 +31,12 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, Health{Status: "ok"})
 }
 
-// readyz reports whether the gateway can serve: the upstream negotiated and,
-// when configured, Redis reachable.
+// errMethodsUnknown is /readyz's methods check before the upstream was asked
+// for its methods.
+var errMethodsUnknown = errors.New("the upstream was not asked for its methods yet")
+
+// readyz reports whether the gateway can serve: the upstream negotiated and
+// asked for its methods and, when configured, Redis reachable.
 //
 //	@Summary	Readiness
 //	@Tags		operations
@@ -40,8 +44,6 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 //	@Success	200	{object}	Health
 //	@Failure	503	{object}	Health
 //	@Router		/readyz [get]
-var errMethodsUnknown = errors.New("the upstream was not asked for its methods yet")
-
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
