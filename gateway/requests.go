@@ -137,8 +137,12 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 			return
 		}
 	}
+	scoped := ""
+	if key != "" {
+		scoped = idempotencyScope(owner, key)
+	}
 	if async {
-		s.goAsync(r, rec, keep, run)
+		s.goAsync(r, rec, keep, scoped, run)
 		location := "/requests/" + rec.ID
 		w.Header().Set("Location", location)
 		w.Header().Set(headerPreferenceApplied, "respond-async")
@@ -146,10 +150,48 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 		return
 	}
 	a := run(r.Context())
-	if recorded {
+	switch {
+	case scoped != "" && !final(a):
+		// Not the module's answer (it may not have run): the key is
+		// free again, and the answer not kept (IETF Idempotency-Key).
+		s.releaseKey(r.Context(), scoped)
+		s.finish(r.Context(), rec, a, 0)
+	case recorded:
 		s.finish(r.Context(), rec, a, keep)
+		if scoped != "" {
+			s.extendKey(r.Context(), scoped)
+		}
 	}
 	a.write(w)
+}
+
+// final reports whether an answer is final, and so may be replayed for an
+// Idempotency-Key: not a 503 (upstream or shared state unavailable), a 504
+// (upstream timeout), a 502, nor a client gone (499). The IETF
+// Idempotency-Key draft stores only answers a retry would not change.
+func final(a answer) bool {
+	switch a.status {
+	case http.StatusServiceUnavailable, http.StatusGatewayTimeout, http.StatusBadGateway, statusClientClosed, http.StatusTooManyRequests:
+		return false
+	}
+	return true
+}
+
+// releaseKey frees an Idempotency-Key after a transient answer.
+func (s *Server) releaseKey(ctx context.Context, key string) {
+	if err := s.cfg.Calls.Release(context.WithoutCancel(ctx), key); err != nil {
+		s.markStateDown()
+		s.stateWarning("releasing an Idempotency-Key", err)
+	}
+}
+
+// extendKey makes an Idempotency-Key live as long as the answer bound to
+// it.
+func (s *Server) extendKey(ctx context.Context, key string) {
+	if err := s.cfg.Calls.Extend(context.WithoutCancel(ctx), key, s.cfg.ResultTTL); err != nil {
+		s.markStateDown()
+		s.stateWarning("extending an Idempotency-Key", err)
+	}
 }
 
 // idempotencyScope is the name of an Idempotency-Key in the shared store:
@@ -190,13 +232,22 @@ func (s *Server) finish(ctx context.Context, rec subscriptions.CallRecord, a ans
 
 // goAsync runs an asynchronous call on its own, owned by Run: shutdown waits
 // for it to answer or time out.
-func (s *Server) goAsync(r *http.Request, rec subscriptions.CallRecord, keep time.Duration, run func(context.Context) answer) {
+func (s *Server) goAsync(r *http.Request, rec subscriptions.CallRecord, keep time.Duration, key string, run func(context.Context) answer) {
 	s.async.Add(1)
 	ctx := context.WithoutCancel(r.Context())
 	go func() {
 		defer s.async.Done()
 		a := run(ctx)
+		// The answer is kept for /requests/{id} whatever it is; a key is
+		// bound to it only when it is final.
 		s.finish(ctx, rec, a, keep)
+		switch {
+		case key == "":
+		case final(a):
+			s.extendKey(ctx, key)
+		default:
+			s.releaseKey(ctx, key)
+		}
 	}()
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -269,5 +270,41 @@ func TestPlainCallsSkipStateWhileDown(t *testing.T) {
 	// What needs the state still says so.
 	if status, _, _ := postWith(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`, map[string]string{"Prefer": "respond-async"}); status != http.StatusServiceUnavailable {
 		t.Fatalf("async while the state is down: %d, want 503", status)
+	}
+}
+
+// TestIdempotencyKeepsOnlyFinalAnswers is the IETF Idempotency-Key rule: a
+// transient answer (the node down: 503) is not stored, and the key is free
+// for the retry, which runs; a final answer is replayed as long as it is
+// kept, and then the key is free too.
+func TestIdempotencyKeepsOnlyFinalAnswers(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // the node is not there yet
+	tg := startGateway(t, gatewayOptions{nodeURL: "ws://" + addr, noWait: true,
+		cfg: Config{UnlistedScope: "public", ResultTTL: 700 * time.Millisecond}})
+	hdr := map[string]string{headerIdempotencyKey: "k-transient"}
+	status, h, _ := postWith(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`, hdr)
+	if status != http.StatusServiceUnavailable || h.Get(headerReplayed) != "" {
+		t.Fatalf("node down: %d %v", status, h)
+	}
+	startNode(t, devnode.Config{Listen: addr})
+	waitFor(t, "connected", tg.client.Ready)
+	status, h, body := postWith(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`, hdr)
+	if status != http.StatusOK || h.Get(headerReplayed) != "" {
+		t.Fatalf("the retry after a 503: %d %v %s, want it run (200, not replayed)", status, h, body)
+	}
+	_, h, _ = postWith(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`, hdr)
+	if h.Get(headerReplayed) != "true" {
+		t.Fatal("a final answer was not replayed")
+	}
+	time.Sleep(time.Second) // past ResultTTL: the answer and the key are gone
+	status, h, body = postWith(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`, hdr)
+	if status != http.StatusOK || h.Get(headerReplayed) != "" {
+		t.Fatalf("after the answer expired: %d %v %s, want the key free (not 409)", status, h, body)
 	}
 }

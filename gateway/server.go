@@ -77,8 +77,10 @@ type Config struct {
 	// ResultTTL is how long the answer of an asynchronous or idempotent
 	// call is kept. Default 10m.
 	ResultTTL time.Duration
-	// IdempotencyTTL is how long an Idempotency-Key is remembered.
-	// Default 24h.
+	// IdempotencyTTL is how long an Idempotency-Key is held while its
+	// first call runs, if the instance dies before answering. Once the
+	// answer is there, the key lives as long as it (ResultTTL); a
+	// transient answer (503, 504) frees it. Default ResultTTL.
 	IdempotencyTTL time.Duration
 	// EventPollInterval is Feeds.PollEvents, for the stream answers to
 	// say how their subscription is served. Zero: event subscriptions are
@@ -177,7 +179,7 @@ func (c Config) withDefaults() Config {
 		c.ResultTTL = 10 * time.Minute
 	}
 	if c.IdempotencyTTL <= 0 {
-		c.IdempotencyTTL = 24 * time.Hour
+		c.IdempotencyTTL = c.ResultTTL
 	}
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{string(bridge.ScopePublic)}

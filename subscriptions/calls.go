@@ -40,6 +40,12 @@ type Calls interface {
 	// already bound it returns the call and request fingerprint bound to it
 	// and claimed false.
 	Claim(ctx context.Context, key, fingerprint, id string, ttl time.Duration) (boundID, boundFingerprint string, claimed bool, err error)
+	// Release unbinds an idempotency key, so that a retry runs the call
+	// again (its first answer was not final).
+	Release(ctx context.Context, key string) error
+	// Extend makes an idempotency key live ttl from now: as long as the
+	// answer bound to it.
+	Extend(ctx context.Context, key string, ttl time.Duration) error
 }
 
 // MemoryCalls is Calls for one instance.
@@ -131,4 +137,23 @@ func (mc *MemoryCalls) Claim(_ context.Context, key, fingerprint, id string, ttl
 	}
 	mc.keys[key] = memKey{id: id, fingerprint: fingerprint, expires: now.Add(ttl)}
 	return id, fingerprint, true, nil
+}
+
+// Release implements Calls.
+func (mc *MemoryCalls) Release(_ context.Context, key string) error {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	delete(mc.keys, key)
+	return nil
+}
+
+// Extend implements Calls.
+func (mc *MemoryCalls) Extend(_ context.Context, key string, ttl time.Duration) error {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	if k, ok := mc.keys[key]; ok {
+		k.expires = time.Now().Add(ttl)
+		mc.keys[key] = k
+	}
+	return nil
 }

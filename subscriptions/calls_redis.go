@@ -87,11 +87,27 @@ func (rc *RedisCalls) Get(ctx context.Context, id string) (CallRecord, bool, err
 	return rec, true, nil
 }
 
+// Release implements Calls.
+func (rc *RedisCalls) Release(ctx context.Context, key string) error {
+	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
+	defer cancel()
+	return rc.rdb.Del(ctx, rc.idemKey(key)).Err()
+}
+
+// Extend implements Calls.
+func (rc *RedisCalls) Extend(ctx context.Context, key string, ttl time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
+	defer cancel()
+	return rc.rdb.PExpire(ctx, rc.idemKey(key), ttl).Err()
+}
+
+func (rc *RedisCalls) idemKey(key string) string { return rc.prefix + ":idem:" + key }
+
 // Claim implements Calls with SET NX: the first claim wins everywhere.
 func (rc *RedisCalls) Claim(ctx context.Context, key, fingerprint, id string, ttl time.Duration) (string, string, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
 	defer cancel()
-	k := rc.prefix + ":idem:" + key
+	k := rc.idemKey(key)
 	ok, err := rc.rdb.SetNX(ctx, k, id+" "+fingerprint, ttl).Result()
 	if err != nil {
 		return "", "", false, err
