@@ -104,7 +104,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 	// instance died before answering.
 	recorded := keep > 0 || !s.stateDown()
 	if recorded {
-		if err := s.cfg.Calls.Begin(r.Context(), rec, s.cfg.CallTimeout+time.Second); err != nil {
+		if err := s.cfg.Calls.Begin(s.stateContext(r.Context(), keep), rec, s.cfg.CallTimeout+time.Second); err != nil {
 			if keep > 0 {
 				s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
 				return
@@ -221,10 +221,25 @@ func (s *Server) stateDown() bool {
 	return at != 0 && time.Since(time.Unix(0, at)) < stateDownFor
 }
 
+// plainStateWait bounds what a plain call waits for its in-flight record:
+// the call needs no shared state, and must not wait on a slow Redis.
+const plainStateWait = 100 * time.Millisecond
+
+// stateContext is the context of a call's shared-state operation: a plain
+// call's (keep 0) waits at most plainStateWait.
+func (s *Server) stateContext(ctx context.Context, keep time.Duration) context.Context {
+	if keep > 0 {
+		return ctx
+	}
+	ctx, cancel := context.WithTimeout(ctx, plainStateWait)
+	context.AfterFunc(ctx, cancel) // released with ctx, whichever ends first
+	return ctx
+}
+
 // finish stores a call's answer (or forgets the call).
 func (s *Server) finish(ctx context.Context, rec subscriptions.CallRecord, a answer, keep time.Duration) {
 	rec.Status, rec.Header, rec.Body = a.status, a.header, a.body
-	if err := s.cfg.Calls.Finish(context.WithoutCancel(ctx), rec, keep); err != nil {
+	if err := s.cfg.Calls.Finish(s.stateContext(context.WithoutCancel(ctx), keep), rec, keep); err != nil {
 		s.markStateDown()
 		s.stateWarning("storing a call's answer", err)
 	}

@@ -308,3 +308,36 @@ func TestIdempotencyKeepsOnlyFinalAnswers(t *testing.T) {
 		t.Fatalf("after the answer expired: %d %v %s, want the key free (not 409)", status, h, body)
 	}
 }
+
+// slowCalls answers every operation after 5s, or when its context ends, as
+// a Redis that is slow (DEBUG SLEEP 5).
+type slowCalls struct{ subscriptions.Calls }
+
+func (slowCalls) wait(ctx context.Context) error {
+	select {
+	case <-time.After(5 * time.Second):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+func (c slowCalls) Begin(ctx context.Context, _ subscriptions.CallRecord, _ time.Duration) error {
+	return c.wait(ctx)
+}
+func (c slowCalls) Finish(ctx context.Context, _ subscriptions.CallRecord, _ time.Duration) error {
+	return c.wait(ctx)
+}
+
+// TestPlainCallsDoNotWaitOnASlowState: a plain call needs no shared state,
+// and waits at most plainStateWait for it, however slow Redis is.
+func TestPlainCallsDoNotWaitOnASlowState(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{cfg: Config{Calls: slowCalls{subscriptions.NewMemoryCalls()}}})
+	start := time.Now()
+	if status, _, body := post(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`); status != http.StatusOK {
+		t.Fatalf("%d %s", status, body)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("a plain call took %v with the shared state answering in 5s", d)
+	}
+}
