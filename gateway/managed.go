@@ -64,6 +64,16 @@ func (m *Managed) Ready() error {
 	return nil
 }
 
+// Reconnects counts the connections negotiated after the first, to the
+// Manager and to each module now in the role table.
+func (m *Managed) Reconnects() int64 {
+	n := reconnects(m.link.Client().Connections())
+	for _, c := range m.candidates() {
+		n += reconnects(c.Connections())
+	}
+	return n
+}
+
 // routeWait is how often a call whose module is not connected yet looks
 // again, until its deadline.
 const routeWait = 50 * time.Millisecond

@@ -24,8 +24,8 @@ type metrics struct {
 	// being away.
 	rateLimited    prometheus.Counter
 	rateLimitLocal prometheus.Counter
-	// Reconnects counts upstream reconnects; the binary feeds it.
-	Reconnects prometheus.Counter
+	// reconnects reads the upstream's own count when it keeps one.
+	reconnects prometheus.CounterFunc
 }
 
 func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
@@ -54,10 +54,15 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 		rateLimitLocal: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nuls_gateway_rate_limit_local_total", Help: "Rate limit checks decided by this instance alone while Redis was unavailable.",
 		}),
-		Reconnects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "nuls_gateway_upstream_reconnects_total", Help: "Upstream connections negotiated after the first.",
-		}),
 	}
+	m.reconnects = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "nuls_gateway_upstream_reconnects_total", Help: "Upstream connections negotiated after the first of each (the Manager's and the modules' in the manager topology).",
+	}, func() float64 {
+		if rc, ok := s.cfg.Upstream.(reconnectCounter); ok {
+			return float64(rc.Reconnects())
+		}
+		return 0
+	})
 	subs := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "nuls_gateway_subscriptions", Help: "Shared upstream subscriptions (hub topics) of this instance.",
 	}, func() float64 { return float64(s.cfg.Hub.Stats().Topics) })
@@ -69,7 +74,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 		}
 		return 0
 	})
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.upstreamCalls, m.upstreamTime, m.streams, m.rateLimited, m.rateLimitLocal, m.Reconnects, subs, ready} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.upstreamCalls, m.upstreamTime, m.streams, m.rateLimited, m.rateLimitLocal, m.reconnects, subs, ready} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {
@@ -78,6 +83,11 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// reconnectCounter is an upstream that counts its reconnections.
+type reconnectCounter interface {
+	Reconnects() int64
 }
 
 func (m *metrics) handler() http.Handler {

@@ -16,6 +16,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // countingFeeds counts the upstream subscriptions opened and alive.
@@ -257,6 +258,9 @@ func TestUpstreamRestart(t *testing.T) {
 
 	node2, _ := startStoppableNode(t, addr)
 	waitFor(t, "reconnect", func() bool { return tg.client.Ready() })
+	if v := testutil.ToFloat64(tg.metrics.reconnects); v != 1 {
+		t.Errorf("nuls_gateway_upstream_reconnects_total = %v after one restart, want 1", v)
+	}
 	if status, _, body := post(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`); status != http.StatusOK {
 		t.Fatalf("after restart: %d %s", status, body)
 	}

@@ -27,6 +27,7 @@ type rpcClient interface {
 	CallMethods(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error)
 	Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subscription, error)
 	Ready() bool
+	Connections() int64
 }
 
 // clientAdapter narrows *bridge.Client to rpcClient.
@@ -42,6 +43,11 @@ func (a clientAdapter) Subscribe(ctx context.Context, req bridge.Request) (*brid
 	return a.c.Subscribe(ctx, req)
 }
 func (a clientAdapter) Ready() bool { return a.c.Ready() }
+
+func (a clientAdapter) Connections() int64 { return a.c.Connections() }
+
+// reconnects is how many connections a client negotiated after its first.
+func reconnects(n int64) int64 { return max(n-1, 0) }
 
 // Direct is topology T1: one endpoint serves every method (a Nulstar
 // Connector, a Java module, or the simulated node). All HTTP calls share
@@ -67,6 +73,9 @@ func (d *Direct) Subscribe(ctx context.Context, req bridge.Request) (*bridge.Sub
 func (d *Direct) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
 	return listMethods(ctx, d.c)
 }
+
+// Reconnects counts the upstream connections negotiated after the first.
+func (d *Direct) Reconnects() int64 { return reconnects(d.c.Connections()) }
 
 // Ready implements Upstream.
 func (d *Direct) Ready() error {
