@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -26,7 +27,27 @@ type metrics struct {
 	rateLimitLocal prometheus.Counter
 	// reconnects reads the upstream's own count when it keeps one.
 	reconnects prometheus.CounterFunc
+	// What the streams delivered: every event written, the gap events
+	// among them by cause, the streams opened with Last-Event-ID, and
+	// the clients dropped for being too slow.
+	delivered prometheus.Counter
+	gaps      *prometheus.CounterVec
+	resumed   prometheus.Counter
+	slowDrops prometheus.Counter
 }
+
+// Causes of the gap events a stream writes (label "cause" of
+// nuls_gateway_stream_gap_events_total).
+const (
+	// gapUpstream: the shared log's own gap event (the upstream
+	// subscription was renewed and pushes were missed).
+	gapUpstream = "upstream"
+	// gapResume: the stream resumed after events no longer retained, or
+	// from an id the topic never issued.
+	gapResume = "resume"
+	// gapSlow: a live stream fell out of the retention; it is dropped.
+	gapSlow = "slow"
+)
 
 func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 	m := &metrics{
@@ -54,6 +75,21 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 		rateLimitLocal: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nuls_gateway_rate_limit_local_total", Help: "Rate limit checks decided by this instance alone while Redis was unavailable.",
 		}),
+		delivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nuls_gateway_stream_events_total", Help: "SSE events written to streams (every client counts), gap events included.",
+		}),
+		gaps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nuls_gateway_stream_gap_events_total", Help: "Gap events written to streams, by cause: upstream (pushes missed while the upstream subscription was renewed), resume (a Last-Event-ID past the retention or never issued), slow (a stream fell out of the retention and was dropped).",
+		}, []string{"cause"}),
+		resumed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nuls_gateway_streams_resumed_total", Help: "Streams opened with a Last-Event-ID.",
+		}),
+		slowDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nuls_gateway_slow_clients_dropped_total", Help: "Streams dropped because their client could not take events in time (a write deadline passed, or it fell out of the retention).",
+		}),
+	}
+	for _, cause := range []string{gapUpstream, gapResume, gapSlow} {
+		m.gaps.WithLabelValues(cause) // exported at 0 from the start
 	}
 	m.reconnects = prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "nuls_gateway_upstream_reconnects_total", Help: "Upstream connections negotiated after the first of each (the Manager's and the modules' in the manager topology).",
@@ -74,7 +110,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 		}
 		return 0
 	})
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.upstreamCalls, m.upstreamTime, m.streams, m.rateLimited, m.rateLimitLocal, m.reconnects, subs, ready} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.upstreamCalls, m.upstreamTime, m.streams, m.rateLimited, m.rateLimitLocal, m.reconnects, m.delivered, m.gaps, m.resumed, m.slowDrops, subs, ready} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {
@@ -106,4 +142,47 @@ func (m *metrics) observeCall(method string, err error, d time.Duration) {
 	}
 	m.upstreamCalls.WithLabelValues(method, outcome).Inc()
 	m.upstreamTime.WithLabelValues(method).Observe(d.Seconds())
+}
+
+// streamCounts are a fan-out round's deliveries, added to the metrics once
+// per round rather than once per stream: the streams of a topic are written
+// by parallel workers, which would otherwise contend on the counters.
+type streamCounts struct {
+	events, logGaps, resumeGaps, slowGaps, slowDrops int
+}
+
+// batch counts the events of b as one stream wrote them.
+func (c *streamCounts) batch(b subscriptions.Batch) {
+	c.events += len(b.Events)
+	for _, e := range b.Events {
+		if e.Type == subscriptions.TypeGap {
+			c.logGaps++
+		}
+	}
+	if b.Gap {
+		c.events++
+		c.resumeGaps++
+	}
+}
+
+// slow counts a stream dropped for being too slow; behind says it fell out
+// of the retention, and was written a gap event.
+func (c *streamCounts) slow(behind bool) {
+	c.slowDrops++
+	if behind {
+		c.events++
+		c.slowGaps++
+	}
+}
+
+func (m *metrics) add(c *streamCounts) {
+	if *c == (streamCounts{}) {
+		return
+	}
+	m.delivered.Add(float64(c.events))
+	m.gaps.WithLabelValues(gapUpstream).Add(float64(c.logGaps))
+	m.gaps.WithLabelValues(gapResume).Add(float64(c.resumeGaps))
+	m.gaps.WithLabelValues(gapSlow).Add(float64(c.slowGaps))
+	m.slowDrops.Add(float64(c.slowDrops))
+	*c = streamCounts{}
 }

@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -256,6 +258,7 @@ func (g *group) fanOut(streams []*detached, f func(*detached, *renderCache) bool
 		for _, d := range streams {
 			more = f(d, rc) || more
 		}
+		g.p.s.metrics.add(&rc.counts)
 		return more
 	}
 	workers := min(runtime.GOMAXPROCS(0), (len(streams)+fanOutChunk-1)/fanOutChunk)
@@ -271,6 +274,7 @@ func (g *group) fanOut(streams []*detached, f func(*detached, *renderCache) bool
 					more.Store(true)
 				}
 			}
+			g.p.s.metrics.add(&rc.counts)
 		}()
 	}
 	wg.Wait()
@@ -282,6 +286,8 @@ func (g *group) fanOut(streams []*detached, f func(*detached, *renderCache) bool
 type renderCache struct {
 	first, last uint64
 	text        []byte
+	// counts are the worker's deliveries of the round.
+	counts streamCounts
 }
 
 func (rc *renderCache) render(b subscriptions.Batch) []byte {
@@ -308,6 +314,7 @@ func (d *detached) deliver(rc *renderCache) bool {
 		// A live reader fell out of the retention: it is too slow. It is
 		// dropped; it may resume.
 		d.end(appendEventBytes("", "gap", gapData(d.lastID)))
+		rc.counts.slow(true)
 		return false
 	}
 	d.resumed = false
@@ -321,9 +328,13 @@ func (d *detached) deliver(rc *renderCache) bool {
 			text = rc.render(b)
 		}
 		if _, werr := d.write(fanOutWrite, text); werr != nil {
+			if errors.Is(werr, os.ErrDeadlineExceeded) {
+				rc.counts.slow(false)
+			}
 			d.close()
 			return false
 		}
+		rc.counts.batch(b)
 		if n := len(b.Events); n > 0 {
 			d.lastID = b.Events[n-1].ID
 		}
@@ -337,11 +348,14 @@ func (d *detached) deliver(rc *renderCache) bool {
 
 // heartbeat writes a comment, which keeps proxies from closing an idle
 // stream, and finds clients gone.
-func (d *detached) heartbeat(*renderCache) bool {
+func (d *detached) heartbeat(rc *renderCache) bool {
 	if d.closed.Load() {
 		return false
 	}
 	if _, err := d.write(fanOutWrite, []byte(": keep-alive\n\n")); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			rc.counts.slow(false)
+		}
 		d.close()
 	}
 	return false

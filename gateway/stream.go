@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -106,6 +107,9 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, boo
 		s.writeError(w, r, err)
 		return joined{}, false
 	}
+	if js.lastID != "" {
+		s.metrics.resumed.Inc()
+	}
 	return js, true
 }
 
@@ -144,6 +148,9 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if js.lastID != "" {
+		s.metrics.resumed.Inc()
+	}
 	if s.pump.detach(w, r, js) {
 		return
 	}
@@ -175,6 +182,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) 
 	s.metrics.streams.Inc()
 	defer s.metrics.streams.Dec()
 	st := streamState{m: js.m, sw: sw, lastID: js.lastID, resumed: js.lastID != ""}
+	defer s.metrics.add(&st.counts)
 	heartbeat := time.NewTimer(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	var expired <-chan time.Time
@@ -200,11 +208,16 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) 
 		case <-heartbeat.C:
 			sw.comment("keep-alive")
 		case <-js.m.Ready():
-			if !st.take(r) {
+			ok := st.take(r)
+			s.metrics.add(&st.counts)
+			if !ok {
 				return
 			}
 		}
 		if err := sw.flush(); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				st.counts.slow(false)
+			}
 			s.dropStream(r, err)
 			return
 		}
@@ -218,6 +231,7 @@ type streamState struct {
 	sw      *sseWriter
 	lastID  string
 	resumed bool // the stream resumed with Last-Event-ID and has not read yet
+	counts  streamCounts
 }
 
 // take queues the member's next events. It reports false when the stream
@@ -230,10 +244,12 @@ func (st *streamState) take(r *http.Request) bool {
 		// is dropped; it may resume.
 		st.sw.writeBatch(subscriptions.Batch{Gap: true}, st.lastID)
 		_ = st.sw.flush()
+		st.counts.slow(true)
 		return false
 	}
 	st.resumed = false
 	st.sw.writeBatch(b, st.lastID)
+	st.counts.batch(b)
 	if n := len(b.Events); n > 0 {
 		st.lastID = b.Events[n-1].ID
 	}

@@ -274,6 +274,9 @@ func TestUpstreamRestart(t *testing.T) {
 	if got := height(t, s.next(2*time.Second)); got != 0 {
 		t.Fatalf("after the gap: height %d, want the new chain's 0", got)
 	}
+	if v := testutil.ToFloat64(tg.metrics.gaps.WithLabelValues(gapUpstream)); v != 1 {
+		t.Errorf("upstream gap events counted: %v, want 1", v)
+	}
 	for want := int64(1); want <= 3; want++ {
 		node2.ProduceBlock()
 		if ev := s.next(2 * time.Second); ev.Type != "" || height(t, ev) != want {
@@ -453,4 +456,42 @@ func TestSlowClientDropped(t *testing.T) {
 		t.Errorf("%d pushes took %v: the stuck client held the others up", pushes, d)
 	}
 	waitFor(t, "the stuck client dropped", func() bool { return int64(tg.Server.slots.count()) == 1 })
+	if v := testutil.ToFloat64(tg.metrics.slowDrops); v != 1 {
+		t.Errorf("nuls_gateway_slow_clients_dropped_total = %v, want 1", v)
+	}
+}
+
+// TestStreamMetrics: the stream metrics count what the clients were sent.
+func TestStreamMetrics(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	const url = "/rpc/latestHeight/stream?chainId=2"
+	s := openSSE(t, tg.url+url, "")
+	first := s.next(2 * time.Second)
+	tg.node.ProduceBlock()
+	tg.node.ProduceBlock()
+	s.next(2 * time.Second)
+	s.next(2 * time.Second)
+	delivered := func() float64 { return testutil.ToFloat64(tg.metrics.delivered) }
+	waitFor(t, "3 events counted", func() bool { return delivered() == 3 })
+
+	// A resumed stream gets the 2 events after first; one resumed from an
+	// id the topic never issued gets a gap event, then the next push.
+	r := openSSE(t, tg.url+url, first.ID)
+	r.next(2 * time.Second)
+	r.next(2 * time.Second)
+	g := openSSE(t, tg.url+url, "1-999")
+	if ev := g.next(2 * time.Second); ev.Type != "gap" {
+		t.Fatalf("resumed from an unknown id: %+v, want a gap event", ev)
+	}
+	waitFor(t, "6 events counted", func() bool { return delivered() == 6 })
+	if v := testutil.ToFloat64(tg.metrics.resumed); v != 2 {
+		t.Errorf("nuls_gateway_streams_resumed_total = %v, want 2", v)
+	}
+	if v := testutil.ToFloat64(tg.metrics.gaps.WithLabelValues(gapResume)); v != 1 {
+		t.Errorf("resume gaps %v, want 1", v)
+	}
+	if v := testutil.ToFloat64(tg.metrics.gaps.WithLabelValues(gapUpstream)); v != 0 {
+		t.Errorf("upstream gaps %v, want 0", v)
+	}
 }

@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -86,4 +90,58 @@ func instanceName() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%s-%s-%d", host, hex.EncodeToString(b[:]), time.Now().Unix()%100000)
+}
+
+// instrumentRedis counts the failed Redis operations of rdb by command
+// ("dial" for connections that could not be made) in
+// nuls_gateway_redis_errors_total, and returns the counter to register.
+//
+// Answers that are not failures are left out: a missing key (redis.Nil), a
+// script not cached yet (NOSCRIPT, which go-redis answers by sending the
+// script), a lease held by another instance (NOTOWNER), an operation whose
+// caller gave up (context.Canceled).
+func instrumentRedis(rdb redis.UniversalClient) prometheus.Collector {
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "nuls_gateway_redis_errors_total", Help: "Failed Redis operations by command (dial: a connection that could not be made).",
+	}, []string{"op"})
+	rdb.AddHook(redisErrors{errs})
+	return errs
+}
+
+type redisErrors struct{ errs *prometheus.CounterVec }
+
+func (h redisErrors) count(op string, err error) {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, context.Canceled) {
+		return
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "NOSCRIPT") || strings.Contains(msg, "NOTOWNER") {
+		return
+	}
+	h.errs.WithLabelValues(op).Inc()
+}
+
+func (h redisErrors) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := next(ctx, network, addr)
+		h.count("dial", err)
+		return conn, err
+	}
+}
+
+func (h redisErrors) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.count(cmd.Name(), err)
+		return err
+	}
+}
+
+func (h redisErrors) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			h.count(cmd.Name(), cmd.Err())
+		}
+		return err
+	}
 }

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -50,5 +55,46 @@ func TestNewRedis(t *testing.T) {
 			c.Close()
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+// TestRedisErrors: nuls_gateway_redis_errors_total counts the operations
+// that failed, by command, and not the answers that are no failure.
+func TestRedisErrors(t *testing.T) {
+	ctx := t.Context()
+	rdb, prefix := redistest.Client(t)
+	errs := instrumentRedis(rdb).(*prometheus.CounterVec)
+	if err := rdb.Get(ctx, prefix+":missing").Err(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("GET of a missing key: %v", err)
+	}
+	if err := rdb.HSet(ctx, prefix+":h", "f", "v").Err(); err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Del(context.Background(), prefix+":h")
+	if err := rdb.Get(ctx, prefix+":h").Err(); err == nil { // WRONGTYPE
+		t.Fatal("GET of a hash answered")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_ = rdb.Get(cctx, prefix+":missing").Err()
+	if got := testutil.ToFloat64(errs.WithLabelValues("get")); got != 1 {
+		t.Errorf("get errors %v, want 1 (the WRONGTYPE answer only)", got)
+	}
+
+	down := redistest.Unreachable(t)
+	downErrs := instrumentRedis(down).(*prometheus.CounterVec)
+	_ = down.Ping(ctx).Err()
+	pipe := down.Pipeline()
+	pipe.Get(ctx, "a")
+	pipe.Get(ctx, "b")
+	_, _ = pipe.Exec(ctx)
+	if got := testutil.ToFloat64(downErrs.WithLabelValues("dial")); got < 2 {
+		t.Errorf("dial errors %v, want one per attempt (2)", got)
+	}
+	if got := testutil.ToFloat64(downErrs.WithLabelValues("ping")); got != 1 {
+		t.Errorf("ping errors %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(downErrs.WithLabelValues("get")); got != 2 {
+		t.Errorf("get errors %v, want 2 (a failed pipeline counts each of its commands)", got)
 	}
 }

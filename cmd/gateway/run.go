@@ -131,6 +131,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if rdb != nil {
+		registry.MustRegister(instrumentRedis(rdb))
+	}
 	var hub *subscriptions.Hub
 	notify := func(_ *bridge.Peer, n *bridge.Notification) { gateway.PublishNotification(hub, n) }
 
