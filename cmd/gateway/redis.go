@@ -37,34 +37,39 @@ func newRedis(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--redis-url (sentinel): %w", err)
 		}
-		failFast(&o.DialTimeout, &o.MaxRetries)
+		failFast(&o.DialTimeout, &o.MaxRetries, &o.ContextTimeoutEnabled)
 		return redis.NewFailoverClient(o), nil
 	case q.Has("addr"):
 		o, err := redis.ParseClusterURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("--redis-url (cluster): %w", err)
 		}
-		failFast(&o.DialTimeout, &o.MaxRetries)
+		failFast(&o.DialTimeout, &o.MaxRetries, &o.ContextTimeoutEnabled)
 		return redis.NewClusterClient(o), nil
 	}
 	o, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("--redis-url: %w", err)
 	}
-	failFast(&o.DialTimeout, &o.MaxRetries)
+	failFast(&o.DialTimeout, &o.MaxRetries, &o.ContextTimeoutEnabled)
 	return redis.NewClient(o), nil
 }
 
 // failFast shortens go-redis's defaults (5s dials, 3 retries) unless the URL
 // set them: while Redis is away a call that records itself, or a stream
 // that joins, should learn it in about a second, not a quarter of a minute.
-func failFast(dialTimeout *time.Duration, maxRetries *int) {
+// And it makes go-redis honour the deadlines of contexts: without that, it
+// waits for its read timeout (3s) whatever the caller's deadline, and a
+// plain call that allows its in-flight record 100 ms waits seconds on a slow
+// Redis.
+func failFast(dialTimeout *time.Duration, maxRetries *int, contextTimeout *bool) {
 	if *dialTimeout == 0 {
 		*dialTimeout = time.Second
 	}
 	if *maxRetries == 0 {
 		*maxRetries = 1
 	}
+	*contextTimeout = true
 }
 
 // redisLog sends go-redis's own messages (one per failed dial while Redis
