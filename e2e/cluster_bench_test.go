@@ -46,7 +46,9 @@ const (
 //     rate while idle);
 //   - streams: the cost of N clients of one subscription (N = 1, 100,
 //     1000) on one instance and spread over three, from the instances'
-//     /metrics, while the upstream subscription stays one.
+//     /metrics, while the upstream subscriptions stay one per instance
+//     subscribed (the holder, and a standby when there are two instances
+//     with clients).
 //
 // It runs only with E2E_BENCH=1:
 //
@@ -94,6 +96,10 @@ func newMachine(t *testing.T) *machine {
 }
 
 func (m *machine) finish() { m.LoadEnd = hostinfo.LoadAvg() }
+
+// unlimited lifts the rate limits (--rate-plans) of the gateways measured:
+// the load comes from one address (so does --max-streams-per-client).
+const unlimited = "anonymous=unlimited,default=unlimited"
 
 // callResult is one load run's outcome.
 type callResult struct {
@@ -178,8 +184,8 @@ func benchCalls(t *testing.T) string {
 	ctx := t.Context()
 	r := startRedis(t)
 	node := startDevnode(t, "--block-interval", "1s")
-	withRedis := startGateway(t, "--upstream", node.URL, "--redis-url", r.URL, "--redis-prefix", "bench-"+randomHex(4))
-	inMemory := startGateway(t, "--upstream", node.URL)
+	withRedis := startGateway(t, "--upstream", node.URL, "--redis-url", r.URL, "--redis-prefix", "bench-"+randomHex(4), "--rate-plans", unlimited)
+	inMemory := startGateway(t, "--upstream", node.URL, "--rate-plans", unlimited)
 
 	// Redis's own rate while the gateway idles (its background work,
 	// and the INFO that measures it).
@@ -233,6 +239,9 @@ func benchCalls(t *testing.T) string {
 			fmt.Fprintf(&b, "| %s | %d | %.0f | %v | %v | %v | %v | %d |\n", g.name, conc, res.rate(),
 				res.P50.Round(10*time.Microsecond), res.P90.Round(10*time.Microsecond), res.P99.Round(10*time.Microsecond), res.Max.Round(10*time.Microsecond), res.Failed)
 			t.Logf("%s, concurrency %d: %+v, %.0f calls/s", g.name, conc, res, res.rate())
+			if res.Failed > 0 {
+				t.Errorf("%s, concurrency %d: %d calls failed, want none: the figures would measure the failures", g.name, conc, res.Failed)
+			}
 		}
 	}
 	names := make([]string, 0, len(stats))
@@ -319,7 +328,7 @@ func sample(ctx context.Context, base string) (instanceSample, error) {
 func benchStreams(t *testing.T) string {
 	t.Helper()
 	ctx := t.Context()
-	c := startCluster(t, 3)
+	c := startCluster(t, 3, "--rate-plans", unlimited, "--max-streams-per-client", "100000")
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Streams: N clients of /rpc/latestHeight/stream?chainId=2 (one topic), three instances sharing Redis\n\n")
 	fmt.Fprintf(&b, "The node makes a block every %v: %.0f pushes a second to every client. CPU is process_cpu_seconds_total over %v, in percent of one core; RSS, Go heap in use and goroutines are from /metrics. Every column but \"each\" sums the three instances (all three run in every row; in the \"one instance\" rows the clients are all on instance 0).\n\n", blockInterval, float64(time.Second)/float64(blockInterval), sseWindow)
@@ -333,14 +342,12 @@ func benchStreams(t *testing.T) string {
 			b.WriteString(row)
 		}
 	}
-	fmt.Fprintf(&b, "\n**Upstream subscriptions stay 1.** The simulated node exposes no subscription count, so this is shown from the gateways and Redis. "+
-		"An instance subscribes upstream only while it holds the topic's lease (subscriptions.topic.upkeep starts the producer when it takes the lease and stops it when it loses it). "+
+	fmt.Fprintf(&b, "\n**Upstream subscriptions: one per instance subscribed, at most two.** The simulated node exposes no subscription count, so this is shown from the gateways and Redis. "+
+		"The instance holding the topic's lease appends its pushes; one other instance with clients stands by with a subscription of its own (subscriptions.topic.claim starts and stops them). "+
 		"Redis held exactly one lease key for the topic at every sample (\"lease keys\": the most seen, sampled twice a second). "+
-		"\"upstream subscriptions\" is the instances' \"took the topic's lease: subscribing upstream\" log lines less their \"lost the topic's lease\" lines, summed over the three: "+
-		"over the whole run the instances logged %v takeovers and no loss, so one instance subscribed once and kept the subscription. "+
-		"And the shared log holds every height once, in increasing order: a second feed would have appended each block twice. "+
-		"The instances' nuls_gateway_subscriptions gauge counts hub topics, mirrors included: one on each instance with clients, so it does not count upstream subscriptions.\n\n",
-		c.takeovers())
+		"\"upstream subscriptions\" is the instances' log lines that say they subscribed (\"standing by: subscribing upstream\", \"took the topic's lease: subscribing upstream\") less those that say they stopped, summed over the three, at the end of the row. "+
+		"And the shared log holds every height once, in increasing order: two feeds appending would have appended each block twice. "+
+		"The instances' nuls_gateway_subscriptions gauge counts hub topics, mirrors included: one on each instance with clients, so it does not count upstream subscriptions.\n\n")
 	return b.String()
 }
 
@@ -429,10 +436,17 @@ func measureStreams(ctx context.Context, t *testing.T, c *cluster, n int, spread
 	took := sum(c.takeovers()) - tookBefore
 	lost := 0
 	for _, g := range c.Gateways {
-		lost += g.logCount("lost the topic's lease")
+		lost += g.logCount("lost the topic's lease") + g.logCount("lost the topic's lease; standing by")
 	}
 	if leaseHolders != 1 || took > 1 || lost != 0 {
 		t.Errorf("N=%d spread=%v: %d leases in Redis, %d lease takeovers, %d lost, want 1, at most 1, 0", n, spread, leaseHolders, took, lost)
+	}
+	subscribed, wantSubscribed := c.upstreamSubscriptions(), 1
+	if spread && n > 1 {
+		wantSubscribed = 2 // the holder and the standby
+	}
+	if subscribed != wantSubscribed {
+		t.Errorf("N=%d spread=%v: %d upstream subscriptions, want %d", n, spread, subscribed, wantSubscribed)
 	}
 	leaseKey, _, err := c.lease(ctx)
 	if err != nil {
@@ -446,7 +460,7 @@ func measureStreams(ctx context.Context, t *testing.T, c *cluster, n int, spread
 		where = "three instances"
 	}
 	row := fmt.Sprintf("| %d | %s | %.1f%% | %s | %.1f MB | %.1f MB | %.0f | %.0f | %d | %d |\n", n, where, totalCPU, strings.Join(cpu, " / "),
-		rss/1e6, heap/1e6, gor, float64(evAfter-evBefore)/elapsed.Seconds(), leaseHolders, sum(c.takeovers())-lost)
+		rss/1e6, heap/1e6, gor, float64(evAfter-evBefore)/elapsed.Seconds(), leaseHolders, subscribed)
 	t.Logf("N=%d %s: %s", n, where, strings.TrimSpace(row))
 
 	cancel()

@@ -36,7 +36,8 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 var errMethodsUnknown = errors.New("the upstream was not asked for its methods yet")
 
 // readyz reports whether the gateway can serve: the upstream negotiated and
-// asked for its methods and, when configured, Redis reachable.
+// asked for its methods, the streams' push paths moving and, when
+// configured, Redis reachable.
 //
 //	@Summary	Readiness
 //	@Tags		operations
@@ -65,6 +66,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	} else {
 		check("methods", nil)
 	}
+	// A push path that stopped moving (a period subscription silent, or
+	// pushes not appended to the shared log) fails readiness too: the
+	// instance answers pings but its streams are wedged.
+	check("streams", s.cfg.Hub.Stalled())
 	names := make([]string, 0, len(s.cfg.ReadyChecks))
 	for name := range s.cfg.ReadyChecks {
 		names = append(names, name)

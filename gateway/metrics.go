@@ -159,9 +159,13 @@ func (c *streamCounts) batch(b subscriptions.Batch) {
 			c.logGaps++
 		}
 	}
-	if b.Gap {
+	switch {
+	case b.Gap:
 		c.events++
 		c.resumeGaps++
+	case b.Lost:
+		c.events++
+		c.logGaps++
 	}
 }
 

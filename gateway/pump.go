@@ -318,9 +318,9 @@ func (d *detached) deliver(rc *renderCache) bool {
 		return false
 	}
 	d.resumed = false
-	if len(b.Events) > 0 || b.Gap {
+	if len(b.Events) > 0 || b.Gap || b.Lost {
 		var text []byte
-		if b.Gap {
+		if b.Gap || b.Lost {
 			var buf bytes.Buffer
 			appendBatch(&buf, b, d.lastID)
 			text = buf.Bytes()

@@ -44,6 +44,7 @@ type streamHub interface {
 	JoinLocal(name, lastEventID string) (*subscriptions.Member, error)
 	Publish(name, typ string, data []byte) error
 	Stats() subscriptions.Stats
+	Stalled() error
 }
 
 // methodRegistry is what the gateway uses of its own *bridge.Module: the

@@ -82,8 +82,11 @@ func appendEvent(buf *bytes.Buffer, id, typ string, data []byte) {
 // appendBatch renders a batch of hub events, with a gap event first when
 // events were lost.
 func appendBatch(buf *bytes.Buffer, b subscriptions.Batch, lastID string) {
-	if b.Gap {
+	switch {
+	case b.Gap:
 		appendEvent(buf, "", "gap", gapData(lastID))
+	case b.Lost:
+		appendEvent(buf, "", "gap", lostData(lastID))
 	}
 	for _, e := range b.Events {
 		appendEvent(buf, e.ID, e.Type, e.Data)
@@ -92,6 +95,12 @@ func appendBatch(buf *bytes.Buffer, b subscriptions.Batch, lastID string) {
 
 func gapData(lastID string) []byte {
 	return subscriptions.GapData("events were lost: the stream resumed after events no longer retained", lastID)
+}
+
+// lostData describes events the shared log lost for every reader: Redis
+// lost them, and the log went on from an instance's copy that lacked them.
+func lostData(lastID string) []byte {
+	return subscriptions.GapData("events were lost: the shared log was restored from a copy that lacked them", lastID)
 }
 
 // comment queues a comment line, which clients ignore: the heartbeat.

@@ -15,7 +15,7 @@ import (
 
 // Defaults of RedisClusterConfig.
 const (
-	defaultLeaseTTL    = 5 * time.Second
+	defaultLeaseTTL    = 1500 * time.Millisecond
 	defaultPresenceTTL = 5 * time.Second
 	defaultLogTTL      = time.Hour
 	defaultOpTimeout   = 2 * time.Second
@@ -24,23 +24,26 @@ const (
 var (
 	//go:embed lua/append.lua
 	appendLua string
-	//go:embed lua/renew.lua
-	renewLua string
+	//go:embed lua/restore.lua
+	restoreLua string
+	//go:embed lua/claim.lua
+	claimLua string
 	//go:embed lua/release.lua
 	releaseLua string
 	//go:embed lua/presence.lua
 	presenceLua string
 
 	appendScript   = redis.NewScript(appendLua)
-	renewScript    = redis.NewScript(renewLua)
+	restoreScript  = redis.NewScript(restoreLua)
+	claimScript    = redis.NewScript(claimLua)
 	releaseScript  = redis.NewScript(releaseLua)
 	presenceScript = redis.NewScript(presenceLua)
 )
 
 // RedisClusterConfig configures a RedisCluster.
 type RedisClusterConfig struct {
-	// Prefix starts every key: "<prefix>:{<topic>}:lease", ":log",
-	// ":members", and the channel "<prefix>:events". The braces keep a
+	// Prefix starts every key: "<prefix>:{<topic>}:lease", ":standby",
+	// ":log", ":members", and the channel "<prefix>:events". The braces keep a
 	// topic's keys in one Redis Cluster slot, as the scripts need.
 	Prefix string
 	// Instance names this gateway instance in leases and presence; it must
@@ -49,8 +52,9 @@ type RedisClusterConfig struct {
 	// Retention is the approximate length each log is trimmed to. Default
 	// 1024.
 	Retention int
-	// LeaseTTL is how long a lease outlives its holder: another instance
-	// takes over within about this time. Default 5s.
+	// LeaseTTL is how long a lease (or a standby claim) outlives its
+	// holder's last renewal: the standby takes over within about this
+	// time. The hub renews every sixth of it. Default 1.5s.
 	LeaseTTL time.Duration
 	// PresenceTTL is how long an instance counts as having readers after
 	// its last heartbeat. Default 5s.
@@ -108,51 +112,97 @@ func (c *RedisCluster) op(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, c.cfg.OpTimeout)
 }
 
-// Lease implements Cluster.
-func (c *RedisCluster) Lease(ctx context.Context, topic string) (bool, error) {
+// Claim implements Cluster.
+func (c *RedisCluster) Claim(ctx context.Context, topic string, want Role, patient bool) (Role, error) {
 	ctx, cancel := c.op(ctx)
 	defer cancel()
-	held, err := renewScript.Run(ctx, c.rdb, []string{c.key(topic, "lease")}, c.cfg.Instance, c.cfg.LeaseTTL.Milliseconds()).Int()
+	p := "0"
+	if patient {
+		p = "1"
+	}
+	r, err := claimScript.Run(ctx, c.rdb, []string{c.key(topic, "lease"), c.key(topic, "standby"), c.key(topic, "log")},
+		c.cfg.Instance, c.cfg.LeaseTTL.Milliseconds(), int(want), p).Int()
 	if err != nil {
-		return false, err
+		return RoleMirror, err
 	}
-	if held == 1 {
-		return true, nil
-	}
-	ok, err := c.rdb.SetNX(ctx, c.key(topic, "lease"), c.cfg.Instance, c.cfg.LeaseTTL).Result()
-	return ok, err
+	return Role(r), nil
 }
 
 // Release implements Cluster.
 func (c *RedisCluster) Release(ctx context.Context, topic string) error {
 	ctx, cancel := c.op(ctx)
 	defer cancel()
-	return releaseScript.Run(ctx, c.rdb, []string{c.key(topic, "lease")}, c.cfg.Instance).Err()
+	return releaseScript.Run(ctx, c.rdb, []string{c.key(topic, "lease"), c.key(topic, "standby")}, c.cfg.Instance).Err()
 }
 
-// Append implements Cluster, atomically with the lease check (a Lua script).
-func (c *RedisCluster) Append(ctx context.Context, topic string, e Event) (Event, error) {
+// LeaseTTL implements Cluster.
+func (c *RedisCluster) LeaseTTL() time.Duration { return c.cfg.LeaseTTL }
+
+// Append implements Cluster, atomically with the lease check and the check
+// of the log's end (a Lua script).
+func (c *RedisCluster) Append(ctx context.Context, topic, after string, e Event) (Event, error) {
 	ctx, cancel := c.op(ctx)
 	defer cancel()
 	final := "0"
 	if e.Final {
 		final = "1"
 	}
-	id, err := appendScript.Run(ctx, c.rdb, []string{c.key(topic, "lease"), c.key(topic, "log")},
-		c.cfg.Instance, time.Now().UnixMilli(), c.cfg.Retention, c.cfg.LogTTL.Milliseconds(),
-		e.Type, string(e.Data), final, c.channel(), topic).Text()
+	r, err := appendScript.Run(ctx, c.rdb, []string{c.key(topic, "lease"), c.key(topic, "log")},
+		c.cfg.Instance, c.cfg.Retention, c.cfg.LogTTL.Milliseconds(),
+		e.Type, string(e.Data), final, c.channel(), topic, after).StringSlice()
 	if err != nil {
-		if strings.Contains(err.Error(), "NOTOWNER") {
-			return Event{}, ErrNotOwner
-		}
+		return Event{}, scriptError(err)
+	}
+	if len(r) != 2 {
+		return Event{}, fmt.Errorf("subscriptions: append answered %q", r)
+	}
+	_, seq, err := ParseID(r[0])
+	if err != nil {
 		return Event{}, err
 	}
-	_, seq, err := ParseID(id)
-	if err != nil {
-		return Event{}, err
-	}
-	e.ID, e.Seq = id, seq
+	e.ID, e.Seq = r[0], seq
+	e.Epoch, _ = strconv.ParseInt(r[1], 10, 64)
 	return e, nil
+}
+
+// Restore implements Cluster.
+func (c *RedisCluster) Restore(ctx context.Context, topic string, evs []Event) (Event, bool, error) {
+	if len(evs) == 0 {
+		return Event{}, false, errors.New("subscriptions: nothing to restore")
+	}
+	ctx, cancel := c.op(ctx)
+	defer cancel()
+	args := []any{c.cfg.Instance, c.cfg.Retention, c.cfg.LogTTL.Milliseconds(), c.channel(), topic, strconv.FormatInt(evs[0].Epoch, 10)}
+	for _, e := range evs {
+		final := "0"
+		if e.Final {
+			final = "1"
+		}
+		args = append(args, e.ID, e.Type, string(e.Data), final)
+	}
+	r, err := restoreScript.Run(ctx, c.rdb, []string{c.key(topic, "lease"), c.key(topic, "log")}, args...).StringSlice()
+	if err != nil {
+		return Event{}, false, scriptError(err)
+	}
+	if len(r) != 2 {
+		return Event{}, false, nil
+	}
+	tail, err := c.Tail(ctx, topic, 1)
+	if err != nil || len(tail) == 0 {
+		return Event{}, false, err
+	}
+	return tail[0], true, nil
+}
+
+// scriptError maps the scripts' error replies.
+func scriptError(err error) error {
+	switch msg := err.Error(); {
+	case strings.Contains(msg, "NOTOWNER"):
+		return ErrNotOwner
+	case strings.Contains(msg, "DIVERGED"):
+		return ErrDiverged
+	}
+	return err
 }
 
 // Range implements Cluster.
@@ -192,6 +242,9 @@ func toEvents(msgs []redis.XMessage) ([]Event, error) {
 			return nil, fmt.Errorf("subscriptions: log entry %s: %w", m.ID, err)
 		}
 		e := Event{ID: m.ID, Seq: seq}
+		if v, ok := m.Values["e"].(string); ok {
+			e.Epoch, _ = strconv.ParseInt(v, 10, 64)
+		}
 		e.Type, _ = m.Values["t"].(string)
 		data, _ := m.Values["d"].(string)
 		e.Data = []byte(data)

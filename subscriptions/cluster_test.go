@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +27,14 @@ type instance struct {
 	stop    func()
 }
 
+// testWriter writes a log to a test's.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
 // startInstance runs a hub sharing its topics through Redis. Its own
 // client lets a test cut it off from Redis as a crash would.
 func startInstance(t *testing.T, shared *redis.Client, prefix, name string) *instance {
@@ -34,6 +44,7 @@ func startInstance(t *testing.T, shared *redis.Client, prefix, name string) *ins
 
 // instanceOptions change an instance from the default of startInstance.
 type instanceOptions struct {
+	node          *fakeNode     // the node its feeds follow; nil: feeds of their own
 	tick          time.Duration // upkeep rhythm; 100ms by default
 	unannounced   bool          // no Pub/Sub announcements: its copy of the log lags
 	firstPushWait time.Duration // how long Join waits for a first push; 50ms by default
@@ -58,7 +69,13 @@ func startInstanceWith(t *testing.T, shared *redis.Client, prefix, name string, 
 	if o.firstPushWait == 0 {
 		o.firstPushWait = 50 * time.Millisecond
 	}
-	h := NewHub(Config{Cluster: c, ClusterTick: o.tick, Grace: 300 * time.Millisecond, FirstPushWait: o.firstPushWait}, up, nil)
+	var upstream Upstream = up
+	if o.node != nil {
+		upstream = o.node.upstream(up)
+	}
+	// Its log goes to the test's: shown when the test fails, or with -v.
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, nil)).With("instance", name)
+	h := NewHub(Config{Cluster: c, ClusterTick: o.tick, Grace: 300 * time.Millisecond, FirstPushWait: o.firstPushWait}, upstream, logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() {
@@ -142,10 +159,242 @@ func TestClusterSharesOneSubscription(t *testing.T) {
 	if !cmp.Equal(ia, ib) || !cmp.Equal(va, []string{"2", "3", "4"}) || !cmp.Equal(vb, va) {
 		t.Fatalf("a %v %v, b %v %v", ia, va, ib, vb)
 	}
-	time.Sleep(300 * time.Millisecond) // several upkeeps: b must not subscribe too
-	if n := len(b.up.opened); n != 0 {
-		t.Fatalf("b opened %d upstream feeds, want 0", n)
+	// b stands by with a subscription of its own; a third instance
+	// with readers only mirrors.
+	c := startInstance(t, rdb, prefix, "c")
+	mc, err := c.hub.Join(t.Context(), key, "")
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer mc.Close()
+	takeIDs(t, mc, 1)
+	time.Sleep(300 * time.Millisecond) // several upkeeps
+	if a, b, c := a.up.open(), b.up.open(), c.up.open(); a != 1 || b != 1 || c != 0 {
+		t.Fatalf("upstream feeds open: a %d, b %d, c %d; want 1 (holder), 1 (standby), 0", a, b, c)
+	}
+}
+
+// fakeNode is the node the instances of a test cluster follow: every push
+// goes to every open feed, and a new feed first gets the current state, as
+// an event subscription's first answer.
+type fakeNode struct {
+	mu    sync.Mutex
+	state int // 0: none yet
+	ups   []*fakeUpstream
+}
+
+func (n *fakeNode) upstream(up *fakeUpstream) Upstream {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.ups = append(n.ups, up)
+	return nodeUpstream{n, up}
+}
+
+// push makes a new state and pushes it to every feed still open.
+func (n *fakeNode) push(v int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.state = v
+	for _, up := range n.ups {
+		up.mu.Lock()
+		for _, f := range up.feeds {
+			select {
+			case <-f.closed:
+			default:
+				f.push(v)
+			}
+		}
+		up.mu.Unlock()
+	}
+}
+
+type nodeUpstream struct {
+	n  *fakeNode
+	up *fakeUpstream
+}
+
+func (u nodeUpstream) Subscribe(ctx context.Context, k Key) (Feed, error) {
+	u.n.mu.Lock()
+	defer u.n.mu.Unlock()
+	f, err := u.up.Subscribe(ctx, k)
+	if err == nil && u.n.state != 0 {
+		f.(*fakeFeed).push(u.n.state)
+	}
+	return f, err
+}
+
+// follower is an instance of a cluster on a fakeNode, with a reader.
+type follower struct {
+	*instance
+	m *Member
+}
+
+// startFollowers starts instances on node, each with a reader of key, one
+// after the other: the first holds the lease, the second stands by.
+func startFollowers(t *testing.T, rdb *redis.Client, prefix string, node *fakeNode, names ...string) []*follower {
+	t.Helper()
+	var out []*follower
+	for _, name := range names {
+		in := startInstanceWith(t, rdb, prefix, name, instanceOptions{node: node})
+		m, err := in.hub.Join(t.Context(), key, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(m.Close)
+		out = append(out, &follower{in, m})
+		if len(out) <= 2 {
+			waitFor(t, name+" subscribed upstream", func() bool { return in.up.open() == 1 })
+		}
+	}
+	return out
+}
+
+// follow reads a member until it has the pushes up to want, and returns
+// what it read: every event, and whether a batch said events were lost.
+func follow(t *testing.T, m *Member, want int) (evs []Event, lost bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if n := len(evs); n > 0 && string(evs[n-1].Data) == strconv.Itoa(want) {
+			return evs, lost
+		}
+		select {
+		case <-m.Ready():
+		case <-deadline:
+			t.Fatalf("got %v, want up to %d", describeEvents(evs), want)
+		}
+		b, err := m.Take(100)
+		if err != nil {
+			t.Fatalf("Take: %v (got %v)", err, describeEvents(evs))
+		}
+		lost = lost || b.Gap || b.Lost
+		evs = append(evs, b.Events...)
+	}
+}
+
+// checkExactly checks that evs are the pushes from, to, each once, in
+// order, with sequence numbers without a hole, and nothing else.
+func checkExactly(t *testing.T, who string, evs []Event, lost bool, from, to int) {
+	t.Helper()
+	var want []string
+	for v := from; v <= to; v++ {
+		want = append(want, strconv.Itoa(v))
+	}
+	if got := describeEvents(evs); lost || !cmp.Equal(got, want) {
+		t.Fatalf("%s read %v (events lost: %v), want %v", who, got, lost, want)
+	}
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Seq != evs[i-1].Seq+1 {
+			t.Fatalf("%s: sequence %d after %d", who, evs[i].Seq, evs[i-1].Seq)
+		}
+	}
+}
+
+// TestClusterCrashWithoutLoss: the holder dies (cut off from Redis, as a
+// killed process is) while the node goes on pushing; the standby takes the
+// lease over within the lease TTL and appends what its own subscription
+// recorded meanwhile: the readers get every push once, in order, without a
+// gap.
+func TestClusterCrashWithoutLoss(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := redistest.Client(t)
+	node := &fakeNode{}
+	node.push(1)
+	fs := startFollowers(t, rdb, prefix, node, "a", "b", "c")
+	for v := 2; v <= 5; v++ {
+		node.push(v)
+	}
+	for _, f := range fs {
+		follow(t, f.m, 5)
+	}
+	fs[0].rdb.Close()
+	crashed := time.Now()
+	for v := 6; v <= 15; v++ {
+		node.push(v)
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, f := range fs[1:] {
+		evs, lost := follow(t, f.m, 15)
+		checkExactly(t, f.name, evs, lost, 6, 15)
+	}
+	took := time.Since(crashed)
+	t.Logf("takeover: every push after the crash read %v after it", took.Round(time.Millisecond))
+	if took > 3*time.Second {
+		t.Errorf("takeover took %v, want about the lease TTL (1.5s)", took)
+	}
+	// c is the standby now, with a subscription of its own.
+	waitFor(t, "c standing by", func() bool { return fs[2].up.open() == 1 })
+}
+
+// TestClusterHandoverWithoutLoss: the holder stops (a rolling restart): it
+// gives the lease up, the standby takes it at once and appends what the log
+// lacks.
+func TestClusterHandoverWithoutLoss(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := redistest.Client(t)
+	node := &fakeNode{}
+	node.push(1)
+	fs := startFollowers(t, rdb, prefix, node, "a", "b")
+	node.push(2)
+	follow(t, fs[1].m, 2)
+	stopped := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		fs[0].m.Close()
+		fs[0].stop()
+		stopped <- time.Now()
+	}()
+	for v := 3; v <= 20; v++ {
+		node.push(v)
+		time.Sleep(20 * time.Millisecond)
+	}
+	evs, lost := follow(t, fs[1].m, 20)
+	checkExactly(t, "b", evs, lost, 3, 20)
+	t.Logf("handover: stopped at %s", (<-stopped).Format("15:04:05.000"))
+}
+
+// TestClusterRedisLostTheLog: Redis restarts without its data (no
+// persistence) under the instances: the holder puts the events back from
+// its copy, with their IDs, and goes on; the readers see no end, no gap and
+// no event twice, and a Last-Event-ID from before resumes exactly.
+func TestClusterRedisLostTheLog(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := redistest.Client(t)
+	node := &fakeNode{}
+	node.push(1)
+	fs := startFollowers(t, rdb, prefix, node, "a", "b")
+	for v := 2; v <= 4; v++ {
+		node.push(v)
+	}
+	evs, _ := follow(t, fs[1].m, 4)
+	resumeAfter := evs[len(evs)-3].ID // after 2
+	keys, err := rdb.Keys(t.Context(), prefix+":*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("keys %v %v", keys, err)
+	}
+	if err := rdb.Del(t.Context(), keys...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for v := 5; v <= 8; v++ {
+		node.push(v)
+		time.Sleep(30 * time.Millisecond)
+	}
+	for _, f := range fs {
+		evs, lost := follow(t, f.m, 8)
+		from := 5
+		if f == fs[0] {
+			from = 1
+		}
+		checkExactly(t, f.name, evs[len(evs)-(8-from+1):], lost, from, 8)
+	}
+	c := startInstance(t, rdb, prefix, "c")
+	m, err := c.hub.Join(t.Context(), key, resumeAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	got, lost := follow(t, m, 8)
+	checkExactly(t, "a reader resuming on c", got, lost, 3, 8)
 }
 
 // takeOver runs a topic that instance a produces, pushing values, with a

@@ -24,12 +24,23 @@
 // # Several instances
 //
 // With Config.Cluster (RedisCluster) the instances of a gateway share their
-// topics: the instance holding a topic's lease subscribes upstream and
-// appends every push to the topic's Redis Stream, whose IDs (the event IDs)
-// all instances share; every instance with readers mirrors the stream into
-// its local topic, so the readers' side is the same as alone. Each shared
-// topic has one goroutine per instance (its loop: mirror, presence, lease)
-// and, on the lease holder, one producer goroutine.
+// topics. Each instance with readers of a topic mirrors the topic's Redis
+// Stream (the shared log, whose IDs are the event IDs) into its local
+// topic, so the readers' side is the same as alone. Two instances also
+// subscribe upstream: the holder of the topic's lease appends every push to
+// the log, and one standby records what it receives on a bounded tape. When
+// the holder lets go (a handover on shutdown) or its lease expires (a
+// crash), the standby takes the lease and appends, after the log's last
+// event, what its tape holds beyond it (lined up by content, see align), so
+// that only what no instance received is lost. Appends are conditional on
+// the log's last ID, so two holders can never interleave. An event's Epoch
+// tells which log it came from: when Redis loses a log, an instance with a
+// copy restores it, and a Last-Event-ID from an older log is never resumed
+// at a wrong place.
+//
+// Each shared topic has one goroutine per instance (its loop: mirror,
+// presence, lease and appends) and, on the holder and the standby, one
+// that reads the upstream feed into the tape.
 //
 // Calls and Documents are the other shared state of the gateway (calls in
 // flight, asynchronous answers, idempotency keys; compound methods and the

@@ -34,6 +34,18 @@ type Event struct {
 	// Final marks the event that ended the topic: the upstream rejected
 	// the subscription for good.
 	Final bool
+	// Epoch is when the numbering of the event's log began, in
+	// milliseconds, just before its first event: every event of the log
+	// has a later time, every event of an earlier log of the topic (before
+	// Redis lost it, or before a restart of a lone instance) an earlier or
+	// equal one. So an ID's time tells which log issued it, and a
+	// Last-Event-ID from an earlier log never resumes at a position of
+	// this one. Zero: unknown.
+	Epoch int64
+
+	// lost marks, in a topic's ring only, an event before which events
+	// were lost (the mirrored log went on from a copy that lacked some).
+	lost bool
 }
 
 // Time returns when the event was appended.

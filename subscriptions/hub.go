@@ -72,8 +72,10 @@ type Config struct {
 	// so the upstream subscriptions it opens. Default 1000.
 	MaxTopics int
 	// ClusterTick is the rhythm of a shared topic's upkeep: presence
-	// heartbeat, lease renewal or takeover, and a poll of the log. It must
-	// be well below the Cluster's lease and presence TTLs. Default 1s.
+	// heartbeat, a poll of the log (announcements make most polls
+	// early), and the choice to follow the topic upstream or not. It must
+	// be well below the Cluster's presence TTL. Leases are renewed on
+	// their own rhythm, a sixth of the Cluster's LeaseTTL. Default 1s.
 	ClusterTick time.Duration
 }
 

@@ -13,17 +13,24 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 type Member struct {
 	t *topic
 
-	mu     sync.Mutex // guards cursor, gap, closed
+	mu     sync.Mutex // guards cursor, gen, gap, fresh, closed
 	cursor uint64     // Seq of the last event taken
+	gen    uint64     // the topic's generation the cursor is of
 	gap    bool       // the reader resumed from an unknown position
+	fresh  bool       // joined without resuming and not read yet
 	closed bool
 }
 
 // Batch is what Take returns.
 type Batch struct {
 	// Gap reports that events between the reader's position and Events
-	// were lost: they fell out of retention, or the position is unknown.
+	// were lost to this reader: they fell out of retention, or the
+	// position is unknown.
 	Gap bool
+	// Lost reports that events before Events were lost to every reader:
+	// the shared log went on from a copy that lacked them, or started
+	// over (Redis lost it). The reader is not behind; it reads on.
+	Lost bool
 	// Events are the next events, in order.
 	Events []Event
 }
@@ -39,7 +46,7 @@ func (m *Member) Ready() <-chan struct{} {
 	defer t.mu.RUnlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if t.closed || m.closed || m.gap || t.nextSeq-1 > m.cursor {
+	if t.closed || m.closed || m.gap || m.gen != t.gen || t.nextSeq-1 > m.cursor {
 		return closedChan
 	}
 	return t.changed
@@ -68,9 +75,21 @@ func (m *Member) Take(max int) (Batch, error) {
 	if m.closed {
 		return Batch{}, ErrClosed
 	}
-	events, gap := t.events.since(m.cursor, max)
-	b := Batch{Gap: gap || m.gap, Events: events}
-	m.gap = false
+	if m.gen != t.gen {
+		// The topic's log started over: read the new one from its
+		// start.
+		m.gen, m.cursor = t.gen, 0
+		events, _, _ := t.events.since(0, max)
+		b := Batch{Lost: true, Events: events}
+		m.gap, m.fresh = false, false
+		if n := len(events); n > 0 {
+			m.cursor = events[n-1].Seq
+		}
+		return b, nil
+	}
+	events, gap, lost := t.events.since(m.cursor, max)
+	b := Batch{Gap: gap || m.gap, Lost: lost && !m.fresh, Events: events}
+	m.gap, m.fresh = false, false
 	if n := len(events); n > 0 {
 		m.cursor = events[n-1].Seq
 	}

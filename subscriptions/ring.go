@@ -24,23 +24,28 @@ func (r *ring) push(e Event) {
 
 func (r *ring) at(i int) Event { return r.buf[(r.head+i)%len(r.buf)] }
 
-// since returns up to max events with Seq > after, and whether the first of
-// them is not the one right after after (a gap: events fell out of the
-// retention, or never reached this ring).
-func (r *ring) since(after uint64, max int) ([]Event, bool) {
+// since returns up to max events with Seq > after. gap reports that the
+// first of them is not the one right after after: events fell out of the
+// retention, or never reached this ring. lost reports that the first is
+// marked lost. A batch stops before the next event marked lost, so that a
+// loss is always at the start of one.
+func (r *ring) since(after uint64, max int) (events []Event, gap, lost bool) {
 	if r.count == 0 || after >= r.at(r.count-1).Seq {
-		return nil, false
+		return nil, false, false
 	}
 	// Sequence numbers increase; they are contiguous unless the ring
 	// mirrors a shared log with holes, so search rather than index.
 	start := sort.Search(r.count, func(i int) bool { return r.at(i).Seq > after })
-	gap := r.at(start).Seq != after+1
-	n := min(r.count-start, max)
+	first := r.at(start)
+	n := 1
+	for n < min(r.count-start, max) && !r.at(start+n).lost {
+		n++
+	}
 	out := make([]Event, n)
 	for i := range n {
 		out[i] = r.at(start + i)
 	}
-	return out, gap
+	return out, first.Seq != after+1, first.lost
 }
 
 // find returns the retained event of sequence number seq, if any.
@@ -57,4 +62,13 @@ func (r *ring) last() (Event, bool) {
 		return Event{}, false
 	}
 	return r.at(r.count - 1), true
+}
+
+// all returns the retained events, oldest first.
+func (r *ring) all() []Event {
+	out := make([]Event, r.count)
+	for i := range out {
+		out[i] = r.at(i)
+	}
+	return out
 }

@@ -25,6 +25,7 @@ type topic struct {
 	announce      chan struct{}
 	firstPushOnce sync.Once
 	cancel        context.CancelFunc // stops produce; nil for local topics
+	path          pushPath           // for Hub.Stalled
 
 	// mu guards everything below. Readers (Member.Ready and Take) share
 	// it: an append wakes every stream of the topic at once, and they must
@@ -33,6 +34,14 @@ type topic struct {
 	events  *ring
 	nextSeq uint64
 	lastMs  int64
+	// epoch is the Event.Epoch of the events (zero while a shared topic
+	// has mirrored none); gen counts the times a shared topic's log
+	// started over, its ring with it (see Member.Take).
+	epoch int64
+	gen   uint64
+	// lost is set by a shared topic's mirror when it skipped an event of
+	// the log it had another of: the next event it keeps is marked lost.
+	lost bool
 	// changed is closed and replaced at every append and at close: the
 	// readers wait on it.
 	changed chan struct{}
@@ -54,6 +63,10 @@ func newTopic(h *Hub, name string, key *Key) *topic {
 	}
 	if key == nil || h.cfg.Cluster == nil {
 		close(t.ready)
+		// This instance numbers the topic's events from now on: an ID
+		// from an earlier topic of the name (before a restart) has an
+		// earlier time.
+		t.epoch = time.Now().UnixMilli() - 1
 	}
 	return t
 }
@@ -100,7 +113,7 @@ func (t *topic) appendAndClose(typ string, data []byte, final error) {
 		return
 	}
 	ms := max(time.Now().UnixMilli(), t.lastMs) // IDs never go back
-	e := Event{ID: FormatID(ms, t.nextSeq), Seq: t.nextSeq, Type: typ, Data: data}
+	e := Event{ID: FormatID(ms, t.nextSeq), Seq: t.nextSeq, Type: typ, Data: data, Epoch: t.epoch}
 	t.lastMs = ms
 	t.nextSeq++
 	t.events.push(e)
@@ -130,11 +143,15 @@ func (t *topic) join(afterMs int64, after uint64, resume bool) *Member {
 		t.grace.Stop()
 		t.grace = nil
 	}
-	m := &Member{t: t}
+	m := &Member{t: t, gen: t.gen, fresh: !resume}
 	last := t.nextSeq - 1
 	switch {
 	case !resume:
 		m.cursor = max(last, 1) - 1 // replay the current state
+	case t.epoch != 0 && afterMs <= t.epoch:
+		// An ID of an earlier log of the topic (see Event.Epoch),
+		// whose numbers this one reuses.
+		m.cursor, m.gap = last, true
 	case after > last:
 		// An ID this topic never issued (an earlier incarnation, another
 		// topic): what came before is unknown.
@@ -247,7 +264,9 @@ func (t *topic) produce(ctx context.Context) {
 			continue
 		}
 		attempt = 0
+		t.path.subscribe(time.Now())
 		final := t.pump(ctx, feed, t.hasFed())
+		t.path.unsubscribe()
 		_ = feed.Close()
 		if final != nil {
 			return // pump closed the topic
@@ -276,6 +295,7 @@ func (t *topic) pump(ctx context.Context, feed Feed, renewed bool) error {
 			if !ok {
 				return nil
 			}
+			t.path.fed.Store(time.Now().UnixNano())
 			drop, gap := r.admit(u, t.lastEvent)
 			if drop {
 				continue

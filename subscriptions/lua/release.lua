@@ -1,6 +1,8 @@
--- Gives up a lease if this instance holds it.
--- KEYS[1] lease; ARGV: instance
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+-- Gives up the lease and the standby claim of a topic this instance holds.
+-- KEYS[1] lease, KEYS[2] standby; ARGV: instance
+for i = 1, 2 do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('DEL', KEYS[i])
+  end
 end
 return 0
