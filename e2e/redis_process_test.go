@@ -52,7 +52,7 @@ func findRedisServer(t *testing.T) string {
 }
 
 // startRedis runs a redis-server on a free port of 127.0.0.1 that saves
-// nothing, and returns once it answers PING. It is killed in t.Cleanup.
+// nothing and takes DEBUG commands from 127.0.0.1, and returns once it answers PING. It is killed in t.Cleanup.
 func startRedis(t *testing.T) *redisProc {
 	t.Helper()
 	bin := findRedisServer(t)
@@ -63,6 +63,8 @@ func startRedis(t *testing.T) *redisProc {
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", t.TempDir(),
 		"--daemonize", "no", "--loglevel", "warning",
+		// DEBUG SLEEP makes a slow Redis (TestChaos).
+		"--enable-debug-command", "local",
 	}
 	ping := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
