@@ -332,7 +332,7 @@ func benchStreams(t *testing.T) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Streams: N clients of /rpc/latestHeight/stream?chainId=2 (one topic), three instances sharing Redis\n\n")
 	fmt.Fprintf(&b, "The node makes a block every %v: %.0f pushes a second to every client. CPU is process_cpu_seconds_total over %v, in percent of one core; RSS, Go heap in use and goroutines are from /metrics. Every column but \"each\" sums the three instances (all three run in every row; in the \"one instance\" rows the clients are all on instance 0).\n\n", blockInterval, float64(time.Second)/float64(blockInterval), sseWindow)
-	b.WriteString("| N | clients on | CPU total | CPU each | RSS | heap in use | goroutines | events/s received | lease keys | upstream subscriptions |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| N | clients on | CPU total | CPU each | RSS | heap in use | goroutines | events/s received | lease keys | upstream subscriptions | Redis commands/s |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, n := range []int{1, 100, 1000} {
 		for _, spread := range []bool{false, true} {
 			row, err := measureStreams(ctx, t, c, n, spread)
@@ -347,7 +347,8 @@ func benchStreams(t *testing.T) string {
 		"Redis held exactly one lease key for the topic at every sample (\"lease keys\": the most seen, sampled twice a second). "+
 		"\"upstream subscriptions\" is the instances' log lines that say they subscribed (\"standing by: subscribing upstream\", \"took the topic's lease: subscribing upstream\") less those that say they stopped, summed over the three, at the end of the row. "+
 		"And the shared log holds every height once, in increasing order: two feeds appending would have appended each block twice. "+
-		"The instances' nuls_gateway_subscriptions gauge counts hub topics, mirrors included: one on each instance with clients, so it does not count upstream subscriptions.\n\n")
+		"The instances' nuls_gateway_subscriptions gauge counts hub topics, mirrors included: one on each instance with clients, so it does not count upstream subscriptions. "+
+		"\"Redis commands/s\" is the test's redis-server's total_commands_processed over the window (the test's own sampling of the lease keys included: KEYS and GET twice a second): the standby's cost in Redis is its claim, renewed every sixth of the lease TTL, against the appends, reads and heartbeats the topic costs anyway.\n\n")
 	return b.String()
 }
 
@@ -401,6 +402,10 @@ func measureStreams(ctx context.Context, t *testing.T, c *cluster, n int, spread
 	for _, s := range streams {
 		evBefore += s.events.Load()
 	}
+	cmdBefore, err := c.Redis.commandsProcessed(ctx)
+	if err != nil {
+		return "", err
+	}
 	start := time.Now()
 	leaseHolders := 0
 	for time.Since(start) < sseWindow {
@@ -412,6 +417,10 @@ func measureStreams(ctx context.Context, t *testing.T, c *cluster, n int, spread
 		time.Sleep(500 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
+	cmdAfter, err := c.Redis.commandsProcessed(ctx)
+	if err != nil {
+		return "", err
+	}
 	var evAfter int64
 	for _, s := range streams {
 		evAfter += s.events.Load()
@@ -459,8 +468,8 @@ func measureStreams(ctx context.Context, t *testing.T, c *cluster, n int, spread
 	if spread {
 		where = "three instances"
 	}
-	row := fmt.Sprintf("| %d | %s | %.1f%% | %s | %.1f MB | %.1f MB | %.0f | %.0f | %d | %d |\n", n, where, totalCPU, strings.Join(cpu, " / "),
-		rss/1e6, heap/1e6, gor, float64(evAfter-evBefore)/elapsed.Seconds(), leaseHolders, subscribed)
+	row := fmt.Sprintf("| %d | %s | %.1f%% | %s | %.1f MB | %.1f MB | %.0f | %.0f | %d | %d | %.0f |\n", n, where, totalCPU, strings.Join(cpu, " / "),
+		rss/1e6, heap/1e6, gor, float64(evAfter-evBefore)/elapsed.Seconds(), leaseHolders, subscribed, float64(cmdAfter-cmdBefore)/elapsed.Seconds())
 	t.Logf("N=%d %s: %s", n, where, strings.TrimSpace(row))
 
 	cancel()

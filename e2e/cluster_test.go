@@ -34,7 +34,10 @@ const heightStream = "/rpc/latestHeight/stream?chainId=2"
 // cluster is the whole stack as processes: a redis-server, the simulated
 // node, and gateway instances sharing their state through the Redis.
 type cluster struct {
+	// Redis is the cluster's redis-server, nil when it is a Sentinel or
+	// a Cluster (startClusterOn).
 	Redis    *redisProc
+	RedisURL string
 	Node     *devnodeProc
 	Gateways []*gatewayProc
 	// Prefix starts every Redis key of the cluster (--redis-prefix).
@@ -48,7 +51,17 @@ type cluster struct {
 // t.Cleanup, the gateways first.
 func startCluster(t *testing.T, n int, extraArgs ...string) *cluster {
 	t.Helper()
-	c := &cluster{Redis: startRedis(t), Prefix: "e2e-" + randomHex(4), Extra: extraArgs}
+	r := startRedis(t)
+	c := startClusterOn(t, n, r.URL, extraArgs...)
+	c.Redis = r
+	return c
+}
+
+// startClusterOn starts the simulated node and n gateway instances sharing
+// the Redis of redisURL (--redis-url: a server, a Sentinel or a Cluster).
+func startClusterOn(t *testing.T, n int, redisURL string, extraArgs ...string) *cluster {
+	t.Helper()
+	c := &cluster{RedisURL: redisURL, Prefix: "e2e-" + randomHex(4), Extra: extraArgs}
 	c.Node = startDevnode(t, "--block-interval", blockInterval.String())
 	for range n {
 		c.Gateways = append(c.Gateways, startGateway(t, c.gatewayArgs()...))
@@ -58,7 +71,7 @@ func startCluster(t *testing.T, n int, extraArgs ...string) *cluster {
 
 // gatewayArgs are the flags of a gateway instance of the cluster.
 func (c *cluster) gatewayArgs() []string {
-	return append([]string{"--upstream", c.Node.URL, "--redis-url", c.Redis.URL, "--redis-prefix", c.Prefix}, c.Extra...)
+	return append([]string{"--upstream", c.Node.URL, "--redis-url", c.RedisURL, "--redis-prefix", c.Prefix}, c.Extra...)
 }
 
 // bases returns the instances' base URLs.
