@@ -476,15 +476,16 @@ func measureStreams(ctx context.Context, t *testing.T, c *cluster, n int, spread
 	for _, s := range streams {
 		<-s.done
 	}
-	// The instances see the clients go.
-	err = waitFor(context.WithoutCancel(ctx), 10*time.Second, func(ctx context.Context) error {
+	// The instances see the clients go, and the topic ends everywhere
+	// after its grace period (10 s), so that the next row starts anew.
+	err = waitFor(context.WithoutCancel(ctx), 30*time.Second, func(ctx context.Context) error {
 		for i, g := range c.Gateways {
 			s, err := sample(ctx, g.URL)
 			if err != nil {
 				return err
 			}
-			if s.Streams != 0 {
-				return fmt.Errorf("instance %d still has %v streams", i, s.Streams)
+			if s.Streams != 0 || s.Topics != 0 {
+				return fmt.Errorf("instance %d still has %v streams of %v topics", i, s.Streams, s.Topics)
 			}
 		}
 		return nil
