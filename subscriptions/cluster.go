@@ -64,6 +64,10 @@ type Cluster interface {
 	// only if the log exists: when Redis lost it, an instance subscribed
 	// for longer (whose tape goes back further) gets the time to.
 	Claim(ctx context.Context, topic string, want Role, patient bool) (Role, error)
+	// Displace takes the lease from its holder, for the standby whose
+	// subscription delivers events while the log stopped moving (see
+	// topic.watch). The holder's next append fails with ErrNotOwner.
+	Displace(ctx context.Context, topic string) error
 	// Release gives up the lease and the standby claim this instance
 	// holds.
 	Release(ctx context.Context, topic string) error

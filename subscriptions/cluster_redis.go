@@ -30,6 +30,8 @@ var (
 	claimLua string
 	//go:embed lua/release.lua
 	releaseLua string
+	//go:embed lua/displace.lua
+	displaceLua string
 	//go:embed lua/presence.lua
 	presenceLua string
 
@@ -37,6 +39,7 @@ var (
 	restoreScript  = redis.NewScript(restoreLua)
 	claimScript    = redis.NewScript(claimLua)
 	releaseScript  = redis.NewScript(releaseLua)
+	displaceScript = redis.NewScript(displaceLua)
 	presenceScript = redis.NewScript(presenceLua)
 )
 
@@ -126,6 +129,14 @@ func (c *RedisCluster) Claim(ctx context.Context, topic string, want Role, patie
 		return RoleMirror, err
 	}
 	return Role(r), nil
+}
+
+// Displace implements Cluster.
+func (c *RedisCluster) Displace(ctx context.Context, topic string) error {
+	ctx, cancel := c.op(ctx)
+	defer cancel()
+	return displaceScript.Run(ctx, c.rdb, []string{c.key(topic, "lease"), c.key(topic, "standby")},
+		c.cfg.Instance, c.cfg.LeaseTTL.Milliseconds()).Err()
 }
 
 // Release implements Cluster.

@@ -181,6 +181,21 @@ type fakeNode struct {
 	mu    sync.Mutex
 	state int // 0: none yet
 	ups   []*fakeUpstream
+	muted map[*fakeFeed]bool // they get nothing, as dead subscriptions
+}
+
+// mute makes up's feeds open now silent for good; feeds made later are not.
+func (n *fakeNode) mute(up *fakeUpstream) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.muted == nil {
+		n.muted = map[*fakeFeed]bool{}
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	for _, f := range up.feeds {
+		n.muted[f] = true
+	}
 }
 
 func (n *fakeNode) upstream(up *fakeUpstream) Upstream {
@@ -198,6 +213,9 @@ func (n *fakeNode) push(v int) {
 	for _, up := range n.ups {
 		up.mu.Lock()
 		for _, f := range up.feeds {
+			if n.muted[f] {
+				continue
+			}
 			select {
 			case <-f.closed:
 			default:
@@ -324,6 +342,58 @@ func TestClusterCrashWithoutLoss(t *testing.T) {
 	}
 	// c is the standby now, with a subscription of its own.
 	waitFor(t, "c standing by", func() bool { return fs[2].up.open() == 1 })
+}
+
+// TestClusterHolderFeedDiesSilently: the holder's subscription stops
+// delivering while its connection, and its lease, stay up. The standby,
+// whose subscription goes on, sees the log stop moving and takes the lease
+// from it, appending what it recorded: the readers lose nothing. The former
+// holder stands by, sees its own subscription silent while the log moves,
+// and subscribes again.
+func TestClusterHolderFeedDiesSilently(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := redistest.Client(t)
+	node := &fakeNode{}
+	node.push(1)
+	fs := startFollowers(t, rdb, prefix, node, "a", "b")
+	for v := 2; v <= 3; v++ {
+		node.push(v)
+	}
+	for _, f := range fs {
+		follow(t, f.m, 3)
+	}
+	node.mute(fs[0].up)
+	wedged := time.Now()
+	const last = 90 // pushes 100 ms apart: past stallAfter and a tick
+	for v := 4; v <= last; v++ {
+		node.push(v)
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, f := range fs {
+		evs, lost := follow(t, f.m, last)
+		checkExactly(t, f.name, evs[len(evs)-(last-3):], lost, 4, last)
+	}
+	t.Logf("every push read %v after the holder's feed died", time.Since(wedged).Round(100*time.Millisecond))
+	if _, holder, err := leaseOf(t, rdb, prefix); err != nil || holder != "b" {
+		t.Fatalf("lease held by %q (%v), want b", holder, err)
+	}
+	waitFor(t, "a subscribing again", func() bool {
+		fs[0].up.mu.Lock()
+		made := len(fs[0].up.feeds)
+		fs[0].up.mu.Unlock()
+		return made >= 2 && fs[0].up.open() == 1
+	})
+}
+
+// leaseOf returns the one topic lease under prefix and its holder.
+func leaseOf(t *testing.T, rdb *redis.Client, prefix string) (string, string, error) {
+	t.Helper()
+	keys, err := rdb.Keys(t.Context(), prefix+":*:lease").Result()
+	if err != nil || len(keys) != 1 {
+		return "", "", fmt.Errorf("lease keys %v, %v", keys, err)
+	}
+	holder, err := rdb.Get(t.Context(), keys[0]).Result()
+	return keys[0], holder, err
 }
 
 // TestClusterHandoverWithoutLoss: the holder stops (a rolling restart): it

@@ -32,15 +32,19 @@
 // the holder lets go (a handover on shutdown) or its lease expires (a
 // crash), the standby takes the lease and appends, after the log's last
 // event, what its tape holds beyond it (lined up by content, see align), so
-// that only what no instance received is lost. Appends are conditional on
-// the log's last ID, so two holders can never interleave. An event's Epoch
-// tells which log it came from: when Redis loses a log, an instance with a
-// copy restores it, and a Last-Event-ID from an older log is never resumed
-// at a wrong place.
+// that only what no instance received is lost. The standby also watches
+// the holder: when the log stops moving while its own subscription
+// delivers, it takes the lease from it (Cluster.Displace). Appends are
+// conditional on the log's last ID, so two holders can never interleave.
+// An event's Epoch tells which log it came from: when Redis loses a log, an
+// instance with a copy restores it, and a Last-Event-ID from an older log
+// is never resumed at a wrong place.
 //
 // Each shared topic has one goroutine per instance (its loop: mirror,
-// presence, lease and appends) and, on the holder and the standby, one
-// that reads the upstream feed into the tape.
+// presence, lease, watch) and, on the holder and the standby, one that
+// reads the upstream feed into the tape; the holder has one more, which
+// appends the tape to the log. The loop owns the topic's mirror state and
+// starts and stops the other two.
 //
 // Calls and Documents are the other shared state of the gateway (calls in
 // flight, asynchronous answers, idempotency keys; compound methods and the

@@ -3,6 +3,7 @@ package subscriptions
 import (
 	"context"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -24,6 +25,9 @@ type tapeEntry struct {
 	// connection dropped, or the feed ended): whether updates were missed
 	// before it is unknown (see continuation).
 	renewed bool
+	// first marks the first update of any feed: the state when it was
+	// made, not a node event (see watch).
+	first bool
 }
 
 // tape records the updates of one topic's feed, oldest first, numbered from
@@ -71,6 +75,31 @@ func (tp *tape) since(i uint64) (entries []tapeEntry, first uint64, changed <-ch
 		first = n
 	}
 	return entries, first, tp.changed
+}
+
+// eventAfter returns the oldest entry received after t that is a node's
+// event: not the first update of a feed, nor of one made again, which
+// tell the state and which a holder may drop (see continuation).
+func (tp *tape) eventAfter(t time.Time) (tapeEntry, bool) {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	i := sort.Search(len(tp.entries), func(i int) bool { return tp.entries[i].at.After(t) })
+	for ; i < len(tp.entries); i++ {
+		if e := tp.entries[i]; !e.first && !e.renewed {
+			return e, true
+		}
+	}
+	return tapeEntry{}, false
+}
+
+// lastAt returns when the last entry was received (zero for none).
+func (tp *tape) lastAt() time.Time {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	if len(tp.entries) == 0 {
+		return time.Time{}
+	}
+	return tp.entries[len(tp.entries)-1].at
 }
 
 // next is the number the next entry will have.
@@ -136,6 +165,7 @@ func (t *topic) record(ctx context.Context, tp *tape, log *slog.Logger) {
 // copyFeed records one feed's updates until it ends; it reports whether it
 // ended with a final update.
 func (t *topic) copyFeed(ctx context.Context, feed Feed, tp *tape, renewed bool) bool {
+	first := true
 	for {
 		select {
 		case <-ctx.Done():
@@ -146,8 +176,8 @@ func (t *topic) copyFeed(ctx context.Context, feed Feed, tp *tape, renewed bool)
 			}
 			now := time.Now()
 			t.path.fed.Store(now.UnixNano())
-			tp.record(tapeEntry{u: u, at: now, renewed: renewed || u.Gap})
-			renewed = false
+			tp.record(tapeEntry{u: u, at: now, renewed: renewed || u.Gap, first: first})
+			renewed, first = false, false
 			if u.Final {
 				return true
 			}

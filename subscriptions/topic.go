@@ -42,6 +42,9 @@ type topic struct {
 	// lost is set by a shared topic's mirror when it skipped an event of
 	// the log it had another of: the next event it keeps is marked lost.
 	lost bool
+	// movedAt is when a shared topic's copy last got an event of the log
+	// (this instance's clock; see watch).
+	movedAt time.Time
 	// changed is closed and replaced at every append and at close: the
 	// readers wait on it.
 	changed chan struct{}

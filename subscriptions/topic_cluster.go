@@ -130,6 +130,7 @@ func (t *topic) clusterLoop(ctx context.Context) {
 			}
 		case <-tick.C:
 			t.poll(ctx, &m, log)
+			t.watch(ctx, &m, log)
 			if !t.upkeep(ctx, &m, log) {
 				t.close(nil)
 				return
@@ -207,6 +208,7 @@ func (t *topic) pushLocked(e Event) {
 	t.events.push(e)
 	t.epoch = e.Epoch
 	t.nextSeq = e.Seq + 1
+	t.movedAt = time.Now()
 	if ms, _, err := ParseID(e.ID); err == nil {
 		t.lastMs = ms
 	}
@@ -277,6 +279,60 @@ func (t *topic) upkeep(ctx context.Context, m *mirror, log *slog.Logger) bool {
 		}
 	}
 	return true
+}
+
+// watch compares a standby's own subscription with the log, which the
+// holder's feeds, and acts when one of them stopped while the other goes
+// on (a subscription can die silently: the node forgets it, or a proxy
+// holds the connection open):
+//
+//   - the standby received a node's event the log lacks for stallAfter: the
+//     holder stopped appending, though it renews its lease. The standby
+//     takes the lease from it and appends what it recorded (Cluster.Displace).
+//   - the log moved for stallAfter past the standby's last update: its own
+//     subscription stopped. It subscribes again, for its tape to be of use.
+//
+// Both compare times of this instance's clock: when it received an update,
+// and when its copy of the log moved.
+func (t *topic) watch(ctx context.Context, m *mirror, log *slog.Logger) {
+	if m.role != RoleStandby || m.rec == nil || m.ended {
+		return
+	}
+	t.mu.RLock()
+	moved := t.movedAt
+	t.mu.RUnlock()
+	if moved.IsZero() {
+		return
+	}
+	now := time.Now()
+	// An event the holder should have appended within milliseconds; the
+	// second is for the two instances' receive times to differ.
+	if e, ok := m.rec.tape.eventAfter(moved.Add(time.Second)); ok && now.Sub(e.at) > stallAfter {
+		log.Warn("the shared log stopped moving while this instance's subscription delivers: taking the lease over",
+			slog.Duration("behind", now.Sub(moved).Round(time.Millisecond)))
+		if err := t.h.cfg.Cluster.Displace(ctx, t.name); err != nil {
+			log.Warn("taking the lease over failed", slog.Any("err", err))
+			return
+		}
+		t.promote(ctx, m, log)
+		return
+	}
+	sub := t.path.subscribed.Load()
+	if sub == 0 {
+		return // subscribing again already
+	}
+	since := m.rec.tape.lastAt()
+	if at := time.Unix(0, sub); at.After(since) {
+		since = at
+	}
+	// The second, again, for an event that moved the log to reach this
+	// instance on its own subscription too.
+	if moved.Sub(since) > stallAfter && now.Sub(since) > stallAfter+time.Second {
+		log.Warn("this instance's standby subscription stopped delivering while the log moves: subscribing again",
+			slog.Duration("silent", moved.Sub(since).Round(time.Millisecond)))
+		m.stopRecorder()
+		m.rec = t.startRecorder(ctx, log)
+	}
 }
 
 // claim renews or takes a role (see Cluster.Claim) and acts on a change.
