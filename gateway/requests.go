@@ -228,7 +228,7 @@ const plainStateWait = 100 * time.Millisecond
 // stateContext is the context of a call's shared-state operation: a plain
 // call's (keep 0) waits at most plainStateWait.
 func (s *Server) stateContext(ctx context.Context, keep time.Duration) context.Context {
-	if keep > 0 {
+	if keep > 0 || s.stateLocal {
 		return ctx
 	}
 	ctx, cancel := context.WithTimeout(ctx, plainStateWait)

@@ -258,6 +258,9 @@ type Server struct {
 	async            sync.WaitGroup
 	lastStateWarning atomic.Int64 // unix second of the last state warning
 	stateDownAt      atomic.Int64 // unix nanoseconds of the last shared-state failure
+	// stateLocal: Calls never waits (in memory), so its operations need
+	// no deadline of their own.
+	stateLocal bool
 	// streamsDone ends every stream: closed when Run's context ends,
 	// before the HTTP server shuts down (http.Server.Shutdown does not end
 	// long-lived handlers).
@@ -286,7 +289,9 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	local, _ := cfg.Calls.(interface{ Local() bool })
 	s := &Server{
+		stateLocal:  local != nil && local.Local(),
 		cfg:         cfg,
 		logger:      logger,
 		listing:     newListing(cfg.Upstream, cfg.Documents, cfg.Catalog, logger),

@@ -87,6 +87,10 @@ func (mc *MemoryCalls) sweepLocked(now time.Time) {
 	}
 }
 
+// Local reports that every operation is done in this process and never
+// waits: callers need not bound it with a deadline.
+func (*MemoryCalls) Local() bool { return true }
+
 // Begin implements Calls.
 func (mc *MemoryCalls) Begin(_ context.Context, rec CallRecord, ttl time.Duration) error {
 	mc.mu.Lock()

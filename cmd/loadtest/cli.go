@@ -24,6 +24,8 @@ given). Results go to stdout as Markdown; progress goes to stderr.
         peak rate.
   sse   N concurrent SSE streams of one subscription: delivery latency of
         the next K events, and the gateway's memory per stream.
+  floor a minimal net/http JSON endpoint (--listen), the reference rpc
+        runs as a process of its own and measures the gateway against.
 
 Run "loadtest rpc --help" or "loadtest sse --help" for the flags.
 `
@@ -56,6 +58,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return errors.Join(runSSE(ctx, cfg, stdout, logger), stop())
+	case "floor":
+		fs := newFlagSet("floor", "Serves the minimal JSON endpoint rpc measures the gateway against.", stderr)
+		listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return runFloor(ctx, *listen, logger)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp

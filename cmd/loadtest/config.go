@@ -33,6 +33,9 @@ type rpcConfig struct {
 	// OpenWorkers is how many workers serve the open-loop pass; 0: the
 	// largest of Concurrency.
 	OpenWorkers int
+	// OpenRate is the open-loop pass's rate in req/s; 0: half the
+	// gateway's peak.
+	OpenRate float64
 	// CallTimeout bounds each request.
 	CallTimeout time.Duration
 }
@@ -67,6 +70,7 @@ func stackFlags(fs *flag.FlagSet, c *stackConfig, blockInterval time.Duration) {
 	fs.BoolVar(&c.EmbeddedNode, "embedded-node", false, "let the gateway start the simulated node in-process (no --upstream) and call that node directly, instead of running cmd/devnode as its own process")
 	fs.StringVar(&c.GatewayBin, "gateway-bin", "", "gateway binary to run; default: go build ./cmd/gateway into a temporary directory")
 	fs.StringVar(&c.DevnodeBin, "devnode-bin", "", "devnode binary to run; default: go build ./cmd/devnode into a temporary directory")
+	fs.StringVar(&c.FloorBin, "floor-bin", "", "loadtest binary whose floor subcommand is the reference endpoint; default: this program")
 	fs.IntVar(&c.GatewayProcs, "gateway-gomaxprocs", 0, "GOMAXPROCS of the gateway process; 0: Go's default (the number of CPUs)")
 	fs.IntVar(&c.NodeProcs, "node-gomaxprocs", 0, "GOMAXPROCS of the devnode process; 0: Go's default")
 	fs.DurationVar(&c.BlockInterval, "block-interval", blockInterval, "block interval of the simulated node started here: one latestHeight event per block")
@@ -90,18 +94,22 @@ another, with a direct bridge.Client to the node and through the gateway
 each concurrency;
 then an open-loop pass of each path at half the gateway's peak rate, with
 latency counted from each request's scheduled start (no coordinated
-omission). Reports req/s, latency percentiles, the throughput ratio
-gateway/direct, and the p99 latency the gateway adds at half its peak load.
+omission). The closed-loop rounds also call the floor, a minimal net/http
+JSON endpoint run as a process of its own (loadtest floor). Reports req/s,
+latency percentiles, the throughput ratio gateway/direct, the CPU per call
+of the gateway against the floor's and of the node through the gateway
+against direct, and the p99 latency the gateway adds at half its peak load.
 `, out)
 	stackFlags(fs, &c.Stack, time.Second)
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the load test's own CPU profile (the load generator, not the gateway) to this file")
 	conc := fs.String("concurrency", "1,8,32,64,128", "comma-separated numbers of concurrent workers, one pass each")
-	fs.IntVar(&c.Rounds, "rounds", 3, "rounds of each pass, alternating direct and gateway (and which goes first), so that a disturbance of a shared machine falls on both")
+	fs.IntVar(&c.Rounds, "rounds", 3, "rounds of each pass, rotating the paths (direct, gateway, floor) and which goes first, so that a disturbance of a shared machine falls on all")
 	fs.DurationVar(&c.Warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up before each round")
 	fs.DurationVar(&c.Duration, "duration", 6*time.Second, "measured time of each pass, over its rounds")
 	fs.StringVar(&c.Method, "method", "latestHeight", "NULS method every request calls")
 	params := fs.String("params", `{"chainId":2}`, "JSON object of the method's parameters")
 	fs.IntVar(&c.OpenWorkers, "open-workers", 0, "workers of the open-loop pass; 0: the largest --concurrency")
+	fs.Float64Var(&c.OpenRate, "open-rate", 0, "req/s of the open-loop pass; 0: half the gateway's peak")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 10*time.Second, "timeout of each request")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -118,12 +126,13 @@ gateway/direct, and the p99 latency the gateway adds at half its peak load.
 	if !json.Valid(c.Params) || !strings.HasPrefix(string(c.Params), "{") {
 		errs = append(errs, errors.New("--params must be a JSON object"))
 	}
-	if c.Duration <= 0 || c.Rounds <= 0 || c.Warmup < 0 || c.CallTimeout <= 0 || c.OpenWorkers < 0 {
-		errs = append(errs, errors.New("--duration, --rounds and --call-timeout must be positive, --warmup and --open-workers not negative"))
+	if c.Duration <= 0 || c.Rounds <= 0 || c.Warmup < 0 || c.CallTimeout <= 0 || c.OpenWorkers < 0 || c.OpenRate < 0 {
+		errs = append(errs, errors.New("--duration, --rounds and --call-timeout must be positive, --warmup, --open-workers and --open-rate not negative"))
 	}
 	if c.Method == "" || strings.ContainsAny(c.Method, "/?#") {
 		errs = append(errs, fmt.Errorf("--method %q: want a method name", c.Method))
 	}
+	c.Stack.Floor = true
 	errs = append(errs, c.Stack.validate()...)
 	return c, errors.Join(errs...)
 }

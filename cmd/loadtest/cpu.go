@@ -102,11 +102,18 @@ func (c cpuTimes) use() cpuUse {
 // cpuUse is the CPUs each process used: CPU time over wall time.
 type cpuUse map[string]float64
 
+// idleCPUs is the use below which a process is left out of a pass's
+// figures: it did not take part (the floor in the gateway's pass).
+const idleCPUs = 0.005
+
+// procNames are the processes measured, in the order reports list them.
+var procNames = []string{"loadtest", "gateway", "node", "floor"}
+
 // String renders the use as "loadtest 1.20, gateway 0.70, node 0.10".
 func (u cpuUse) String() string {
 	var parts []string
-	for _, name := range []string{"loadtest", "gateway", "node"} {
-		if v, ok := u[name]; ok {
+	for _, name := range procNames {
+		if v, ok := u[name]; ok && v >= idleCPUs {
 			parts = append(parts, fmt.Sprintf("%s %.2f", name, v))
 		}
 	}
@@ -120,8 +127,8 @@ func (u cpuUse) String() string {
 // req/s, in µs: "loadtest 30, gateway 66, node 38".
 func (u cpuUse) perRequest(rate float64) string {
 	var parts []string
-	for _, name := range []string{"loadtest", "gateway", "node"} {
-		if v, ok := u[name]; ok && rate > 0 {
+	for _, name := range procNames {
+		if v, ok := u[name]; ok && rate > 0 && v >= idleCPUs {
 			parts = append(parts, fmt.Sprintf("%s %.0f", name, v*1e6/rate))
 		}
 	}

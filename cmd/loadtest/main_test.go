@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bins, err = buildBinaries(context.Background(), dir, slog.New(slog.DiscardHandler), "gateway", "devnode")
+	bins, err = buildBinaries(context.Background(), dir, slog.New(slog.DiscardHandler), "gateway", "devnode", "loadtest")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 // tests, and returns its report; it fails the test on an error.
 func runLoadtest(t *testing.T, args ...string) string {
 	t.Helper()
-	args = append(args, "--gateway-bin", bins["gateway"], "--devnode-bin", bins["devnode"])
+	args = append(args, "--gateway-bin", bins["gateway"], "--devnode-bin", bins["devnode"], "--floor-bin", bins["loadtest"])
 	var out, logs bytes.Buffer
 	if err := run(t.Context(), args, &out, &logs); err != nil {
 		t.Fatalf("loadtest %s: %v\nlogs:\n%s", strings.Join(args, " "), err, logs.String())
@@ -84,8 +84,9 @@ func TestRPCSmoke(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"rpc", "--concurrency", "1,2", "--warmup", "20ms", "--duration", "200ms", "--rounds", "2"}, tt.extra...)
 			report := runLoadtest(t, args...)
-			wantLines(t, report, "| 1 | direct |", "| 2 | gateway |", "| 2 | gateway/direct |",
-				"Peak throughput: gateway", "| direct | ", "Added p99 latency at half load", tt.node)
+			wantLines(t, report, "| 1 | direct |", "| 2 | gateway |", "| 2 | floor |", "| 2 | gateway/direct |",
+				"Peak throughput: gateway", "| direct | ", "Added p99 latency at half load", tt.node,
+				"floor (loadtest floor, a minimal net/http JSON endpoint): pid", "| workers | gateway µs | floor µs |", "| floor | ", "CPU per call at the same rate", "gateway/floor **")
 		})
 	}
 }

@@ -14,6 +14,8 @@ import (
 type rpcRow struct {
 	Workers         int
 	Direct, Gateway passResult
+	// Floor is the same load on the reference endpoint (loadtest floor).
+	Floor passResult
 }
 
 // rpcResult is everything the rpc subcommand measured.
@@ -28,8 +30,11 @@ type rpcResult struct {
 	// HalfRate is the open-loop rate: half the gateway's peak, in req/s.
 	HalfRate    float64
 	OpenWorkers int
-	// HalfDirect and HalfGateway are the open-loop passes at HalfRate.
-	HalfDirect, HalfGateway passResult
+	// HalfDirect, HalfGateway and HalfFloor are the open-loop passes at
+	// HalfRate: the same rate on every path, which is where their CPU per
+	// call compares fairly (a process spends more per call when it is
+	// idler, waking for each).
+	HalfDirect, HalfGateway, HalfFloor passResult
 }
 
 // runRPC measures the direct client and the gateway under the same load.
@@ -54,6 +59,9 @@ func runRPC(ctx context.Context, cfg rpcConfig, out io.Writer, logger *slog.Logg
 	}
 	g := newViaGateway(st.GatewayURL, cfg.Method, cfg.Params, max(maxWorkers, res.OpenWorkers), cfg.CallTimeout)
 	defer g.close()
+	// The floor is called like the gateway, by the same kind of client.
+	f := newViaGateway(st.FloorURL, cfg.Method, cfg.Params, maxWorkers, cfg.CallTimeout)
+	defer f.close()
 	// Both paths must work before anything is measured.
 	if err := d.call(ctx); err != nil {
 		return fmt.Errorf("direct call: %w", err)
@@ -61,21 +69,30 @@ func runRPC(ctx context.Context, cfg rpcConfig, out io.Writer, logger *slog.Logg
 	if err := g.call(ctx); err != nil {
 		return fmt.Errorf("call through the gateway: %w", err)
 	}
+	if err := f.call(ctx); err != nil {
+		return fmt.Errorf("call to the floor: %w", err)
+	}
 
 	// Each load runs in rounds that alternate the paths and which goes
 	// first, so that a disturbance of the shared machine (another
 	// process, a busy host) falls on both paths rather than on one.
 	round := cfg.Duration / time.Duration(cfg.Rounds)
-	interleave := func(what string, run func(do doFunc) []*recorder) (direct, gateway passResult) {
-		var pd, pg pass
+	// The floor is the reference for CPU per call, the direct client
+	// for latency and for the node's CPU per call.
+	interleave := func(what string, floor bool, run func(do doFunc) []*recorder) (direct, gateway, floorRes passResult) {
+		var pd, pg, pf pass
 		for i := range cfg.Rounds {
-			paths := []struct {
+			type path struct {
 				do doFunc
 				p  *pass
-			}{{d.call, &pd}, {g.call, &pg}}
-			if i%2 == 1 {
-				paths[0], paths[1] = paths[1], paths[0]
 			}
+			paths := []path{{d.call, &pd}, {g.call, &pg}}
+			if floor {
+				paths = append(paths, path{f.call, &pf})
+			}
+			// Rotate which goes first from round to round.
+			k := i % len(paths)
+			paths = append(paths[k:], paths[:k]...)
 			for _, path := range paths {
 				cpu := startCPU(st.procs())
 				recs := run(path.do)
@@ -83,19 +100,27 @@ func runRPC(ctx context.Context, cfg rpcConfig, out io.Writer, logger *slog.Logg
 			}
 		}
 		direct, gateway = pd.result(), pg.result()
-		for _, x := range []struct {
+		results := []struct {
 			name string
 			r    passResult
-		}{{"direct", direct}, {"gateway", gateway}} {
+		}{{"direct", direct}, {"gateway", gateway}}
+		if floor {
+			floorRes = pf.result()
+			results = append(results, struct {
+				name string
+				r    passResult
+			}{"floor", floorRes})
+		}
+		for _, x := range results {
 			logger.Info("pass", slog.String("load", what), slog.String("path", x.name),
 				slog.String("req_per_s", fmt.Sprintf("%.0f", x.r.Rate())), slog.String("p99_ms", ms(x.r.Latency.P99)),
 				slog.Int("errors", x.r.Errors), slog.String("cpu", x.r.CPU.String()))
 		}
-		return direct, gateway
+		return direct, gateway, floorRes
 	}
 	for _, n := range cfg.Concurrency {
 		row := rpcRow{Workers: n}
-		row.Direct, row.Gateway = interleave(fmt.Sprintf("%d workers", n), func(do doFunc) []*recorder {
+		row.Direct, row.Gateway, row.Floor = interleave(fmt.Sprintf("%d workers", n), true, func(do doFunc) []*recorder {
 			return closedLoop(ctx, do, n, cfg.Warmup, round)
 		})
 		res.Rows = append(res.Rows, row)
@@ -113,7 +138,10 @@ func runRPC(ctx context.Context, cfg rpcConfig, out io.Writer, logger *slog.Logg
 	}
 
 	res.HalfRate = res.Rows[res.Peak].Gateway.Rate() / 2
-	res.HalfDirect, res.HalfGateway = interleave("half the gateway's peak", func(do doFunc) []*recorder {
+	if cfg.OpenRate > 0 {
+		res.HalfRate = cfg.OpenRate
+	}
+	res.HalfDirect, res.HalfGateway, res.HalfFloor = interleave("half the gateway's peak", true, func(do doFunc) []*recorder {
 		return openLoop(ctx, do, res.HalfRate, res.OpenWorkers, cfg.Warmup, round)
 	})
 	if err := ctx.Err(); err != nil {

@@ -35,6 +35,10 @@ type stackConfig struct {
 	// GatewayBin and DevnodeBin are the binaries to run; empty builds
 	// them.
 	GatewayBin, DevnodeBin string
+	// Floor starts the reference endpoint (loadtest floor) too, from
+	// FloorBin (empty: this program).
+	Floor    bool
+	FloorBin string
 	// GatewayProcs and NodeProcs set GOMAXPROCS of the started
 	// processes; 0 leaves Go's default.
 	GatewayProcs, NodeProcs int
@@ -53,10 +57,14 @@ type stack struct {
 	NodeURL string
 	// GatewayURL is the gateway's http:// base URL.
 	GatewayURL string
+	// FloorURL is the reference endpoint's http:// base URL, when
+	// started.
+	FloorURL string
 
 	cfg     stackConfig
 	gateway *child // nil when not started here
 	node    *child // nil when not started here or embedded
+	floor   *child // nil unless cfg.Floor
 	tmp     string // built binaries
 }
 
@@ -135,6 +143,23 @@ func startStack(ctx context.Context, cfg stackConfig, logger *slog.Logger) (s *s
 		}
 		s.GatewayURL = "http://" + rec["addr"]
 	}
+	if cfg.Floor {
+		bin := cfg.FloorBin
+		if bin == "" {
+			if bin, err = os.Executable(); err != nil {
+				return s, err
+			}
+		}
+		// The floor gets the gateway's GOMAXPROCS: the two are compared.
+		if s.floor, err = startChild("floor", bin, []string{"floor", "--listen", "127.0.0.1:0"}, procsEnv(cfg.GatewayProcs), logger); err != nil {
+			return s, err
+		}
+		rec, err := s.floor.await(ctx, msgFloorListens, startTimeout)
+		if err != nil {
+			return s, err
+		}
+		s.FloorURL = "http://" + rec["addr"]
+	}
 	if s.NodeURL == "" || s.GatewayURL == "" {
 		return s, fmt.Errorf("no node or gateway address (node %q, gateway %q)", s.NodeURL, s.GatewayURL)
 	}
@@ -186,6 +211,9 @@ func (s *stack) procs() map[string]int {
 	if s.node != nil {
 		m["node"] = s.node.pid()
 	}
+	if s.floor != nil {
+		m["floor"] = s.floor.pid()
+	}
 	return m
 }
 
@@ -213,6 +241,9 @@ func (s *stack) layout() []string {
 	default:
 		out = append(out, "node: not started here, "+s.NodeURL)
 	}
+	if s.floor != nil {
+		out = append(out, fmt.Sprintf("floor (loadtest floor, a minimal net/http JSON endpoint): pid %d, %s, %s", s.floor.pid(), procs(s.cfg.GatewayProcs), s.FloorURL))
+	}
 	out = append(out, fmt.Sprintf("all processes share the machine's %d CPUs, unpinned", runtime.NumCPU()))
 	return out
 }
@@ -225,6 +256,9 @@ func (s *stack) Close() error {
 	}
 	if s.node != nil {
 		errs = append(errs, s.node.stop())
+	}
+	if s.floor != nil {
+		errs = append(errs, s.floor.stop())
 	}
 	if s.tmp != "" {
 		errs = append(errs, os.RemoveAll(s.tmp))
