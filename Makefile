@@ -48,6 +48,9 @@ vet:
 fuzz:
 	$(GO) test ./bridge -run='^$$' -fuzz=FuzzDecode -fuzztime=60s
 
-# Go benchmarks, then the load tests of BENCHMARKS.md (about 5 minutes; 10,000 streams need ulimit -Hn above 10,100).
+# Go benchmarks, then the load tests of BENCHMARKS.md (about 6 minutes; 10,000 streams need ulimit -Hn above 10,100).
+# With nginx-light and libnginx-mod-nchan installed, the streams are measured on nchan too, and compared.
+NCHAN_MODULE ?= /usr/lib/nginx/modules/ngx_nchan_module.so
+NCHAN_FLAGS = $(if $(wildcard $(NCHAN_MODULE)),--nchan $(or $(shell command -v nginx),/usr/sbin/nginx) --nchan-module $(NCHAN_MODULE),)
 bench:
-	$(GO) test ./bridge ./subscriptions -run='^$$' -bench=. -benchmem && $(GO) run ./cmd/loadtest rpc && $(GO) run ./cmd/loadtest sse --gc-wait 150s
+	$(GO) test ./bridge ./subscriptions -run='^$$' -bench=. -benchmem && $(GO) run ./cmd/loadtest rpc --open-rate 1000 && $(GO) run ./cmd/loadtest sse --gc-wait 150s $(NCHAN_FLAGS)

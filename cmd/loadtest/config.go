@@ -60,6 +60,12 @@ type sseConfig struct {
 	// gateway's next garbage collection before the memory figures, so that
 	// the heap holds little garbage; 0 does not wait.
 	GCWait time.Duration
+	// NginxBin, when set, is an nginx with libnginx-mod-nchan's module
+	// (NchanModule): the same streams and events are then measured on
+	// nchan too, the reference of issue 10.
+	NginxBin, NchanModule string
+	// dataIDs: the streams' positions are in their data (nchan).
+	dataIDs bool
 }
 
 // stackFlags registers the flags shared by the subcommands: which node and
@@ -153,6 +159,8 @@ after opening the streams for its memory per stream.
 	fs.StringVar(&c.Path, "path", "/rpc/latestHeight/stream?chainId=2", "stream path and query")
 	fs.IntVar(&c.DialConcurrency, "dial-concurrency", 64, "streams being opened at once")
 	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", 2*time.Minute, "time allowed to open every stream")
+	fs.StringVar(&c.NginxBin, "nchan", "", "nginx binary with the nchan module (Debian: nginx-light and libnginx-mod-nchan, /usr/sbin/nginx): also measure the same streams and events on nchan, and compare; empty: do not")
+	fs.StringVar(&c.NchanModule, "nchan-module", "/usr/lib/nginx/modules/ngx_nchan_module.so", "nchan's module file, loaded by --nchan's nginx")
 	fs.DurationVar(&c.GCWait, "gc-wait", 0, "with every stream open, wait up to this long for the gateway's next garbage collection before reading its memory (the runtime forces one every 2 minutes); 0: read at once")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -98,6 +98,22 @@ func TestSSESmoke(t *testing.T) {
 	wantLines(t, report, "## sse: 20 streams", "received every measured event: **20 of 20**", "| with the streams | 21 |", "Memory per stream:")
 }
 
+// TestSSENchanSmoke measures a few streams on the gateway and then on
+// nchan, when nginx and its nchan module are installed (Debian: nginx-light,
+// libnginx-mod-nchan).
+func TestSSENchanSmoke(t *testing.T) {
+	t.Parallel()
+	const nginx, module = "/usr/sbin/nginx", "/usr/lib/nginx/modules/ngx_nchan_module.so"
+	for _, f := range []string{nginx, module} {
+		if _, err := os.Stat(f); err != nil {
+			t.Skipf("no nchan here (%v): apt-get install nginx-light libnginx-mod-nchan", err)
+		}
+	}
+	report := runLoadtest(t, "sse", "--streams", "20", "--events", "2", "--block-interval", "100ms", "--dial-concurrency", "4",
+		"--nchan", nginx, "--nchan-module", module)
+	wantLines(t, report, "## sse: the same on nchan", "nchan streams that received every message: **20 of 20**", "p99 delivery, gateway/nchan: **", "RSS per stream: nchan")
+}
+
 func TestParseFlags(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

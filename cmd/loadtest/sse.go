@@ -41,6 +41,9 @@ type sseResult struct {
 	// every stream open, and AfterGC (when waited for) after its next
 	// garbage collection.
 	Before, After, AfterGC metricSet
+	// RSSBefore and RSSAfter are, for nchan, its process's resident
+	// memory before the streams and with them, in bytes.
+	RSSBefore, RSSAfter float64
 }
 
 // runSSE opens the streams and measures their delivery latency and the
@@ -70,8 +73,7 @@ func runSSE(ctx context.Context, cfg sseConfig, out io.Writer, logger *slog.Logg
 		return err
 	}
 
-	connectStart := time.Now()
-	streams, readers, err := openStreams(ctx, cfg, addr, logger)
+	streams, readers, err := measureStreams(ctx, cfg, addr, st.procs(), res, logger)
 	defer func() {
 		for _, s := range streams {
 			if s != nil {
@@ -83,25 +85,7 @@ func runSSE(ctx context.Context, cfg sseConfig, out io.Writer, logger *slog.Logg
 	if err != nil {
 		return err
 	}
-	established := time.Now()
-	res.Connect = established.Sub(connectStart)
-
-	// Measure the next Events events: those after the latest any stream
-	// has seen.
-	cpu := startCPU(st.procs())
-	var latest uint64
-	for _, s := range streams {
-		latest = max(latest, s.lastSeq.Load())
-	}
-	res.FirstSeq, res.LastSeq = latest+1, latest+uint64(cfg.Events)
-	logger.Info("every stream established; measuring", slog.Int("streams", len(streams)),
-		slog.Duration("took", res.Connect.Round(time.Millisecond)),
-		slog.Uint64("first_seq", res.FirstSeq), slog.Uint64("last_seq", res.LastSeq))
-	if err := awaitEvents(ctx, streams, res.LastSeq, eventsTimeout(cfg), logger); err != nil {
-		logger.Warn("not every stream received every event", slog.Any("err", err))
-	}
-	res.Window = time.Since(established)
-	res.CPU = cpu.stop().use()
+	established := time.Now().Add(-res.Window)
 	if res.After, err = scrapeMetrics(ctx, st.GatewayURL); err != nil {
 		return err
 	}
@@ -118,7 +102,49 @@ func runSSE(ctx context.Context, cfg sseConfig, out io.Writer, logger *slog.Logg
 	res.analyse(streams)
 	res.Machine.finish()
 	writeSSEReport(out, res)
+	if cfg.NginxBin == "" {
+		return nil
+	}
+	// The reference: the same streams and events on nchan.
+	ref, err := runNchan(ctx, cfg, logger)
+	if err != nil {
+		return fmt.Errorf("nchan: %w", err)
+	}
+	writeNchanReport(out, res, ref)
 	return nil
+}
+
+// measureStreams opens cfg.Streams streams of cfg.Path on addr and
+// measures their next cfg.Events events: res gets Connect, FirstSeq,
+// LastSeq, Window (from every stream established to the last event) and the
+// CPU of procs meanwhile. The caller closes the streams and waits for
+// readers, also on error.
+func measureStreams(ctx context.Context, cfg sseConfig, addr string, procs map[string]int, res *sseResult, logger *slog.Logger) ([]*sseStream, *sync.WaitGroup, error) {
+	connectStart := time.Now()
+	streams, readers, err := openStreams(ctx, cfg, addr, logger)
+	if err != nil {
+		return streams, readers, err
+	}
+	established := time.Now()
+	res.Connect = established.Sub(connectStart)
+
+	// Measure the next Events events: those after the latest any stream
+	// has seen.
+	cpu := startCPU(procs)
+	var latest uint64
+	for _, s := range streams {
+		latest = max(latest, s.lastSeq.Load())
+	}
+	res.FirstSeq, res.LastSeq = latest+1, latest+uint64(cfg.Events)
+	logger.Info("every stream established; measuring", slog.Int("streams", len(streams)),
+		slog.Duration("took", res.Connect.Round(time.Millisecond)),
+		slog.Uint64("first_seq", res.FirstSeq), slog.Uint64("last_seq", res.LastSeq))
+	if err := awaitEvents(ctx, streams, res.LastSeq, eventsTimeout(cfg), logger); err != nil {
+		logger.Warn("not every stream received every event", slog.Any("err", err))
+	}
+	res.Window = time.Since(established)
+	res.CPU = cpu.stop().use()
+	return streams, readers, nil
 }
 
 // openStreams opens cfg.Streams streams, DialConcurrency at a time, and
@@ -147,7 +173,7 @@ func openStreams(ctx context.Context, cfg sseConfig, addr string, logger *slog.L
 			readers.Add(1)
 			go func() {
 				defer readers.Done()
-				s, err := openStream(ctx, addr, cfg.Path)
+				s, err := openStreamOf(ctx, addr, cfg.Path, cfg.dataIDs)
 				<-sem
 				if err != nil {
 					failed.Add(1)

@@ -44,12 +44,21 @@ type sseStream struct {
 	// returned.
 	deliveries []delivery
 	err        error
+	// dataID takes an event's "<ms>-<seq>" from its data rather than its
+	// id: nchan sets ids of its own.
+	dataID bool
 }
 
 // openStream connects to the gateway at addr, asks for path and waits for
 // the first event, the subscription's current state that a new stream
 // replays: the stream is then established, its hub member joined.
 func openStream(ctx context.Context, addr, path string) (*sseStream, error) {
+	return openStreamOf(ctx, addr, path, false)
+}
+
+// openStreamOf is openStream; dataID reads the position from the data (see
+// sseStream.dataID).
+func openStreamOf(ctx context.Context, addr, path string, dataID bool) (*sseStream, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -59,6 +68,7 @@ func openStream(ctx context.Context, addr, path string) (*sseStream, error) {
 	defer stop()
 	s, err := startStream(conn, addr, path)
 	if err == nil {
+		s.dataID = dataID
 		_, err = s.next()
 	}
 	if err != nil {
@@ -126,8 +136,10 @@ func (s *sseStream) next() (uint64, error) {
 			s.deliveries = append(s.deliveries, delivery{Seq: seq, Latency: now.Sub(time.UnixMilli(msVal))})
 			s.lastSeq.Store(seq)
 			return seq, nil
-		case bytes.HasPrefix(line, []byte("id:")):
+		case bytes.HasPrefix(line, []byte("id:")) && !s.dataID:
 			id = strings.TrimSpace(string(line[3:]))
+		case bytes.HasPrefix(line, []byte("data:")) && s.dataID:
+			id = strings.TrimSpace(string(line[5:]))
 		case bytes.HasPrefix(line, []byte("event:")):
 			typ = strings.TrimSpace(string(line[6:]))
 		}

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// targetNchanRatio is issue 10's fan-out goal: the gateway's p99 delivery
+// at most this many times nchan's, with the same streams and events.
+const targetNchanRatio = 0.8
+
+// nchanConf is the reference's configuration: one nginx process (no
+// master), one channel, a publisher and an EventSource subscriber location
+// whose new subscribers get the newest message first, as a new gateway
+// stream gets the subscription's current state.
+const nchanConf = `load_module %s;
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile %d;
+pid %s/nginx.pid;
+error_log stderr warn;
+events { worker_connections %d; multi_accept on; }
+http {
+	access_log off;
+	client_body_temp_path %s/body;
+	server {
+		listen %s;
+		location = /pub {
+			nchan_publisher;
+			nchan_channel_id bench;
+			nchan_message_buffer_length 16;
+		}
+		location = /sub {
+			nchan_subscriber eventsource;
+			nchan_channel_id bench;
+			nchan_subscriber_first_message newest;
+		}
+	}
+}
+`
+
+// nchanServer is the nginx the reference runs.
+type nchanServer struct {
+	addr string
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+
+	mu   sync.Mutex // guards logs
+	logs bytes.Buffer
+}
+
+func (s *nchanServer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs.Write(p)
+}
+
+func (s *nchanServer) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs.String()
+}
+
+// startNchan runs nginx with nchan on a free port of 127.0.0.1, for streams
+// subscribers, and waits until it accepts connections.
+func startNchan(ctx context.Context, cfg sseConfig, logger *slog.Logger) (*nchanServer, error) {
+	dir, err := os.MkdirTemp("", "loadtest-nchan-")
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	// nginx counts more than one connection per subscriber ("worker
+	// connections are not enough" at about one per stream).
+	conns := 2*cfg.Streams + 64
+	files := conns + 64
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Max < uint64(files) {
+		files = int(lim.Max)
+	}
+	conf := filepath.Join(dir, "nginx.conf")
+	text := fmt.Sprintf(nchanConf, cfg.NchanModule, files, dir, conns, dir, addr)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s := &nchanServer{addr: addr, dir: dir, done: make(chan struct{})}
+	s.cmd = exec.Command(cfg.NginxBin, "-p", dir, "-c", conf, "-e", "stderr")
+	s.cmd.Stdout, s.cmd.Stderr = s, s
+	setProcAttr(s.cmd)
+	if err := s.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start %s: %w", cfg.NginxBin, err)
+	}
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	logger.Info("started", slog.String("process", "nchan"), slog.Int("pid", s.cmd.Process.Pid), slog.String("addr", addr))
+	deadline := time.Now().Add(startTimeout)
+	for {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+			return s, nil
+		}
+		select {
+		case <-s.done:
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("nginx exited: %s", strings.TrimSpace(s.output()))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.stop()
+			return nil, fmt.Errorf("nginx not listening on %s: %v", addr, err)
+		}
+	}
+}
+
+// stop ends nginx and removes its directory.
+func (s *nchanServer) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(stopTimeout):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	os.RemoveAll(s.dir)
+}
+
+// publish posts a message "<ms>-<seq>" every interval, the first at once,
+// until ctx ends: the positions and times the readers measure, as the
+// gateway's event ids carry them.
+func (s *nchanServer) publish(ctx context.Context, interval time.Duration) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for seq := uint64(1); ; seq++ {
+		body := strconv.FormatInt(time.Now().UnixMilli(), 10) + "-" + strconv.FormatUint(seq, 10)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+s.addr+"/pub", strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			return fmt.Errorf("publish: %s", resp.Status)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// vmRSS returns a process's resident memory in bytes (/proc/<pid>/status).
+func vmRSS(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// runNchan measures cfg's streams and events on nchan, the fan-out
+// reference of issue 10: the same readers (which take an event's position
+// from its data), the same number of streams opened the same way, and a
+// message every block interval.
+func runNchan(ctx context.Context, cfg sseConfig, logger *slog.Logger) (res *sseResult, err error) {
+	res = &sseResult{Machine: newMachine(), Config: cfg}
+	srv, err := startNchan(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	pid := srv.cmd.Process.Pid
+	res.Layout = []string{fmt.Sprintf("nchan (%s, one process: master_process off, one worker): pid %d, %s", cfg.NginxBin, pid, srv.addr)}
+
+	pubCtx, stopPub := context.WithCancel(ctx)
+	pubDone := make(chan error, 1)
+	go func() { pubDone <- srv.publish(pubCtx, max(cfg.Stack.BlockInterval, time.Millisecond)) }()
+	defer func() {
+		stopPub()
+		if perr := <-pubDone; perr != nil && err == nil {
+			err = perr
+		}
+	}()
+
+	cfg.Path, cfg.dataIDs = "/sub", true
+	probe, err := openStreamOf(ctx, srv.addr, cfg.Path, true)
+	if err != nil {
+		return nil, fmt.Errorf("first stream: %w", err)
+	}
+	defer probe.close()
+	if res.RSSBefore, err = vmRSS(pid); err != nil {
+		return nil, err
+	}
+	streams, readers, err := measureStreams(ctx, cfg, srv.addr, map[string]int{"loadtest": os.Getpid(), "nchan": pid}, res, logger)
+	defer func() {
+		for _, s := range streams {
+			if s != nil {
+				s.close()
+			}
+		}
+		readers.Wait()
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("%w; nginx said: %s", err, lastLines(srv.output(), 10))
+	}
+	if res.RSSAfter, err = vmRSS(pid); err != nil {
+		return nil, err
+	}
+	for _, s := range streams {
+		s.close()
+	}
+	readers.Wait()
+	res.analyse(streams)
+	res.Machine.finish()
+	return res, nil
+}
+
+// writeNchanReport renders the reference's figures beside the gateway's.
+func writeNchanReport(w io.Writer, gw, ref *sseResult) {
+	c := ref.Config
+	fmt.Fprintf(w, "\n## sse: the same on nchan\n\n")
+	writeMachine(w, ref.Machine, ref.Layout)
+	fmt.Fprintf(w, "- a message \"<ms>-<seq>\" published every %v; new subscribers get the newest first; the %d streams opened %d at a time in %v\n",
+		c.Stack.BlockInterval, c.Streams, c.DialConcurrency, ref.Connect.Round(time.Millisecond))
+	fmt.Fprintf(w, "- measured messages %d to %d, over %v; CPUs used meanwhile: %s\n\n", ref.FirstSeq, ref.LastSeq, ref.Window.Round(time.Millisecond), ref.CPU)
+	fmt.Fprintln(w, "| | deliveries | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	for _, x := range []struct {
+		name string
+		s    summary
+	}{{"gateway: delivery latency", gw.Latency}, {"nchan: delivery latency", ref.Latency}, {"gateway: fan-out, last delivery per event", gw.FanOut}, {"nchan: fan-out, last delivery per event", ref.FanOut}} {
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s |\n", x.name, x.s.N, ms(x.s.P50), ms(x.s.P90), ms(x.s.P99), ms(x.s.P999), ms(x.s.Max))
+	}
+	fmt.Fprintf(w, "\nnchan streams that received every message: **%d of %d**; ended early: %d.", ref.Complete, c.Streams, ref.Failed)
+	if ref.FirstErr != nil {
+		fmt.Fprintf(w, " First error: %v.", ref.FirstErr)
+	}
+	r := ratio(float64(gw.Latency.P99), float64(ref.Latency.P99))
+	fmt.Fprintf(w, "\n\np99 delivery, gateway/nchan: **%.2f** (target ≤ %.1f: %s); fan-out p99 %.2f; streams opened %.0f/s by the gateway, %.0f/s by nchan.\n",
+		r, targetNchanRatio, verdict(r > 0 && r <= targetNchanRatio), ratio(float64(gw.FanOut.P99), float64(ref.FanOut.P99)),
+		ratio(float64(c.Streams), gw.Connect.Seconds()), ratio(float64(c.Streams), ref.Connect.Seconds()))
+	fmt.Fprintf(w, "RSS per stream: nchan %.1f KiB (its process's VmRSS, Δ over the streams).\n", (ref.RSSAfter-ref.RSSBefore)/float64(c.Streams)/1024)
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
