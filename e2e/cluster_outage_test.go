@@ -216,32 +216,6 @@ func TestClusterRedisRestart(t *testing.T) {
 	}
 }
 
-// checkResumed checks a client's events after a disruption at t0: after
-// its last non-push event (gap, end) or sequence restart, the pushes it got
-// must be consecutive with heights that never decrease, and there must be
-// some.
-func checkResumed(evs []received, t0 time.Time) error {
-	start := 0
-	var prev uint64
-	for i, e := range evs {
-		if e.Type != "" {
-			start = i + 1
-			continue
-		}
-		if s, err := e.seq(); err == nil {
-			if s <= prev {
-				start = i
-			}
-			prev = s
-		}
-	}
-	tail := evs[start:]
-	if len(tail) == 0 || !tail[len(tail)-1].At.After(t0) {
-		return fmt.Errorf("no push after %s", t0.Format("15:04:05.000"))
-	}
-	return checkContinuous(tail)
-}
-
 // checkGapsAnnounced checks that a client was told of every event it
 // missed: a push whose sequence number does not follow the previous push's
 // must come right after a gap event.

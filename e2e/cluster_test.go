@@ -356,18 +356,7 @@ func TestClusterFailover(t *testing.T) {
 	t.Logf("killed instance %d (%s), the lease holder, at seq %d", owner, killed.Instance, seqAtKill)
 
 	// The standby takes over within the lease TTL and appends.
-	var newOwner int
-	err = waitFor(t.Context(), leaseTTL+5*time.Second, func(ctx context.Context) error {
-		_, o, err := c.lease(ctx)
-		if err != nil {
-			return err
-		}
-		if o == owner {
-			return fmt.Errorf("the killed instance %d still holds the lease", owner)
-		}
-		newOwner = o
-		return nil
-	})
+	newOwner, err := c.waitLeaseMoved(t.Context(), owner, leaseTTL+5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,15 +51,9 @@ func (p *pushPath) stalled(k *Key, now time.Time) error {
 // appended to the shared log (Redis too slow, or away) for stallAfter. It is
 // nil while every push path moves.
 func (h *Hub) Stalled() error {
-	h.mu.Lock()
-	topics := make([]*topic, 0, len(h.topics))
-	for _, t := range h.topics {
-		topics = append(topics, t)
-	}
-	h.mu.Unlock()
 	now := time.Now()
 	var msgs []string
-	for _, t := range topics {
+	for _, t := range h.snapshot() {
 		if t.key == nil {
 			continue // fed by Publish
 		}

@@ -295,6 +295,18 @@ func (h *Hub) remove(t *topic) {
 	}
 }
 
+// snapshot returns the hub's topics now, for a caller to look at one at a
+// time without Hub.mu (see the lock order in doc.go).
+func (h *Hub) snapshot() []*topic {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	topics := make([]*topic, 0, len(h.topics))
+	for _, t := range h.topics {
+		topics = append(topics, t)
+	}
+	return topics
+}
+
 // Stats counts the hub's topics and readers.
 type Stats struct {
 	Topics  int
@@ -303,12 +315,7 @@ type Stats struct {
 
 // Stats returns the current counts.
 func (h *Hub) Stats() Stats {
-	h.mu.Lock()
-	topics := make([]*topic, 0, len(h.topics))
-	for _, t := range h.topics {
-		topics = append(topics, t)
-	}
-	h.mu.Unlock()
+	topics := h.snapshot()
 	s := Stats{Topics: len(topics)}
 	for _, t := range topics {
 		t.mu.Lock()

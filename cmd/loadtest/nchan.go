@@ -230,24 +230,14 @@ func runNchan(ctx context.Context, cfg sseConfig, logger *slog.Logger) (res *sse
 		return nil, err
 	}
 	streams, readers, err := measureStreams(ctx, cfg, srv.addr, map[string]int{"loadtest": os.Getpid(), "nchan": pid}, res, logger)
-	defer func() {
-		for _, s := range streams {
-			if s != nil {
-				s.close()
-			}
-		}
-		readers.Wait()
-	}()
+	defer closeStreams(streams, readers)
 	if err != nil {
 		return nil, fmt.Errorf("%w; nginx said: %s", err, lastLines(srv.output(), 10))
 	}
 	if res.RSSAfter, err = vmRSS(pid); err != nil {
 		return nil, err
 	}
-	for _, s := range streams {
-		s.close()
-	}
-	readers.Wait()
+	closeStreams(streams, readers)
 	res.analyse(streams)
 	res.Machine.finish()
 	return res, nil

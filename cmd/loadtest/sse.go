@@ -74,14 +74,7 @@ func runSSE(ctx context.Context, cfg sseConfig, out io.Writer, logger *slog.Logg
 	}
 
 	streams, readers, err := measureStreams(ctx, cfg, addr, st.procs(), res, logger)
-	defer func() {
-		for _, s := range streams {
-			if s != nil {
-				s.close()
-			}
-		}
-		readers.Wait()
-	}()
+	defer closeStreams(streams, readers)
 	if err != nil {
 		return err
 	}
@@ -95,10 +88,7 @@ func runSSE(ctx context.Context, cfg sseConfig, out io.Writer, logger *slog.Logg
 		}
 	}
 
-	for _, s := range streams {
-		s.close()
-	}
-	readers.Wait()
+	closeStreams(streams, readers)
 	res.analyse(streams)
 	res.Machine.finish()
 	writeSSEReport(out, res)
@@ -309,4 +299,15 @@ func (r *sseResult) analyse(streams []*sseStream) {
 // test closed itself.
 func isClosedErr(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+}
+
+// closeStreams closes the streams opened (nil for those that failed) and
+// waits for their readers.
+func closeStreams(streams []*sseStream, readers *sync.WaitGroup) {
+	for _, s := range streams {
+		if s != nil {
+			s.close()
+		}
+	}
+	readers.Wait()
 }
