@@ -375,6 +375,15 @@ func (c *Client) Call(ctx context.Context, method string, params any) (json.RawM
 	return p.Call(ctx, method, params)
 }
 
+// CallTimeout is what bounds a call whose context has no deadline:
+// ClientConfig.CallTimeout, or its default.
+func (c *Client) CallTimeout() time.Duration {
+	if c.cfg.CallTimeout > 0 {
+		return c.cfg.CallTimeout
+	}
+	return defaultCallTimeout
+}
+
 // CallMethods runs several methods in one Request, all-or-nothing (D4).
 func (c *Client) CallMethods(ctx context.Context, calls []MethodCall) (*Reply, error) {
 	p := c.Peer()

@@ -275,7 +275,14 @@ type frame struct {
 	// err is the first error of the read* helpers, which keep reading
 	// after it so a payload reads as a run of plain assignments.
 	err error
+	// The members and their marks of a usual frame, in the frame's own
+	// allocation: the envelope and the payloads have at most about ten.
+	memberBuf [frameMembers]member
+	usedBuf   [frameMembers]bool
 }
+
+// frameMembers is how many members a frame holds without allocating more.
+const frameMembers = 12
 
 // keep records the first error of a run of field reads.
 func (f *frame) keep(err error) {
@@ -309,11 +316,17 @@ func parseFrame(path string, raw json.RawMessage, strict bool) (*frame, error) {
 	if jsonKind(raw) != "an object" {
 		return nil, decodeErr(path, "must be a JSON object")
 	}
-	members, err := scanObject(raw)
+	f := &frame{path: path, strict: strict}
+	members, err := appendMembers(f.memberBuf[:0], raw)
 	if err != nil {
 		return nil, decodeErr(path, "%v", err)
 	}
-	return &frame{path: path, members: members, used: make([]bool, len(members)), strict: strict}, nil
+	f.members, f.used = members, f.usedBuf[:0]
+	if len(members) > len(f.usedBuf) {
+		f.used = make([]bool, len(members))
+	}
+	f.used = f.used[:len(members)]
+	return f, nil
 }
 
 func (f *frame) fieldPath(name string) string {
@@ -456,6 +469,19 @@ func jsonKind(v json.RawMessage) string {
 type member struct {
 	key   string
 	value json.RawMessage
+}
+
+// objectMembers is orderedMembers of the field called name, whose path is
+// built only for an error.
+func (f *frame) objectMembers(name string, raw json.RawMessage) ([]member, error) {
+	members, err := orderedMembers("", raw)
+	if err != nil {
+		if de, ok := err.(*DecodeError); ok {
+			de.Field = f.fieldPath(name)
+		}
+		return nil, err
+	}
+	return members, nil
 }
 
 // orderedMembers decodes a JSON object keeping its key order. A repeated key
@@ -621,19 +647,21 @@ func decodeRequest(f *frame, r *Request) error {
 	if !ok {
 		return decodeErr(f.fieldPath("RequestMethods"), "missing")
 	}
-	path := f.fieldPath("RequestMethods")
+	// The field's path is built only for an error: this is every
+	// Request's path.
+	path := func() string { return f.fieldPath("RequestMethods") }
 	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '[' {
 		// The V1.1/1.2 array form: no real peer accepts it (Part B §3.3).
-		return decodeErr(path, "must be an object keyed by method name; the V1.1 array form is not supported")
+		return decodeErr(path(), "must be an object keyed by method name; the V1.1 array form is not supported")
 	}
-	members, err := orderedMembers(path, raw)
+	members, err := f.objectMembers("RequestMethods", raw)
 	if err != nil {
 		return err
 	}
 	r.RequestMethods = make([]MethodCall, 0, len(members))
 	for _, mb := range members {
 		if mb.key == "" {
-			return decodeErr(path, "empty method name")
+			return decodeErr(path(), "empty method name")
 		}
 		params := bytes.TrimSpace(mb.value)
 		switch jsonKind(params) {
@@ -641,7 +669,7 @@ func decodeRequest(f *frame, r *Request) error {
 			params = nil
 		case "an object":
 		default:
-			return decodeErr(path+"."+mb.key, "parameters must be an object, not %s", jsonKind(params))
+			return decodeErr(path()+"."+mb.key, "parameters must be an object, not %s", jsonKind(params))
 		}
 		r.RequestMethods = append(r.RequestMethods, MethodCall{Method: mb.key, Params: params})
 	}
@@ -670,7 +698,7 @@ func decodeResponse(f *frame, r *Response) error {
 	if !ok || jsonKind(raw) == "null" {
 		return nil
 	}
-	members, err := orderedMembers(f.fieldPath("ResponseData"), raw)
+	members, err := f.objectMembers("ResponseData", raw)
 	if err != nil {
 		return err
 	}

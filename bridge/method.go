@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -304,6 +305,9 @@ func (k JSONKind) Matches(v json.RawMessage) bool {
 		}
 		if got != "a number" {
 			return false
+		}
+		if bytes.IndexAny(v, ".eE") < 0 {
+			return true // digits only: the usual case, without big.Float
 		}
 		f, ok := new(big.Float).SetString(string(v))
 		return ok && f.IsInt()

@@ -159,16 +159,18 @@ func (p *Peer) CallMethods(ctx context.Context, calls []MethodCall) (*Reply, err
 	if len(calls) == 0 {
 		return nil, errors.New("bridge: call without methods")
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.cfg.callTimeout)
-		defer cancel()
+	// The call is bounded by ctx's deadline, or else by the configured
+	// timeout, with a timer of the pool rather than a context of its
+	// own: a call is the hot path of a gateway.
+	timeout := p.cfg.callTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = time.Until(deadline)
 	}
 	req := &Request{RequestMethods: calls}
-	if deadline, _ := ctx.Deadline(); !p.cfg.noTimeOut {
+	if !p.cfg.noTimeOut {
 		// D19: a Java peer drops the Request once Timestamp+TimeOut has
 		// passed, so expired work is not done.
-		req.TimeOut = max(1, time.Until(deadline).Milliseconds())
+		req.TimeOut = max(1, timeout.Milliseconds())
 	}
 	id := p.ids.next()
 	pc := newPendingCall(calls)
@@ -180,7 +182,9 @@ func (p *Peer) CallMethods(ctx context.Context, calls []MethodCall) (*Reply, err
 	p.pending[id] = pc
 	p.mu.Unlock()
 
-	if err := p.conn.Send(ctx, NewMessage(id, req)); err != nil {
+	t := getTimer(timeout)
+	defer putTimer(t)
+	if err := p.send(ctx, NewMessage(id, req), timeout); err != nil {
 		p.forget(id)
 		if errors.Is(err, ErrClosed) {
 			return nil, ErrConnectionLost
@@ -192,11 +196,46 @@ func (p *Peer) CallMethods(ctx context.Context, calls []MethodCall) (*Reply, err
 		if pc.err != nil {
 			return nil, pc.err
 		}
-		return pc.reply(id), nil
+		return pc.result(id), nil
 	case <-ctx.Done():
 		p.forget(id)
 		return nil, callError(calls, ctx.Err())
+	case <-t.C:
+		p.forget(id)
+		return nil, callError(calls, context.DeadlineExceeded)
 	}
+}
+
+// send queues m for the writer. When the queue is full it waits, at most
+// timeout.
+func (p *Peer) send(ctx context.Context, m *Message, timeout time.Duration) error {
+	b, err := Encode(m)
+	if err != nil {
+		return err
+	}
+	if p.conn.trySend(b) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return p.conn.sendFrame(ctx, b)
+}
+
+// timers are the calls' timers, reused: since Go 1.23 a stopped or reset
+// timer delivers no stale tick, so a timer from the pool is as good as new.
+var timers sync.Pool
+
+func getTimer(d time.Duration) *time.Timer {
+	if t, ok := timers.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+func putTimer(t *time.Timer) {
+	t.Stop()
+	timers.Put(t)
 }
 
 func callError(calls []MethodCall, err error) error {
@@ -243,71 +282,74 @@ func marshalParams(params any) (json.RawMessage, error) {
 	return raw, nil
 }
 
-// pendingCall collects the Responses of one Request.
+// pendingCall collects the Responses of one Request. Its Reply is built in
+// place, one result per requested method in request order, so that a call
+// allocates it once.
 type pendingCall struct {
-	methods []string
-	results map[string]json.RawMessage
-	last    string // MessageID of the last Response
-	ptime   string
+	calls   []MethodCall // the caller's, not changed during the call
+	reply   Reply
+	missing int // results not received yet
 	err     error
 	done    chan struct{}
 }
 
 func newPendingCall(calls []MethodCall) *pendingCall {
-	pc := &pendingCall{results: make(map[string]json.RawMessage, len(calls)), done: make(chan struct{})}
-	for _, c := range calls {
-		pc.methods = append(pc.methods, c.Method)
+	pc := &pendingCall{calls: calls, missing: len(calls), done: make(chan struct{})}
+	pc.reply.Results = make([]MethodResult, len(calls))
+	for i, c := range calls {
+		pc.reply.Results[i].Method = c.Method
 	}
 	return pc
+}
+
+// set records the result of the methods called name; a name not
+// requested is ignored.
+func (pc *pendingCall) set(name string, result json.RawMessage) {
+	if len(result) == 0 {
+		result = json.RawMessage("null")
+	}
+	for i := range pc.reply.Results {
+		if r := &pc.reply.Results[i]; r.Method == name {
+			if r.Result == nil {
+				pc.missing--
+			}
+			r.Result = result
+		}
+	}
 }
 
 // add records one Response and reports whether the call is complete.
 // Peer.mu must be held.
 func (pc *pendingCall) add(msgID string, r *Response) bool {
-	pc.last, pc.ptime = msgID, r.ResponseProcessingTime
+	pc.reply.MessageID, pc.reply.ProcessingTime = msgID, r.ResponseProcessingTime
 	if !r.Succeeded() {
 		method := ""
 		if len(r.ResponseData) > 0 {
 			method = r.ResponseData[0].Method
-		} else if len(pc.methods) == 1 {
-			method = pc.methods[0]
+		} else if len(pc.calls) == 1 {
+			method = pc.calls[0].Method
 		}
 		pc.err = newRPCError(method, r)
 		return true
 	}
 	for _, mr := range r.ResponseData {
-		pc.results[mr.Method] = mr.Result
+		pc.set(mr.Method, mr.Result)
 	}
-	if len(pc.methods) == 1 {
-		if _, ok := pc.results[pc.methods[0]]; !ok {
-			// A single-method success keyed otherwise (a domain-qualified
-			// name, say) or with no data: take what there is.
-			var only json.RawMessage
-			if len(r.ResponseData) == 1 {
-				only = r.ResponseData[0].Result
-			}
-			pc.results[pc.methods[0]] = only
+	if len(pc.calls) == 1 && pc.missing > 0 {
+		// A single-method success keyed otherwise (a domain-qualified
+		// name, say) or with no data: take what there is.
+		var only json.RawMessage
+		if len(r.ResponseData) == 1 {
+			only = r.ResponseData[0].Result
 		}
-		return true
+		pc.set(pc.calls[0].Method, only)
 	}
-	for _, name := range pc.methods {
-		if _, ok := pc.results[name]; !ok {
-			return false
-		}
-	}
-	return true
+	return pc.missing == 0
 }
 
-func (pc *pendingCall) reply(id string) *Reply {
-	r := &Reply{RequestID: id, MessageID: pc.last, ProcessingTime: pc.ptime}
-	for _, name := range pc.methods {
-		res := pc.results[name]
-		if len(res) == 0 {
-			res = json.RawMessage("null")
-		}
-		r.Results = append(r.Results, MethodResult{Method: name, Result: res})
-	}
-	return r
+func (pc *pendingCall) result(id string) *Reply {
+	pc.reply.RequestID = id
+	return &pc.reply
 }
 
 // subscribe sends a subscription Request and routes its Responses to sink.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"unicode/utf8"
 )
 
 // The decoder validates a frame once (json.Valid) and then walks it with the
@@ -17,15 +18,21 @@ var errScan = errors.New("malformed JSON")
 // scanObject returns the members of the JSON object b, in order. Values are
 // subslices of b.
 func scanObject(b []byte) ([]member, error) {
+	return appendMembers(make([]member, 0, 8), b)
+}
+
+// appendMembers appends the members of the JSON object b to dst, in order,
+// and returns the extended slice.
+func appendMembers(dst []member, b []byte) ([]member, error) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, errScan
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return nil, nil
+		return dst, nil
 	}
-	members := make([]member, 0, 8)
+	members := dst
 	for {
 		if i >= len(b) || b[i] != '"' {
 			return nil, errScan
@@ -169,6 +176,8 @@ var internedStrings = func() map[string]string {
 		"NotificationAck", "NotificationType", "NotificationComment", "NotificationData",
 		"CompoundMethodName", "CompoundMethodDescription", "CompoundMethods", "UnregisterCompoundMethodName",
 		"0", "1", "", "zlib",
+		// The success comments of this package's modules and of Java's.
+		"success", "Congratulations! Processing completed！",
 	} {
 		m[s] = s
 	}
@@ -182,13 +191,19 @@ var internedStrings = func() map[string]string {
 	return m
 }()
 
-// validUTF8Plain reports whether b can be used as a string's content as it
-// is: printable ASCII only (anything else takes the careful path).
+// validUTF8Plain reports whether b, the inside of a JSON string literal
+// with no escapes, is the string's content as it is: valid UTF-8 with no
+// control characters (encoding/json would replace invalid bytes, and
+// refuse controls).
 func validUTF8Plain(b []byte) bool {
+	ascii := true
 	for _, c := range b {
-		if c < 0x20 || c >= 0x80 {
+		if c < 0x20 {
 			return false
 		}
+		if c >= 0x80 {
+			ascii = false
+		}
 	}
-	return true
+	return ascii || utf8.Valid(b)
 }

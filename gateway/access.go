@@ -51,6 +51,28 @@ func bareName(method string) string {
 	return strings.ToLower(method)
 }
 
+// commandKind reports whether method (a valid method name: ASCII, at most
+// 128 bytes) is a command of the module protocol or of the kernel. It is
+// bareName's lookup without a string for each call.
+func commandKind(method string) (protocol, kernel bool) {
+	if i := strings.LastIndexByte(method, '.'); i >= 0 {
+		method = method[i+1:]
+	}
+	var buf [128]byte
+	if len(method) > len(buf) {
+		return false, false // longer than any command
+	}
+	lower := buf[:len(method)]
+	for i := range len(method) {
+		c := method[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	return protocolCommands[string(lower)], kernelCommands[string(lower)]
+}
+
 // scopeRank orders the scopes by how much they allow: a compound method
 // needs the highest scope of its children.
 var scopeRank = map[string]int{auth.ScopePublic: 1, auth.ScopeAdmin: 2, auth.ScopePrivate: 3}
@@ -63,12 +85,12 @@ func (s *Server) access(ctx context.Context, p *auth.Principal, method string) (
 	if !methodName.MatchString(method) {
 		return m, false, fmt.Errorf("%w %q", errBadMethodName, method)
 	}
-	bare := bareName(method)
-	if protocolCommands[bare] {
+	protocol, kernel := commandKind(method)
+	if protocol {
 		return m, false, fmt.Errorf("%w: %s is a command of the module protocol, never callable through the gateway", errNotCallable, method)
 	}
 	m, known, ok := s.listing.lookup(ctx, method)
-	if kernelCommands[bare] {
+	if kernel {
 		if !s.cfg.AllowKernelCommands {
 			return m, false, fmt.Errorf("%w: %s is a kernel command; the operator has not allowed them", errNotCallable, method)
 		}

@@ -25,6 +25,9 @@ type principalKey struct{}
 // principalOf returns the caller of an authenticated route. A route that
 // was not authenticated gets a caller with no scope at all: fail closed.
 func principalOf(r *http.Request) *auth.Principal {
+	if st := stateOf(r); st != nil && st.principal != nil {
+		return st.principal
+	}
 	if p, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok {
 		return p
 	}
@@ -61,6 +64,11 @@ func (s *Server) authenticateWith(check func(*http.Request) (*auth.Principal, er
 				return
 			}
 			s.writeError(w, r, err)
+			return
+		}
+		if st := stateOf(r); st != nil {
+			st.principal = p // no new context and request: the hot path
+			next.ServeHTTP(w, r)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/go-chi/chi/v5/middleware"
-
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
@@ -137,7 +135,7 @@ const fallbackProblem = `{"type":"about:blank","title":"Internal Server Error","
 // problemFor describes err for the client of r; details of unexpected
 // errors stay in the log.
 func problemFor(err error, r *http.Request) Problem {
-	return problemAt(err, r.URL.Path, middleware.GetReqID(r.Context()))
+	return problemAt(err, r.URL.Path, requestID(r))
 }
 
 // problemAt describes err for the client of the request at path, with the
@@ -181,7 +179,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		level = slog.LevelError
 	}
 	s.logger.LogAttrs(r.Context(), level, "request failed",
-		slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.String("request_id", requestID(r)),
 		slog.String("path", r.URL.Path), slog.Int("status", p.Status), slog.Any("err", err))
 	if p.Status == statusClientClosed {
 		return

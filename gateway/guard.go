@@ -145,9 +145,8 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			s.writeError(w, r, fmt.Errorf("%w, not %q", errUnsupportedMediaType, r.Header.Get("Content-Type")))
 			return
 		}
-		rc := http.NewResponseController(w)
-		_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
-		r.Body = &deadlineBody{ReadCloser: http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), rc: rc}
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+		r.Body = &deadlineBody{ReadCloser: http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), w: w}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -159,7 +158,7 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 // next request, gives up at once and closes the connection.
 type deadlineBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
+	w    http.ResponseWriter
 	done bool
 }
 
@@ -167,7 +166,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if errors.Is(err, io.EOF) && !b.done {
 		b.done = true
-		_ = b.rc.SetReadDeadline(time.Time{})
+		_ = http.NewResponseController(b.w).SetReadDeadline(time.Time{})
 	}
 	return n, err
 }
@@ -177,6 +176,9 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 func readBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(r.Body)
 	if err == nil {
+		// Closed once read whole, net/http has nothing left to drain
+		// before the answer.
+		_ = r.Body.Close()
 		return b, nil
 	}
 	var maxBytes *http.MaxBytesError

@@ -239,7 +239,11 @@ func (s *Server) stateContext(ctx context.Context, keep time.Duration) context.C
 // finish stores a call's answer (or forgets the call).
 func (s *Server) finish(ctx context.Context, rec subscriptions.CallRecord, a answer, keep time.Duration) {
 	rec.Status, rec.Header, rec.Body = a.status, a.header, a.body
-	if err := s.cfg.Calls.Finish(s.stateContext(context.WithoutCancel(ctx), keep), rec, keep); err != nil {
+	if !s.stateLocal {
+		// The answer is stored even if the client went away meanwhile.
+		ctx = s.stateContext(context.WithoutCancel(ctx), keep)
+	}
+	if err := s.cfg.Calls.Finish(ctx, rec, keep); err != nil {
 		s.markStateDown()
 		s.stateWarning("storing a call's answer", err)
 	}
@@ -432,8 +436,8 @@ func replyHeaders(messageID, requestID, processingTime string) map[string]string
 	h[headerMessageID], h[headerRequestID] = messageID, requestID
 	if processingTime != "" {
 		h[headerProcessingTime] = processingTime
-		if ms, err := strconv.ParseFloat(processingTime, 64); err == nil {
-			h["Server-Timing"] = "upstream;dur=" + strconv.FormatFloat(ms, 'f', -1, 64)
+		if _, err := strconv.ParseFloat(processingTime, 64); err == nil {
+			h["Server-Timing"] = "upstream;dur=" + processingTime
 		}
 	}
 	return h

@@ -182,8 +182,11 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) {
 
 // upstreamCall calls with the configured timeout and records the metrics.
 func (s *Server) upstreamCall(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
-	defer cancel()
+	if b, ok := s.cfg.Upstream.(selfBounded); !ok || b.CallTimeout() > s.cfg.CallTimeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.CallTimeout)
+		defer cancel()
+	}
 	start := time.Now()
 	reply, err := s.cfg.Upstream.Call(ctx, calls)
 	s.metrics.observeCall(s.metricMethod(calls), err, time.Since(start))

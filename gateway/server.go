@@ -352,7 +352,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	s.router = r
-	r.Use(middleware.RequestID, secureHeaders, s.accessLog, middleware.Recoverer)
+	r.Use(trackRequest, secureHeaders, s.accessLog, middleware.Recoverer)
 	if len(s.cfg.CORSOrigins) > 0 {
 		r.Use(s.cors)
 	}
@@ -399,13 +399,15 @@ func (s *Server) routes() http.Handler {
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		next.ServeHTTP(ww, r)
+		next.ServeHTTP(w, r)
 		route := chi.RouteContext(r.Context()).RoutePattern()
 		if route == "" {
 			route = "other"
 		}
-		status := ww.Status()
+		status := 0
+		if st := stateOf(r); st != nil {
+			status = st.status
+		}
 		if status == 0 {
 			status = http.StatusOK
 		}
@@ -422,7 +424,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 // every SSE stream for the stream's lifetime (see serveStream).
 func (s *Server) logRequest(r *http.Request, status int, d time.Duration) {
 	s.logger.LogAttrs(r.Context(), slog.LevelDebug, "request",
-		slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.String("request_id", requestID(r)),
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("status", status), slog.Duration("duration", d),
 		slog.String("remote_addr", r.RemoteAddr))

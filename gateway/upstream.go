@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 )
@@ -21,6 +22,13 @@ type Upstream interface {
 	Ready() error
 }
 
+// selfBounded is an Upstream that bounds each call by itself, when the
+// call's context has no deadline: the gateway then gives it none, which
+// saves a context and a timer per call.
+type selfBounded interface {
+	CallTimeout() time.Duration
+}
+
 // rpcClient is what the gateway uses of a *bridge.Client.
 type rpcClient interface {
 	Call(ctx context.Context, method string, params any) ([]byte, error)
@@ -28,6 +36,7 @@ type rpcClient interface {
 	Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subscription, error)
 	Ready() bool
 	Connections() int64
+	CallTimeout() time.Duration
 }
 
 // clientAdapter narrows *bridge.Client to rpcClient.
@@ -46,6 +55,8 @@ func (a clientAdapter) Ready() bool { return a.c.Ready() }
 
 func (a clientAdapter) Connections() int64 { return a.c.Connections() }
 
+func (a clientAdapter) CallTimeout() time.Duration { return a.c.CallTimeout() }
+
 // reconnects is how many connections a client negotiated after its first.
 func reconnects(n int64) int64 { return max(n-1, 0) }
 
@@ -63,6 +74,9 @@ func NewDirect(c *bridge.Client) *Direct { return &Direct{c: clientAdapter{c}} }
 func (d *Direct) Call(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
 	return d.c.CallMethods(ctx, calls)
 }
+
+// CallTimeout implements selfBounded: the client bounds each call.
+func (d *Direct) CallTimeout() time.Duration { return d.c.CallTimeout() }
 
 // Subscribe implements Upstream.
 func (d *Direct) Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subscription, error) {

@@ -38,6 +38,9 @@ type rpcConfig struct {
 	OpenRate float64
 	// CallTimeout bounds each request.
 	CallTimeout time.Duration
+	// NginxBin, when set, is an nginx run as a reverse proxy to the
+	// floor: the cost of proxying a call, issue 10's second reference.
+	NginxBin string
 }
 
 // sseConfig is the configuration of the sse subcommand.
@@ -117,6 +120,7 @@ against direct, and the p99 latency the gateway adds at half its peak load.
 	fs.IntVar(&c.OpenWorkers, "open-workers", 0, "workers of the open-loop pass; 0: the largest --concurrency")
 	fs.Float64Var(&c.OpenRate, "open-rate", 0, "req/s of the open-loop pass; 0: half the gateway's peak")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 10*time.Second, "timeout of each request")
+	fs.StringVar(&c.NginxBin, "nginx", "", "nginx binary (Debian: nginx-light, /usr/sbin/nginx): also call the floor through nginx as a reverse proxy, and compare the gateway's CPU per call with nginx's; empty: do not")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -107,7 +107,7 @@ type cpuUse map[string]float64
 const idleCPUs = 0.005
 
 // procNames are the processes measured, in the order reports list them.
-var procNames = []string{"loadtest", "gateway", "node", "floor", "nchan"}
+var procNames = []string{"loadtest", "gateway", "node", "floor", "proxy", "nchan"}
 
 // String renders the use as "loadtest 1.20, gateway 0.70, node 0.10".
 func (u cpuUse) String() string {

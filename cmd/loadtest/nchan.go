@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -54,43 +49,8 @@ http {
 }
 `
 
-// nchanServer is the nginx the reference runs.
-type nchanServer struct {
-	addr string
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
-
-	mu   sync.Mutex // guards logs
-	logs bytes.Buffer
-}
-
-func (s *nchanServer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.logs.Write(p)
-}
-
-func (s *nchanServer) output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.logs.String()
-}
-
-// startNchan runs nginx with nchan on a free port of 127.0.0.1, for streams
-// subscribers, and waits until it accepts connections.
-func startNchan(ctx context.Context, cfg sseConfig, logger *slog.Logger) (*nchanServer, error) {
-	dir, err := os.MkdirTemp("", "loadtest-nchan-")
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+// startNchan runs nginx with nchan for cfg's streams.
+func startNchan(ctx context.Context, cfg sseConfig, logger *slog.Logger) (*nginxServer, error) {
 	// nginx counts more than one connection per subscriber ("worker
 	// connections are not enough" at about one per stream).
 	conns := 2*cfg.Streams + 64
@@ -99,59 +59,15 @@ func startNchan(ctx context.Context, cfg sseConfig, logger *slog.Logger) (*nchan
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Max < uint64(files) {
 		files = int(lim.Max)
 	}
-	conf := filepath.Join(dir, "nginx.conf")
-	text := fmt.Sprintf(nchanConf, cfg.NchanModule, files, dir, conns, dir, addr)
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	s := &nchanServer{addr: addr, dir: dir, done: make(chan struct{})}
-	s.cmd = exec.Command(cfg.NginxBin, "-p", dir, "-c", conf, "-e", "stderr")
-	s.cmd.Stdout, s.cmd.Stderr = s, s
-	setProcAttr(s.cmd)
-	if err := s.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s: %w", cfg.NginxBin, err)
-	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	logger.Info("started", slog.String("process", "nchan"), slog.Int("pid", s.cmd.Process.Pid), slog.String("addr", addr))
-	deadline := time.Now().Add(startTimeout)
-	for {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			c.Close()
-			return s, nil
-		}
-		select {
-		case <-s.done:
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("nginx exited: %s", strings.TrimSpace(s.output()))
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			s.stop()
-			return nil, fmt.Errorf("nginx not listening on %s: %v", addr, err)
-		}
-	}
-}
-
-// stop ends nginx and removes its directory.
-func (s *nchanServer) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(stopTimeout):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-	os.RemoveAll(s.dir)
+	return startNginx(ctx, "nchan", cfg.NginxBin, func(dir, addr string) string {
+		return fmt.Sprintf(nchanConf, cfg.NchanModule, files, dir, conns, dir, addr)
+	}, logger)
 }
 
 // publish posts a message "<ms>-<seq>" every interval, the first at once,
 // until ctx ends: the positions and times the readers measure, as the
 // gateway's event ids carry them.
-func (s *nchanServer) publish(ctx context.Context, interval time.Duration) error {
+func (s *nginxServer) publish(ctx context.Context, interval time.Duration) error {
 	client := &http.Client{Timeout: 5 * time.Second}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -207,7 +123,7 @@ func runNchan(ctx context.Context, cfg sseConfig, logger *slog.Logger) (res *sse
 		return nil, err
 	}
 	defer srv.stop()
-	pid := srv.cmd.Process.Pid
+	pid := srv.pid()
 	res.Layout = []string{fmt.Sprintf("nchan (%s, one process: master_process off, one worker): pid %d, %s", cfg.NginxBin, pid, srv.addr)}
 
 	pubCtx, stopPub := context.WithCancel(ctx)

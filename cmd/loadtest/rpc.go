@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -14,8 +15,9 @@ import (
 type rpcRow struct {
 	Workers         int
 	Direct, Gateway passResult
-	// Floor is the same load on the reference endpoint (loadtest floor).
-	Floor passResult
+	// Floor is the same load on the reference endpoint (loadtest floor),
+	// and Proxy on nginx reverse-proxying to it (with --nginx).
+	Floor, Proxy passResult
 }
 
 // rpcResult is everything the rpc subcommand measured.
@@ -34,7 +36,16 @@ type rpcResult struct {
 	// HalfRate: the same rate on every path, which is where their CPU per
 	// call compares fairly (a process spends more per call when it is
 	// idler, waking for each).
-	HalfDirect, HalfGateway, HalfFloor passResult
+	HalfDirect, HalfGateway, HalfFloor, HalfProxy passResult
+	// AllocsGateway and AllocsFloor are the heap allocations per call of
+	// the gateway's process and the floor's (allocsPerCall).
+	AllocsGateway, AllocsFloor float64
+}
+
+// rpcPath is one way of making the calls, by name.
+type rpcPath struct {
+	name string
+	do   doFunc
 }
 
 // runRPC measures the direct client and the gateway under the same load.
@@ -62,71 +73,70 @@ func runRPC(ctx context.Context, cfg rpcConfig, out io.Writer, logger *slog.Logg
 	// The floor is called like the gateway, by the same kind of client.
 	f := newViaGateway(st.FloorURL, cfg.Method, cfg.Params, maxWorkers, cfg.CallTimeout)
 	defer f.close()
-	// Both paths must work before anything is measured.
-	if err := d.call(ctx); err != nil {
-		return fmt.Errorf("direct call: %w", err)
+	paths := []rpcPath{{"direct", d.call}, {"gateway", g.call}, {"floor", f.call}}
+	procs := st.procs()
+	if cfg.NginxBin != "" {
+		px, err := startProxy(ctx, cfg.NginxBin, strings.TrimPrefix(st.FloorURL, "http://"), logger)
+		if err != nil {
+			return err
+		}
+		defer px.stop()
+		procs["proxy"] = px.pid()
+		res.Layout = append(res.Layout, fmt.Sprintf("proxy (%s, one process: master_process off, one worker, keep-alive to the floor): pid %d, %s", cfg.NginxBin, px.pid(), px.addr))
+		p := newViaGateway("http://"+px.addr, cfg.Method, cfg.Params, max(maxWorkers, res.OpenWorkers), cfg.CallTimeout)
+		defer p.close()
+		paths = append(paths, rpcPath{"proxy", p.call})
 	}
-	if err := g.call(ctx); err != nil {
-		return fmt.Errorf("call through the gateway: %w", err)
-	}
-	if err := f.call(ctx); err != nil {
-		return fmt.Errorf("call to the floor: %w", err)
+	// Every path must work before anything is measured.
+	for _, p := range paths {
+		if err := p.do(ctx); err != nil {
+			return fmt.Errorf("%s call: %w", p.name, err)
+		}
 	}
 
 	// Each load runs in rounds that alternate the paths and which goes
 	// first, so that a disturbance of the shared machine (another
-	// process, a busy host) falls on both paths rather than on one.
+	// process, a busy host) falls on every path rather than on one. The
+	// floor and the proxy are the references for CPU per call, the direct
+	// client for latency and for the node's CPU per call.
 	round := cfg.Duration / time.Duration(cfg.Rounds)
-	// The floor is the reference for CPU per call, the direct client
-	// for latency and for the node's CPU per call.
-	interleave := func(what string, floor bool, run func(do doFunc) []*recorder) (direct, gateway, floorRes passResult) {
-		var pd, pg, pf pass
+	interleave := func(what string, run func(do doFunc) []*recorder) map[string]passResult {
+		acc := make([]pass, len(paths))
 		for i := range cfg.Rounds {
-			type path struct {
-				do doFunc
-				p  *pass
-			}
-			paths := []path{{d.call, &pd}, {g.call, &pg}}
-			if floor {
-				paths = append(paths, path{f.call, &pf})
-			}
 			// Rotate which goes first from round to round.
-			k := i % len(paths)
-			paths = append(paths[k:], paths[:k]...)
-			for _, path := range paths {
-				cpu := startCPU(st.procs())
-				recs := run(path.do)
-				path.p.addRound(recs, round, cpu.stop())
+			for j := range paths {
+				k := (i + j) % len(paths)
+				cpu := startCPU(procs)
+				recs := run(paths[k].do)
+				acc[k].addRound(recs, round, cpu.stop())
 			}
 		}
-		direct, gateway = pd.result(), pg.result()
-		results := []struct {
-			name string
-			r    passResult
-		}{{"direct", direct}, {"gateway", gateway}}
-		if floor {
-			floorRes = pf.result()
-			results = append(results, struct {
-				name string
-				r    passResult
-			}{"floor", floorRes})
+		out := make(map[string]passResult, len(paths))
+		for k, p := range paths {
+			r := acc[k].result()
+			out[p.name] = r
+			logger.Info("pass", slog.String("load", what), slog.String("path", p.name),
+				slog.String("req_per_s", fmt.Sprintf("%.0f", r.Rate())), slog.String("p99_ms", ms(r.Latency.P99)),
+				slog.Int("errors", r.Errors), slog.String("cpu", r.CPU.String()))
 		}
-		for _, x := range results {
-			logger.Info("pass", slog.String("load", what), slog.String("path", x.name),
-				slog.String("req_per_s", fmt.Sprintf("%.0f", x.r.Rate())), slog.String("p99_ms", ms(x.r.Latency.P99)),
-				slog.Int("errors", x.r.Errors), slog.String("cpu", x.r.CPU.String()))
-		}
-		return direct, gateway, floorRes
+		return out
 	}
 	for _, n := range cfg.Concurrency {
-		row := rpcRow{Workers: n}
-		row.Direct, row.Gateway, row.Floor = interleave(fmt.Sprintf("%d workers", n), true, func(do doFunc) []*recorder {
+		p := interleave(fmt.Sprintf("%d workers", n), func(do doFunc) []*recorder {
 			return closedLoop(ctx, do, n, cfg.Warmup, round)
 		})
-		res.Rows = append(res.Rows, row)
+		res.Rows = append(res.Rows, rpcRow{Workers: n, Direct: p["direct"], Gateway: p["gateway"], Floor: p["floor"], Proxy: p["proxy"]})
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+	}
+	// Allocations per call, in the gateway's process and the floor's, by
+	// the largest closed loop.
+	if res.AllocsGateway, err = allocsPerCall(ctx, st.GatewayURL, g.call, allocCalls, maxWorkers); err != nil {
+		return fmt.Errorf("allocation pass, gateway: %w", err)
+	}
+	if res.AllocsFloor, err = allocsPerCall(ctx, st.FloorURL, f.call, allocCalls, maxWorkers); err != nil {
+		return fmt.Errorf("allocation pass, floor: %w", err)
 	}
 	for i, r := range res.Rows {
 		if r.Gateway.Rate() > res.Rows[res.Peak].Gateway.Rate() {
@@ -141,9 +151,10 @@ func runRPC(ctx context.Context, cfg rpcConfig, out io.Writer, logger *slog.Logg
 	if cfg.OpenRate > 0 {
 		res.HalfRate = cfg.OpenRate
 	}
-	res.HalfDirect, res.HalfGateway, res.HalfFloor = interleave("half the gateway's peak", true, func(do doFunc) []*recorder {
+	half := interleave("half the gateway's peak", func(do doFunc) []*recorder {
 		return openLoop(ctx, do, res.HalfRate, res.OpenWorkers, cfg.Warmup, round)
 	})
+	res.HalfDirect, res.HalfGateway, res.HalfFloor, res.HalfProxy = half["direct"], half["gateway"], half["floor"], half["proxy"]
 	if err := ctx.Err(); err != nil {
 		return err
 	}

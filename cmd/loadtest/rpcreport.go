@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,6 +22,9 @@ const (
 	// targetNodeThroughGateway: the node's CPU per call through the
 	// gateway at most this many times its CPU per direct call (issue 10).
 	targetNodeThroughGateway = 1.0
+	// targetAllocsPerCall: the gateway's heap allocations per call
+	// (issue 10).
+	targetAllocsPerCall = 80
 )
 
 func verdict(ok bool) string {
@@ -45,8 +49,8 @@ func writeRPCReport(w io.Writer, r *rpcResult) {
 	c := r.Config
 	fmt.Fprintf(w, "## rpc: %s %s\n\n", c.Method, c.Params)
 	writeMachine(w, r.Machine, r.Layout)
-	fmt.Fprintf(w, "- closed loop: N workers each make one request after another; each pass %v measured in %d rounds that rotate direct, gateway and floor, each round after a %v warm-up\n", c.Duration, c.Rounds, c.Warmup)
-	fmt.Fprintf(w, "- direct: one bridge.Client (one WebSocket) to the node, shared by the workers; gateway: POST /rpc/%s, keep-alive connections (one per worker)\n\n", c.Method)
+	fmt.Fprintf(w, "- closed loop: N workers each make one request after another; each pass %v measured in %d rounds that rotate the paths (direct, gateway, floor, proxy), each round after a %v warm-up\n", c.Duration, c.Rounds, c.Warmup)
+	fmt.Fprintf(w, "- direct: one bridge.Client (one WebSocket) to the node, shared by the workers; gateway: POST /rpc/%s, keep-alive connections (one per worker); floor: the same calls to a minimal net/http JSON endpoint; proxy (with --nginx): to the floor through nginx\n\n", c.Method)
 
 	fmt.Fprintln(w, "| workers | path | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | CPUs used | CPU µs per request |")
 	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
@@ -62,9 +66,14 @@ func writeRPCReport(w io.Writer, r *rpcResult) {
 		if x.Floor.Rate() > 0 {
 			row(n, "floor", x.Floor)
 		}
+		if x.Proxy.Rate() > 0 {
+			row(n, "proxy", x.Proxy)
+		}
 		fmt.Fprintf(w, "| %s | gateway/direct | **%.2f** | | | | | | | | |\n", n, ratio(x.Gateway.Rate(), x.Direct.Rate()))
 	}
 	writeCostRatios(w, r)
+	fmt.Fprintf(w, "\nHeap allocations per call of the serving process (%s over %d calls by %d workers): gateway **%.0f** (target ≤ %d: %s), floor %.0f.\n",
+		metricMallocs, allocCalls, slices.Max(c.Concurrency), r.AllocsGateway, targetAllocsPerCall, verdict(r.AllocsGateway <= targetAllocsPerCall), r.AllocsFloor)
 	peak, peakDirect := r.Rows[r.Peak], r.Rows[r.PeakDirect]
 	peakRatio := ratio(peak.Gateway.Rate(), peakDirect.Direct.Rate())
 	fmt.Fprintf(w, "\nPeak throughput: gateway %.0f req/s (%d workers), direct %.0f req/s (%d workers): ratio **%.2f** (target ≥ %.1f: %s).\n\n",
@@ -95,6 +104,9 @@ func writeRPCReport(w io.Writer, r *rpcResult) {
 	half("gateway", r.HalfGateway)
 	if r.HalfFloor.Rate() > 0 {
 		half("floor", r.HalfFloor)
+	}
+	if r.HalfProxy.Rate() > 0 {
+		half("proxy", r.HalfProxy)
 	}
 	writeSameRateCost(w, r)
 	added := r.HalfGateway.Latency.P99 - r.HalfDirect.Latency.P99
@@ -139,15 +151,26 @@ func perCall(p passResult, proc string) float64 {
 // with the floor's (the least a Go HTTP JSON endpoint spends), and the
 // node's CPU per call through the gateway with its CPU per direct call.
 func writeCostRatios(w io.Writer, r *rpcResult) {
+	proxied := r.HalfProxy.Rate() > 0
 	fmt.Fprintln(w, "\nCPU per call of the middle process, from /proc (user+system), in the same rounds:")
-	fmt.Fprintln(w, "\n| workers | gateway µs | floor µs | gateway/floor | node µs via gateway | node µs direct | node via gateway/direct |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|")
+	if proxied {
+		fmt.Fprintln(w, "\n| workers | gateway µs | floor µs | gateway/floor | nginx µs (proxy) | gateway/nginx | node µs via gateway | node µs direct | node via gateway/direct |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	} else {
+		fmt.Fprintln(w, "\n| workers | gateway µs | floor µs | gateway/floor | node µs via gateway | node µs direct | node via gateway/direct |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|")
+	}
 	var worstFloor, worstNode float64
 	for _, x := range r.Rows {
 		gw, fl := perCall(x.Gateway, "gateway"), perCall(x.Floor, "floor")
 		nv, nd := perCall(x.Gateway, "node"), perCall(x.Direct, "node")
 		rf, rn := ratio(gw, fl), ratio(nv, nd)
 		worstFloor, worstNode = max(worstFloor, rf), max(worstNode, rn)
+		if proxied {
+			px := perCall(x.Proxy, "proxy")
+			fmt.Fprintf(w, "| %d | %.1f | %.1f | **%.2f** | %.1f | %.2f | %.1f | %.1f | **%.2f** |\n", x.Workers, gw, fl, rf, px, ratio(gw, px), nv, nd, rn)
+			continue
+		}
 		fmt.Fprintf(w, "| %d | %.1f | %.1f | **%.2f** | %.1f | %.1f | **%.2f** |\n", x.Workers, gw, fl, rf, nv, nd, rn)
 	}
 	fmt.Fprintf(w, "\nThe paths run at their own rates here, and a process spends more per call when idler (it wakes for each): "+
@@ -162,6 +185,9 @@ func writeSameRateCost(w io.Writer, r *rpcResult) {
 	rf := ratio(gw, fl)
 	fmt.Fprintf(w, "\nCPU per call at the same rate (%.0f req/s): gateway %.1f µs, floor %.1f µs: gateway/floor **%.2f** (target ≤ %.1f: %s); ",
 		r.HalfRate, gw, fl, rf, targetGatewayOverFloor, verdict(rf > 0 && rf <= targetGatewayOverFloor))
+	if px := perCall(r.HalfProxy, "proxy"); px > 0 {
+		fmt.Fprintf(w, "nginx proxying to the floor %.1f µs (gateway/nginx %.2f); ", px, ratio(gw, px))
+	}
 	if nd == 0 {
 		// --embedded-node: the node's CPU is the gateway's.
 		fmt.Fprintln(w, "the node's n/a (not a process of its own).")
