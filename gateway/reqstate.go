@@ -68,9 +68,27 @@ var requestSeq atomic.Uint64
 // records the status. The first middleware.
 func trackRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &requestState{ResponseWriter: w, seq: requestSeq.Add(1), given: r.Header.Get(headerRequestIDIn)}
+		st := &requestState{ResponseWriter: w, seq: requestSeq.Add(1)}
+		if id := r.Header.Get(headerRequestIDIn); validRequestID(id) {
+			st.given = id
+		}
 		next.ServeHTTP(st, r.WithContext(context.WithValue(r.Context(), requestStateKey{}, st)))
 	})
+}
+
+// validRequestID reports whether a client's request ID may name its
+// request in the log: at most 128 printable ASCII characters. Another is
+// ignored, as a stranger's text.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := range len(id) {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // stateOf returns r's state; nil outside trackRequest.

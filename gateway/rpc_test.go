@@ -140,6 +140,29 @@ func TestUpstreamTimeout(t *testing.T) {
 	}
 }
 
+// TestUpstreamTimeoutSelfBounded is TestUpstreamTimeout where the
+// upstream client bounds the call itself (its CallTimeout is the
+// gateway's), so the gateway gives the call no deadline of its own: the
+// client's timer must still end it.
+func TestUpstreamTimeoutSelfBounded(t *testing.T) {
+	t.Parallel()
+	node := silentPeer(t)
+	const timeout = 200 * time.Millisecond
+	tg := startGateway(t, gatewayOptions{nodeURL: node, cfg: Config{CallTimeout: timeout},
+		client: bridge.ClientConfig{CallTimeout: timeout}})
+	if b, ok := tg.up.(selfBounded); !ok || b.CallTimeout() != timeout {
+		t.Fatalf("upstream %T does not bound its calls by %v", tg.up, timeout)
+	}
+	start := time.Now()
+	status, _, body := post(t, tg.url+"/rpc/hang", `{}`)
+	if status != http.StatusGatewayTimeout {
+		t.Fatalf("%d %s", status, body)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("timeout after %v", d)
+	}
+}
+
 // silentPeer is a module whose "hang" method never returns.
 func silentPeer(t *testing.T) string {
 	t.Helper()
