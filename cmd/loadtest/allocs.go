@@ -14,10 +14,6 @@ import (
 // gateway's /metrics (Prometheus' Go collector) and the floor's expose.
 const metricMallocs = "go_memstats_mallocs_total"
 
-// allocCalls is how many calls the allocation pass makes on each path:
-// enough that the scrapes around them are noise.
-const allocCalls = 20000
-
 // floorMetrics answers the floor's /metrics with its allocation count, in
 // the Prometheus text format, so that the allocation pass reads the floor
 // as it reads the gateway.

@@ -41,6 +41,9 @@ type rpcConfig struct {
 	// NginxBin, when set, is an nginx run as a reverse proxy to the
 	// floor: the cost of proxying a call, issue 10's second reference.
 	NginxBin string
+	// AllocCalls is how many calls the allocation pass makes on the
+	// gateway and on the floor.
+	AllocCalls int
 }
 
 // sseConfig is the configuration of the sse subcommand.
@@ -120,6 +123,7 @@ against direct, and the p99 latency the gateway adds at half its peak load.
 	fs.IntVar(&c.OpenWorkers, "open-workers", 0, "workers of the open-loop pass; 0: the largest --concurrency")
 	fs.Float64Var(&c.OpenRate, "open-rate", 0, "req/s of the open-loop pass; 0: half the gateway's peak")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 10*time.Second, "timeout of each request")
+	fs.IntVar(&c.AllocCalls, "alloc-calls", 20000, "calls of the allocation pass on the gateway and on the floor: enough that the two /metrics scrapes around them are noise")
 	fs.StringVar(&c.NginxBin, "nginx", "", "nginx binary (Debian: nginx-light, /usr/sbin/nginx): also call the floor through nginx as a reverse proxy, and compare the gateway's CPU per call with nginx's; empty: do not")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -136,8 +140,8 @@ against direct, and the p99 latency the gateway adds at half its peak load.
 	if !json.Valid(c.Params) || !strings.HasPrefix(string(c.Params), "{") {
 		errs = append(errs, errors.New("--params must be a JSON object"))
 	}
-	if c.Duration <= 0 || c.Rounds <= 0 || c.Warmup < 0 || c.CallTimeout <= 0 || c.OpenWorkers < 0 || c.OpenRate < 0 {
-		errs = append(errs, errors.New("--duration, --rounds and --call-timeout must be positive, --warmup, --open-workers and --open-rate not negative"))
+	if c.Duration <= 0 || c.Rounds <= 0 || c.Warmup < 0 || c.CallTimeout <= 0 || c.OpenWorkers < 0 || c.OpenRate < 0 || c.AllocCalls <= 0 {
+		errs = append(errs, errors.New("--duration, --rounds, --call-timeout and --alloc-calls must be positive, --warmup, --open-workers and --open-rate not negative"))
 	}
 	if c.Method == "" || strings.ContainsAny(c.Method, "/?#") {
 		errs = append(errs, fmt.Errorf("--method %q: want a method name", c.Method))

@@ -82,13 +82,26 @@ func TestRPCSmoke(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			args := append([]string{"rpc", "--concurrency", "1,2", "--warmup", "20ms", "--duration", "200ms", "--rounds", "2"}, tt.extra...)
+			args := append([]string{"rpc", "--concurrency", "1,2", "--warmup", "20ms", "--duration", "200ms", "--rounds", "2", "--alloc-calls", "200"}, tt.extra...)
 			report := runLoadtest(t, args...)
 			wantLines(t, report, "| 1 | direct |", "| 2 | gateway |", "| 2 | floor |", "| 2 | gateway/direct |",
 				"Peak throughput: gateway", "| direct | ", "Added p99 latency at half load", tt.node,
-				"floor (loadtest floor, a minimal net/http JSON endpoint): pid", "| workers | gateway µs | floor µs |", "| floor | ", "CPU per call at the same rate", "gateway/floor **")
+				"floor (loadtest floor, a minimal net/http JSON endpoint): pid", "| workers | gateway µs | floor µs |", "| floor | ", "CPU per call at the same rate", "gateway/floor **",
+				"Heap allocations per call of the serving process", "Batch and compound calls, per child method", "| compound | ", "Worst per child against a plain call: **")
 		})
 	}
+}
+
+// TestRPCProxySmoke makes the calls through nginx as a reverse proxy to the
+// floor too, when nginx is installed (Debian: nginx-light).
+func TestRPCProxySmoke(t *testing.T) {
+	t.Parallel()
+	const nginx = "/usr/sbin/nginx"
+	if _, err := os.Stat(nginx); err != nil {
+		t.Skipf("no nginx here (%v): apt-get install nginx-light", err)
+	}
+	report := runLoadtest(t, "rpc", "--concurrency", "2", "--warmup", "20ms", "--duration", "200ms", "--rounds", "1", "--alloc-calls", "200", "--nginx", nginx)
+	wantLines(t, report, "proxy (/usr/sbin/nginx, one process", "| 2 | proxy |", "| nginx µs (proxy) |", "| proxy | ", "nginx proxying to the floor")
 }
 
 // TestSSESmoke opens a few streams and measures two events.

@@ -40,6 +40,8 @@ type rpcResult struct {
 	// AllocsGateway and AllocsFloor are the heap allocations per call of
 	// the gateway's process and the floor's (allocsPerCall).
 	AllocsGateway, AllocsFloor float64
+	// Children is the batch and compound calls' pass.
+	Children *childrenResult
 }
 
 // rpcPath is one way of making the calls, by name.
@@ -132,11 +134,14 @@ func runRPC(ctx context.Context, cfg rpcConfig, out io.Writer, logger *slog.Logg
 	}
 	// Allocations per call, in the gateway's process and the floor's, by
 	// the largest closed loop.
-	if res.AllocsGateway, err = allocsPerCall(ctx, st.GatewayURL, g.call, allocCalls, maxWorkers); err != nil {
+	if res.AllocsGateway, err = allocsPerCall(ctx, st.GatewayURL, g.call, cfg.AllocCalls, maxWorkers); err != nil {
 		return fmt.Errorf("allocation pass, gateway: %w", err)
 	}
-	if res.AllocsFloor, err = allocsPerCall(ctx, st.FloorURL, f.call, allocCalls, maxWorkers); err != nil {
+	if res.AllocsFloor, err = allocsPerCall(ctx, st.FloorURL, f.call, cfg.AllocCalls, maxWorkers); err != nil {
 		return fmt.Errorf("allocation pass, floor: %w", err)
+	}
+	if res.Children, err = runChildren(ctx, cfg, st, maxWorkers, logger); err != nil {
+		return err
 	}
 	for i, r := range res.Rows {
 		if r.Gateway.Rate() > res.Rows[res.Peak].Gateway.Rate() {

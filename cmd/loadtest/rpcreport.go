@@ -73,7 +73,10 @@ func writeRPCReport(w io.Writer, r *rpcResult) {
 	}
 	writeCostRatios(w, r)
 	fmt.Fprintf(w, "\nHeap allocations per call of the serving process (%s over %d calls by %d workers): gateway **%.0f** (target ≤ %d: %s), floor %.0f.\n",
-		metricMallocs, allocCalls, slices.Max(c.Concurrency), r.AllocsGateway, targetAllocsPerCall, verdict(r.AllocsGateway <= targetAllocsPerCall), r.AllocsFloor)
+		metricMallocs, c.AllocCalls, slices.Max(c.Concurrency), r.AllocsGateway, targetAllocsPerCall, verdict(r.AllocsGateway <= targetAllocsPerCall), r.AllocsFloor)
+	if r.Children != nil {
+		writeChildrenReport(w, r.Children)
+	}
 	peak, peakDirect := r.Rows[r.Peak], r.Rows[r.PeakDirect]
 	peakRatio := ratio(peak.Gateway.Rate(), peakDirect.Direct.Rate())
 	fmt.Fprintf(w, "\nPeak throughput: gateway %.0f req/s (%d workers), direct %.0f req/s (%d workers): ratio **%.2f** (target ≥ %.1f: %s).\n\n",
