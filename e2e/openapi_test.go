@@ -63,6 +63,25 @@ func checkKinOpenAPI(t *testing.T, spec []byte) {
 	if err := doc.Validate(t.Context()); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
+	// Every operation has an ID of its own, for the generated clients'
+	// function names, and no description was cut by the generator at an
+	// escaped quote.
+	ids := map[string]string{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			switch {
+			case op.OperationID == "":
+				t.Errorf("%s: no operationId", where)
+			case ids[op.OperationID] != "":
+				t.Errorf("%s: operationId %s is also %s's", where, op.OperationID, ids[op.OperationID])
+			}
+			ids[op.OperationID] = where
+			if rb := op.RequestBody; rb != nil && rb.Value != nil && strings.HasPrefix(rb.Value.Description, `{\`) {
+				t.Errorf("%s: request body description cut: %q", where, rb.Value.Description)
+			}
+		}
+	}
 	type operation struct {
 		ID         string
 		BodyFields map[string]string // name: type

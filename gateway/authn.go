@@ -130,6 +130,7 @@ type StreamTicket struct {
 // streamTicket issues a stream ticket to the caller.
 //
 //	@Summary		Issue a stream ticket
+//	@ID				createStreamTicket
 //	@Description	EventSource cannot send an Authorization header. An authenticated caller gets here a short-lived signed ticket that opens streams with the caller's grants: as the ticket query parameter of a stream URL, or, with ?cookie=1, as the HttpOnly cookie nulsgw_ticket (same-site pages). A stream opened with a ticket ends, with an end event, when the credential the ticket was issued for expires.
 //	@Tags			streams
 //	@Produce		json

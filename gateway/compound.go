@@ -124,6 +124,7 @@ func (s *MemoryCompounds) Delete(_ context.Context, name string) (bool, error) {
 // createCompound registers a compound method.
 //
 //	@Summary		Create a compound method
+//	@ID				createCompoundMethod
 //	@Description	A virtual method (NULS RegisterCompoundMethod, D14) that POST /rpc/{name} then calls: its child methods run in order, each with the caller's parameters renamed through its aliases; any child failure fails the whole. The result maps each child to its result. When the gateway is registered with a Manager, it re-sends RegisterAPI with the new method.
 //	@Tags			methods
 //	@Accept			json
@@ -181,6 +182,7 @@ func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) {
 // listCompounds lists the compound methods.
 //
 //	@Summary	List the compound methods
+//	@ID			listCompoundMethods
 //	@Tags		methods
 //	@Produce	json
 //	@Success	200	{array}	Compound
@@ -197,6 +199,7 @@ func (s *Server) listCompounds(w http.ResponseWriter, r *http.Request) {
 // deleteCompound removes a compound method.
 //
 //	@Summary	Delete a compound method
+//	@ID			deleteCompoundMethod
 //	@Tags		methods
 //	@Security	BearerAuth
 //	@Security	APIKeyAuth

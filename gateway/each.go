@@ -37,6 +37,7 @@ var errNoModules = errors.New("the upstream is one endpoint (direct topology): c
 // callEach calls one method on every module (RPC-TOOL callMultiplyRpc).
 //
 //	@Summary		Call a method on every module
+//	@ID				callMethodOnEachModule
 //	@Description	In the manager topology, calls the method on every module of the Manager's role table, once per module process, and answers each module's result or failure under its role: the status of each module, or shutdown of all. It needs the admin scope, and the method must be callable as for POST /rpc/{method} (kernel commands only with --allow-kernel-commands).
 //	@Tags			rpc
 //	@Accept			json

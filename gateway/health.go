@@ -23,6 +23,7 @@ type Health struct {
 // healthz reports that the process is alive.
 //
 //	@Summary	Liveness
+//	@ID			getLiveness
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	Health
@@ -40,6 +41,7 @@ var errMethodsUnknown = errors.New("the upstream was not asked for its methods y
 // configured, Redis reachable.
 //
 //	@Summary	Readiness
+//	@ID			getReadiness
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	Health

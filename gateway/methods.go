@@ -54,6 +54,7 @@ type MethodList struct {
 // listMethods lists the callable methods.
 //
 //	@Summary		List the callable methods
+//	@ID				listMethods
 //	@Description	The upstream methods (discovered with ListAPI) in the scopes the gateway exposes, and the compound methods. Each has the scope a credential needs to call it. The module protocol's own commands are never listed, nor callable.
 //	@Tags			methods
 //	@Produce		json

@@ -14,6 +14,7 @@ import (
 // path per callable method.
 //
 //	@Summary	OpenAPI 3 document
+//	@ID			getOpenAPIDocument
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	object
@@ -46,7 +47,15 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 // docsUI is the interactive page (Swagger UI, served from the binary).
 var docsUI = httpSwagger.Handler(httpSwagger.URL("/openapi.json"))
 
-func (s *Server) docs(w http.ResponseWriter, r *http.Request) { docsUI.ServeHTTP(w, r) }
+// docs serves the interactive page. Its handler answers GET only: a HEAD
+// is passed on as a GET, and net/http leaves the body out.
+func (s *Server) docs(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		r = r.Clone(r.Context())
+		r.Method = http.MethodGet
+	}
+	docsUI.ServeHTTP(w, r)
+}
 
 func (s *Server) docsRedirect(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/docs/index.html", http.StatusFound)

@@ -326,6 +326,7 @@ type RequestStatus struct {
 // getRequest answers for an asynchronous call, on any instance.
 //
 //	@Summary		The answer of an asynchronous call
+//	@ID				getRequest
 //	@Description	A call made with the header Prefer: respond-async answers 202 with Location: /requests/{id}. This route answers 202 while the call runs, then the call's own answer (200 with the result, or its problem document), on any instance, until the result expires.
 //	@Tags			rpc
 //	@Produce		json

@@ -24,6 +24,7 @@ const (
 // call runs one method.
 //
 //	@Summary		Call a NULS method
+//	@ID				callMethod
 //	@Description	The body is the JSON object of the method's parameters (an empty body means {}). The answer is the method's result exactly as the module returned it.
 //	@Tags			rpc
 //	@Accept			json
@@ -111,16 +112,17 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 // callMany runs several methods in one Request.
 //
 //	@Summary		Call several NULS methods at once
+//	@ID				callMethods
 //	@Description	The body maps each method name to its parameters, in the order to run them. All-or-nothing: 200 only if every method succeeded, with each method's result under its name.
 //	@Tags			rpc
 //	@Accept			json
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Security		APIKeyAuth
-//	@Param			calls			body		object			true	"{\"<method>\": {params}, ...}"
+//	@Param			calls			body		object			true	"Each method name mapped to its parameters object, in the order to run them"
 //	@Param			Prefer			header		string			false	"respond-async: answer 202 at once, with Location: /requests/{id}"
 //	@Param			Idempotency-Key	header		string			false	"Run the call once: a retry with the same key gets the first answer"
-//	@Success		200				{object}	object			"{\"<method>\": result, ...}"
+//	@Success		200				{object}	object			"Each method name mapped to its result"
 //	@Success		202				{object}	RequestStatus	"Accepted (Prefer: respond-async)"
 //	@Failure		400				{object}	Problem
 //	@Failure		401				{object}	Problem

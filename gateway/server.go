@@ -360,19 +360,23 @@ func (s *Server) routes() http.Handler {
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
-	// Probes: open to all.
-	r.Get("/healthz", s.healthz)
-	r.Get("/readyz", s.readyz)
+	// Probes: open to all. Probes and documents answer HEAD as GET
+	// (RFC 9110 9.3.2); streams do not, since a HEAD must not subscribe.
+	getHead(r, "/healthz", s.healthz)
+	getHead(r, "/readyz", s.readyz)
 	r.Handle("/metrics", s.metrics.handler())
 	// Documents: open to all, within the address's anonymous quota (an
 	// OpenAPI document is built per request).
 	r.Group(func(r chi.Router) {
 		r.Use(s.meterAddress)
-		r.Get("/openapi.json", s.openAPI)
-		r.Get("/docs", s.docsRedirect)
-		r.Get("/docs/*", s.docs)
-		r.Get("/methods", s.listMethods)
-		r.Get("/compound-methods", s.listCompounds)
+		getHead(r, "/openapi.json", s.openAPI)
+		getHead(r, "/docs", s.docsRedirect)
+		// What the Swagger UI page asks for by default: the same
+		// document.
+		getHead(r, "/docs/doc.json", s.openAPI)
+		getHead(r, "/docs/*", s.docs)
+		getHead(r, "/methods", s.listMethods)
+		getHead(r, "/compound-methods", s.listCompounds)
 	})
 
 	r.Group(func(r chi.Router) {
@@ -393,6 +397,13 @@ func (s *Server) routes() http.Handler {
 		r.Get("/notifications", s.notifications)
 	})
 	return r
+}
+
+// getHead routes GET and HEAD of pattern to h; net/http sends no body for
+// a HEAD.
+func getHead(r chi.Router, pattern string, h http.HandlerFunc) {
+	r.Get(pattern, h)
+	r.Head(pattern, h)
 }
 
 // accessLog logs each request once, with its route for the metrics.

@@ -33,6 +33,7 @@ var reservedQuery = map[string]bool{"params": true, "eventCounter": true, "perio
 // stream serves a method's pushes as Server-Sent Events.
 //
 //	@Summary		Stream a NULS subscription as Server-Sent Events
+//	@ID				streamMethod
 //	@Description	Subscribes to the method (every eventCounter events, or every period seconds) and streams each push as an SSE event whose data is the method's result and whose id resumes the stream (Last-Event-ID header or lastEventId query). Clients asking for the same method, parameters and mode share one upstream subscription. Event types: message (a push), upstream-error (the module reported a failure), gap (events were lost), end (the subscription ended).
 //	@Tags			streams
 //	@Produce		text/event-stream
@@ -116,6 +117,7 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, boo
 // notifications streams the Notifications of the Manager and modules (D15).
 //
 //	@Summary		Stream the Manager's notifications
+//	@ID				streamNotifications
 //	@Description	Each Notification message the upstream sends (D15) becomes an SSE event of type notification, with {"type", "comment", "data"}. They tell of the module network's health: a credential with the admin scope is needed.
 //	@Tags			streams
 //	@Produce		text/event-stream
