@@ -7,6 +7,7 @@ import (
 	httpSwagger "github.com/swaggo/http-swagger/v2"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 	"github.com/nuls-gateway/nuls-gateway/openapi"
 )
 
@@ -36,7 +37,7 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		methods = append(methods, m)
 	}
-	b, err := openapi.JSON(methods)
+	b, err := openapi.JSON(buildinfo.Version(), methods)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -90,12 +90,13 @@ func Document(methods []Method) (*openapi3.T, error) {
 	return doc, nil
 }
 
-// JSON renders the document.
-func JSON(methods []Method) ([]byte, error) {
+// JSON renders the document of the gateway at version (info.version).
+func JSON(version string, methods []Method) ([]byte, error) {
 	doc, err := Document(methods)
 	if err != nil {
 		return nil, err
 	}
+	doc.Info.Version = version
 	return json.Marshal(doc)
 }
 

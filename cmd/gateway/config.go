@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 )
 
@@ -136,16 +137,31 @@ type config struct {
 	TLSCert, TLSKey     string
 }
 
+// errVersion is parseConfig's answer to --version, which it printed.
+var errVersion = errors.New("version printed")
+
+// usageError is a flag or an argument parseConfig refused.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() + " (gateway --help lists the flags)" }
+func (e *usageError) Unwrap() error { return e.err }
+
 // parseConfig reads flags, each defaulting to its environment variable and
-// then to the built-in default. --help prints them and returns flag.ErrHelp.
+// then to the built-in default. --help prints them to out and returns
+// flag.ErrHelp; --version prints the build and returns errVersion. A flag
+// it cannot take is a *usageError, and nothing is printed: the caller says
+// it once.
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: gateway [flags]\n\nHTTP and SSE gateway for a NULS 2 module network. Every flag can also be set\nby the environment variable named in its description.\n\nFlags:\n")
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	usage := func() {
+		fs.SetOutput(out)
+		fmt.Fprintf(out, "Usage: gateway [flags]\n       gateway keys add|list|revoke [flags]\n\nHTTP and SSE gateway for a NULS 2 module network. Every flag can also be set\nby the environment variable named in its description.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
+	showVersion := fs.Bool("version", false, "print the version and commit, and exit")
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -228,10 +244,18 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.TLSCert, "tls-cert", env(envTLSCert, ""), "PEM certificate (chain) to serve HTTPS and HTTP/2 with; needs --tls-key (env "+envTLSCert+")")
 	fs.StringVar(&c.TLSKey, "tls-key", env(envTLSKey, ""), "PEM private key of --tls-cert (env "+envTLSKey+")")
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		if errors.Is(err, flag.ErrHelp) {
+			usage()
+			return c, err
+		}
+		return c, &usageError{err}
+	}
+	if *showVersion {
+		fmt.Fprintln(out, buildinfo.String())
+		return c, errVersion
 	}
 	if fs.NArg() > 0 {
-		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
+		return c, &usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
 	c.MaxBodyBytes = int64(maxBody)
 	c.Scopes = splitList(scopes)

@@ -29,11 +29,15 @@ func main() {
 		}
 		return
 	}
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
+		if errors.Is(err, flag.ErrHelp) || errors.Is(err, errVersion) {
 			return
 		}
 		fmt.Fprintln(os.Stderr, "gateway:", err)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			os.Exit(2) // as flag's own ExitOnError
+		}
 		os.Exit(1)
 	}
 }

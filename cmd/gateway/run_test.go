@@ -38,6 +38,30 @@ func TestHelpListsFlagsWithEnv(t *testing.T) {
 	}
 }
 
+// TestVersionAndUsageErrors: --version prints one line and stops; a flag
+// parseConfig cannot take prints nothing (main says it once, with a hint)
+// and is a usage error.
+func TestVersionAndUsageErrors(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := parseConfig([]string{"--version"}, noEnv, &out); !errors.Is(err, errVersion) {
+		t.Fatalf("--version: err = %v", err)
+	}
+	if got := out.String(); !strings.HasPrefix(got, "gateway ") || strings.Count(got, "\n") != 1 {
+		t.Errorf("--version printed %q", got)
+	}
+	for _, bad := range [][]string{{"--max-body-bytes", "abc"}, {"--no-such-flag"}, {"extra"}} {
+		out.Reset()
+		_, err := parseConfig(bad, noEnv, &out)
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "gateway --help") {
+			t.Errorf("%q: err = %v, want a usage error pointing at --help", bad, err)
+		}
+		if out.Len() != 0 {
+			t.Errorf("%q printed %q: the caller prints the error once", bad, out.String())
+		}
+	}
+}
+
 func TestConfigFromEnvAndFlags(t *testing.T) {
 	env := map[string]string{envListen: "127.0.0.1:9000", envCallTimeout: "3s", envScopes: "public,admin"}
 	c, err := parseConfig([]string{"--max-streams", "7"}, func(k string) string { return env[k] }, io.Discard)
@@ -78,7 +102,7 @@ func startRun(t *testing.T, args ...string) (addr string, stop func() error, res
 	errc := make(chan error, 1)
 	var logs syncBuffer
 	go func() {
-		errc <- run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), noEnv, &logs, listening)
+		errc <- run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), noEnv, io.Discard, &logs, listening)
 	}()
 	select {
 	case addr = <-listening:

@@ -195,7 +195,7 @@ func TestTLSAndHTTP2(t *testing.T) {
 	listening := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- run(ctx, []string{"--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile}, noEnv, io.Discard, listening)
+		errc <- run(ctx, []string{"--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile}, noEnv, io.Discard, io.Discard, listening)
 	}()
 	var addr string
 	select {
