@@ -364,13 +364,7 @@ func (s *Server) runCompound(ctx context.Context, p *auth.Principal, c Compound,
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for i, child := range c.Methods {
-		childParams := map[string]json.RawMessage{}
-		for param, alias := range child.Params {
-			if v, ok := caller[alias]; ok {
-				childParams[param] = v
-			}
-		}
-		raw, _ := json.Marshal(childParams)
+		raw, _ := json.Marshal(s.childParams(child, caller))
 		if err := s.checkCall(ctx, &grants, child.Method, raw); err != nil {
 			return nil, fmt.Errorf("%s: %w", child.Method, err)
 		}
@@ -391,15 +385,29 @@ func (s *Server) runCompound(ctx context.Context, p *auth.Principal, c Compound,
 }
 
 // compoundInfo describes a compound method like an upstream one: its
-// parameters are its aliases, typed by the child parameters they feed.
+// parameters are its aliases, typed by the child parameters they feed, and
+// the children's declared parameters that no alias feeds, which the caller
+// passes under their own names (childParams).
 func (s *Server) compoundInfo(c Compound) bridge.MethodInfo {
 	mi := bridge.MethodInfo{
 		MethodName: c.Name, MethodDescription: c.Description, MethodMinEvent: "0", MethodMinPeriod: "0",
 		MethodScope: s.compoundScope(c), Parameters: []bridge.ParameterInfo{},
 	}
 	seen := map[string]bool{}
+	add := func(name string, typed bridge.ParameterInfo) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		typed.ParameterName = name
+		mi.Parameters = append(mi.Parameters, typed)
+	}
 	for _, child := range c.Methods {
 		info, _, _ := s.listing.lookupCached(child.Method)
+		declared := map[string]bridge.ParameterInfo{}
+		for _, p := range info.Parameters {
+			declared[p.ParameterName] = p
+		}
 		aliases := make([]string, 0, len(child.Params))
 		byAlias := map[string]string{}
 		for param, alias := range child.Params {
@@ -408,20 +416,37 @@ func (s *Server) compoundInfo(c Compound) bridge.MethodInfo {
 		}
 		sort.Strings(aliases)
 		for _, alias := range aliases {
-			if seen[alias] {
-				continue
+			add(alias, declared[byAlias[alias]])
+		}
+		for _, p := range info.Parameters {
+			if _, aliased := child.Params[p.ParameterName]; !aliased {
+				add(p.ParameterName, p)
 			}
-			seen[alias] = true
-			pi := bridge.ParameterInfo{ParameterName: alias}
-			for _, p := range info.Parameters {
-				if p.ParameterName == byAlias[alias] {
-					pi.ParameterType, pi.ParameterValidRange, pi.ParameterValidRegExp = p.ParameterType, p.ParameterValidRange, p.ParameterValidRegExp
-				}
-			}
-			mi.Parameters = append(mi.Parameters, pi)
 		}
 	}
 	return mi
+}
+
+// childParams are the parameters of one child, from the caller's: each
+// alias's value under the child's name for it, and each parameter the
+// child declares that no alias feeds, under its own name.
+func (s *Server) childParams(child CompoundChild, caller map[string]json.RawMessage) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	for param, alias := range child.Params {
+		if v, ok := caller[alias]; ok {
+			out[param] = v
+		}
+	}
+	info, _, _ := s.listing.lookupCached(child.Method)
+	for _, p := range info.Parameters {
+		if _, aliased := child.Params[p.ParameterName]; aliased {
+			continue
+		}
+		if v, ok := caller[p.ParameterName]; ok {
+			out[p.ParameterName] = v
+		}
+	}
+	return out
 }
 
 // announceCompound registers the compound method on the gateway's own module,

@@ -121,6 +121,36 @@ func TestCompoundMethods(t *testing.T) {
 // could define compound methods (announced to the Manager, kept by every
 // instance, described in every OpenAPI document) and fill the memory with
 // them. Now only the admin scope can, within bounds.
+// TestCompoundPassesUnaliasedParameters is the README's example: only the
+// address is aliased, and the children's other declared parameters reach
+// them under their own names. The compound method declares them too, so
+// that a caller sending them is not refused.
+func TestCompoundPassesUnaliasedParameters(t *testing.T) {
+	t.Parallel()
+	ta := newTestAuth(t, auth.Config{})
+	tg := startGateway(t, gatewayOptions{cfg: Config{Auth: ta}})
+	acct := tg.node.GenesisAccounts()[0]
+	def := `{"name":"walletInfo","methods":[{"method":"getBalance","params":{"address":"addr"}},{"method":"latestHeight"}]}`
+	if status, _, body := postWith(t, tg.url+"/compound-methods", def, bearer(ta.admin)); status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	status, _, body := post(t, tg.url+"/rpc/walletInfo", `{"addr":"`+acct.Address+`","chainId":2,"assetChainId":2,"assetId":1}`)
+	if status != http.StatusOK || !strings.Contains(body, "100000000000000") || !strings.Contains(body, `"latestHeight":{"value":`) {
+		t.Fatalf("call: %d %s", status, body)
+	}
+	// A parameter neither aliased nor declared by a child is still refused.
+	status, _, body = post(t, tg.url+"/rpc/walletInfo", `{"addr":"`+acct.Address+`","chainId":2,"assetChainId":2,"assetId":1,"extra":1}`)
+	if status != http.StatusBadRequest {
+		t.Fatalf("undeclared parameter: %d %s, want 400", status, body)
+	}
+	_, methods := get(t, tg.url+"/methods")
+	for _, p := range []string{"addr", "chainId", "assetChainId", "assetId"} {
+		if !strings.Contains(methods, `"name":"`+p+`"`) {
+			t.Errorf("/methods does not list walletInfo's parameter %s: %.300s", p, methods)
+		}
+	}
+}
+
 func TestCompoundMethodsNeedAdmin(t *testing.T) {
 	t.Parallel()
 	ta := newTestAuth(t, auth.Config{})
