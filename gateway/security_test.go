@@ -340,7 +340,7 @@ func TestBrokenClients(t *testing.T) {
 		method, path string
 		status       int
 		allow        string
-	}{{http.MethodGet, "/nope", 404, ""}, {http.MethodGet, "/rpc/latestHeight", 405, "POST"}, {http.MethodPut, "/methods", 405, "GET"}} {
+	}{{http.MethodGet, "/nope", 404, ""}, {http.MethodGet, "/rpc/latestHeight", 405, "POST"}, {http.MethodPut, "/methods", 405, "GET, HEAD"}} {
 		req, _ := http.NewRequestWithContext(t.Context(), c.method, tg.url+c.path, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

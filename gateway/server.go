@@ -384,6 +384,7 @@ func (s *Server) routes() http.Handler {
 		r.With(s.limitBody).Post("/rpc", s.callMany)
 		r.With(s.limitBody).Post("/rpc/{method}", s.call)
 		r.With(s.limitBody).Post("/rpc/{method}/each", s.callEach)
+		r.With(s.limitBody).Post("/jsonrpc", s.jsonRPC)
 		r.Get("/requests/{id}", s.getRequest)
 		r.With(s.limitBody).Post("/stream-tickets", s.streamTicket)
 		// What every instance serves and the Manager is told: admin.

@@ -1,0 +1,274 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
+)
+
+// POST /jsonrpc serves JSON-RPC 2.0: a method is a module command (or a
+// compound method), its params an object by name or an array in the
+// method's declared parameter order. A batch's requests run concurrently,
+// each answered on its own, in the batch's order. Authentication, the body
+// limits and the rate limit (a batch costs the sum of its methods'
+// weights) are those of /rpc and answer at the HTTP level; everything a
+// request itself gets wrong is a JSON-RPC error at HTTP 200.
+
+// maxJSONRPCBatch is the most requests a batch may hold.
+const maxJSONRPCBatch = 100
+
+// jsonRPCParallel bounds the requests of one batch running at once.
+const jsonRPCParallel = 8
+
+// Error codes of the gateway, in the range the specification leaves to
+// servers (-32000 to -32099). Their data holds the HTTP status the same
+// failure gets from /rpc and, for a module's failure, its NULS status,
+// code and comment.
+const (
+	codeModuleError         = -32000 // the module answered with a failure
+	codeUnauthorized        = -32001 // the method needs a credential
+	codeForbidden           = -32003 // the credential may not call it
+	codeUpstreamUnavailable = -32004
+	codeUpstreamTimeout     = -32005
+	codeRateLimited         = -32029
+)
+
+// jsonRPCErrorData is the data of the gateway's JSON-RPC errors.
+type jsonRPCErrorData struct {
+	// Status is the HTTP status /rpc answers the same failure with.
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Method, ResponseStatus, ResponseErrorCode and ResponseComment are
+	// the module's failure, as in a Problem.
+	Method            string `json:"method,omitempty"`
+	ResponseStatus    int    `json:"responseStatus,omitempty"`
+	ResponseErrorCode string `json:"responseErrorCode,omitempty"`
+	ResponseComment   string `json:"responseComment,omitempty"`
+}
+
+// jsonRPC serves JSON-RPC 2.0 requests.
+//
+//	@Summary		JSON-RPC 2.0
+//	@ID				jsonRPC
+//	@Description	A JSON-RPC 2.0 request object, or a batch (an array of them, at most 100). The method is a NULS module command or a compound method; params are an object by name or an array in the method's declared order. Request errors are JSON-RPC errors at HTTP 200 (data.status is the HTTP status /rpc would answer); a body of notifications only gets 204.
+//	@Tags			rpc
+//	@Accept			json
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Security		APIKeyAuth
+//	@Param			request	body		object	true	"A request object or an array of them"
+//	@Success		200		{object}	object	"A response object, or an array of them for a batch"
+//	@Success		204		"Only notifications"
+//	@Failure		401		{object}	Problem
+//	@Failure		413		{object}	Problem
+//	@Failure		415		{object}	Problem
+//	@Failure		429		{object}	Problem
+//	@Router			/jsonrpc [post]
+func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reqs, batch, perr := jsonrpc.Parse(body)
+	if perr == nil && len(reqs) > maxJSONRPCBatch {
+		perr = jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "Invalid Request: a batch of %d requests; at most %d", len(reqs), maxJSONRPCBatch)
+	}
+	if perr != nil {
+		s.writeJSONRPC(w, []jsonrpc.Response{{Error: perr}}, false)
+		return
+	}
+	p := principalOf(r)
+	cost := 0
+	for _, q := range reqs {
+		if q.Err == nil {
+			cost += s.weight(q.Method)
+		}
+	}
+	// Metered before the compound store is asked, as /rpc/{method}: a
+	// name is not free to look up. A compound method then costs what its
+	// children cost.
+	if !s.admit(w, r, p, max(cost, 1)) {
+		return
+	}
+	targets := make([]jsonRPCTarget, len(reqs))
+	extra := 0
+	for i, q := range reqs {
+		if q.Err != nil || strings.HasPrefix(q.Method, "rpc.") {
+			continue
+		}
+		t := &targets[i]
+		t.compound, t.isCompound, t.err = s.compound(r.Context(), q.Method)
+		if t.isCompound {
+			extra += max(s.compoundWeight(t.compound)-s.weight(q.Method), 0)
+		}
+	}
+	if extra > 0 && !s.admit(w, r, p, extra) {
+		return
+	}
+	resps := make([]jsonrpc.Response, len(reqs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, jsonRPCParallel)
+	for i := range reqs {
+		q := &reqs[i]
+		resps[i].ID = q.ID
+		if q.Err != nil {
+			resps[i].Error = q.Err
+			continue
+		}
+		if len(reqs) == 1 {
+			resps[i].Result, resps[i].Error = s.jsonRPCCall(r, p, q, targets[i])
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			resps[i].Result, resps[i].Error = s.jsonRPCCall(r, p, q, targets[i])
+		}()
+	}
+	wg.Wait()
+	// Notifications get no answer, unless they were invalid.
+	out := resps[:0]
+	for i, resp := range resps {
+		if !reqs[i].Notification() {
+			out = append(out, resp)
+		}
+	}
+	s.writeJSONRPC(w, out, batch)
+}
+
+// writeJSONRPC writes the answers of a body; 204 when there are none.
+func (s *Server) writeJSONRPC(w http.ResponseWriter, resps []jsonrpc.Response, batch bool) {
+	b, err := jsonrpc.Encode(resps, batch)
+	if err != nil {
+		s.logger.Error("JSON-RPC answer not encoded", slog.Any("err", err))
+		b, _ = jsonrpc.Encode([]jsonrpc.Response{{Error: jsonrpc.Errorf(jsonrpc.CodeInternalError, "Internal error")}}, false)
+	}
+	if b == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeRaw(w, http.StatusOK, b)
+}
+
+// jsonRPCTarget is what a request's method is: a compound method or not,
+// as the compound store said when the batch was metered.
+type jsonRPCTarget struct {
+	compound   Compound
+	isCompound bool
+	err        error
+}
+
+// jsonRPCCall runs one valid request for p.
+func (s *Server) jsonRPCCall(r *http.Request, p *auth.Principal, q *jsonrpc.Request, t jsonRPCTarget) (json.RawMessage, *jsonrpc.Error) {
+	result, err := s.invoke(r.Context(), p, q.Method, q.Params, t)
+	if err != nil {
+		return nil, s.jsonRPCError(r, q.Method, err)
+	}
+	return result, nil
+}
+
+// invoke runs method (of target t) for p with params (an object, an array
+// in declared order, or nil), as POST /rpc/{method} does without its HTTP
+// extras (idempotency keys, asynchronous answers).
+func (s *Server) invoke(ctx context.Context, p *auth.Principal, method string, params json.RawMessage, t jsonRPCTarget) (json.RawMessage, error) {
+	if strings.HasPrefix(method, "rpc.") {
+		// Reserved by JSON-RPC for its own extensions.
+		return nil, fmt.Errorf("%w: %s", errUnknownMethod, method)
+	}
+	c, isCompound, err := t.compound, t.isCompound, t.err
+	if err != nil {
+		return nil, err
+	}
+	if len(params) > 0 && params[0] == '[' {
+		var declared []bridge.ParameterInfo
+		if isCompound {
+			declared = s.compoundInfo(c).Parameters
+		} else if m, known, _ := s.listing.lookup(ctx, method); known {
+			declared = m.Parameters
+		}
+		if params, err = byPosition(method, params, declared); err != nil {
+			return nil, err
+		}
+	}
+	if len(params) == 0 {
+		params = json.RawMessage(`{}`)
+	}
+	if isCompound {
+		if err := s.checkCompound(p, c, params); err != nil {
+			return nil, err
+		}
+		return s.runCompound(ctx, p, c, params)
+	}
+	if err := s.checkCall(ctx, p, method, params); err != nil {
+		return nil, err
+	}
+	reply, err := s.upstreamCall(ctx, []bridge.MethodCall{{Method: method, Params: params}})
+	if err != nil {
+		return nil, err
+	}
+	return reply.Results[0].Result, nil
+}
+
+// byPosition names positional params by the method's declared parameters,
+// in order.
+func byPosition(method string, params json.RawMessage, declared []bridge.ParameterInfo) (json.RawMessage, error) {
+	var values []json.RawMessage
+	if err := json.Unmarshal(params, &values); err != nil {
+		return nil, badRequest("params: " + err.Error())
+	}
+	if len(values) > 0 && len(declared) == 0 {
+		return nil, badRequest("the parameters of " + method + " are not listed, so they cannot be given by position: pass an object")
+	}
+	if len(values) > len(declared) {
+		return nil, badRequest(fmt.Sprintf("%d parameters given by position; %s declares %d", len(values), method, len(declared)))
+	}
+	named := make(map[string]json.RawMessage, len(values))
+	for i, v := range values {
+		named[declared[i].ParameterName] = v
+	}
+	return json.Marshal(named)
+}
+
+// jsonRPCError describes err, which a call of method failed with, for a
+// JSON-RPC client: the code by what went wrong, the data as /rpc's problem
+// document says it.
+func (s *Server) jsonRPCError(r *http.Request, method string, err error) *jsonrpc.Error {
+	p := problemFor(err, r)
+	if p.Status >= 500 && p.Status != http.StatusServiceUnavailable && p.Status != http.StatusGatewayTimeout {
+		s.logger.LogAttrs(r.Context(), slog.LevelError, "JSON-RPC call failed",
+			slog.String("request_id", requestID(r)), slog.String("method", method), slog.Any("err", err))
+	}
+	code, message := jsonrpc.CodeInternalError, "Internal error"
+	switch p.Status {
+	case http.StatusNotFound:
+		code, message = jsonrpc.CodeMethodNotFound, "Method not found"
+	case http.StatusBadRequest:
+		code, message = jsonrpc.CodeInvalidParams, "Invalid params"
+	case http.StatusUnauthorized:
+		code, message = codeUnauthorized, "Unauthorized"
+	case http.StatusForbidden:
+		code, message = codeForbidden, "Forbidden"
+	case http.StatusTooManyRequests:
+		code, message = codeRateLimited, "Too many requests"
+	case http.StatusUnprocessableEntity:
+		code, message = codeModuleError, "NULS module error"
+	case http.StatusServiceUnavailable:
+		code, message = codeUpstreamUnavailable, "Upstream unavailable"
+	case http.StatusGatewayTimeout:
+		code, message = codeUpstreamTimeout, "Upstream timeout"
+	}
+	return &jsonrpc.Error{Code: code, Message: message, Data: jsonRPCErrorData{
+		Status: p.Status, Detail: p.Detail, Method: p.Method,
+		ResponseStatus: p.ResponseStatus, ResponseErrorCode: p.ResponseErrorCode, ResponseComment: p.ResponseComment,
+	}}
+}
