@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -233,5 +235,68 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOpenRPC checks the OpenRPC document of POST /jsonrpc with the
+// OpenRPC project's validator (npm), and that rpc.discover answers it.
+func TestOpenRPC(t *testing.T) {
+	t.Parallel()
+	gw := startGateway(t)
+	status, doc, err := httpGet(t.Context(), gw.URL+"/openrpc.json")
+	if err != nil || status != 200 {
+		t.Fatalf("GET /openrpc.json: %d %v", status, err)
+	}
+	var parsed struct {
+		Servers []struct{ URL string }
+		Methods []struct {
+			Name   string
+			Params []struct{ Name string }
+		}
+	}
+	if err := json.Unmarshal(doc, &parsed); err != nil || len(parsed.Servers) != 1 || parsed.Servers[0].URL != gw.URL+"/jsonrpc" {
+		t.Fatalf("document: %v %+v", err, parsed.Servers)
+	}
+	for _, m := range parsed.Methods {
+		if m.Name != "getBalance" {
+			continue
+		}
+		var names []string
+		for _, p := range m.Params {
+			names = append(names, p.Name)
+		}
+		// The order positional params are taken in.
+		if want := []string{"chainId", "assetChainId", "assetId", "address"}; !cmp.Equal(names, want) {
+			t.Errorf("getBalance params %v, want %v", names, want)
+		}
+	}
+	specFile := filepath.Join(t.TempDir(), "openrpc.json")
+	if err := os.WriteFile(specFile, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	node := needTool(t, "node", "install Node.js 18 or later")
+	npm := needTool(t, "npm", "install npm with Node.js")
+	dir := t.TempDir()
+	for _, name := range []string{"package.json", "package-lock.json", "validate-openrpc.mjs"} {
+		copyFile(t, filepath.Join("testdata", "js", name), filepath.Join(dir, name))
+	}
+	runTool(t, dir, nil, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
+	if out := runTool(t, dir, nil, node, "validate-openrpc.mjs", specFile); out != "valid 1.3.2 "+strconv.Itoa(len(parsed.Methods))+"\n" {
+		t.Errorf("OpenRPC validator: %q", out)
+	}
+	// rpc.discover is the same document.
+	resp, err := http.Post(gw.URL+"/jsonrpc", "application/json", strings.NewReader(`{"jsonrpc":"2.0","method":"rpc.discover","id":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Result struct {
+			OpenRPC string
+			Methods []json.RawMessage
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || answer.Result.OpenRPC != "1.3.2" || len(answer.Result.Methods) != len(parsed.Methods) {
+		t.Errorf("rpc.discover: %v %+v", err, answer.Result.OpenRPC)
 	}
 }

@@ -35,7 +35,7 @@ func TestDocumentRoutes(t *testing.T) {
 		return resp.StatusCode, len(b)
 	}
 	for path, want := range map[string]int{
-		"/openapi.json": 200, "/docs/doc.json": 200, "/docs/index.html": 200, "/docs": 302,
+		"/openapi.json": 200, "/openrpc.json": 200, "/docs/doc.json": 200, "/docs/index.html": 200, "/docs": 302,
 		"/healthz": 200, "/readyz": 200, "/methods": 200, "/compound-methods": 200,
 		"/rpc/latestHeight/stream?chainId=2": 405,
 	} {

@@ -170,6 +170,14 @@ type jsonRPCTarget struct {
 
 // jsonRPCCall runs one valid request for p.
 func (s *Server) jsonRPCCall(r *http.Request, p *auth.Principal, q *jsonrpc.Request, t jsonRPCTarget) (json.RawMessage, *jsonrpc.Error) {
+	if q.Method == "rpc.discover" {
+		// OpenRPC's service discovery: the document of GET /openrpc.json.
+		doc, err := s.openRPCDocument(r)
+		if err != nil {
+			return nil, s.jsonRPCError(r, q.Method, err)
+		}
+		return doc, nil
+	}
 	result, err := s.invoke(r.Context(), p, q.Method, q.Params, t)
 	if err != nil {
 		return nil, s.jsonRPCError(r, q.Method, err)

@@ -21,6 +21,49 @@ import (
 //	@Success	200	{object}	object
 //	@Router		/openapi.json [get]
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	b, err := openapi.JSON(buildinfo.Version(), s.documentedMethods(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeRaw(w, http.StatusOK, b)
+}
+
+// openRPC serves the OpenRPC document of POST /jsonrpc, which the
+// JSON-RPC method rpc.discover answers too.
+//
+//	@Summary	OpenRPC document of POST /jsonrpc
+//	@ID			getOpenRPCDocument
+//	@Tags		operations
+//	@Produce	json
+//	@Success	200	{object}	object
+//	@Router		/openrpc.json [get]
+func (s *Server) openRPC(w http.ResponseWriter, r *http.Request) {
+	b, err := s.openRPCDocument(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeRaw(w, http.StatusOK, b)
+}
+
+// openRPCDocument is the OpenRPC document as r's client reaches the
+// gateway: its server is POST /jsonrpc at the host r was sent to.
+func (s *Server) openRPCDocument(r *http.Request) ([]byte, error) {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if host == "" {
+		host = "localhost"
+	}
+	return openapi.OpenRPC(buildinfo.Version(), scheme+"://"+host+"/jsonrpc", s.documentedMethods(r))
+}
+
+// documentedMethods describes the callable methods, compound ones
+// included, for the OpenAPI and OpenRPC documents.
+func (s *Server) documentedMethods(r *http.Request) []openapi.Method {
 	docs, _ := s.methodDocs(r)
 	methods := make([]openapi.Method, 0, len(docs))
 	for _, d := range docs {
@@ -37,12 +80,7 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		methods = append(methods, m)
 	}
-	b, err := openapi.JSON(buildinfo.Version(), methods)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeRaw(w, http.StatusOK, b)
+	return methods
 }
 
 // docsUI is the interactive page (Swagger UI, served from the binary).

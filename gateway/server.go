@@ -370,6 +370,7 @@ func (s *Server) routes() http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(s.meterAddress)
 		getHead(r, "/openapi.json", s.openAPI)
+		getHead(r, "/openrpc.json", s.openRPC)
 		getHead(r, "/docs", s.docsRedirect)
 		// What the Swagger UI page asks for by default: the same
 		// document.
