@@ -127,7 +127,16 @@ func isJSON(contentType string) bool {
 // cross-origin "simple request" can send without a CORS preflight; the body
 // is cut at the limit; and it must arrive within Config.BodyTimeout, so that
 // stalled and dribbled bodies cannot hold connections.
-func (s *Server) limitBody(next http.Handler) http.Handler {
+func (s *Server) limitBody(next http.Handler) http.Handler { return s.limitBodyOf(true, next) }
+
+// limitAnyBody is limitBody for a body of any media type: the Nulstar
+// endpoint's scripts post theirs as whatever their HTTP library sends.
+// Browsers' cross-site posts are refused before it (crossOrigin).
+func (s *Server) limitAnyBody(next http.Handler) http.Handler { return s.limitBodyOf(false, next) }
+
+// limitBodyOf bounds a body's size and time, and with requireJSON its
+// media type.
+func (s *Server) limitBodyOf(requireJSON bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > s.cfg.MaxBodyBytes {
 			w.Header().Set("Connection", "close")
@@ -140,7 +149,7 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !isJSON(r.Header.Get("Content-Type")) {
+		if requireJSON && !isJSON(r.Header.Get("Content-Type")) {
 			w.Header().Set("Accept-Post", "application/json")
 			s.writeError(w, r, fmt.Errorf("%w, not %q", errUnsupportedMediaType, r.Header.Get("Content-Type")))
 			return

@@ -386,6 +386,7 @@ func (s *Server) routes() http.Handler {
 		r.With(s.limitBody).Post("/rpc/{method}", s.call)
 		r.With(s.limitBody).Post("/rpc/{method}/each", s.callEach)
 		r.With(s.limitBody).Post("/jsonrpc", s.jsonRPC)
+		r.With(s.limitAnyBody).Post("/nulstar", s.nulstarHTTP)
 		r.Get("/requests/{id}", s.getRequest)
 		r.With(s.limitBody).Post("/stream-tickets", s.streamTicket)
 		// What every instance serves and the Manager is told: admin.
@@ -398,6 +399,21 @@ func (s *Server) routes() http.Handler {
 		r.Get("/rpc/{method}/stream", s.stream)
 		r.Get("/notifications", s.notifications)
 	})
+	return r
+}
+
+// NulstarHandler serves the Nulstar Connector's HTTP endpoint at POST /,
+// for a listener of its own (cmd/gateway --nulstar-listen): what POST
+// /nulstar does, behind the same guards.
+func (s *Server) NulstarHandler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(trackRequest, secureHeaders, s.accessLog, middleware.Recoverer)
+	if len(s.cfg.CORSOrigins) > 0 {
+		r.Use(s.cors)
+	}
+	r.Use(s.crossOrigin)
+	r.NotFound(s.notFound)
+	r.With(s.authenticate, s.limitAnyBody).Post("/", s.nulstarHTTP)
 	return r
 }
 

@@ -40,6 +40,7 @@ const (
 	envLogFormat       = "GATEWAY_LOG_FORMAT"
 	envDebugListen     = "GATEWAY_DEBUG_LISTEN"
 	envModuleListen    = "GATEWAY_MODULE_LISTEN"
+	envNulstarListen   = "GATEWAY_NULSTAR_LISTEN"
 
 	// Security: authentication, authorization, limits.
 	envKeysFile            = "GATEWAY_KEYS_FILE"
@@ -106,6 +107,7 @@ type config struct {
 	LogFormat       string
 	DebugListen     string
 	ModuleListen    string
+	NulstarListen   string
 
 	KeysFile            string
 	JWTSecret           string
@@ -212,6 +214,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&logLevel, "log-level", env(envLogLevel, "info"), "debug, info, warn or error (env "+envLogLevel+")")
 	fs.StringVar(&c.LogFormat, "log-format", env(envLogFormat, "text"), "text or json (env "+envLogFormat+")")
 	fs.StringVar(&c.DebugListen, "debug-listen", env(envDebugListen, ""), "address of a separate listener serving /debug/pprof; unset: none. Keep it private (env "+envDebugListen+")")
+	fs.StringVar(&c.NulstarListen, "nulstar-listen", env(envNulstarListen, ""), "address of a listener serving, at POST /, what the Nulstar Connector's HTTP endpoint (port 8089) does: a raw Request message in, the Response message out, public methods only (also at POST /nulstar of --listen); unset: none (env "+envNulstarListen+")")
 	fs.StringVar(&c.ModuleListen, "module-listen", env(envModuleListen, "127.0.0.1:0"), "address of the gateway's module endpoint (/ws) in the manager topology, where other modules call it; never the HTTP listener. Reach it from the Manager's network only (env "+envModuleListen+")")
 
 	durationVar(&c.EventPollInterval, "event-poll-interval", envEventPoll, 0, "emulate event streams by calling the method this often and keeping the changes, for an upstream that cannot push (a Nulstar Connector); 0: the upstream pushes. Period streams are always emulated")

@@ -247,7 +247,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// have their own deadline (--body-timeout), each SSE write too.
 		ErrorLog: httpErrorLog(logger),
 	}
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3)
 	go func() {
 		if cfg.TLSCert != "" {
 			serveErr <- httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) // HTTP/2 too
@@ -255,6 +255,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		serveErr <- httpSrv.Serve(ln)
 	}()
+	var nulstarSrv *http.Server
+	if cfg.NulstarListen != "" {
+		nln, err := net.Listen("tcp", cfg.NulstarListen)
+		if err != nil {
+			return err
+		}
+		nulstarSrv = &http.Server{Handler: srv.NulstarHandler(), ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
+			IdleTimeout: 120 * time.Second, ErrorLog: httpErrorLog(logger)}
+		go func() { serveErr <- nulstarSrv.Serve(nln) }()
+		logger.Info("Nulstar HTTP endpoint listening", slog.String("addr", nln.Addr().String()))
+	}
 	var moduleSrv *http.Server
 	if moduleLn != nil {
 		moduleSrv = &http.Server{Handler: module, ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
@@ -295,6 +306,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := httpSrv.Shutdown(sctx); err != nil {
 		logger.Warn("in-flight requests cut at the shutdown timeout", slog.Any("err", err))
 		_ = httpSrv.Close()
+	}
+	if nulstarSrv != nil {
+		if err := nulstarSrv.Shutdown(sctx); err != nil {
+			_ = nulstarSrv.Close()
+		}
 	}
 	if moduleSrv != nil {
 		_ = moduleSrv.Close() // the module's connections are closed with it
