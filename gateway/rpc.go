@@ -189,9 +189,11 @@ func (s *Server) upstreamCall(ctx context.Context, calls []bridge.MethodCall) (*
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.CallTimeout)
 		defer cancel()
 	}
+	ctx, endSpan := s.traceCall(ctx, calls)
 	start := time.Now()
 	reply, err := s.cfg.Upstream.Call(ctx, calls)
 	s.metrics.observeCall(s.metricMethod(calls), err, time.Since(start))
+	endSpan(reply, err)
 	return reply, err
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
@@ -93,6 +94,10 @@ type Config struct {
 	Catalog *catalog.Catalog
 	// Registry receives the gateway's metrics. Default: a new registry.
 	Registry *prometheus.Registry
+	// Tracer, when set, traces every request (a server span continuing
+	// the caller's traceparent) and every upstream call (a client span
+	// with the NULS MessageIDs). Nil: no tracing (package tracing).
+	Tracer trace.Tracer
 	// ReadyChecks are extra readiness checks (Redis), each named.
 	ReadyChecks map[string]func(context.Context) error
 	// Scopes are the method scopes the gateway exposes at all: a caller
@@ -352,7 +357,11 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	s.router = r
-	r.Use(trackRequest, secureHeaders, s.accessLog, middleware.Recoverer)
+	r.Use(trackRequest)
+	if s.cfg.Tracer != nil {
+		r.Use(s.traceRequests)
+	}
+	r.Use(secureHeaders, s.accessLog, middleware.Recoverer)
 	if len(s.cfg.CORSOrigins) > 0 {
 		r.Use(s.cors)
 	}
@@ -407,7 +416,11 @@ func (s *Server) routes() http.Handler {
 // /nulstar does, behind the same guards.
 func (s *Server) NulstarHandler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(trackRequest, secureHeaders, s.accessLog, middleware.Recoverer)
+	r.Use(trackRequest)
+	if s.cfg.Tracer != nil {
+		r.Use(s.traceRequests)
+	}
+	r.Use(secureHeaders, s.accessLog, middleware.Recoverer)
 	if len(s.cfg.CORSOrigins) > 0 {
 		r.Use(s.cors)
 	}

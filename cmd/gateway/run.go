@@ -21,6 +21,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/tracing"
 )
 
 // stage is a set of components that start together and stop together, in
@@ -62,6 +63,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := newLogger(cfg, stderr)
 	tuneGC(getenv, logger)
+	tp, err := tracing.Setup(ctx, tracing.Config{Endpoint: cfg.OTLPEndpoint, ServiceName: "nuls-gateway",
+		ServiceVersion: buildinfo.Version(), Getenv: getenv})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The last spans are exported before the process ends.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tp.Shutdown(sctx); err != nil {
+			logger.Warn("traces not all exported", slog.Any("err", err))
+		}
+	}()
 	state := "memory"
 	var rdb redis.UniversalClient
 	if cfg.RedisURL != "" {
@@ -206,6 +220,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Limiter: newLimiter(cfg, rdb, logger.With("component", "ratelimit")), Plans: cfg.RatePlans, Weights: cfg.MethodWeights,
 		TrustedProxies: cfg.TrustedProxies, MaxStreamsPerClient: cfg.MaxStreamsPerClient, MaxTopicsPerClient: cfg.MaxTopicsPerClient,
 		BodyTimeout: cfg.BodyTimeout, MaxCompounds: cfg.MaxCompounds, Catalog: methods, EventPollInterval: cfg.EventPollInterval,
+		Tracer: tp.Tracer(),
 	}
 	if rdb != nil {
 		cluster, err := subscriptions.NewRedisCluster(rdb, subscriptions.RedisClusterConfig{
@@ -278,7 +293,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		scheme = "https"
 	}
 	logger.Info("gateway listening",
-		slog.String("version", buildinfo.Version()), slog.String("commit", buildinfo.Commit()),
+		slog.String("version", buildinfo.Version()), slog.String("commit", buildinfo.Commit()), slog.Bool("tracing", tp.Tracer() != nil),
 		slog.String("addr", ln.Addr().String()), slog.String("scheme", scheme), slog.String("upstream", redactedURL(upstreamURL)),
 		slog.String("topology", cfg.Topology), slog.String("state", state), slog.String("instance", instance),
 		slog.String("scopes", strings.Join(cfg.Scopes, ",")), slog.Duration("call_timeout", cfg.CallTimeout),

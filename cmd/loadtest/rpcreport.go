@@ -188,7 +188,9 @@ func writeSameRateCost(w io.Writer, r *rpcResult) {
 	rf := ratio(gw, fl)
 	fmt.Fprintf(w, "\nCPU per call at the same rate (%.0f req/s): gateway %.1f µs, floor %.1f µs: gateway/floor **%.2f** (target ≤ %.1f: %s); ",
 		r.HalfRate, gw, fl, rf, targetGatewayOverFloor, verdict(rf > 0 && rf <= targetGatewayOverFloor))
-	if px := perCall(r.HalfProxy, "proxy"); px > 0 {
+	if r.HalfProxy.Rate() > 0 {
+		// Reported even when too small for /proc's 10 ms ticks (0).
+		px := perCall(r.HalfProxy, "proxy")
 		fmt.Fprintf(w, "nginx proxying to the floor %.1f µs (gateway/nginx %.2f); ", px, ratio(gw, px))
 	}
 	if nd == 0 {
