@@ -357,15 +357,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	s.router = r
-	r.Use(trackRequest)
-	if s.cfg.Tracer != nil {
-		r.Use(s.traceRequests)
-	}
-	r.Use(secureHeaders, s.accessLog, middleware.Recoverer)
-	if len(s.cfg.CORSOrigins) > 0 {
-		r.Use(s.cors)
-	}
-	r.Use(s.crossOrigin)
+	s.useCommon(r)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
@@ -396,6 +388,7 @@ func (s *Server) routes() http.Handler {
 		r.With(s.limitBody).Post("/rpc/{method}/each", s.callEach)
 		r.With(s.limitBody).Post("/jsonrpc", s.jsonRPC)
 		r.With(s.limitAnyBody).Post("/nulstar", s.nulstarHTTP)
+		r.With(s.limitBody).Post("/nuls-api/jsonrpc", s.nulsAPI)
 		r.Get("/requests/{id}", s.getRequest)
 		r.With(s.limitBody).Post("/stream-tickets", s.streamTicket)
 		// What every instance serves and the Manager is told: admin.
@@ -415,7 +408,34 @@ func (s *Server) routes() http.Handler {
 // for a listener of its own (cmd/gateway --nulstar-listen): what POST
 // /nulstar does, behind the same guards.
 func (s *Server) NulstarHandler() http.Handler {
+	return s.ownListener(func(r chi.Router) {
+		r.With(s.authenticate, s.limitAnyBody).Post("/", s.nulstarHTTP)
+	})
+}
+
+// NulsAPIHandler serves the nuls-api profile at POST /jsonrpc, for a
+// listener of its own (cmd/gateway --nuls-api-listen, nuls-api's port
+// 18004): what POST /nuls-api/jsonrpc does, behind the same guards.
+func (s *Server) NulsAPIHandler() http.Handler {
+	return s.ownListener(func(r chi.Router) {
+		r.With(s.authenticate, s.limitBody).Post("/jsonrpc", s.nulsAPI)
+	})
+}
+
+// ownListener is a router for a listener of its own with the middleware
+// every route of the main one has.
+func (s *Server) ownListener(routes func(chi.Router)) http.Handler {
 	r := chi.NewRouter()
+	s.useCommon(r)
+	r.NotFound(s.notFound)
+	routes(r)
+	return r
+}
+
+// useCommon puts the middleware of every route on r: the request's state,
+// its trace, nosniff, the access log, panics recovered, CORS and the
+// cross-origin guard.
+func (s *Server) useCommon(r chi.Router) {
 	r.Use(trackRequest)
 	if s.cfg.Tracer != nil {
 		r.Use(s.traceRequests)
@@ -425,9 +445,6 @@ func (s *Server) NulstarHandler() http.Handler {
 		r.Use(s.cors)
 	}
 	r.Use(s.crossOrigin)
-	r.NotFound(s.notFound)
-	r.With(s.authenticate, s.limitAnyBody).Post("/", s.nulstarHTTP)
-	return r
 }
 
 // getHead routes GET and HEAD of pattern to h; net/http sends no body for

@@ -42,6 +42,7 @@ const (
 	envModuleListen    = "GATEWAY_MODULE_LISTEN"
 	envNulstarListen   = "GATEWAY_NULSTAR_LISTEN"
 	envOTLPEndpoint    = "GATEWAY_OTLP_ENDPOINT"
+	envNulsAPIListen   = "GATEWAY_NULS_API_LISTEN"
 
 	// Security: authentication, authorization, limits.
 	envKeysFile            = "GATEWAY_KEYS_FILE"
@@ -110,6 +111,7 @@ type config struct {
 	ModuleListen    string
 	NulstarListen   string
 	OTLPEndpoint    string
+	NulsAPIListen   string
 
 	KeysFile            string
 	JWTSecret           string
@@ -217,6 +219,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.LogFormat, "log-format", env(envLogFormat, "text"), "text or json (env "+envLogFormat+")")
 	fs.StringVar(&c.DebugListen, "debug-listen", env(envDebugListen, ""), "address of a separate listener serving /debug/pprof; unset: none. Keep it private (env "+envDebugListen+")")
 	fs.StringVar(&c.NulstarListen, "nulstar-listen", env(envNulstarListen, ""), "address of a listener serving, at POST /, what the Nulstar Connector's HTTP endpoint (port 8089) does: a raw Request message in, the Response message out, public methods only (also at POST /nulstar of --listen); unset: none (env "+envNulstarListen+")")
+	fs.StringVar(&c.NulsAPIListen, "nuls-api-listen", env(envNulsAPIListen, ""), "address of a listener serving the nuls-api profile at POST /jsonrpc, as NULS's nuls-api server does on port 18004, so that its clients need no change (also at POST /nuls-api/jsonrpc of --listen); unset: none (env "+envNulsAPIListen+")")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env(envOTLPEndpoint, ""), "OpenTelemetry collector (OTLP/HTTP) base URL, such as http://otel-collector:4318, to export traces to: a span per request, continuing the caller's W3C traceparent, and one per upstream call with its NULS MessageIDs; unset: OTEL_EXPORTER_OTLP_ENDPOINT if set, else no tracing (env "+envOTLPEndpoint+")")
 	fs.StringVar(&c.ModuleListen, "module-listen", env(envModuleListen, "127.0.0.1:0"), "address of the gateway's module endpoint (/ws) in the manager topology, where other modules call it; never the HTTP listener. Reach it from the Manager's network only (env "+envModuleListen+")")
 

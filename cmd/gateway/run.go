@@ -262,7 +262,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// have their own deadline (--body-timeout), each SSE write too.
 		ErrorLog: httpErrorLog(logger),
 	}
-	serveErr := make(chan error, 3)
+	serveErr := make(chan error, 4)
 	go func() {
 		if cfg.TLSCert != "" {
 			serveErr <- httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) // HTTP/2 too
@@ -270,16 +270,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		serveErr <- httpSrv.Serve(ln)
 	}()
-	var nulstarSrv *http.Server
-	if cfg.NulstarListen != "" {
-		nln, err := net.Listen("tcp", cfg.NulstarListen)
+	// Listeners of their own for the clients of NULS's own servers.
+	var extraSrvs []*http.Server
+	for _, l := range []struct {
+		addr, name string
+		handler    http.Handler
+	}{{cfg.NulstarListen, "Nulstar HTTP endpoint", srv.NulstarHandler()}, {cfg.NulsAPIListen, "nuls-api profile", srv.NulsAPIHandler()}} {
+		if l.addr == "" {
+			continue
+		}
+		xln, err := net.Listen("tcp", l.addr)
 		if err != nil {
 			return err
 		}
-		nulstarSrv = &http.Server{Handler: srv.NulstarHandler(), ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
+		x := &http.Server{Handler: l.handler, ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
 			IdleTimeout: 120 * time.Second, ErrorLog: httpErrorLog(logger)}
-		go func() { serveErr <- nulstarSrv.Serve(nln) }()
-		logger.Info("Nulstar HTTP endpoint listening", slog.String("addr", nln.Addr().String()))
+		extraSrvs = append(extraSrvs, x)
+		go func() { serveErr <- x.Serve(xln) }()
+		logger.Info(l.name+" listening", slog.String("addr", xln.Addr().String()))
 	}
 	var moduleSrv *http.Server
 	if moduleLn != nil {
@@ -322,9 +330,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Warn("in-flight requests cut at the shutdown timeout", slog.Any("err", err))
 		_ = httpSrv.Close()
 	}
-	if nulstarSrv != nil {
-		if err := nulstarSrv.Shutdown(sctx); err != nil {
-			_ = nulstarSrv.Close()
+	for _, x := range extraSrvs {
+		if err := x.Shutdown(sctx); err != nil {
+			_ = x.Close()
 		}
 	}
 	if moduleSrv != nil {

@@ -1,0 +1,215 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
+	"github.com/nuls-gateway/nuls-gateway/nulsapi"
+)
+
+// POST /nuls-api/jsonrpc (and POST /jsonrpc of cmd/gateway --nuls-api-listen)
+// serves the nuls-api profile (package nulsapi) to the clients written for
+// NULS's nuls-api server, with its quirks; ?strict=true answers the same
+// methods as JSON-RPC 2.0 says instead (ids as sent, integer codes,
+// notifications unanswered), as /jsonrpc does.
+
+// nulsAPI answers a nuls-api JSON-RPC body.
+//
+//	@Summary		The nuls-api profile: NULS's own JSON-RPC API
+//	@ID				nulsAPI
+//	@Description	The JSON-RPC methods of NULS's nuls-api server (port 18004) that module commands can serve, with params by position (chainId first) and nuls-api's answers: the id as a string, error.code a string ("1000" parameters, "-32601" unknown method, or the module's code), errors at HTTP 200, a batch of one answered as an object. With strict=true, JSON-RPC 2.0 answers instead.
+//	@Tags			rpc
+//	@Accept			json
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Security		APIKeyAuth
+//	@Param			strict	query		bool	false	"answer as JSON-RPC 2.0 says rather than as nuls-api does"
+//	@Param			request	body		object	true	"A request object or an array of them"
+//	@Success		200		{object}	object	"A response object, or an array of them"
+//	@Failure		401		{object}	Problem
+//	@Failure		413		{object}	Problem
+//	@Failure		429		{object}	Problem
+//	@Router			/nuls-api/jsonrpc [post]
+func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
+	strict := r.URL.Query().Get("strict") == "true" || r.URL.Query().Get("strict") == "1"
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reqs, batch, perr := jsonrpc.Parse(body)
+	if perr == nil && len(reqs) > maxJSONRPCBatch {
+		perr = jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "Invalid Request: a batch of %d requests; at most %d", len(reqs), maxJSONRPCBatch)
+	}
+	if perr != nil {
+		if strict {
+			s.writeJSONRPC(w, []jsonrpc.Response{{Error: perr}}, false)
+			return
+		}
+		if perr.Code == jsonrpc.CodeInvalidRequest && len(body) > 0 && body[0] == '[' {
+			writeRaw(w, http.StatusOK, []byte("[]")) // nuls-api answers an empty batch with one
+			return
+		}
+		s.writeCompat(w, []nulsapi.Answer{{ID: json.RawMessage(`"0"`), Error: &nulsapi.Error{Code: strconv.Itoa(perr.Code), Message: perr.Message}}}, false)
+		return
+	}
+	p := principalOf(r)
+	cost := 0
+	for _, q := range reqs {
+		if m, ok := nulsapi.Lookup(q.Method); ok && q.Err == nil {
+			for _, c := range m.Commands {
+				cost += s.weight(c)
+			}
+		}
+	}
+	if !s.admit(w, r, p, max(cost, 1)) {
+		return
+	}
+	type outcome struct {
+		result any
+		err    error
+	}
+	outcomes := make([]outcome, len(reqs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, jsonRPCParallel)
+	for i := range reqs {
+		q := &reqs[i]
+		if q.Err != nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			outcomes[i].result, outcomes[i].err = s.nulsAPICall(r.Context(), p, q)
+		}()
+	}
+	wg.Wait()
+	if strict {
+		var resps []jsonrpc.Response
+		for i, q := range reqs {
+			resp := jsonrpc.Response{ID: q.ID, Error: q.Err}
+			if q.Err == nil {
+				if err := outcomes[i].err; err != nil {
+					resp.Error = s.nulsAPIStrictError(r, q.Method, err)
+				} else if resp.Result, err = json.Marshal(outcomes[i].result); err != nil {
+					resp.Error = jsonrpc.Errorf(jsonrpc.CodeInternalError, "Internal error")
+				}
+			}
+			if !q.Notification() {
+				resps = append(resps, resp)
+			}
+		}
+		s.writeJSONRPC(w, resps, batch)
+		return
+	}
+	answers := make([]nulsapi.Answer, len(reqs))
+	for i, q := range reqs {
+		answers[i] = nulsapi.Answer{ID: q.ID, Result: outcomes[i].result}
+		switch {
+		case q.Err != nil:
+			answers[i].Error = &nulsapi.Error{Code: nulsapi.CodeInvalidRequest, Message: q.Err.Message}
+		case outcomes[i].err != nil:
+			answers[i].Error = s.nulsAPICompatError(r, q.Method, outcomes[i].err)
+		}
+	}
+	s.writeCompat(w, answers, batch)
+}
+
+// errNotInProfile is a method the nuls-api profile does not serve.
+var errNotInProfile = errors.New("Can't find the method")
+
+// nulsAPICall runs one request of the profile for p.
+func (s *Server) nulsAPICall(ctx context.Context, p *auth.Principal, q *jsonrpc.Request) (any, error) {
+	m, ok := nulsapi.Lookup(q.Method)
+	if !ok {
+		return nil, errNotInProfile
+	}
+	args := map[string]json.RawMessage{}
+	if len(q.Params) > 0 {
+		var err error
+		if q.ByName() {
+			err = json.Unmarshal(q.Params, &args)
+		} else {
+			var values []json.RawMessage
+			if err = json.Unmarshal(q.Params, &values); err == nil {
+				args, err = m.ByPosition(values)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return m.Run(ctx, nulsAPICaller{s: s, p: p}, args)
+}
+
+// nulsAPICaller is the profile's way to the module commands: the caller's
+// own access, the gateway's upstream.
+type nulsAPICaller struct {
+	s *Server
+	p *auth.Principal
+}
+
+func (c nulsAPICaller) Call(ctx context.Context, command string, params map[string]any) (json.RawMessage, error) {
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	return c.s.invoke(ctx, c.p, command, raw, jsonRPCTarget{})
+}
+
+// nulsAPICompatError describes err as nuls-api does.
+func (s *Server) nulsAPICompatError(r *http.Request, method string, err error) *nulsapi.Error {
+	var (
+		pe     *nulsapi.ParamError
+		rpcErr *bridge.RPCError
+	)
+	switch {
+	case errors.Is(err, errNotInProfile):
+		return &nulsapi.Error{Code: nulsapi.CodeMethodNotFound, Message: errNotInProfile.Error()}
+	case errors.As(err, &pe):
+		return &nulsapi.Error{Code: nulsapi.CodeParams, Message: "Parameters is wrong!", Data: pe.Detail}
+	case errors.As(err, &rpcErr):
+		code := rpcErr.Code
+		if code == "" {
+			code = strconv.Itoa(rpcErr.Status)
+		}
+		return &nulsapi.Error{Code: code, Message: rpcErr.Comment}
+	}
+	// The gateway's own refusals and failures: the JSON-RPC code, as a
+	// string, with what /rpc would say.
+	e := s.jsonRPCError(r, method, err)
+	if e.Code == jsonrpc.CodeInvalidParams {
+		return &nulsapi.Error{Code: nulsapi.CodeParams, Message: "Parameters is wrong!", Data: e.Data.(jsonRPCErrorData).Detail}
+	}
+	return &nulsapi.Error{Code: strconv.Itoa(e.Code), Message: e.Message, Data: e.Data}
+}
+
+// nulsAPIStrictError describes err as /jsonrpc does.
+func (s *Server) nulsAPIStrictError(r *http.Request, method string, err error) *jsonrpc.Error {
+	var pe *nulsapi.ParamError
+	switch {
+	case errors.Is(err, errNotInProfile):
+		return jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "Method not found")
+	case errors.As(err, &pe):
+		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params", Data: jsonRPCErrorData{Status: http.StatusBadRequest, Detail: pe.Detail}}
+	}
+	return s.jsonRPCError(r, method, err)
+}
+
+// writeCompat writes nuls-api's answers, at HTTP 200.
+func (s *Server) writeCompat(w http.ResponseWriter, answers []nulsapi.Answer, batch bool) {
+	b, err := nulsapi.EncodeCompat(answers, batch)
+	if err != nil {
+		s.logger.Error("nuls-api answer not encoded", "err", err)
+		b = []byte(`{"jsonrpc":"2.0","id":"0","error":{"code":"10002","message":"System unknown error!"}}`)
+	}
+	writeRaw(w, http.StatusOK, b)
+}

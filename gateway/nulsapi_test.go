@@ -1,0 +1,68 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestNulsAPIProfile replays requests as nuls-api's documentation writes
+// them (params by position, chainId first) and checks what its clients
+// read: the result's shape, the id as a string, string error codes, a
+// batch of one as an object; and the same methods in strict mode.
+func TestNulsAPIProfile(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	addr := tg.node.GenesisAccounts()[0].Address
+	call := func(body, query string) (int, string) {
+		t.Helper()
+		status, _, b := postWith(t, tg.url+"/nuls-api/jsonrpc"+query, body, map[string]string{"Content-Type": "application/json;charset=UTF-8"})
+		return status, b
+	}
+	status, b := call(`{"jsonrpc":"2.0","method":"getAccountBalance","params":[2,2,1,"`+addr+`"],"id":1234}`, "")
+	var bal struct {
+		JSONRPC, ID string
+		Result      map[string]any
+	}
+	if err := json.Unmarshal([]byte(b), &bal); status != http.StatusOK || err != nil || bal.ID != "1234" {
+		t.Fatalf("getAccountBalance: %d %v %s", status, err, b)
+	}
+	// The documented answer's fields, and no others.
+	var keys []string
+	for k := range bal.Result {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if strings.Join(keys, ",") != "balance,consensusLock,freeze,nonce,nonceType,timeLock,totalBalance" || bal.Result["totalBalance"] != "100000000000000" {
+		t.Errorf("getAccountBalance result %v", bal.Result)
+	}
+	for _, tt := range []struct{ name, body, query, want string }{
+		{"latest height", `{"jsonrpc":"2.0","method":"getLatestHeight","params":[2],"id":7}`, "", `{"jsonrpc":"2.0","id":"7","result":`},
+		{"balance list", `{"jsonrpc":"2.0","method":"getBalanceList","params":[2,"` + addr + `",[{"chainId":2,"assetId":1}]],"id":"a"}`, "", `"result":[{"assetChainId":2,"assetId":1,"totalBalance":"100000000000000"`},
+		{"batch of one", `[{"jsonrpc":"2.0","method":"getLatestHeight","params":[2],"id":1}]`, "", `{"jsonrpc":"2.0","id":"1","result":`},
+		{"no id", `{"jsonrpc":"2.0","method":"getLatestHeight","params":[2]}`, "", `{"jsonrpc":"2.0","id":"null","result":`},
+		{"module failure", `{"jsonrpc":"2.0","method":"getAccountBalance","params":[2,2,1,"bad"],"id":1}`, "", `"error":{"code":"lg_1014"`},
+		{"missing params", `{"jsonrpc":"2.0","method":"getAccountBalance","params":[2],"id":1}`, "", `"error":{"code":"1000","message":"Parameters is wrong!"`},
+		{"wallet-password method", `{"jsonrpc":"2.0","method":"createAccount","params":[2,1,"abcd1234"],"id":1}`, "", `"error":{"code":"-32601","message":"Can't find the method"}`},
+		{"not JSON", `{`, "", `{"jsonrpc":"2.0","id":"0","error":{"code":"-32700"`},
+		{"empty batch", `[]`, "", `[]`},
+		{"strict", `{"jsonrpc":"2.0","method":"getLatestHeight","params":[2],"id":7}`, "?strict=true", `{"jsonrpc":"2.0","result":`},
+		{"strict error", `{"jsonrpc":"2.0","method":"getAccountBalance","params":[2],"id":7}`, "?strict=true", `"error":{"code":-32602`},
+	} {
+		status, b := call(tt.body, tt.query)
+		if status != http.StatusOK || !strings.Contains(b, tt.want) {
+			t.Errorf("%s: %d %s, want %s", tt.name, status, b, tt.want)
+		}
+	}
+	// Strict mode leaves notifications unanswered, and keeps ids as sent.
+	if status, b := call(`[{"jsonrpc":"2.0","method":"getLatestHeight","params":[2]},{"jsonrpc":"2.0","method":"getLatestHeight","params":[2],"id":9}]`, "?strict=true"); status != http.StatusOK || !strings.HasPrefix(b, `[{"jsonrpc":"2.0","result":`) || !strings.HasSuffix(b, `"id":9}]`) {
+		t.Errorf("strict batch: %d %s", status, b)
+	}
+	// Its own listener answers at /jsonrpc.
+	status, _, b = postWith(t, newHTTPServer(t, tg.NulsAPIHandler())+"/jsonrpc", `{"jsonrpc":"2.0","method":"getLatestHeight","params":[2],"id":1}`, nil)
+	if status != http.StatusOK || !strings.HasPrefix(b, `{"jsonrpc":"2.0","id":"1","result":`) {
+		t.Errorf("own listener: %d %s", status, b)
+	}
+}

@@ -1,0 +1,201 @@
+package nulsapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"sort"
+)
+
+// Caller calls a module command with parameters by name, as the gateway
+// does for its caller.
+type Caller interface {
+	Call(ctx context.Context, command string, params map[string]any) (json.RawMessage, error)
+}
+
+// ParamError is a parameter nuls-api would refuse: its code "1000",
+// "Parameters is wrong!", with Detail as its data.
+type ParamError struct{ Detail string }
+
+func (e *ParamError) Error() string { return "nulsapi: " + e.Detail }
+
+// Method is one nuls-api method.
+type Method struct {
+	Name string
+	// Params name the positional parameters, in order.
+	Params []string
+	// Commands are the module commands it calls, for the closing
+	// listing and the access checks' documentation.
+	Commands []string
+	run      func(ctx context.Context, c Caller, args map[string]json.RawMessage) (any, error)
+}
+
+// Run calls the method with args by name.
+func (m *Method) Run(ctx context.Context, c Caller, args map[string]json.RawMessage) (any, error) {
+	for _, p := range m.Params {
+		if v, ok := args[p]; !ok || string(v) == "null" {
+			return nil, &ParamError{Detail: "[" + p + "] is inValid"}
+		}
+	}
+	return m.run(ctx, c, args)
+}
+
+// ByPosition names positional values by the method's parameters.
+func (m *Method) ByPosition(values []json.RawMessage) (map[string]json.RawMessage, error) {
+	if len(values) < len(m.Params) {
+		return nil, &ParamError{Detail: fmt.Sprintf("%s takes %d parameters (%v), got %d", m.Name, len(m.Params), m.Params, len(values))}
+	}
+	args := make(map[string]json.RawMessage, len(m.Params))
+	for i, p := range m.Params {
+		args[p] = values[i]
+	}
+	return args, nil
+}
+
+var methods = map[string]*Method{}
+
+func register(m *Method) { methods[m.Name] = m }
+
+// Lookup returns the method called name.
+func Lookup(name string) (*Method, bool) {
+	m, ok := methods[name]
+	return m, ok
+}
+
+// Methods lists the profile's methods by name.
+func Methods() []*Method {
+	out := make([]*Method, 0, len(methods))
+	for _, m := range methods {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func init() {
+	register(&Method{Name: "getLatestHeight", Params: []string{"chainId"}, Commands: []string{"latestHeight"},
+		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
+			chainID, err := intArg(a, "chainId")
+			if err != nil {
+				return nil, err
+			}
+			raw, err := c.Call(ctx, "latestHeight", map[string]any{"chainId": chainID})
+			if err != nil {
+				return nil, err
+			}
+			var v struct{ Value json.Number }
+			if err := json.Unmarshal(raw, &v); err != nil || v.Value == "" {
+				return int64(-1), nil // as nuls-api, when the module gives no value
+			}
+			return v.Value, nil
+		}})
+	register(&Method{Name: "getAccountBalance", Params: []string{"chainId", "assetChainId", "assetId", "address"}, Commands: []string{"getBalanceNonce"},
+		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
+			chainID, err1 := intArg(a, "chainId")
+			assetChainID, err2 := intArg(a, "assetChainId")
+			assetID, err3 := intArg(a, "assetId")
+			address, err4 := stringArg(a, "address")
+			if err := firstErr(err1, err2, err3, err4); err != nil {
+				return nil, err
+			}
+			b, err := balance(ctx, c, chainID, assetChainID, assetID, address)
+			if err != nil {
+				return nil, err
+			}
+			return b, nil
+		}})
+	register(&Method{Name: "getBalanceList", Params: []string{"chainId", "address", "assetIdList"}, Commands: []string{"getBalanceNonce"},
+		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
+			chainID, err1 := intArg(a, "chainId")
+			address, err2 := stringArg(a, "address")
+			if err := firstErr(err1, err2); err != nil {
+				return nil, err
+			}
+			var assets []struct {
+				ChainID         *int   `json:"chainId"`
+				AssetID         *int   `json:"assetId"`
+				ContractAddress string `json:"contractAddress"`
+			}
+			if err := json.Unmarshal(a["assetIdList"], &assets); err != nil {
+				return nil, &ParamError{Detail: "[assetIdList] is inValid"}
+			}
+			if len(assets) > maxBalanceList {
+				return nil, &ParamError{Detail: fmt.Sprintf("[assetIdList] has %d assets; at most %d", len(assets), maxBalanceList)}
+			}
+			out := make([]*Balance, 0, len(assets))
+			for _, as := range assets {
+				if as.ChainID == nil || as.AssetID == nil {
+					return nil, &ParamError{Detail: "[assetIdList] items need chainId and assetId"}
+				}
+				if as.ContractAddress != "" {
+					// Token balances come from the contract module,
+					// which this profile does not reach yet.
+					return nil, &ParamError{Detail: "[assetIdList] contract token balances are not served by this gateway"}
+				}
+				b, err := balance(ctx, c, chainID, *as.ChainID, *as.AssetID, address)
+				if err != nil {
+					return nil, err
+				}
+				b.AssetChainID, b.AssetID = as.ChainID, as.AssetID
+				out = append(out, b)
+			}
+			return out, nil
+		}})
+}
+
+// maxBalanceList bounds the assets of one getBalanceList: each is a call.
+const maxBalanceList = 32
+
+// Balance is nuls-api's AccountBalance: the ledger's balance renamed, its
+// total summed (available, time-locked and consensus-locked).
+type Balance struct {
+	AssetChainID    *int   `json:"assetChainId,omitempty"`
+	AssetID         *int   `json:"assetId,omitempty"`
+	ContractAddress string `json:"contractAddress,omitempty"`
+	TotalBalance    string `json:"totalBalance"`
+	Balance         string `json:"balance"`
+	TimeLock        string `json:"timeLock"`
+	ConsensusLock   string `json:"consensusLock"`
+	Freeze          string `json:"freeze"`
+	Nonce           string `json:"nonce"`
+	NonceType       int    `json:"nonceType"`
+}
+
+// balance asks the ledger's getBalanceNonce and shapes its answer.
+func balance(ctx context.Context, c Caller, chainID, assetChainID, assetID int, address string) (*Balance, error) {
+	raw, err := c.Call(ctx, "getBalanceNonce", map[string]any{"chainId": chainID, "assetChainId": assetChainID, "assetId": assetID, "address": address})
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Available        json.Number `json:"available"`
+		TimeHeightLocked json.Number `json:"timeHeightLocked"`
+		PermanentLocked  json.Number `json:"permanentLocked"`
+		Freeze           json.Number `json:"freeze"`
+		Nonce            string      `json:"nonce"`
+		NonceType        int         `json:"nonceType"`
+	}
+	dec := json.NewDecoder(bytesReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("nulsapi: getBalanceNonce answered %.100s: %w", raw, err)
+	}
+	total := new(big.Int)
+	for _, n := range []json.Number{r.Available, r.TimeHeightLocked, r.PermanentLocked} {
+		v, ok := new(big.Int).SetString(orZero(n), 10)
+		if !ok {
+			return nil, fmt.Errorf("nulsapi: getBalanceNonce amount %q is not an integer", n)
+		}
+		total.Add(total, v)
+	}
+	return &Balance{TotalBalance: total.String(), Balance: orZero(r.Available), TimeLock: orZero(r.TimeHeightLocked),
+		ConsensusLock: orZero(r.PermanentLocked), Freeze: orZero(r.Freeze), Nonce: r.Nonce, NonceType: r.NonceType}, nil
+}
+
+func orZero(n json.Number) string {
+	if n == "" {
+		return "0"
+	}
+	return n.String()
+}
