@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -185,4 +186,36 @@ func FuzzParse(f *testing.F) {
 		_, _ = ParseCoinData(b)
 		_, _ = ParseExtends(b)
 	})
+}
+
+func TestBase58(t *testing.T) {
+	t.Parallel()
+	for _, b := range [][]byte{{0}, {0, 0, 1}, {1, 2, 3}, bytes.Repeat([]byte{0xff}, 24)} {
+		got, ok := base58Decode(base58Encode(b))
+		if !ok || !bytes.Equal(got, b) {
+			t.Errorf("round trip of %x gave %x", b, got)
+		}
+	}
+}
+
+func TestVarIntAndAmounts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		n    uint64
+		want string
+	}{
+		{0, "00"}, {0xfc, "fc"}, {0xfd, "fdfd00"}, {0x10000, "fe00000100"}, {1 << 32, "ff0000000001000000"},
+	}
+	for _, tt := range tests {
+		var w Writer
+		w.VarInt(tt.n)
+		if got := hex.EncodeToString(w.B); got != tt.want {
+			t.Errorf("varInt(%d) = %s, want %s", tt.n, got, tt.want)
+		}
+	}
+	var w Writer
+	w.Amount(big.NewInt(0x0102))
+	if got := hex.EncodeToString(w.B); got != "0201"+strings.Repeat("00", 30) {
+		t.Errorf("amount %s", got)
+	}
 }

@@ -3,6 +3,8 @@ package devnode
 import (
 	"crypto/sha256"
 	"math/big"
+
+	"github.com/nuls-gateway/nuls-gateway/nulsdata"
 )
 
 // Transaction types of NULS 2 (io.nuls.core.constant.TxType).
@@ -48,44 +50,44 @@ type tx struct {
 // seal computes the hash and the serialization. The hash covers everything
 // but the signature (Transaction.serializeForHash).
 func (t *tx) seal() {
-	var w writer
-	w.u16(t.typ)
-	w.u32(t.time)
-	w.varBytes(t.remark)
-	w.varBytes(t.data)
-	w.varBytes(t.coinData())
-	t.hash = doubleSHA256(w.b)
+	var w nulsdata.Writer
+	w.U16(t.typ)
+	w.U32(t.time)
+	w.VarBytes(t.remark)
+	w.VarBytes(t.data)
+	w.VarBytes(t.coinData())
+	t.hash = nulsdata.DoubleSHA256(w.B)
 	var sig []byte
 	if len(t.signer) > 0 {
 		sig = fakeSignature(t.signer, t.hash)
 	}
-	w.varBytes(sig)
-	t.bytes = w.b
+	w.VarBytes(sig)
+	t.bytes = w.B
 }
 
 func (t *tx) coinData() []byte {
 	if len(t.froms) == 0 && len(t.tos) == 0 {
 		return nil
 	}
-	var w writer
-	w.varInt(uint64(len(t.froms)))
+	var w nulsdata.Writer
+	w.VarInt(uint64(len(t.froms)))
 	for _, f := range t.froms {
-		w.varBytes(f.address)
-		w.u16(f.assetChainID)
-		w.u16(f.assetID)
-		w.bigInt(f.amount)
-		w.varBytes(f.nonce[:])
-		w.u8(f.locked)
+		w.VarBytes(f.address)
+		w.U16(f.assetChainID)
+		w.U16(f.assetID)
+		w.Amount(f.amount)
+		w.VarBytes(f.nonce[:])
+		w.U8(f.locked)
 	}
-	w.varInt(uint64(len(t.tos)))
+	w.VarInt(uint64(len(t.tos)))
 	for _, c := range t.tos {
-		w.varBytes(c.address)
-		w.u16(c.assetChainID)
-		w.u16(c.assetID)
-		w.bigInt(c.amount)
-		w.u64(uint64(c.lockTime))
+		w.VarBytes(c.address)
+		w.U16(c.assetChainID)
+		w.U16(c.assetID)
+		w.Amount(c.amount)
+		w.U64(uint64(c.lockTime))
 	}
-	return w.b
+	return w.B
 }
 
 // header is a block header (io.nuls.base.data.BlockHeader).
@@ -100,14 +102,14 @@ type header struct {
 
 // unsigned is the header as hashed: everything but the block signature.
 func (h *header) unsigned() []byte {
-	var w writer
-	w.raw(h.preHash[:])
-	w.raw(h.merkleHash[:])
-	w.u32(h.time)
-	w.u32(h.height)
-	w.u32(h.txCount)
-	w.varBytes(h.extend)
-	return w.b
+	var w nulsdata.Writer
+	w.Raw(h.preHash[:])
+	w.Raw(h.merkleHash[:])
+	w.U32(h.time)
+	w.U32(h.height)
+	w.U32(h.txCount)
+	w.VarBytes(h.extend)
+	return w.B
 }
 
 // block is a sealed block: header, hash, serializations and transactions.
@@ -134,10 +136,10 @@ func newBlock(prev *block, txs []*tx, time uint32, packer []byte) *block {
 		hashes[i] = t.hash
 		t.height = int64(h.height)
 	}
-	h.merkleHash = merkleRoot(hashes)
+	h.merkleHash = nulsdata.MerkleRoot(hashes)
 	h.extend = extendData(h.height, time)
 	unsigned := h.unsigned()
-	b := &block{header: h, hash: doubleSHA256(unsigned), txs: txs}
+	b := &block{header: h, hash: nulsdata.DoubleSHA256(unsigned), txs: txs}
 	b.headerBytes = append(unsigned, fakeSignature(packer, b.hash)...)
 	return b
 }
@@ -156,16 +158,16 @@ func (b *block) bytes() []byte {
 // round per block with a single packer, protocol version 1, and a state
 // root derived from the height.
 func extendData(height, time uint32) []byte {
-	var w writer
-	w.u32(height + 1) // roundIndex
-	w.u16(1)          // consensusMemberCount
-	w.u32(time)       // roundStartTime
-	w.u16(1)          // packingIndexOfRound
-	w.u16(1)          // mainVersion
-	w.u16(1)          // blockVersion
-	w.u8(80)          // effectiveRatio
-	w.u16(10)         // continuousIntervalCount
+	var w nulsdata.Writer
+	w.U32(height + 1) // roundIndex
+	w.U16(1)          // consensusMemberCount
+	w.U32(time)       // roundStartTime
+	w.U16(1)          // packingIndexOfRound
+	w.U16(1)          // mainVersion
+	w.U16(1)          // blockVersion
+	w.U8(80)          // effectiveRatio
+	w.U16(10)         // continuousIntervalCount
 	root := sha256.Sum256([]byte{byte(height), byte(height >> 8), byte(height >> 16), byte(height >> 24)})
-	w.varBytes(root[:]) // stateRoot
-	return w.b
+	w.VarBytes(root[:]) // stateRoot
+	return w.B
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/nulsdata"
 )
 
 // The genesis accounts: GenesisAccounts of them, each holding GenesisBalance
@@ -41,7 +43,7 @@ func (c *chain) genesis() {
 	coinbase := &tx{typ: txTypeCoinbase, time: t, data: []byte{0, 0, 0, 0}}
 	for i := 1; i <= GenesisAccounts; i++ {
 		a := c.addAccountLocked(fmt.Sprintf("devnode/%d/genesis/%d", c.id, i), GenesisPassword)
-		_, raw, _ := parseAddress(a.address)
+		_, raw, _ := nulsdata.ParseAddress(a.address)
 		amount := big.NewInt(GenesisBalance)
 		coinbase.tos = append(coinbase.tos, coinTo{address: raw, assetChainID: uint16(c.id), assetID: assetID, amount: amount})
 		c.balances[assetKey{a.address, c.id, assetID}] = new(big.Int).Set(amount)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/nulsdata"
 )
 
 // The block module's methods (io.nuls.block.rpc.BlockResource). Parameters
@@ -127,7 +128,7 @@ func (n *Node) byHash(c *bridge.Call, part func(*block) []byte) (any, error) {
 	if err := c.Bind(&p); err != nil {
 		return nil, err
 	}
-	h, ok := parseHash(p.Hash)
+	h, ok := nulsdata.ParseHash(p.Hash)
 	if !ok {
 		// Java: NulsHash.fromHex throws, and the catch answers
 		// failed(e.getMessage()), whose code is FAILED.

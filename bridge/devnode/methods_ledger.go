@@ -8,6 +8,7 @@ import (
 	"math/big"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/nulsdata"
 )
 
 // The ledger module's methods (io.nuls.ledger.rpc.cmd.AccountStateCmd).
@@ -97,7 +98,7 @@ func (n *Node) ledgerKey(c *bridge.Call) (assetKey, error) {
 	if int(p.ChainID) != n.cfg.ChainID {
 		return assetKey{}, fail(codeLedgerChain, fmt.Sprintf("chain %d is not initialised", p.ChainID))
 	}
-	if _, _, err := parseAddress(p.Address); err != nil {
+	if _, _, err := nulsdata.ParseAddress(p.Address); err != nil {
 		return assetKey{}, fail(codeLedgerAddress, "address error: "+p.Address)
 	}
 	return assetKey{p.Address, int(p.AssetChainID), int(p.AssetID)}, nil

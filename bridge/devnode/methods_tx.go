@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/nulsdata"
 )
 
 // The transaction module's look-ups (io.nuls.transaction.rpc.cmd
@@ -43,7 +44,7 @@ func (n *Node) getTx(c *bridge.Call, confirmedOnly bool) (any, error) {
 	if int(p.ChainID) != n.cfg.ChainID {
 		return nil, fail(codeTxChain, fmt.Sprintf("chain %d not found", p.ChainID))
 	}
-	h, ok := parseHash(p.TxHash)
+	h, ok := nulsdata.ParseHash(p.TxHash)
 	if !ok {
 		return nil, fail(codeTxHash, "hash error: "+p.TxHash)
 	}

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/big"
+
+	"github.com/nuls-gateway/nuls-gateway/nulsdata"
 )
 
 const (
@@ -144,7 +146,7 @@ func (c *chain) transfer(r *transferRequest) (hash, []string, error) {
 	for _, k := range spendOrder {
 		c.balances[k].Sub(c.balances[k], spend[k])
 		var n [8]byte
-		copy(n[:], t.hash[hashLen-8:])
+		copy(n[:], t.hash[nulsdata.HashLen-8:])
 		c.nonces[k] = n
 	}
 	for _, cn := range r.Outputs {
@@ -162,7 +164,7 @@ func (c *chain) transfer(r *transferRequest) (hash, []string, error) {
 // checkCoinLocked checks a coin's address and amount and returns the raw
 // address. c.mu must be held.
 func (c *chain) checkCoinLocked(cn coin) ([]byte, error) {
-	chainID, raw, err := parseAddress(cn.Address)
+	chainID, raw, err := nulsdata.ParseAddress(cn.Address)
 	if err != nil {
 		return nil, fail(codeAccAddress, "address error: "+cn.Address)
 	}

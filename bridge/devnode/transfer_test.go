@@ -1,6 +1,7 @@
 package devnode
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/nulsdata"
 )
 
 // coinParam is one ac_transfer input or output.
@@ -46,7 +48,7 @@ func TestTransfer(t *testing.T) {
 		[]obj{coinParam(from.Address, "100100000", from.Password)},
 		[]obj{coinParam(to, 100000000, "")}, "hello"))
 	txHash := hexValueOf(t, res)
-	if _, ok := parseHash(txHash); !ok {
+	if _, ok := nulsdata.ParseHash(txHash); !ok {
 		t.Fatalf("tx hash %q", txHash)
 	}
 	if got := totalOf(t, c, to); got != "100000000" {
@@ -78,9 +80,11 @@ func TestTransfer(t *testing.T) {
 	if got := decode[struct{ Tx string }](t, call(t, c, "tx_getConfirmedTx", tp)).Tx; got != txHex {
 		t.Error("tx_getConfirmedTx after the block")
 	}
-	if block := hexValueOf(t, call(t, c, "latestBlock", obj{"chainId": chainID})); !strings.HasSuffix(block, txHex) {
+	block := hexValueOf(t, call(t, c, "latestBlock", obj{"chainId": chainID}))
+	if !strings.HasSuffix(block, txHex) {
 		t.Error("the block does not end with the transfer")
 	}
+	checkDecodes(t, c, block, txHash, to)
 
 	// The new account spends with its own password.
 	back := transferParams([]obj{coinParam(to, 50000000, "abc12345")}, []obj{coinParam(from.Address, 49900000, "")}, "")
@@ -199,4 +203,31 @@ func TestBalanceEvents(t *testing.T) {
 		t.Errorf("sender's pushed balance %s, want %s", got, want)
 	}
 	noPush(t, untouched, 300*time.Millisecond)
+}
+
+// checkDecodes reads the node's block as a client of a live node does
+// (package nulsdata): it parses, its Merkle root is its transactions',
+// its hash finds it again, and the transfer pays the receiver.
+func checkDecodes(t *testing.T, c *bridge.Client, blockHex, txHash, receiver string) {
+	t.Helper()
+	raw, _ := hex.DecodeString(blockHex)
+	b, err := nulsdata.ParseBlock(raw)
+	if err != nil {
+		t.Fatalf("the block does not decode: %v", err)
+	}
+	var hashes []nulsdata.Hash
+	for _, tx := range b.Txs {
+		hashes = append(hashes, tx.Hash())
+	}
+	if nulsdata.MerkleRoot(hashes) != b.Header.MerkleHash || hashes[len(hashes)-1].String() != txHash {
+		t.Errorf("Merkle root %s, header %s; last tx %s, want %s", nulsdata.MerkleRoot(hashes), b.Header.MerkleHash, hashes[len(hashes)-1], txHash)
+	}
+	byHash := hexValueOf(t, call(t, c, "getBlockHeaderByHash", obj{"chainId": chainID, "hash": b.Header.Hash().String()}))
+	if byHash != hex.EncodeToString(b.Header.Bytes()) {
+		t.Errorf("getBlockHeaderByHash of the computed hash %s: %.40s…", b.Header.Hash(), byHash)
+	}
+	cd, err := nulsdata.ParseCoinData(b.Txs[len(b.Txs)-1].CoinData)
+	if err != nil || len(cd.To) != 1 || nulsdata.AddressString(cd.To[0].Address) != receiver || cd.To[0].Amount.Int64() != 100000000 {
+		t.Errorf("transfer coin data %+v, %v: want 100000000 to %s", cd, err, receiver)
+	}
 }
