@@ -66,3 +66,41 @@ func TestNulsAPIProfile(t *testing.T) {
 		t.Errorf("own listener: %d %s", status, b)
 	}
 }
+
+// TestNulsAPIHeaders: the block module's hex comes back decoded as
+// nuls-api's BlockHeaderDto; its hash finds the same header again.
+func TestNulsAPIHeaders(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	tg.node.ProduceBlock()
+	call := func(body string) map[string]any {
+		t.Helper()
+		status, _, b := postWith(t, tg.url+"/nuls-api/jsonrpc", body, map[string]string{"Content-Type": "application/json"})
+		var a struct {
+			Result map[string]any
+			Error  any
+		}
+		if err := json.Unmarshal([]byte(b), &a); status != http.StatusOK || err != nil || a.Error != nil {
+			t.Fatalf("%s: %d %s", body, status, b)
+		}
+		return a.Result
+	}
+	best := call(`{"jsonrpc":"2.0","method":"getBestBlockHeader","params":[2],"id":1}`)
+	for _, k := range []string{"hash", "preHash", "merkleHash", "time", "height", "txCount", "blockSignature", "size", "packingAddress",
+		"roundIndex", "consensusMemberCount", "roundStartTime", "packingIndexOfRound", "mainVersion", "blockVersion", "stateRoot"} {
+		if _, ok := best[k]; !ok {
+			t.Errorf("getBestBlockHeader lacks %s: %v", k, best)
+		}
+	}
+	if best["height"] != float64(1) || !strings.HasPrefix(best["packingAddress"].(string), "tNULSe") {
+		t.Errorf("best header %v", best)
+	}
+	byHash := call(`{"jsonrpc":"2.0","method":"getHeaderByHash","params":[2,"` + best["hash"].(string) + `"],"id":2}`)
+	byHeight := call(`{"jsonrpc":"2.0","method":"getHeaderByHeight","params":[2,1],"id":3}`)
+	if byHash["hash"] != best["hash"] || byHeight["hash"] != best["hash"] || byHeight["merkleHash"] != best["merkleHash"] {
+		t.Errorf("by hash %v, by height %v, best %v", byHash["hash"], byHeight["hash"], best["hash"])
+	}
+	if r := call(`{"jsonrpc":"2.0","method":"getHeaderByHeight","params":[2,99999],"id":4}`); r != nil {
+		t.Errorf("a height with no block: %v, want no result", r)
+	}
+}
