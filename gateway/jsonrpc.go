@@ -38,6 +38,7 @@ const (
 	codeForbidden           = -32003 // the credential may not call it
 	codeUpstreamUnavailable = -32004
 	codeUpstreamTimeout     = -32005
+	codeDataNotFound        = -32006 // what was asked for does not exist (the nuls-api profile)
 	codeRateLimited         = -32029
 )
 

@@ -174,6 +174,8 @@ func (s *Server) nulsAPICompatError(r *http.Request, method string, err error) *
 	switch {
 	case errors.Is(err, errNotInProfile):
 		return &nulsapi.Error{Code: nulsapi.CodeMethodNotFound, Message: errNotInProfile.Error()}
+	case errors.Is(err, nulsapi.ErrDataNotFound):
+		return &nulsapi.Error{Code: nulsapi.CodeDataNotFound, Message: nulsapi.ErrDataNotFound.Error()}
 	case errors.As(err, &pe):
 		return &nulsapi.Error{Code: nulsapi.CodeParams, Message: "Parameters is wrong!", Data: pe.Detail}
 	case errors.As(err, &rpcErr):
@@ -198,6 +200,8 @@ func (s *Server) nulsAPIStrictError(r *http.Request, method string, err error) *
 	switch {
 	case errors.Is(err, errNotInProfile):
 		return jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "Method not found")
+	case errors.Is(err, nulsapi.ErrDataNotFound):
+		return &jsonrpc.Error{Code: codeDataNotFound, Message: "Data not found", Data: jsonRPCErrorData{Status: http.StatusNotFound}}
 	case errors.As(err, &pe):
 		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params", Data: jsonRPCErrorData{Status: http.StatusBadRequest, Detail: pe.Detail}}
 	}

@@ -104,3 +104,60 @@ func TestNulsAPIHeaders(t *testing.T) {
 		t.Errorf("a height with no block: %v, want no result", r)
 	}
 }
+
+// TestNulsAPITxAndBlocks: a transfer made through the gateway is found by
+// getTx (unconfirmed, then in its block), and getBestBlock,
+// getBlockByHeight and getBlockByHash decode the block with it.
+func TestNulsAPITxAndBlocks(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	from := tg.node.GenesisAccounts()[0]
+	transfer := `{"chainId":2,"remark":"hello","inputs":[{"address":"` + from.Address + `","assetsChainId":2,"assetsId":1,"amount":"100100000","password":"` + from.Password + `"}],` +
+		`"outputs":[{"address":"` + from.Address + `","assetsChainId":2,"assetsId":1,"amount":"100000000"}]}`
+	status, _, body := post(t, tg.url+"/rpc/ac_transfer", transfer)
+	var sent struct{ Value string }
+	if err := json.Unmarshal([]byte(body), &sent); status != http.StatusOK || err != nil || len(sent.Value) != 64 {
+		t.Fatalf("transfer: %d %s", status, body)
+	}
+	getTx := func() map[string]any {
+		t.Helper()
+		_, _, b := postWith(t, tg.url+"/nuls-api/jsonrpc", `{"jsonrpc":"2.0","method":"getTx","params":[2,"`+sent.Value+`"],"id":1}`, map[string]string{"Content-Type": "application/json"})
+		var a struct{ Result map[string]any }
+		if err := json.Unmarshal([]byte(b), &a); err != nil || a.Result == nil {
+			t.Fatalf("getTx: %v %s", err, b)
+		}
+		return a.Result
+	}
+	tx := getTx()
+	if tx["hash"] != sent.Value || tx["type"] != float64(2) || tx["remark"] != "hello" || tx["blockHeight"] != float64(-1) || tx["status"] != float64(0) {
+		t.Errorf("unconfirmed tx %v", tx)
+	}
+	if from, _ := tx["from"].([]any); len(from) != 1 || from[0].(map[string]any)["amount"] != "100100000" || from[0].(map[string]any)["address"] != tg.node.GenesisAccounts()[0].Address {
+		t.Errorf("tx inputs %v", tx["from"])
+	}
+	tg.node.ProduceBlock()
+	if tx := getTx(); tx["blockHeight"] != float64(1) || tx["status"] != float64(1) {
+		t.Errorf("confirmed tx %v", tx)
+	}
+	var blocks []map[string]any
+	for _, req := range []string{`"getBestBlock","params":[2]`, `"getBlockByHeight","params":[2,1]`} {
+		_, _, b := postWith(t, tg.url+"/nuls-api/jsonrpc", `{"jsonrpc":"2.0","method":`+req+`,"id":1}`, map[string]string{"Content-Type": "application/json"})
+		var a struct{ Result map[string]any }
+		if err := json.Unmarshal([]byte(b), &a); err != nil || a.Result == nil {
+			t.Fatalf("%s: %v %s", req, err, b)
+		}
+		blocks = append(blocks, a.Result)
+	}
+	hdr := blocks[0]["header"].(map[string]any)
+	txs := blocks[0]["txs"].([]any)
+	if hdr["height"] != float64(1) || len(txs) != 2 || txs[1].(map[string]any)["hash"] != sent.Value || txs[1].(map[string]any)["blockHash"] != hdr["hash"] {
+		t.Errorf("best block: header %v, %d txs", hdr, len(txs))
+	}
+	if blocks[1]["header"].(map[string]any)["hash"] != hdr["hash"] {
+		t.Error("getBlockByHeight is not the best block")
+	}
+	_, _, b := postWith(t, tg.url+"/nuls-api/jsonrpc", `{"jsonrpc":"2.0","method":"getTx","params":[2,"`+strings.Repeat("ab", 32)+`"],"id":1}`, map[string]string{"Content-Type": "application/json"})
+	if !strings.Contains(b, `"error":{"code":"404","message":"Data not found!"}`) {
+		t.Errorf("unknown tx: %s", b)
+	}
+}

@@ -11,6 +11,7 @@ const (
 	CodeInvalidRequest = "-32600"
 	CodeMethodNotFound = "-32601"
 	CodeParams         = "1000"
+	CodeDataNotFound   = "404"
 	CodeUnknown        = "10002"
 )
 

@@ -3,6 +3,7 @@ package nulsapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"sort"
@@ -199,3 +200,6 @@ func orZero(n json.Number) string {
 	}
 	return n.String()
 }
+
+// ErrDataNotFound is nuls-api's "404" "Data not found!".
+var ErrDataNotFound = errors.New("Data not found!")

@@ -1,0 +1,179 @@
+package nulsapi
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/nuls-gateway/nuls-gateway/nulsdata"
+)
+
+// Transaction is nuls-api's TransactionDto: a transaction decoded, its
+// coin data as lists of inputs and outputs.
+type Transaction struct {
+	Hash                 string     `json:"hash"`
+	Type                 int        `json:"type"`
+	Time                 string     `json:"time"`
+	Timestamp            int64      `json:"timestamp"`
+	BlockHeight          int64      `json:"blockHeight"`
+	BlockHash            *string    `json:"blockHash"`
+	Remark               string     `json:"remark"`
+	TransactionSignature string     `json:"transactionSignature"`
+	TxDataHex            string     `json:"txDataHex"`
+	Status               int        `json:"status"`
+	Size                 int        `json:"size"`
+	InBlockIndex         int        `json:"inBlockIndex"`
+	From                 []CoinFrom `json:"from"`
+	To                   []CoinTo   `json:"to"`
+}
+
+// CoinFrom is nuls-api's CoinFromDto.
+type CoinFrom struct {
+	Address       string `json:"address"`
+	AssetsChainID int    `json:"assetsChainId"`
+	AssetsID      int    `json:"assetsId"`
+	Amount        string `json:"amount"`
+	Nonce         string `json:"nonce"`
+	Locked        int8   `json:"locked"`
+}
+
+// CoinTo is nuls-api's CoinToDto.
+type CoinTo struct {
+	Address       string `json:"address"`
+	AssetsChainID int    `json:"assetsChainId"`
+	AssetsID      int    `json:"assetsId"`
+	Amount        string `json:"amount"`
+	LockTime      int64  `json:"lockTime"`
+}
+
+// txDTO decodes a transaction as nuls-api presents it.
+func txDTO(tx *nulsdata.Transaction, height int64, status, index int) (*Transaction, error) {
+	d := &Transaction{Hash: tx.Hash().String(), Type: int(tx.Type), Time: dateOf(tx.Time), Timestamp: int64(tx.Time),
+		BlockHeight: height, Remark: string(tx.Remark), TransactionSignature: hex.EncodeToString(tx.Signature),
+		TxDataHex: hex.EncodeToString(tx.TxData), Status: status, Size: tx.Size(), InBlockIndex: index}
+	if len(tx.CoinData) > 0 {
+		cd, err := nulsdata.ParseCoinData(tx.CoinData)
+		if err != nil {
+			return nil, err
+		}
+		d.From, d.To = []CoinFrom{}, []CoinTo{}
+		for _, f := range cd.From {
+			d.From = append(d.From, CoinFrom{Address: nulsdata.AddressString(f.Address), AssetsChainID: int(f.AssetChainID), AssetsID: int(f.AssetID),
+				Amount: f.Amount.String(), Nonce: hex.EncodeToString(f.Nonce), Locked: int8(f.Locked)})
+		}
+		for _, t := range cd.To {
+			d.To = append(d.To, CoinTo{Address: nulsdata.AddressString(t.Address), AssetsChainID: int(t.AssetChainID), AssetsID: int(t.AssetID),
+				Amount: t.Amount.String(), LockTime: t.LockTime})
+		}
+	}
+	return d, nil
+}
+
+// Block is nuls-api's BlockDto.
+type Block struct {
+	Header *BlockHeader   `json:"header"`
+	Txs    []*Transaction `json:"txs"`
+}
+
+// blockFrom calls a block module command answering {"value": "<hex>"} and
+// decodes the block; nil when the module has none.
+func blockFrom(ctx context.Context, c Caller, chainID int, command string, params map[string]any) (any, error) {
+	raw, err := c.Call(ctx, command, params)
+	if err != nil {
+		return nil, err
+	}
+	var v struct{ Value string }
+	if err := json.Unmarshal(raw, &v); err != nil || v.Value == "" {
+		return nil, nil
+	}
+	b, err := hex.DecodeString(v.Value)
+	if err != nil {
+		return nil, fmt.Errorf("nulsapi: %s answered a block that is not hex: %w", command, err)
+	}
+	blk, err := nulsdata.ParseBlock(b)
+	if err != nil {
+		return nil, fmt.Errorf("nulsapi: %s: %w", command, err)
+	}
+	hdr, err := headerDTO(chainID, blk.Header.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	out := &Block{Header: hdr, Txs: []*Transaction{}}
+	blockHash := hdr.Hash
+	for i, tx := range blk.Txs {
+		d, err := txDTO(tx, int64(blk.Header.Height), 1, i)
+		if err != nil {
+			return nil, fmt.Errorf("nulsapi: %s: transaction %d: %w", command, i, err)
+		}
+		d.BlockHash = &blockHash
+		out.Txs = append(out.Txs, d)
+	}
+	return out, nil
+}
+
+func init() {
+	register(&Method{Name: "getTx", Params: []string{"chainId", "txHash"}, Commands: []string{"tx_getTxClient"},
+		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
+			chainID, err1 := intArg(a, "chainId")
+			h, err2 := stringArg(a, "txHash")
+			if err := firstErr(err1, err2); err != nil {
+				return nil, err
+			}
+			if _, ok := nulsdata.ParseHash(h); !ok {
+				return nil, &ParamError{Detail: "[txHash] is inValid"}
+			}
+			raw, err := c.Call(ctx, "tx_getTxClient", map[string]any{"chainId": chainID, "txHash": h})
+			if err != nil {
+				return nil, err
+			}
+			var r struct {
+				Tx     string `json:"tx"`
+				Height int64  `json:"height"`
+				Status int    `json:"status"`
+			}
+			if err := json.Unmarshal(raw, &r); err != nil || r.Tx == "" {
+				return nil, ErrDataNotFound
+			}
+			b, err := hex.DecodeString(r.Tx)
+			if err != nil {
+				return nil, fmt.Errorf("nulsapi: tx_getTxClient answered a transaction that is not hex: %w", err)
+			}
+			tx, err := nulsdata.ParseTransaction(b)
+			if err != nil {
+				return nil, fmt.Errorf("nulsapi: tx_getTxClient: %w", err)
+			}
+			return txDTO(tx, r.Height, r.Status, 0)
+		}})
+	for _, m := range []struct{ name, command, param string }{
+		{"getBestBlock", "latestBlock", ""}, {"getBlockByHeight", "getBlockByHeight", "height"}, {"getBlockByHash", "getBlockByHash", "hash"},
+	} {
+		params := []string{"chainId"}
+		if m.param != "" {
+			params = append(params, m.param)
+		}
+		register(&Method{Name: m.name, Params: params, Commands: []string{m.command},
+			run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
+				chainID, err := intArg(a, "chainId")
+				if err != nil {
+					return nil, err
+				}
+				p := map[string]any{"chainId": chainID}
+				switch m.param {
+				case "height":
+					h, err := intArg(a, "height")
+					if err != nil || h < 0 {
+						return nil, &ParamError{Detail: "[height] is invalid"}
+					}
+					p["height"] = h
+				case "hash":
+					h, err := stringArg(a, "hash")
+					if _, ok := nulsdata.ParseHash(h); err != nil || !ok {
+						return nil, &ParamError{Detail: "[hash] is invalid"}
+					}
+					p["hash"] = h
+				}
+				return blockFrom(ctx, c, chainID, m.command, p)
+			}})
+	}
+}
