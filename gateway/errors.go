@@ -100,7 +100,7 @@ func httpStatus(err error) int {
 		return http.StatusGatewayTimeout
 	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrConnectionLost),
 		errors.Is(err, bridge.ErrClosed), errors.Is(err, errTooManyStreams), errors.Is(err, subscriptions.ErrClosed),
-		errors.Is(err, subscriptions.ErrUnavailable), errors.Is(err, errStateUnavailable):
+		errors.Is(err, subscriptions.ErrUnavailable), errors.Is(err, errStateUnavailable), errors.Is(err, errUpstreamUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, context.Canceled):
 		return statusClientClosed

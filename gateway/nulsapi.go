@@ -130,6 +130,9 @@ var errNotInProfile = errors.New("Can't find the method")
 func (s *Server) nulsAPICall(ctx context.Context, p *auth.Principal, q *jsonrpc.Request) (any, error) {
 	m, ok := nulsapi.Lookup(q.Method)
 	if !ok {
+		if nulsapi.ForwardsToPublicService(q.Method) {
+			return s.forwardPublicService(ctx, q.Method, q.Params)
+		}
 		return nil, errNotInProfile
 	}
 	args := map[string]json.RawMessage{}
@@ -171,9 +174,14 @@ func (s *Server) nulsAPICompatError(r *http.Request, method string, err error) *
 		pe     *nulsapi.ParamError
 		rpcErr *bridge.RPCError
 	)
+	if e, ok := publicServiceCompat(err); ok {
+		return e
+	}
 	switch {
 	case errors.Is(err, errNotInProfile):
 		return &nulsapi.Error{Code: nulsapi.CodeMethodNotFound, Message: errNotInProfile.Error()}
+	case errors.Is(err, errNoPublicService):
+		return &nulsapi.Error{Code: nulsapi.CodeMethodNotFound, Message: errNoPublicService.Error()}
 	case errors.Is(err, nulsapi.ErrDataNotFound):
 		return &nulsapi.Error{Code: nulsapi.CodeDataNotFound, Message: nulsapi.ErrDataNotFound.Error()}
 	case errors.As(err, &pe):
@@ -197,9 +205,14 @@ func (s *Server) nulsAPICompatError(r *http.Request, method string, err error) *
 // nulsAPIStrictError describes err as /jsonrpc does.
 func (s *Server) nulsAPIStrictError(r *http.Request, method string, err error) *jsonrpc.Error {
 	var pe *nulsapi.ParamError
+	if code, msg, data, ok := publicServiceCode(err); ok {
+		return &jsonrpc.Error{Code: code, Message: msg, Data: data}
+	}
 	switch {
 	case errors.Is(err, errNotInProfile):
 		return jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "Method not found")
+	case errors.Is(err, errNoPublicService):
+		return &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: "Method not found", Data: jsonRPCErrorData{Status: http.StatusNotFound, Detail: errNoPublicService.Error()}}
 	case errors.Is(err, nulsapi.ErrDataNotFound):
 		return &jsonrpc.Error{Code: codeDataNotFound, Message: "Data not found", Data: jsonRPCErrorData{Status: http.StatusNotFound}}
 	case errors.As(err, &pe):

@@ -2,9 +2,12 @@ package gateway
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -159,5 +162,55 @@ func TestNulsAPITxAndBlocks(t *testing.T) {
 	_, _, b := postWith(t, tg.url+"/nuls-api/jsonrpc", `{"jsonrpc":"2.0","method":"getTx","params":[2,"`+strings.Repeat("ab", 32)+`"],"id":1}`, map[string]string{"Content-Type": "application/json"})
 	if !strings.Contains(b, `"error":{"code":"404","message":"Data not found!"}`) {
 		t.Errorf("unknown tx: %s", b)
+	}
+}
+
+// TestNulsAPIPublicService: a read method only public-service answers is
+// forwarded to the configured one, its answer and its errors passed on; a
+// method that steers public-service is not; without one it is refused,
+// saying so.
+func TestNulsAPIPublicService(t *testing.T) {
+	t.Parallel()
+	var got []string
+	var mu sync.Mutex
+	ps := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Method string
+			Params json.RawMessage
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		mu.Lock()
+		got = append(got, req.Method+" "+string(req.Params))
+		mu.Unlock()
+		if req.Method == "getAccountTxs" {
+			_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{"pageNumber":1,"list":[]}}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":1,"error":{"code":"err_0014","message":"data not found"}}`)
+	}))
+	defer ps.Close()
+	tg := startGateway(t, gatewayOptions{cfg: Config{PublicServiceURL: ps.URL}})
+	call := func(url, body string) string {
+		t.Helper()
+		_, _, b := postWith(t, url+"/nuls-api/jsonrpc", body, map[string]string{"Content-Type": "application/json"})
+		return b
+	}
+	if b := call(tg.url, `{"jsonrpc":"2.0","method":"getAccountTxs","params":[2,1,10,"tNULSe",0],"id":5}`); b != `{"jsonrpc":"2.0","id":"5","result":{"pageNumber":1,"list":[]}}` {
+		t.Errorf("forwarded: %s", b)
+	}
+	if b := call(tg.url, `{"jsonrpc":"2.0","method":"getConsensusNodes","params":[2],"id":6}`); !strings.Contains(b, `"error":{"code":"err_0014","message":"data not found"}`) {
+		t.Errorf("public-service's error: %s", b)
+	}
+	if b := call(tg.url, `{"jsonrpc":"2.0","method":"rollbackBestBlocks","params":[2,100],"id":7}`); !strings.Contains(b, `"code":"-32601"`) {
+		t.Errorf("a method that steers public-service: %s", b)
+	}
+	mu.Lock()
+	if len(got) != 2 || got[0] != `getAccountTxs [2,1,10,"tNULSe",0]` {
+		t.Errorf("public-service was asked %q", got)
+	}
+	mu.Unlock()
+	bare := startGateway(t, gatewayOptions{})
+	if b := call(bare.url, `{"jsonrpc":"2.0","method":"getAccountTxs","params":[2],"id":8}`); !strings.Contains(b, `"code":"-32601","message":"only NULS public-service answers this method`) {
+		t.Errorf("without a public-service: %s", b)
 	}
 }

@@ -94,6 +94,11 @@ type Config struct {
 	Catalog *catalog.Catalog
 	// Registry receives the gateway's metrics. Default: a new registry.
 	Registry *prometheus.Registry
+	// PublicServiceURL is the JSON-RPC URL of a NULS public-service
+	// (such as http://public-service:18003/), to which the nuls-api
+	// profile forwards the read methods only public-service answers.
+	// Empty: they are refused, saying so.
+	PublicServiceURL string
 	// Tracer, when set, traces every request (a server span continuing
 	// the caller's traceparent) and every upstream call (a client span
 	// with the NULS MessageIDs). Nil: no tracing (package tracing).
@@ -241,12 +246,14 @@ func (c Config) withDefaults() Config {
 // Its handlers are safe for concurrent use. Run owns its background work;
 // streams end when the context given to Run ends.
 type Server struct {
-	cfg     Config
-	logger  *slog.Logger
-	listing *listing
-	metrics *metrics
-	handler http.Handler
-	router  chi.Router
+	cfg Config
+	// publicService is the client of Config.PublicServiceURL.
+	publicService *http.Client
+	logger        *slog.Logger
+	listing       *listing
+	metrics       *metrics
+	handler       http.Handler
+	router        chi.Router
 
 	// slots bounds the streams, in all and per client.
 	slots *streamSlots
@@ -296,13 +303,15 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	}
 	local, _ := cfg.Calls.(interface{ Local() bool })
 	s := &Server{
-		stateLocal:  local != nil && local.Local(),
-		cfg:         cfg,
-		logger:      logger,
-		listing:     newListing(cfg.Upstream, cfg.Documents, cfg.Catalog, logger),
-		slots:       newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient),
-		streamsDone: make(chan struct{}),
-		announced:   map[string]bool{},
+		stateLocal: local != nil && local.Local(),
+		cfg:        cfg,
+		// No redirects: the operator's URL is the one asked.
+		publicService: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		logger:        logger,
+		listing:       newListing(cfg.Upstream, cfg.Documents, cfg.Catalog, logger),
+		slots:         newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient),
+		streamsDone:   make(chan struct{}),
+		announced:     map[string]bool{},
 	}
 	s.pump = newPump(s)
 	s.policies = make(map[string][]string, len(cfg.Plans))

@@ -220,7 +220,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Limiter: newLimiter(cfg, rdb, logger.With("component", "ratelimit")), Plans: cfg.RatePlans, Weights: cfg.MethodWeights,
 		TrustedProxies: cfg.TrustedProxies, MaxStreamsPerClient: cfg.MaxStreamsPerClient, MaxTopicsPerClient: cfg.MaxTopicsPerClient,
 		BodyTimeout: cfg.BodyTimeout, MaxCompounds: cfg.MaxCompounds, Catalog: methods, EventPollInterval: cfg.EventPollInterval,
-		Tracer: tp.Tracer(),
+		Tracer: tp.Tracer(), PublicServiceURL: cfg.PublicService,
 	}
 	if rdb != nil {
 		cluster, err := subscriptions.NewRedisCluster(rdb, subscriptions.RedisClusterConfig{
