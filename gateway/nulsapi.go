@@ -184,6 +184,8 @@ func (s *Server) nulsAPICompatError(r *http.Request, method string, err error) *
 		return &nulsapi.Error{Code: nulsapi.CodeMethodNotFound, Message: errNoPublicService.Error()}
 	case errors.Is(err, nulsapi.ErrDataNotFound):
 		return &nulsapi.Error{Code: nulsapi.CodeDataNotFound, Message: nulsapi.ErrDataNotFound.Error()}
+	case errors.Is(err, nulsapi.ErrTxParse):
+		return &nulsapi.Error{Code: nulsapi.CodeTxParse, Message: nulsapi.ErrTxParse.Error()}
 	case errors.As(err, &pe):
 		return &nulsapi.Error{Code: nulsapi.CodeParams, Message: "Parameters is wrong!", Data: pe.Detail}
 	case errors.As(err, &rpcErr):
@@ -215,6 +217,8 @@ func (s *Server) nulsAPIStrictError(r *http.Request, method string, err error) *
 		return &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: "Method not found", Data: jsonRPCErrorData{Status: http.StatusNotFound, Detail: errNoPublicService.Error()}}
 	case errors.Is(err, nulsapi.ErrDataNotFound):
 		return &jsonrpc.Error{Code: codeDataNotFound, Message: "Data not found", Data: jsonRPCErrorData{Status: http.StatusNotFound}}
+	case errors.Is(err, nulsapi.ErrTxParse):
+		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params", Data: jsonRPCErrorData{Status: http.StatusBadRequest, Detail: "the transaction does not parse"}}
 	case errors.As(err, &pe):
 		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params", Data: jsonRPCErrorData{Status: http.StatusBadRequest, Detail: pe.Detail}}
 	}

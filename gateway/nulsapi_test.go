@@ -1,14 +1,20 @@
 package gateway
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/nulsapi"
+	"github.com/nuls-gateway/nuls-gateway/nulsdata"
 )
 
 // TestNulsAPIProfile replays requests as nuls-api's documentation writes
@@ -212,5 +218,62 @@ func TestNulsAPIPublicService(t *testing.T) {
 	bare := startGateway(t, gatewayOptions{})
 	if b := call(bare.url, `{"jsonrpc":"2.0","method":"getAccountTxs","params":[2],"id":8}`); !strings.Contains(b, `"code":"-32601","message":"only NULS public-service answers this method`) {
 		t.Errorf("without a public-service: %s", b)
+	}
+}
+
+// TestNulsAPIBroadcastTx: a transfer a client built and signed itself
+// (here with package nulsdata) is validated, broadcast, and found; the
+// receiver's balance shows it; a second broadcast of it, whose nonce is
+// now spent, and bytes that are not a transaction are refused.
+func TestNulsAPIBroadcastTx(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	accts := tg.node.GenesisAccounts()
+	from, to := accts[0].Address, accts[1].Address
+	rpc := func(method, params string) (json.RawMessage, *nulsapi.Error) {
+		t.Helper()
+		_, _, b := postWith(t, tg.url+"/nuls-api/jsonrpc", `{"jsonrpc":"2.0","method":"`+method+`","params":`+params+`,"id":1}`, map[string]string{"Content-Type": "application/json"})
+		var a struct {
+			Result json.RawMessage
+			Error  *nulsapi.Error
+		}
+		if err := json.Unmarshal([]byte(b), &a); err != nil {
+			t.Fatalf("%s: %v %s", method, err, b)
+		}
+		return a.Result, a.Error
+	}
+	bal, _ := rpc("getAccountBalance", `[2,2,1,"`+from+`"]`)
+	var b struct{ Nonce string }
+	_ = json.Unmarshal(bal, &b)
+	nonce, _ := hex.DecodeString(b.Nonce)
+	_, fromRaw, _ := nulsdata.ParseAddress(from)
+	_, toRaw, _ := nulsdata.ParseAddress(to)
+	cd := nulsdata.CoinData{
+		From: []nulsdata.CoinFrom{{Address: fromRaw, AssetChainID: 2, AssetID: 1, Amount: big.NewInt(100_100_000), Nonce: nonce}},
+		To:   []nulsdata.CoinTo{{Address: toRaw, AssetChainID: 2, AssetID: 1, Amount: big.NewInt(100_000_000)}},
+	}
+	tx := nulsdata.Transaction{Type: 2, Time: uint32(time.Now().Unix()), Remark: []byte("from a wallet"), CoinData: cd.Bytes(), Signature: []byte{0x21, 1, 2, 3}}
+	txHex := hex.EncodeToString(tx.Bytes())
+	for _, method := range []string{"validateTx", "broadcastTx"} {
+		res, e := rpc(method, `[2,"`+txHex+`"]`)
+		var r struct {
+			Value bool
+			Hash  string
+		}
+		if err := json.Unmarshal(res, &r); e != nil || err != nil || !r.Value || r.Hash != tx.Hash().String() {
+			t.Fatalf("%s: %s %+v", method, res, e)
+		}
+	}
+	if got, _ := rpc("getTx", `[2,"`+tx.Hash().String()+`"]`); !strings.Contains(string(got), `"remark":"from a wallet"`) {
+		t.Errorf("getTx of the broadcast transfer: %s", got)
+	}
+	if got, _ := rpc("getAccountBalance", `[2,2,1,"`+to+`"]`); !strings.Contains(string(got), `"totalBalance":"100000100000000"`) {
+		t.Errorf("receiver's balance: %s", got)
+	}
+	if _, e := rpc("broadcastTx", `[2,"`+txHex+`"]`); e == nil || e.Code != "tx_0013" {
+		t.Errorf("the same transfer again: %+v", e)
+	}
+	if _, e := rpc("broadcastTx", `[2,"00ff"]`); e == nil || e.Code != "999" {
+		t.Errorf("bytes that are not a transaction: %+v", e)
 	}
 }

@@ -12,6 +12,7 @@ const (
 	CodeMethodNotFound = "-32601"
 	CodeParams         = "1000"
 	CodeDataNotFound   = "404"
+	CodeTxParse        = "999"
 	CodeUnknown        = "10002"
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/nuls-gateway/nuls-gateway/nulsdata"
@@ -174,6 +175,37 @@ func init() {
 					p["hash"] = h
 				}
 				return blockFrom(ctx, c, chainID, m.command, p)
+			}})
+	}
+}
+
+// ErrTxParse is nuls-api's "999" "Transaction parse error!".
+var ErrTxParse = errors.New("Transaction parse error!")
+
+func init() {
+	// A client's signed transaction, to the transaction module: checked
+	// and broadcast, broadcast unchecked, or only checked. The answer is
+	// the module's {"value": true, "hash": …}. nuls-api also checks a
+	// contract transaction's arguments with the contract module first;
+	// the profile leaves that to the transaction module's own checks.
+	for _, m := range []struct{ name, command string }{
+		{"broadcastTx", "tx_newTx"}, {"broadcastTxWithoutAnyValidation", "tx_broadcast"}, {"validateTx", "tx_verifyTx"},
+	} {
+		register(&Method{Name: m.name, Params: []string{"chainId", "txHex"}, Commands: []string{m.command},
+			run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
+				chainID, err1 := intArg(a, "chainId")
+				txHex, err2 := stringArg(a, "txHex")
+				if err := firstErr(err1, err2); err != nil {
+					return nil, err
+				}
+				raw, err := hex.DecodeString(txHex)
+				if err != nil {
+					return nil, ErrTxParse
+				}
+				if _, err := nulsdata.ParseTransaction(raw); err != nil {
+					return nil, ErrTxParse
+				}
+				return c.Call(ctx, m.command, map[string]any{"chainId": chainID, "tx": txHex})
 			}})
 	}
 }

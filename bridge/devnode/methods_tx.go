@@ -17,7 +17,7 @@ import (
 
 func (n *Node) txMethods() []bridge.Method {
 	params := []bridge.Parameter{param("chainId", "int", "", true), param("txHash", "String", "", true)}
-	return []bridge.Method{
+	return append(n.newTxMethods(), []bridge.Method{
 		{
 			Name: "tx_getTx", Description: "根据hash获取交易, 先查未确认, 查不到再查已确认/Get transaction by tx hash",
 			Parameters: params,
@@ -47,7 +47,7 @@ func (n *Node) txMethods() []bridge.Method {
 				return n.getTx(c, true)
 			},
 		},
-	}
+	}...)
 }
 
 func (n *Node) getTx(c *bridge.Call, confirmedOnly bool) (any, error) {
