@@ -1,8 +1,8 @@
 package nulsapi
 
 // publicServiceReads are the read methods of NULS's public-service (its
-// MongoDB index of the chain, port 18003) that nuls-api does not have: the
-// gateway forwards them to a configured public-service, and refuses them
+// MongoDB index of the chain, port 18003) that the profile does not answer
+// itself: the gateway forwards them to a configured public-service, and refuses them
 // clearly without one. Its other methods stay out: those that write or
 // steer it (broadcastTx, commitData, commitMsg, sendCrossTx,
 // uploadContractJar, recoverySync, rollbackBestBlocks, stopSync) and those
@@ -25,6 +25,11 @@ var publicServiceReads = setOf(
 	"getToken1155Ids", "getToken1155Transfers", "getToken721HolderInfo", "getToken721Id", "getToken721Ids",
 	"getToken721Transfers", "getTokenHolderInfo", "getTokenTransfers", "getTopAssets", "getTotalSupply", "getTxList",
 	"getTxStatistical", "getTxV2", "getTxsByAssetKey", "isAliasUsable", "queryAccountTxs", "search",
+	// nuls-api has these too, answered there from the contract module,
+	// which the profile does not reach yet: public-service answers them.
+	"getContract", "getContractTxResult", "getContractConstructor", "getContractMethod", "getContractMethodArgsTypes",
+	"invokeView", "imputedContractCallGas", "imputedContractCreateGas",
+	"validateContractCall", "validateContractCreate", "validateContractDelete",
 )
 
 // ForwardsToPublicService reports whether method is one only public-service
