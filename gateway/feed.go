@@ -29,6 +29,15 @@ var _ subscriptions.Upstream = Feeds{}
 
 // Subscribe implements subscriptions.Upstream.
 func (f Feeds) Subscribe(ctx context.Context, k subscriptions.Key) (subscriptions.Feed, error) {
+	if d, ok := derivedStreams[k.Method]; ok {
+		src := k
+		src.Method = d.source
+		feed, err := f.Subscribe(ctx, src)
+		if err != nil {
+			return nil, err
+		}
+		return newDerivedFeed(feed, d, f.Upstream, json.RawMessage(k.Params)), nil
+	}
 	switch {
 	case k.Period > 0:
 		return newPollFeed(f.Upstream, k, time.Duration(k.Period)*time.Second, false)

@@ -289,8 +289,18 @@ func endData(err error, path string) []byte {
 // streamKey reads the subscription a stream asks for and checks it.
 func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string, q url.Values) (subscriptions.Key, error) {
 	key := subscriptions.Key{Method: method}
-	info, known, err := s.access(ctx, p, method)
-	if err != nil {
+	var (
+		info  bridge.MethodInfo
+		known bool
+		err   error
+	)
+	if d, ok := derivedStreams[method]; ok {
+		// Who may stream the source may stream what is made of it.
+		if _, _, err := s.access(ctx, p, d.source); err != nil {
+			return key, err
+		}
+		info, known = d.info, true
+	} else if info, known, err = s.access(ctx, p, method); err != nil {
 		return key, err
 	}
 	if key.EventCounter, err = nonNegative(q, "eventCounter"); err != nil {

@@ -61,6 +61,10 @@ func headerDTO(chainID int, raw []byte) (*BlockHeader, error) {
 	}, nil
 }
 
+// DecodeHeader decodes a serialized header as nuls-api presents it, on
+// chainID: for the gateway's newHeaders stream.
+func DecodeHeader(chainID int, raw []byte) (*BlockHeader, error) { return headerDTO(chainID, raw) }
+
 // headerFrom calls a block module command answering {"value": "<hex>"}
 // and decodes the header; a nil header when the module has none.
 func headerFrom(ctx context.Context, c Caller, chainID int, command string, params map[string]any) (any, error) {

@@ -1,0 +1,134 @@
+package gateway
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/nulsapi"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+)
+
+// Derived streams are streams the gateway makes of a module subscription,
+// for what clients poll today: GET /rpc/newHeaders/stream?chainId=2 is one
+// upstream latestHeight subscription per topic, and at each new height the
+// header fetched and decoded once (as nuls-api's BlockHeaderDto), then
+// fanned out like any push. Who may stream one is who may stream its
+// source.
+type derivedStream struct {
+	// source is the module method subscribed to.
+	source string
+	// info is what the stream declares (its parameters, events only).
+	info bridge.MethodInfo
+	// derive makes an event of a push of the source, with the stream's
+	// parameters.
+	derive func(ctx context.Context, up Upstream, params, push json.RawMessage) (json.RawMessage, error)
+}
+
+var derivedStreams = map[string]derivedStream{
+	"newHeaders": {
+		source: "latestHeight",
+		info: bridge.MethodInfo{MethodName: "newHeaders", MethodDescription: "each new block's header, decoded as nuls-api's BlockHeaderDto",
+			MethodMinEvent: "1", MethodMinPeriod: "0", MethodScope: "public",
+			Parameters: []bridge.ParameterInfo{{ParameterName: "chainId", ParameterType: "int", ParameterValidRange: "[1-65535]"}}},
+		derive: newHeader,
+	},
+}
+
+// newHeader fetches and decodes the header of the height a latestHeight
+// push gives.
+func newHeader(ctx context.Context, up Upstream, params, push json.RawMessage) (json.RawMessage, error) {
+	var p struct {
+		ChainID int `json:"chainId"`
+	}
+	var h struct {
+		Value *int64 `json:"value"`
+	}
+	if err := json.Unmarshal(params, &p); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(push, &h); err != nil || h.Value == nil {
+		return nil, fmt.Errorf("latestHeight pushed %.100s, not a height", push)
+	}
+	q, _ := json.Marshal(map[string]any{"chainId": p.ChainID, "height": *h.Value})
+	reply, err := up.Call(ctx, []bridge.MethodCall{{Method: "getBlockHeaderByHeight", Params: q}})
+	if err != nil {
+		return nil, err
+	}
+	var v struct{ Value string }
+	if err := json.Unmarshal(reply.Results[0].Result, &v); err != nil || v.Value == "" {
+		return nil, fmt.Errorf("getBlockHeaderByHeight %d answered no header", *h.Value)
+	}
+	raw, err := hex.DecodeString(v.Value)
+	if err != nil {
+		return nil, err
+	}
+	dto, err := nulsapi.DecodeHeader(p.ChainID, raw)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(dto)
+}
+
+// derivedFeed turns the updates of its source's feed into the derived
+// stream's. Its goroutine ends when the source's feed ends or it is
+// closed.
+type derivedFeed struct {
+	src    subscriptions.Feed
+	d      derivedStream
+	up     Upstream
+	params json.RawMessage
+	ch     chan subscriptions.Update
+	ctx    context.Context
+	cancel context.CancelFunc
+	once   sync.Once
+	done   chan struct{}
+}
+
+func newDerivedFeed(src subscriptions.Feed, d derivedStream, up Upstream, params json.RawMessage) *derivedFeed {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &derivedFeed{src: src, d: d, up: up, params: params, ch: make(chan subscriptions.Update, 16), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	go f.run()
+	return f
+}
+
+func (f *derivedFeed) run() {
+	defer close(f.done)
+	defer close(f.ch)
+	for u := range f.src.Updates() {
+		if u.Type != subscriptions.TypeError {
+			data, err := f.d.derive(f.ctx, f.up, f.params, u.Data)
+			if err != nil {
+				if f.ctx.Err() != nil {
+					return
+				}
+				prob := problemAt(err, "", "")
+				prob.Method = f.d.info.MethodName
+				data, _ = json.Marshal(prob)
+				u = subscriptions.Update{Type: subscriptions.TypeError, Data: data, Gap: u.Gap}
+			} else {
+				u.Data = data
+			}
+		}
+		select {
+		case f.ch <- u:
+		case <-f.ctx.Done():
+			return
+		}
+	}
+}
+
+func (f *derivedFeed) Updates() <-chan subscriptions.Update { return f.ch }
+
+func (f *derivedFeed) Err() error { return f.src.Err() }
+
+// Close ends the source's subscription and the goroutine.
+func (f *derivedFeed) Close() error {
+	f.once.Do(f.cancel)
+	err := f.src.Close()
+	<-f.done
+	return err
+}

@@ -1,0 +1,56 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestNewHeadersStream: GET /rpc/newHeaders/stream is a latestHeight
+// subscription whose events are the new blocks' headers, decoded; the
+// event of a height is its header, whose hash getBlockHeaderByHash knows.
+func TestNewHeadersStream(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	s := openSSE(t, tg.url+"/rpc/newHeaders/stream?chainId=2", "")
+	if s.resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", s.resp.StatusCode)
+	}
+	type header struct {
+		Hash           string
+		Height         int64
+		PackingAddress string
+		TxCount        int
+	}
+	read := func() header {
+		t.Helper()
+		ev := s.next(2 * time.Second)
+		var h header
+		if err := json.Unmarshal([]byte(ev.Data), &h); err != nil || ev.Type != "" || h.Hash == "" {
+			t.Fatalf("event %+v: %v", ev, err)
+		}
+		return h
+	}
+	if h := read(); h.Height != 0 {
+		t.Fatalf("first event: the genesis header, got %+v", h)
+	}
+	for want := int64(1); want <= 2; want++ {
+		tg.node.ProduceBlock()
+		h := read()
+		if h.Height != want || h.TxCount != 1 || h.PackingAddress == "" {
+			t.Fatalf("header %+v, want height %d", h, want)
+		}
+		status, _, body := post(t, tg.url+"/rpc/getBlockHeaderByHash", `{"chainId":2,"hash":"`+h.Hash+`"}`)
+		if status != http.StatusOK || len(body) < 100 {
+			t.Errorf("the streamed header's hash %s: %d %.80s", h.Hash, status, body)
+		}
+	}
+	// Events only, and the source's parameters.
+	if status, _ := get(t, tg.url+"/rpc/newHeaders/stream?chainId=2&period=5"); status != http.StatusBadRequest {
+		t.Errorf("a period: %d, want 400", status)
+	}
+	if status, _ := get(t, tg.url+"/rpc/newHeaders/stream?chainId=2&other=1"); status != http.StatusBadRequest {
+		t.Errorf("an undeclared parameter: %d, want 400", status)
+	}
+}
