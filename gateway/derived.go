@@ -16,7 +16,9 @@ import (
 // for what clients poll today: GET /rpc/newHeaders/stream?chainId=2 is one
 // upstream latestHeight subscription per topic, and at each new height the
 // header fetched and decoded once (as nuls-api's BlockHeaderDto), then
-// fanned out like any push. Who may stream one is who may stream its
+// fanned out like any push; GET /rpc/accountBalance/stream is an address's
+// getBalance subscription, each change answered as nuls-api's
+// getAccountBalance. Who may stream one is who may stream its
 // source.
 type derivedStream struct {
 	// source is the module method subscribed to.
@@ -36,6 +38,32 @@ var derivedStreams = map[string]derivedStream{
 			Parameters: []bridge.ParameterInfo{{ParameterName: "chainId", ParameterType: "int", ParameterValidRange: "[1-65535]"}}},
 		derive: newHeader,
 	},
+	"accountBalance": {
+		source: "getBalance",
+		info: bridge.MethodInfo{MethodName: "accountBalance", MethodDescription: "an address's balance and nonce at each change, as nuls-api's getAccountBalance answers them",
+			MethodMinEvent: "1", MethodMinPeriod: "0", MethodScope: "public",
+			Parameters: []bridge.ParameterInfo{
+				{ParameterName: "chainId", ParameterType: "int", ParameterValidRange: "[1-65535]"},
+				{ParameterName: "assetChainId", ParameterType: "int", ParameterValidRange: "[1-65535]"},
+				{ParameterName: "assetId", ParameterType: "int", ParameterValidRange: "[1-65535]"},
+				{ParameterName: "address", ParameterType: "String"},
+			}},
+		derive: accountBalance,
+	},
+}
+
+// accountBalance asks the ledger's getBalanceNonce, with the stream's
+// parameters, at each change of the balance, and shapes it as nuls-api.
+func accountBalance(ctx context.Context, up Upstream, params, _ json.RawMessage) (json.RawMessage, error) {
+	reply, err := up.Call(ctx, []bridge.MethodCall{{Method: "getBalanceNonce", Params: params}})
+	if err != nil {
+		return nil, err
+	}
+	b, err := nulsapi.ShapeBalance(reply.Results[0].Result)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(b)
 }
 
 // newHeader fetches and decodes the header of the height a latestHeight

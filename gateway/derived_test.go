@@ -54,3 +54,33 @@ func TestNewHeadersStream(t *testing.T) {
 		t.Errorf("an undeclared parameter: %d, want 400", status)
 	}
 }
+
+// TestAccountBalanceStream: an address's balance at each change, as
+// nuls-api's getAccountBalance answers it.
+func TestAccountBalanceStream(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	accts := tg.node.GenesisAccounts()
+	s := openSSE(t, tg.url+"/rpc/accountBalance/stream?chainId=2&assetChainId=2&assetId=1&address="+accts[1].Address, "")
+	type balance struct{ TotalBalance, Nonce string }
+	read := func() balance {
+		t.Helper()
+		ev := s.next(2 * time.Second)
+		var b balance
+		if err := json.Unmarshal([]byte(ev.Data), &b); err != nil || b.TotalBalance == "" {
+			t.Fatalf("event %+v: %v", ev, err)
+		}
+		return b
+	}
+	if b := read(); b.TotalBalance != "100000000000000" {
+		t.Fatalf("first: %+v", b)
+	}
+	transfer := `{"chainId":2,"inputs":[{"address":"` + accts[0].Address + `","assetsChainId":2,"assetsId":1,"amount":"100100000","password":"` + accts[0].Password + `"}],` +
+		`"outputs":[{"address":"` + accts[1].Address + `","assetsChainId":2,"assetsId":1,"amount":"100000000"}]}`
+	if status, _, body := post(t, tg.url+"/rpc/ac_transfer", transfer); status != http.StatusOK {
+		t.Fatalf("transfer: %d %s", status, body)
+	}
+	if b := read(); b.TotalBalance != "100000100000000" {
+		t.Errorf("after the transfer: %+v", b)
+	}
+}

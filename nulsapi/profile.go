@@ -169,6 +169,13 @@ func balance(ctx context.Context, c Caller, chainID, assetChainID, assetID int, 
 	if err != nil {
 		return nil, err
 	}
+	return ShapeBalance(raw)
+}
+
+// ShapeBalance turns the ledger's getBalanceNonce answer into nuls-api's
+// AccountBalance: renamed, its total summed (available, time-locked and
+// consensus-locked).
+func ShapeBalance(raw json.RawMessage) (*Balance, error) {
 	var r struct {
 		Available        json.Number `json:"available"`
 		TimeHeightLocked json.Number `json:"timeHeightLocked"`
