@@ -48,6 +48,10 @@ func TestOpenAPI(t *testing.T) {
 		t.Parallel()
 		checkSwaggerParser(t, specFile)
 	})
+	t.Run("redocly", func(t *testing.T) {
+		t.Parallel()
+		checkRedocly(t, specFile)
+	})
 	t.Run("oapi-codegen client", func(t *testing.T) {
 		t.Parallel()
 		checkGeneratedClient(t, specFile, gw.URL)
@@ -169,6 +173,22 @@ func checkSwaggerParser(t *testing.T, specFile string) {
 	if !regexp.MustCompile(`^valid 3\.0\.\d+ \d+\n$`).MatchString(out) {
 		t.Errorf("swagger-parser: %q, want valid 3.0.x <paths>", out)
 	}
+}
+
+// checkRedocly lints the document with Redocly's recommended rules
+// (@redocly/cli, pinned in testdata/js): errors fail, warnings do not.
+func checkRedocly(t *testing.T, specFile string) {
+	t.Helper()
+	needTool(t, "node", "install Node.js 18 or later")
+	npm := needTool(t, "npm", "install npm with Node.js")
+	dir := t.TempDir()
+	for _, name := range []string{"package.json", "package-lock.json"} {
+		copyFile(t, filepath.Join("testdata", "js", name), filepath.Join(dir, name))
+	}
+	runTool(t, dir, nil, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
+	// It exits non-zero on any error, which fails runTool.
+	out := runTool(t, dir, nil, filepath.Join(dir, "node_modules", ".bin", "redocly"), "lint", "--extends", "recommended", "--format", "stylish", specFile)
+	t.Logf("redocly lint:\n%s", out)
 }
 
 // checkGeneratedClient generates a client with oapi-codegen, builds

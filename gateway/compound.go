@@ -185,7 +185,8 @@ func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) {
 //	@ID			listCompoundMethods
 //	@Tags		methods
 //	@Produce	json
-//	@Success	200	{array}	Compound
+//	@Success	200	{array}		Compound
+//	@Failure	429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router		/compound-methods [get]
 func (s *Server) listCompounds(w http.ResponseWriter, r *http.Request) {
 	list, err := s.cfg.Compounds.List(r.Context())

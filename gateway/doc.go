@@ -30,6 +30,7 @@
 //	@version					1.0
 //	@description				HTTP and Server-Sent Events front door of a NULS 2 module network. POST /rpc/{method} calls a NULS method with the JSON body as its parameters; GET /rpc/{method}/stream streams its subscription pushes. Errors are RFC 9457 problem documents carrying the NULS ResponseStatus, ResponseErrorCode and comment.
 //	@license.name				MIT
+//	@license.url				https://opensource.org/license/mit
 //	@BasePath					/
 //	@externalDocs.description	NULS 2 module protocol
 //	@externalDocs.url			https://github.com/nuls-io/nuls-v2

@@ -59,6 +59,7 @@ type MethodList struct {
 //	@Tags			methods
 //	@Produce		json
 //	@Success		200	{object}	MethodList
+//	@Failure		429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router			/methods [get]
 func (s *Server) listMethods(w http.ResponseWriter, r *http.Request) {
 	docs, source := s.methodDocs(r)

@@ -19,6 +19,7 @@ import (
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	object
+//	@Failure	429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router		/openapi.json [get]
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 	b, err := openapi.JSON(buildinfo.Version(), s.documentedMethods(r))
@@ -37,6 +38,7 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	object
+//	@Failure	429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router		/openrpc.json [get]
 func (s *Server) openRPC(w http.ResponseWriter, r *http.Request) {
 	b, err := s.openRPCDocument(r)

@@ -77,6 +77,7 @@ func Document(methods []Method) (*openapi3.T, error) {
 	}
 	fixStreams(doc)
 	fixSecuritySchemes(doc)
+	openRoutes(doc)
 	sort.Slice(methods, func(i, j int) bool { return methods[i].Name < methods[j].Name })
 	for _, m := range methods {
 		if !validName(m.Name) {
@@ -201,6 +202,19 @@ func fixSecuritySchemes(doc *openapi3.T) {
 		desc := ref.Value.Description
 		ref.Value = openapi3.NewSecurityScheme().WithType("http").WithScheme("bearer")
 		ref.Value.Description = desc
+	}
+}
+
+// openRoutes marks the routes that need no credential (probes, documents)
+// as such: an empty security requirement, rather than none, which a reader
+// cannot tell from a forgotten one.
+func openRoutes(doc *openapi3.T) {
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.Security == nil {
+				op.Security = &openapi3.SecurityRequirements{openapi3.SecurityRequirement{}}
+			}
+		}
 	}
 }
 
