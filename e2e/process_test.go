@@ -26,8 +26,9 @@ const (
 type gatewayProc struct {
 	// URL is the gateway's base URL, such as http://127.0.0.1:41234.
 	URL string
-	// NulstarURL is the --nulstar-listen endpoint's, when started with it.
-	NulstarURL string
+	// NulstarURL is the --nulstar-listen endpoint's, when started with it,
+	// and NulsAPIURL the --nuls-api-listen one's.
+	NulstarURL, NulsAPIURL string
 	// Instance is the instance name the gateway logged (its name in
 	// Redis: lease holder, call records).
 	Instance string
@@ -58,9 +59,14 @@ func startGateway(t *testing.T, args ...string) *gatewayProc {
 	p := &gatewayProc{exited: make(chan struct{})}
 	p.logs = &procLog{onLine: func(line []byte) {
 		var rec listeningLine
-		if json.Unmarshal(line, &rec) == nil && rec.Msg == "Nulstar HTTP endpoint listening" {
+		if json.Unmarshal(line, &rec) == nil {
 			// Logged before "gateway listening", by the same writer.
-			p.NulstarURL = "http://" + rec.Addr
+			switch rec.Msg {
+			case "Nulstar HTTP endpoint listening":
+				p.NulstarURL = "http://" + rec.Addr
+			case "nuls-api profile listening":
+				p.NulsAPIURL = "http://" + rec.Addr
+			}
 		}
 		if json.Unmarshal(line, &rec) == nil && rec.Msg == "gateway listening" {
 			select {
