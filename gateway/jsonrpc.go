@@ -74,14 +74,9 @@ type jsonRPCErrorData struct {
 //	@Failure		429		{object}	Problem
 //	@Router			/jsonrpc [post]
 func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	_, reqs, batch, perr, ok := s.readJSONRPC(w, r)
+	if !ok {
 		return
-	}
-	reqs, batch, perr := jsonrpc.Parse(body)
-	if perr == nil && len(reqs) > maxJSONRPCBatch {
-		perr = jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "Invalid Request: a batch of %d requests; at most %d", len(reqs), maxJSONRPCBatch)
 	}
 	if perr != nil {
 		s.writeJSONRPC(w, []jsonrpc.Response{{Error: perr}}, false)
@@ -145,6 +140,22 @@ func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.writeJSONRPC(w, out, batch)
+}
+
+// readJSONRPC reads a JSON-RPC body: its requests, or the error to answer
+// alone (not JSON, not a request, a batch beyond maxJSONRPCBatch). ok is
+// false when the body could not be read, which is answered already.
+func (s *Server) readJSONRPC(w http.ResponseWriter, r *http.Request) (body []byte, reqs []jsonrpc.Request, batch bool, perr *jsonrpc.Error, ok bool) {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, nil, false, nil, false
+	}
+	reqs, batch, perr = jsonrpc.Parse(body)
+	if perr == nil && len(reqs) > maxJSONRPCBatch {
+		perr = jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "Invalid Request: a batch of %d requests; at most %d", len(reqs), maxJSONRPCBatch)
+	}
+	return body, reqs, batch, perr, true
 }
 
 // writeJSONRPC writes the answers of a body; 204 when there are none.

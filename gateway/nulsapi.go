@@ -39,14 +39,9 @@ import (
 //	@Router			/nuls-api/jsonrpc [post]
 func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
 	strict := r.URL.Query().Get("strict") == "true" || r.URL.Query().Get("strict") == "1"
-	body, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	body, reqs, batch, perr, ok := s.readJSONRPC(w, r)
+	if !ok {
 		return
-	}
-	reqs, batch, perr := jsonrpc.Parse(body)
-	if perr == nil && len(reqs) > maxJSONRPCBatch {
-		perr = jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "Invalid Request: a batch of %d requests; at most %d", len(reqs), maxJSONRPCBatch)
 	}
 	if perr != nil {
 		if strict {

@@ -39,8 +39,9 @@ func readHeader(r *reader) *BlockHeader {
 	return h
 }
 
-// unsigned is the header without its signature: what its hash covers.
-func (h *BlockHeader) unsigned() []byte {
+// Unsigned is the header without its signature: what its hash covers and
+// its packer signs (serializeWithoutSign).
+func (h *BlockHeader) Unsigned() []byte {
 	var w Writer
 	w.Raw(h.PreHash[:])
 	w.Raw(h.MerkleHash[:])
@@ -53,7 +54,7 @@ func (h *BlockHeader) unsigned() []byte {
 
 // Bytes is the header's serialization.
 func (h *BlockHeader) Bytes() []byte {
-	w := Writer{B: h.unsigned()}
+	w := Writer{B: h.Unsigned()}
 	w.U8(uint8(len(h.PublicKey)))
 	w.Raw(h.PublicKey)
 	w.Raw(h.SignData)
@@ -61,7 +62,7 @@ func (h *BlockHeader) Bytes() []byte {
 }
 
 // Hash is the block's hash.
-func (h *BlockHeader) Hash() Hash { return DoubleSHA256(h.unsigned()) }
+func (h *BlockHeader) Hash() Hash { return DoubleSHA256(h.Unsigned()) }
 
 // Extends is io.nuls.base.data.BlockExtendsData, the consensus part of a
 // header.

@@ -50,44 +50,26 @@ type tx struct {
 // seal computes the hash and the serialization. The hash covers everything
 // but the signature (Transaction.serializeForHash).
 func (t *tx) seal() {
-	var w nulsdata.Writer
-	w.U16(t.typ)
-	w.U32(t.time)
-	w.VarBytes(t.remark)
-	w.VarBytes(t.data)
-	w.VarBytes(t.coinData())
-	t.hash = nulsdata.DoubleSHA256(w.B)
-	var sig []byte
+	nt := nulsdata.Transaction{Type: t.typ, Time: t.time, Remark: t.remark, TxData: t.data, CoinData: t.coinData()}
+	t.hash = nt.Hash()
 	if len(t.signer) > 0 {
-		sig = fakeSignature(t.signer, t.hash)
+		nt.Signature = fakeSignature(t.signer, t.hash)
 	}
-	w.VarBytes(sig)
-	t.bytes = w.B
+	t.bytes = nt.Bytes()
 }
 
 func (t *tx) coinData() []byte {
 	if len(t.froms) == 0 && len(t.tos) == 0 {
 		return nil
 	}
-	var w nulsdata.Writer
-	w.VarInt(uint64(len(t.froms)))
+	var cd nulsdata.CoinData
 	for _, f := range t.froms {
-		w.VarBytes(f.address)
-		w.U16(f.assetChainID)
-		w.U16(f.assetID)
-		w.Amount(f.amount)
-		w.VarBytes(f.nonce[:])
-		w.U8(f.locked)
+		cd.From = append(cd.From, nulsdata.CoinFrom{Address: f.address, AssetChainID: f.assetChainID, AssetID: f.assetID, Amount: f.amount, Nonce: f.nonce[:], Locked: f.locked})
 	}
-	w.VarInt(uint64(len(t.tos)))
 	for _, c := range t.tos {
-		w.VarBytes(c.address)
-		w.U16(c.assetChainID)
-		w.U16(c.assetID)
-		w.Amount(c.amount)
-		w.U64(uint64(c.lockTime))
+		cd.To = append(cd.To, nulsdata.CoinTo{Address: c.address, AssetChainID: c.assetChainID, AssetID: c.assetID, Amount: c.amount, LockTime: c.lockTime})
 	}
-	return w.B
+	return cd.Bytes()
 }
 
 // header is a block header (io.nuls.base.data.BlockHeader).
@@ -102,14 +84,8 @@ type header struct {
 
 // unsigned is the header as hashed: everything but the block signature.
 func (h *header) unsigned() []byte {
-	var w nulsdata.Writer
-	w.Raw(h.preHash[:])
-	w.Raw(h.merkleHash[:])
-	w.U32(h.time)
-	w.U32(h.height)
-	w.U32(h.txCount)
-	w.VarBytes(h.extend)
-	return w.B
+	nh := nulsdata.BlockHeader{PreHash: h.preHash, MerkleHash: h.merkleHash, Time: h.time, Height: h.height, TxCount: h.txCount, Extend: h.extend}
+	return nh.Unsigned()
 }
 
 // block is a sealed block: header, hash, serializations and transactions.
