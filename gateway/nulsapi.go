@@ -155,6 +155,8 @@ type nulsAPICaller struct {
 	p *auth.Principal
 }
 
+func (c nulsAPICaller) ChainID() int { return c.s.cfg.ChainID }
+
 func (c nulsAPICaller) Call(ctx context.Context, command string, params map[string]any) (json.RawMessage, error) {
 	raw, err := json.Marshal(params)
 	if err != nil {

@@ -277,3 +277,26 @@ func TestNulsAPIBroadcastTx(t *testing.T) {
 		t.Errorf("bytes that are not a transaction: %+v", e)
 	}
 }
+
+// TestNulsAPINetworkInfo: getNetworkInfo takes no chainId in nuls-api,
+// which reads its chain from its configuration: the gateway's --chain-id;
+// without one, a chainId given first, or a clear refusal.
+func TestNulsAPINetworkInfo(t *testing.T) {
+	t.Parallel()
+	call := func(url, params string) string {
+		t.Helper()
+		_, _, b := postWith(t, url+"/nuls-api/jsonrpc", `{"jsonrpc":"2.0","method":"getNetworkInfo","params":`+params+`,"id":1}`, map[string]string{"Content-Type": "application/json"})
+		return b
+	}
+	configured := startGateway(t, gatewayOptions{cfg: Config{ChainID: 2}})
+	if b := call(configured.url, `[]`); !strings.Contains(b, `"result":{"inCount":0,"localBestHeight":0,"netBestHeight":0,"outCount":0,"timeOffset":0}`) {
+		t.Errorf("with --chain-id: %s", b)
+	}
+	bare := startGateway(t, gatewayOptions{})
+	if b := call(bare.url, `[2]`); !strings.Contains(b, `"netBestHeight":0`) {
+		t.Errorf("chainId given: %s", b)
+	}
+	if b := call(bare.url, `[]`); !strings.Contains(b, `"code":"1000"`) || !strings.Contains(b, "--chain-id") {
+		t.Errorf("no chain anywhere: %s", b)
+	}
+}

@@ -94,6 +94,10 @@ type Config struct {
 	Catalog *catalog.Catalog
 	// Registry receives the gateway's metrics. Default: a new registry.
 	Registry *prometheus.Registry
+	// ChainID is the chain the nuls-api profile's methods that take no
+	// chainId serve (getNetworkInfo), as nuls-api reads it from its
+	// configuration. 0: they need one given.
+	ChainID int
 	// PublicServiceURL is the JSON-RPC URL of a NULS public-service
 	// (such as http://public-service:18003/), to which the nuls-api
 	// profile forwards the read methods only public-service answers.

@@ -13,6 +13,9 @@ import (
 // does for its caller.
 type Caller interface {
 	Call(ctx context.Context, command string, params map[string]any) (json.RawMessage, error)
+	// ChainID is the chain a method that takes none serves (nuls-api
+	// reads it from its configuration); 0 when unknown.
+	ChainID() int
 }
 
 // ParamError is a parameter nuls-api would refuse: its code "1000",
@@ -42,8 +45,12 @@ func (m *Method) Run(ctx context.Context, c Caller, args map[string]json.RawMess
 	return m.run(ctx, c, args)
 }
 
-// ByPosition names positional values by the method's parameters.
+// ByPosition names positional values by the method's parameters. A method
+// that takes none may be given a chainId first.
 func (m *Method) ByPosition(values []json.RawMessage) (map[string]json.RawMessage, error) {
+	if len(m.Params) == 0 && len(values) > 0 {
+		return map[string]json.RawMessage{"chainId": values[0]}, nil
+	}
 	if len(values) < len(m.Params) {
 		return nil, &ParamError{Detail: fmt.Sprintf("%s takes %d parameters (%v), got %d", m.Name, len(m.Params), m.Params, len(values))}
 	}
@@ -55,6 +62,18 @@ func (m *Method) ByPosition(values []json.RawMessage) (map[string]json.RawMessag
 }
 
 var methods = map[string]*Method{}
+
+// chainOf is the chainId argument when given (positionally, or by name),
+// else the Caller's chain.
+func chainOf(c Caller, a map[string]json.RawMessage) (int, error) {
+	if _, ok := a["chainId"]; ok {
+		return intArg(a, "chainId")
+	}
+	if id := c.ChainID(); id > 0 {
+		return id, nil
+	}
+	return 0, &ParamError{Detail: "[chainId] is required: this gateway has no default chain (--chain-id)"}
+}
 
 func register(m *Method) { methods[m.Name] = m }
 
@@ -90,6 +109,14 @@ func init() {
 				return int64(-1), nil // as nuls-api, when the module gives no value
 			}
 			return v.Value, nil
+		}})
+	register(&Method{Name: "getNetworkInfo", Commands: []string{"nw_info"},
+		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
+			chainID, err := chainOf(c, a)
+			if err != nil {
+				return nil, err
+			}
+			return c.Call(ctx, "nw_info", map[string]any{"chainId": chainID})
 		}})
 	register(&Method{Name: "getAccountBalance", Params: []string{"chainId", "assetChainId", "assetId", "address"}, Commands: []string{"getBalanceNonce"},
 		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {

@@ -29,6 +29,7 @@ var moduleRoles = []struct {
 	{"ledger", (*Node).ledgerMethods},
 	{"account", (*Node).accountMethods},
 	{"transaction", (*Node).txMethods},
+	{"network", (*Node).networkMethods},
 }
 
 // Node is a simulated NULS node. New binds its listeners; Run serves them.

@@ -44,6 +44,7 @@ const (
 	envOTLPEndpoint    = "GATEWAY_OTLP_ENDPOINT"
 	envNulsAPIListen   = "GATEWAY_NULS_API_LISTEN"
 	envPublicService   = "GATEWAY_PUBLIC_SERVICE_URL"
+	envChainID         = "GATEWAY_CHAIN_ID"
 
 	// Security: authentication, authorization, limits.
 	envKeysFile            = "GATEWAY_KEYS_FILE"
@@ -114,6 +115,7 @@ type config struct {
 	OTLPEndpoint    string
 	NulsAPIListen   string
 	PublicService   string
+	ChainID         int
 
 	KeysFile            string
 	JWTSecret           string
@@ -222,6 +224,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.DebugListen, "debug-listen", env(envDebugListen, ""), "address of a separate listener serving /debug/pprof; unset: none. Keep it private (env "+envDebugListen+")")
 	fs.StringVar(&c.NulstarListen, "nulstar-listen", env(envNulstarListen, ""), "address of a listener serving, at POST /, what the Nulstar Connector's HTTP endpoint (port 8089) does: a raw Request message in, the Response message out, public methods only (also at POST /nulstar of --listen); unset: none (env "+envNulstarListen+")")
 	fs.StringVar(&c.NulsAPIListen, "nuls-api-listen", env(envNulsAPIListen, ""), "address of a listener serving the nuls-api profile at POST /jsonrpc, as NULS's nuls-api server does on port 18004, so that its clients need no change (also at POST /nuls-api/jsonrpc of --listen); unset: none (env "+envNulsAPIListen+")")
+	intVar(&c.ChainID, "chain-id", envChainID, 0, "the chain the nuls-api profile's methods that take no chainId serve (getNetworkInfo), as nuls-api's own configuration says; 0: the simulated node's when it is in-process, else they need one given")
 	fs.StringVar(&c.PublicService, "public-service-url", env(envPublicService, ""), "JSON-RPC URL of a NULS public-service (such as http://public-service:18003/) to forward the nuls-api profile's read methods only public-service answers (its MongoDB index: getAccountTxs, getBlockHeaderList, …); unset: they are refused, saying so (env "+envPublicService+")")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env(envOTLPEndpoint, ""), "OpenTelemetry collector (OTLP/HTTP) base URL, such as http://otel-collector:4318, to export traces to: a span per request, continuing the caller's W3C traceparent, and one per upstream call with its NULS MessageIDs; unset: OTEL_EXPORTER_OTLP_ENDPOINT if set, else no tracing (env "+envOTLPEndpoint+")")
 	fs.StringVar(&c.ModuleListen, "module-listen", env(envModuleListen, "127.0.0.1:0"), "address of the gateway's module endpoint (/ws) in the manager topology, where other modules call it; never the HTTP listener. Reach it from the Manager's network only (env "+envModuleListen+")")
@@ -268,6 +271,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	}
 	if fs.NArg() > 0 {
 		return c, &usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	if c.ChainID < 0 || c.ChainID > 65535 {
+		errs = append(errs, fmt.Errorf("--chain-id %d: want a chain ID, 1 to 65535 (or 0)", c.ChainID))
 	}
 	if c.PublicService != "" {
 		if u, err := url.Parse(c.PublicService); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -99,6 +99,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	upstream := newStage() // upstream connections and the simulated node
 	defer upstream.stop()
 	upstreamURL := cfg.Upstream
+	chainID := cfg.ChainID
 	if upstreamURL == "" {
 		node, err := devnode.New(devnode.Config{Listen: "127.0.0.1:0", BlockInterval: cfg.BlockInterval}, logger.With("component", "devnode"))
 		if err != nil {
@@ -106,6 +107,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		upstream.goRun(logger, "devnode", node.Run)
 		upstreamURL = node.URL()
+		if chainID == 0 {
+			chainID = node.ChainID()
+		}
 		logger.Info("no --upstream given: started the simulated NULS node in-process",
 			slog.String("url", upstreamURL), slog.Int("chain_id", node.ChainID()))
 		cfg.Topology = topologyDirect
@@ -220,7 +224,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Limiter: newLimiter(cfg, rdb, logger.With("component", "ratelimit")), Plans: cfg.RatePlans, Weights: cfg.MethodWeights,
 		TrustedProxies: cfg.TrustedProxies, MaxStreamsPerClient: cfg.MaxStreamsPerClient, MaxTopicsPerClient: cfg.MaxTopicsPerClient,
 		BodyTimeout: cfg.BodyTimeout, MaxCompounds: cfg.MaxCompounds, Catalog: methods, EventPollInterval: cfg.EventPollInterval,
-		Tracer: tp.Tracer(), PublicServiceURL: cfg.PublicService,
+		Tracer: tp.Tracer(), PublicServiceURL: cfg.PublicService, ChainID: chainID,
 	}
 	if rdb != nil {
 		cluster, err := subscriptions.NewRedisCluster(rdb, subscriptions.RedisClusterConfig{
