@@ -278,7 +278,7 @@ func TestNulsAPIBroadcastTx(t *testing.T) {
 	}
 }
 
-// TestNulsAPINetworkInfo: getNetworkInfo takes no chainId in nuls-api,
+// TestNulsAPINetworkInfo: getNetworkInfo and info take no chainId in nuls-api,
 // which reads its chain from its configuration: the gateway's --chain-id;
 // without one, a chainId given first, or a clear refusal.
 func TestNulsAPINetworkInfo(t *testing.T) {
@@ -291,6 +291,16 @@ func TestNulsAPINetworkInfo(t *testing.T) {
 	configured := startGateway(t, gatewayOptions{cfg: Config{ChainID: 2}})
 	if b := call(configured.url, `[]`); !strings.Contains(b, `"result":{"inCount":0,"localBestHeight":0,"netBestHeight":0,"outCount":0,"timeOffset":0}`) {
 		t.Errorf("with --chain-id: %s", b)
+	}
+	// info too: the consensus configuration, and the chain's own facts.
+	_, _, info := postWith(t, configured.url+"/nuls-api/jsonrpc", `{"jsonrpc":"2.0","method":"info","params":[],"id":1}`, map[string]string{"Content-Type": "application/json"})
+	for _, want := range []string{`"chainId":2`, `"assetId":1`, `"addressPrefix":"tNULS"`, `"symbol":"NULS"`, `"agentChainId":2`, `"inflationAmount":`} {
+		if !strings.Contains(info, want) {
+			t.Errorf("info lacks %s: %s", want, info)
+		}
+	}
+	if strings.Contains(info, "seedNodes") || strings.Contains(info, "awardAssetId") {
+		t.Errorf("info keeps what nuls-api removes: %s", info)
 	}
 	bare := startGateway(t, gatewayOptions{})
 	if b := call(bare.url, `[2]`); !strings.Contains(b, `"netBestHeight":0`) {

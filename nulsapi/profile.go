@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+
+	"github.com/nuls-gateway/nuls-gateway/nulsdata"
 )
 
 // Caller calls a module command with parameters by name, as the gateway
@@ -109,6 +111,37 @@ func init() {
 				return int64(-1), nil // as nuls-api, when the module gives no value
 			}
 			return v.Value, nil
+		}})
+	register(&Method{Name: "info", Commands: []string{"cs_getConsensusConfig"},
+		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
+			chainID, err := chainOf(c, a)
+			if err != nil {
+				return nil, err
+			}
+			raw, err := c.Call(ctx, "cs_getConsensusConfig", map[string]any{"chainId": chainID})
+			if err != nil {
+				return nil, err
+			}
+			// The consensus configuration, and what nuls-api adds of
+			// its own configuration: the chain, its main asset (1), the
+			// address prefix and, on NULS's chains, the symbol.
+			info := map[string]json.RawMessage{}
+			dec := json.NewDecoder(bytesReader(raw))
+			dec.UseNumber()
+			if err := dec.Decode(&info); err != nil {
+				return nil, fmt.Errorf("nulsapi: cs_getConsensusConfig answered %.100s: %w", raw, err)
+			}
+			delete(info, "awardAssetId")
+			delete(info, "seedNodes")
+			out := map[string]any{}
+			for k, v := range info {
+				out[k] = v
+			}
+			out["chainId"], out["assetId"], out["addressPrefix"] = chainID, 1, nulsdata.AddressPrefix(chainID)
+			if chainID == 1 || chainID == 2 {
+				out["symbol"] = "NULS"
+			}
+			return out, nil
 		}})
 	register(&Method{Name: "getNetworkInfo", Commands: []string{"nw_info"},
 		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {

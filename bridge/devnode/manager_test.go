@@ -105,7 +105,7 @@ func TestRegisterAPI(t *testing.T) {
 			t.Errorf("role %s: %v, want only IP and Port", role, e)
 		}
 	}
-	if diff := cmp.Diff([]string{"account", "block", "extra", "kernel", "ledger", "network", "transaction"}, sortedKeys(table.Dependencies)); diff != "" {
+	if diff := cmp.Diff([]string{"account", "block", "consensus", "extra", "kernel", "ledger", "network", "transaction"}, sortedKeys(table.Dependencies)); diff != "" {
 		t.Errorf("roles (-want +got):\n%s", diff)
 	}
 	if e := table.Dependencies["extra"]; e["Port"] != "17999" {
@@ -188,7 +188,7 @@ func TestManagerLinkAndModules(t *testing.T) {
 		}
 	}
 	table := waitTable("with the node's modules", func(rt bridge.RoleTable) bool { return len(rt) >= 6 })
-	if diff := cmp.Diff([]string{"account", "block", "gateway", "kernel", "ledger", "network", "transaction"}, sortedKeys(table)); diff != "" {
+	if diff := cmp.Diff([]string{"account", "block", "consensus", "gateway", "kernel", "ledger", "network", "transaction"}, sortedKeys(table)); diff != "" {
 		t.Errorf("roles (-want +got):\n%s", diff)
 	}
 	for role, e := range table {
@@ -212,7 +212,7 @@ func TestManagerLinkAndModules(t *testing.T) {
 		clients = ms.Clients()
 		time.Sleep(5 * time.Millisecond)
 	}
-	if diff := cmp.Diff([]string{"account", "block", "ledger", "network", "transaction"}, sortedKeys(clients)); diff != "" {
+	if diff := cmp.Diff([]string{"account", "block", "consensus", "ledger", "network", "transaction"}, sortedKeys(clients)); diff != "" {
 		t.Errorf("module clients (-want +got):\n%s", diff)
 	}
 	ledger := clients["ledger"]

@@ -30,6 +30,7 @@ var moduleRoles = []struct {
 	{"account", (*Node).accountMethods},
 	{"transaction", (*Node).txMethods},
 	{"network", (*Node).networkMethods},
+	{"consensus", (*Node).consensusMethods},
 }
 
 // Node is a simulated NULS node. New binds its listeners; Run serves them.

@@ -72,7 +72,7 @@ func TestURLs(t *testing.T) {
 			t.Errorf("%s URL %s", role, u)
 		}
 	}
-	if diff := cmp.Diff([]string{"account", "block", "ledger", "network", "transaction"}, sortedKeys(urls)); diff != "" {
+	if diff := cmp.Diff([]string{"account", "block", "consensus", "ledger", "network", "transaction"}, sortedKeys(urls)); diff != "" {
 		t.Errorf("roles (-want +got):\n%s", diff)
 	}
 }
