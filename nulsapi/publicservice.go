@@ -4,9 +4,9 @@ package nulsapi
 // MongoDB index of the chain, port 18003) that the profile does not answer
 // itself: the gateway forwards them to a configured public-service, and refuses them
 // clearly without one. Its other methods stay out: those that write or
-// steer it (broadcastTx, commitData, commitMsg, sendCrossTx,
-// uploadContractJar, recoverySync, rollbackBestBlocks, stopSync) and those
-// the profile answers itself.
+// steer it (commitData, commitMsg, uploadContractJar, recoverySync,
+// rollbackBestBlocks, stopSync), and those the profile answers itself
+// (broadcastTx among them).
 var publicServiceReads = setOf(
 	"assetGet", "computeContractAddress", "getAccount", "getAccountByAlias", "getAccountConsensus",
 	"getAccountConsensusNode", "getAccountContractList", "getAccountCrossLedgerList", "getAccountDeposit",
@@ -30,6 +30,9 @@ var publicServiceReads = setOf(
 	"getContract", "getContractTxResult", "getContractConstructor", "getContractMethod", "getContractMethodArgsTypes",
 	"invokeView", "imputedContractCallGas", "imputedContractCreateGas",
 	"validateContractCall", "validateContractCreate", "validateContractDelete",
+	// A client's signed cross-chain transfer, which the JS SDK sends to
+	// public-service: a broadcast, like broadcastTx.
+	"sendCrossTx",
 )
 
 // ForwardsToPublicService reports whether method is one only public-service
