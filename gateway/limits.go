@@ -68,6 +68,25 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	return s.admitAs(w, r, s.clientKey(r, p), s.planOf(p), cost)
 }
 
+// spend spends cost more units of p's quota for work a request asks as it
+// goes (the nuls-api profile's calls after its first), without answering:
+// beyond the quota it returns a *rateLimitedError for the caller to report.
+func (s *Server) spend(r *http.Request, p *auth.Principal, cost int) error {
+	plan := s.planOf(p)
+	if s.cfg.Limiter == nil || plan.Unlimited() || cost <= 0 {
+		return nil
+	}
+	res, err := s.cfg.Limiter.Allow(r.Context(), s.clientKey(r, p), plan, cost)
+	if err != nil {
+		return err
+	}
+	if !res.Allowed {
+		s.metrics.rateLimited.Inc()
+		return &rateLimitedError{plan: plan.Name, retry: res.RetryAfterSeconds()}
+	}
+	return nil
+}
+
 // admitAddress spends one unit of the address's anonymous quota.
 func (s *Server) admitAddress(w http.ResponseWriter, r *http.Request) bool {
 	return s.admitAs(w, r, "ip:"+s.clientIP(r), s.cfg.Plans[s.cfg.AnonymousPlan], 1)

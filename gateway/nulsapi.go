@@ -83,7 +83,7 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			outcomes[i].result, outcomes[i].err = s.nulsAPICall(r.Context(), p, q)
+			outcomes[i].result, outcomes[i].err = s.nulsAPICall(r.Context(), r, p, q)
 		}()
 	}
 	wg.Wait()
@@ -122,7 +122,7 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
 var errNotInProfile = errors.New("Can't find the method")
 
 // nulsAPICall runs one request of the profile for p.
-func (s *Server) nulsAPICall(ctx context.Context, p *auth.Principal, q *jsonrpc.Request) (any, error) {
+func (s *Server) nulsAPICall(ctx context.Context, r *http.Request, p *auth.Principal, q *jsonrpc.Request) (any, error) {
 	m, ok := nulsapi.Lookup(q.Method)
 	if !ok {
 		if nulsapi.ForwardsToPublicService(q.Method) {
@@ -145,19 +145,29 @@ func (s *Server) nulsAPICall(ctx context.Context, p *auth.Principal, q *jsonrpc.
 			return nil, err
 		}
 	}
-	return m.Run(ctx, nulsAPICaller{s: s, p: p}, args)
+	calls := 0
+	return m.Run(ctx, nulsAPICaller{s: s, r: r, p: p, calls: &calls}, args)
 }
 
 // nulsAPICaller is the profile's way to the module commands: the caller's
-// own access, the gateway's upstream.
+// own access and quota, the gateway's upstream. The request's cost paid
+// its first call; each further one (getBalanceList calls once per asset)
+// spends the command's weight.
 type nulsAPICaller struct {
-	s *Server
-	p *auth.Principal
+	s     *Server
+	r     *http.Request
+	p     *auth.Principal
+	calls *int
 }
 
 func (c nulsAPICaller) ChainID() int { return c.s.cfg.ChainID }
 
 func (c nulsAPICaller) Call(ctx context.Context, command string, params map[string]any) (json.RawMessage, error) {
+	if *c.calls++; *c.calls > 1 {
+		if err := c.s.spend(c.r, c.p, c.s.weight(command)); err != nil {
+			return nil, err
+		}
+	}
 	raw, err := json.Marshal(params)
 	if err != nil {
 		return nil, err

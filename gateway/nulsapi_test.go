@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/nulsdata"
+	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 )
 
 // TestNulsAPIProfile replays requests as nuls-api's documentation writes
@@ -308,5 +310,22 @@ func TestNulsAPINetworkInfo(t *testing.T) {
 	}
 	if b := call(bare.url, `[]`); !strings.Contains(b, `"code":"1000"`) || !strings.Contains(b, "--chain-id") {
 		t.Errorf("no chain anywhere: %s", b)
+	}
+}
+
+// TestNulsAPIPaysPerCall: a getBalanceList of many assets spends a unit of
+// the caller's quota per ledger call, so that one request cannot call the
+// module more than the caller's plan allows.
+func TestNulsAPIPaysPerCall(t *testing.T) {
+	t.Parallel()
+	ta := newTestAuth(t, auth.Config{})
+	tg := startGateway(t, gatewayOptions{cfg: limitedConfig(ta, ratelimit.NewLocal())})
+	addr := tg.node.GenesisAccounts()[0].Address
+	assets := strings.TrimSuffix(strings.Repeat(`{"chainId":2,"assetId":1},`, 8), ",")
+	// The anonymous quota is 5 units: 8 calls do not fit.
+	_, _, b := postWith(t, tg.url+"/nuls-api/jsonrpc", `{"jsonrpc":"2.0","method":"getBalanceList","params":[2,"`+addr+`",[`+assets+`]],"id":1}`,
+		from("203.0.113.7", map[string]string{"Content-Type": "application/json"}))
+	if !strings.Contains(b, `"code":"-32029"`) {
+		t.Errorf("8 ledger calls on a quota of 5: %s", b)
 	}
 }
