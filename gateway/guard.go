@@ -82,9 +82,10 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 }
 
 // actsOnGet reports whether a GET of path does more than read a document:
-// opening a stream subscribes upstream.
+// opening a stream subscribes upstream, and GET /jsonrpc opens a socket
+// that calls and subscribes.
 func actsOnGet(path string) bool {
-	return strings.HasPrefix(path, "/rpc/") || path == "/notifications" || strings.HasPrefix(path, "/requests/")
+	return strings.HasPrefix(path, "/rpc/") || path == "/notifications" || strings.HasPrefix(path, "/requests/") || path == "/jsonrpc"
 }
 
 // crossSiteGet reports whether a browser sent a GET for a page of an origin

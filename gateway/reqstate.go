@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -49,6 +51,12 @@ func (st *requestState) Write(b []byte) (int, error) {
 }
 
 func (st *requestState) Unwrap() http.ResponseWriter { return st.ResponseWriter }
+
+// Hijack is for what asserts http.Hijacker rather than use a
+// ResponseController (gorilla/websocket's Upgrader).
+func (st *requestState) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(st.ResponseWriter).Hijack()
+}
 
 // requestIDPrefix tells this process's request IDs apart from another
 // instance's: the host name and a random word, as chi's RequestID.

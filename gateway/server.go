@@ -413,6 +413,7 @@ func (s *Server) routes() http.Handler {
 		r.Use(s.authenticateStream)
 		r.Get("/rpc/{method}/stream", s.stream)
 		r.Get("/notifications", s.notifications)
+		r.Get("/jsonrpc", s.jsonRPCSocket)
 	})
 	return r
 }

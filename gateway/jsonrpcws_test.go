@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// TestJSONRPCSocket: GET /jsonrpc is a WebSocket of JSON-RPC 2.0 calls and
+// subscriptions: a call is answered as on POST, a subscription to
+// newHeaders sends a notification per new block, unsubscribe ends it; a
+// page of a foreign origin cannot open it.
+func TestJSONRPCSocket(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	wsURL := "ws" + strings.TrimPrefix(tg.url, "http") + "/jsonrpc"
+	conn, resp, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL, nil)
+	if err != nil {
+		t.Fatalf("dial: %v %v", err, resp)
+	}
+	defer conn.Close()
+	read := func() map[string]json.RawMessage {
+		t.Helper()
+		_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(msg, &m); err != nil {
+			t.Fatalf("%s: %v", msg, err)
+		}
+		return m
+	}
+	write := func(s string) {
+		t.Helper()
+		if err := conn.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`{"jsonrpc":"2.0","method":"latestHeight","params":[2],"id":1}`)
+	if m := read(); string(m["id"]) != "1" || !strings.HasPrefix(string(m["result"]), `{"value":`) {
+		t.Fatalf("call: %v", m)
+	}
+	write(`{"jsonrpc":"2.0","method":"subscribe","params":["newHeaders",{"chainId":2}],"id":2}`)
+	sub := read()
+	var id string
+	if err := json.Unmarshal(sub["result"], &id); err != nil || id == "" {
+		t.Fatalf("subscribe: %v", sub)
+	}
+	type note struct {
+		Subscription string
+		ID           string
+		Type         string
+		Result       struct{ Height *int64 }
+	}
+	next := func() note {
+		t.Helper()
+		m := read()
+		var n note
+		if string(m["method"]) != `"subscription"` || json.Unmarshal(m["params"], &n) != nil || n.Subscription != id {
+			t.Fatalf("notification: %v", m)
+		}
+		return n
+	}
+	if n := next(); n.Result.Height == nil || *n.Result.Height != 0 || n.ID == "" || n.Type != "" {
+		t.Fatalf("first notification %+v", n)
+	}
+	tg.node.ProduceBlock()
+	if n := next(); n.Result.Height == nil || *n.Result.Height != 1 {
+		t.Fatalf("after a block: %+v", n)
+	}
+	write(`{"jsonrpc":"2.0","method":"unsubscribe","params":["` + id + `"],"id":3}`)
+	if m := read(); string(m["result"]) != "true" {
+		t.Fatalf("unsubscribe: %v", m)
+	}
+	write(`{"jsonrpc":"2.0","method":"subscribe","params":["nope",{}],"id":4}`)
+	if m := read(); !strings.Contains(string(m["error"]), `"code":-32601`) {
+		t.Errorf("subscribe to an unknown method: %v", m)
+	}
+	// A foreign page cannot open the socket.
+	_, resp, err = websocket.DefaultDialer.DialContext(t.Context(), wsURL, http.Header{"Origin": {"https://evil.example"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a foreign origin: %v %v", err, resp)
+	}
+}
