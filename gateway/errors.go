@@ -64,7 +64,7 @@ func httpStatus(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, errCrossSite):
 		return http.StatusForbidden
-	case errors.As(err, &limited), errors.Is(err, errClientStreams), errors.Is(err, errClientTopics):
+	case errors.As(err, &limited), errors.Is(err, errClientStreams), errors.Is(err, errClientTopics), errors.Is(err, errSocketSubscriptions):
 		return http.StatusTooManyRequests
 	case errors.Is(err, errRouteNotFound):
 		return http.StatusNotFound

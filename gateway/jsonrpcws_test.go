@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,45 @@ func TestJSONRPCSocket(t *testing.T) {
 	_, resp, err = websocket.DefaultDialer.DialContext(t.Context(), wsURL, http.Header{"Origin": {"https://evil.example"}})
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a foreign origin: %v %v", err, resp)
+	}
+}
+
+// TestJSONRPCSocketLimits: a socket holds at most maxSocketSubscriptions
+// subscriptions, and a batch no larger than POST's.
+func TestJSONRPCSocketLimits(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	conn, _, err := websocket.DefaultDialer.DialContext(t.Context(), "ws"+strings.TrimPrefix(tg.url, "http")+"/jsonrpc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	answers := map[string]string{}
+	for i := range maxSocketSubscriptions + 1 {
+		req := `{"jsonrpc":"2.0","method":"subscribe","params":["latestHeight",{"chainId":2},{"eventCounter":` + strconv.Itoa(i+1) + `}],"id":"s` + strconv.Itoa(i) + `"}`
+		if err := conn.WriteMessage(websocket.TextMessage, []byte(req)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for len(answers) < maxSocketSubscriptions+1 {
+		_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %d answers: %v", len(answers), err)
+		}
+		var m struct {
+			ID     string
+			Result json.RawMessage
+			Error  json.RawMessage
+		}
+		if json.Unmarshal(msg, &m) == nil && m.ID != "" {
+			answers[m.ID] = string(m.Result) + string(m.Error)
+		}
+	}
+	if last := answers["s"+strconv.Itoa(maxSocketSubscriptions)]; !strings.Contains(last, "as many subscriptions as one socket may") {
+		t.Errorf("subscription %d: %s", maxSocketSubscriptions+1, last)
+	}
+	if first := answers["s0"]; first != `"1"` {
+		t.Errorf("first subscription: %s", first)
 	}
 }
