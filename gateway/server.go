@@ -402,6 +402,7 @@ func (s *Server) routes() http.Handler {
 		r.With(s.limitBody).Post("/jsonrpc", s.jsonRPC)
 		r.With(s.limitAnyBody).Post("/nulstar", s.nulstarHTTP)
 		r.With(s.limitBody).Post("/nuls-api/jsonrpc", s.nulsAPI)
+		r.With(s.limitBody).Post("/nuls-api/jsonrpc/", s.nulsAPI)
 		r.Get("/requests/{id}", s.getRequest)
 		r.With(s.limitBody).Post("/stream-tickets", s.streamTicket)
 		// What every instance serves and the Manager is told: admin.
@@ -432,7 +433,9 @@ func (s *Server) NulstarHandler() http.Handler {
 // 18004): what POST /nuls-api/jsonrpc does, behind the same guards.
 func (s *Server) NulsAPIHandler() http.Handler {
 	return s.ownListener(func(r chi.Router) {
+		// The SDKs join their base URL (…/jsonrpc) and "/".
 		r.With(s.authenticate, s.limitBody).Post("/jsonrpc", s.nulsAPI)
+		r.With(s.authenticate, s.limitBody).Post("/jsonrpc/", s.nulsAPI)
 	})
 }
 
