@@ -31,8 +31,13 @@ var protocolCommands = setOf(
 // kernelCommands are the RPC-TOOL kernel commands every module answers
 // (D17): they stop a module or change its configuration, so they are
 // callable only with the admin scope, and only when the operator allowed
-// them (Config.AllowKernelCommands).
-var kernelCommands = setOf("status", "shutdown", "terminate", "confget", "confset", "confreset")
+// them (Config.AllowKernelCommands). With them are the network module's
+// commands that change a node's peers or send to them, which a live node
+// lists with the public scope (protocol vectors, ListAPI): a stranger must
+// not disconnect the node or broadcast through it.
+var kernelCommands = setOf("status", "shutdown", "terminate", "confget", "confset", "confreset",
+	"nw_activecross", "nw_addnodes", "nw_broadcast", "nw_createnodegroup", "nw_delnodegroup", "nw_delnodes",
+	"nw_protocolregister", "nw_reconnect", "nw_sendpeersmsg", "nw_updatenodeinfo")
 
 func setOf(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))

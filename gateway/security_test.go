@@ -492,3 +492,49 @@ func TestCallerData(t *testing.T) {
 		t.Fatalf("an anonymous caller read the answer: %d", st)
 	}
 }
+
+// TestNetworkCommandsNotPublic: a live node lists the network module's
+// commands that change its peers (nw_delNodes, nw_reconnect, …) with the
+// public scope. They are kernel-like: not callable by a stranger, nor by
+// anyone unless the operator allowed kernel commands; nw_info, which only
+// reads, stays public.
+func TestNetworkCommandsNotPublic(t *testing.T) {
+	t.Parallel()
+	m, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "nw"}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	var called atomic.Int32
+	for _, name := range []string{"nw_delNodes", "nw_reconnect", "nw_broadcast", "nw_info"} {
+		if err := m.Register(bridge.Method{Name: name, Scope: bridge.ScopePublic, Handler: func(context.Context, *bridge.Call) (any, error) {
+			if name != "nw_info" {
+				called.Add(1)
+			}
+			return map[string]int{"ok": 1}, nil
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Register(bridge.Method{Name: "ListAPI", Handler: func(context.Context, *bridge.Call) (any, error) {
+		out := map[string]bridge.MethodInfo{}
+		for _, mi := range m.Methods() {
+			out["Nuls."+mi.MethodName] = mi
+		}
+		return out, nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, m)})
+	if status, _, body := post(t, tg.url+"/rpc/nw_info", `{}`); status != http.StatusOK {
+		t.Fatalf("nw_info: %d %s", status, body)
+	}
+	for _, name := range []string{"nw_delNodes", "nw_reconnect", "nw_broadcast"} {
+		if status, _, body := post(t, tg.url+"/rpc/"+name, `{}`); status != http.StatusNotFound {
+			t.Errorf("%s, listed public upstream: %d %s, want 404", name, status, body)
+		}
+	}
+	if n := called.Load(); n != 0 {
+		t.Errorf("the node's peers were changed %d times", n)
+	}
+}
