@@ -124,20 +124,27 @@ func (sock *rpcSocket) run() {
 			q := &reqs[i]
 			resp := jsonrpc.Response{ID: q.ID, Error: q.Err}
 			// Each request is metered as on POST /jsonrpc.
+			var start func()
 			if err := s.spend(sock.r, sock.p, s.weight(q.Method)); err != nil {
 				resp.Error = s.jsonRPCError(sock.r, q.Method, err)
 			} else if q.Err == nil {
-				resp.Result, resp.Error = sock.handle(q)
+				resp.Result, resp.Error, start = sock.handle(q)
 			}
 			if !q.Notification() {
 				sock.send(resp)
+			}
+			if start != nil {
+				// After the answer: a client learns a subscription's ID
+				// before its first event.
+				start()
 			}
 		}
 	}
 }
 
-// handle answers one request of the socket.
-func (sock *rpcSocket) handle(q *jsonrpc.Request) (json.RawMessage, *jsonrpc.Error) {
+// handle answers one request of the socket; start, when not nil, starts
+// a new subscription's events once the answer is sent.
+func (sock *rpcSocket) handle(q *jsonrpc.Request) (result json.RawMessage, rerr *jsonrpc.Error, start func()) {
 	s := sock.s
 	switch q.Method {
 	case "subscribe":
@@ -145,7 +152,7 @@ func (sock *rpcSocket) handle(q *jsonrpc.Request) (json.RawMessage, *jsonrpc.Err
 	case "unsubscribe":
 		var ids []string
 		if err := json.Unmarshal(q.Params, &ids); err != nil || len(ids) != 1 {
-			return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "Invalid params: [\"<subscription>\"]")
+			return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "Invalid params: [\"<subscription>\"]"), nil
 		}
 		sock.mu.Lock()
 		sub, ok := sock.subs[ids[0]]
@@ -154,28 +161,29 @@ func (sock *rpcSocket) handle(q *jsonrpc.Request) (json.RawMessage, *jsonrpc.Err
 		if ok {
 			sub.close()
 		}
-		return json.RawMessage(strconv.FormatBool(ok)), nil
+		return json.RawMessage(strconv.FormatBool(ok)), nil, nil
 	}
 	var t jsonRPCTarget
 	t.compound, t.isCompound, t.err = s.compound(sock.ctx, q.Method)
 	if t.isCompound {
 		// A compound method costs its children, as on POST.
 		if err := s.spend(sock.r, sock.p, s.compoundWeight(t.compound)-s.weight(q.Method)); err != nil {
-			return nil, s.jsonRPCError(sock.r, q.Method, err)
+			return nil, s.jsonRPCError(sock.r, q.Method, err), nil
 		}
 	}
-	return s.jsonRPCCall(sock.r.WithContext(sock.ctx), sock.p, q, t)
+	result, rerr = s.jsonRPCCall(sock.r.WithContext(sock.ctx), sock.p, q, t)
+	return result, rerr, nil
 }
 
 // subscribe joins the stream ["<method>", {params}, {"eventCounter": N,
 // "period": S, "range": "…", "lastEventId": "…"}], as GET
 // /rpc/{method}/stream would, and returns its subscription ID.
-func (sock *rpcSocket) subscribe(q *jsonrpc.Request) (json.RawMessage, *jsonrpc.Error) {
+func (sock *rpcSocket) subscribe(q *jsonrpc.Request) (json.RawMessage, *jsonrpc.Error, func()) {
 	s := sock.s
 	var args []json.RawMessage
 	var method string
 	if err := json.Unmarshal(q.Params, &args); err != nil || len(args) < 1 || len(args) > 3 || json.Unmarshal(args[0], &method) != nil {
-		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "Invalid params: [\"<method>\", {params}, {options}]")
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "Invalid params: [\"<method>\", {params}, {options}]"), nil
 	}
 	query := url.Values{}
 	if len(args) > 1 {
@@ -189,7 +197,7 @@ func (sock *rpcSocket) subscribe(q *jsonrpc.Request) (json.RawMessage, *jsonrpc.
 	}
 	if len(args) > 2 {
 		if err := json.Unmarshal(args[2], &opts); err != nil {
-			return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "Invalid params: options must be an object")
+			return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "Invalid params: options must be an object"), nil
 		}
 	}
 	if opts.EventCounter != nil {
@@ -205,20 +213,20 @@ func (sock *rpcSocket) subscribe(q *jsonrpc.Request) (json.RawMessage, *jsonrpc.
 	full := len(sock.subs) >= maxSocketSubscriptions
 	sock.mu.Unlock()
 	if full {
-		return nil, s.jsonRPCError(sock.r, method, errSocketSubscriptions)
+		return nil, s.jsonRPCError(sock.r, method, errSocketSubscriptions), nil
 	}
 	key, err := s.streamKey(sock.ctx, sock.p, method, query)
 	if err != nil {
-		return nil, s.jsonRPCError(sock.r, method, err)
+		return nil, s.jsonRPCError(sock.r, method, err), nil
 	}
 	slot, err := s.slots.acquire(s.clientKey(sock.r, sock.p), key.Topic())
 	if err != nil {
-		return nil, s.jsonRPCError(sock.r, method, err)
+		return nil, s.jsonRPCError(sock.r, method, err), nil
 	}
 	m, err := s.cfg.Hub.Join(sock.ctx, key, opts.LastEventID)
 	if err != nil {
 		slot.release()
-		return nil, s.jsonRPCError(sock.r, method, err)
+		return nil, s.jsonRPCError(sock.r, method, err), nil
 	}
 	sock.mu.Lock()
 	sock.next++
@@ -227,8 +235,7 @@ func (sock *rpcSocket) subscribe(q *jsonrpc.Request) (json.RawMessage, *jsonrpc.
 	sock.subs[id] = sub
 	sock.mu.Unlock()
 	sock.wg.Add(1)
-	go sock.follow(id, sub, opts.LastEventID)
-	return json.RawMessage(strconv.Quote(id)), nil
+	return json.RawMessage(strconv.Quote(id)), nil, func() { go sock.follow(id, sub, opts.LastEventID) }
 }
 
 // errSocketSubscriptions refuses a subscription beyond the socket's share.
