@@ -162,13 +162,7 @@ func checkKinOpenAPI(t *testing.T, spec []byte) {
 // at the version pinned in testdata/js/package-lock.json.
 func checkSwaggerParser(t *testing.T, specFile string) {
 	t.Helper()
-	node := needTool(t, "node", "install Node.js 18 or later")
-	npm := needTool(t, "npm", "install npm with Node.js")
-	dir := t.TempDir()
-	for _, name := range []string{"package.json", "package-lock.json", "validate.mjs"} {
-		copyFile(t, filepath.Join("testdata", "js", name), filepath.Join(dir, name))
-	}
-	runTool(t, dir, nil, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
+	dir, node := npmProject(t, "js")
 	out := runTool(t, dir, nil, node, "validate.mjs", specFile)
 	if !regexp.MustCompile(`^valid 3\.0\.\d+ \d+\n$`).MatchString(out) {
 		t.Errorf("swagger-parser: %q, want valid 3.0.x <paths>", out)
@@ -179,13 +173,7 @@ func checkSwaggerParser(t *testing.T, specFile string) {
 // (@redocly/cli, pinned in testdata/js): errors fail, warnings do not.
 func checkRedocly(t *testing.T, specFile string) {
 	t.Helper()
-	needTool(t, "node", "install Node.js 18 or later")
-	npm := needTool(t, "npm", "install npm with Node.js")
-	dir := t.TempDir()
-	for _, name := range []string{"package.json", "package-lock.json"} {
-		copyFile(t, filepath.Join("testdata", "js", name), filepath.Join(dir, name))
-	}
-	runTool(t, dir, nil, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
+	dir, _ := npmProject(t, "js")
 	// It exits non-zero on any error, which fails runTool.
 	out := runTool(t, dir, nil, filepath.Join(dir, "node_modules", ".bin", "redocly"), "lint", "--extends", "recommended", "--format", "stylish", specFile)
 	t.Logf("redocly lint:\n%s", out)
@@ -294,13 +282,7 @@ func TestOpenRPC(t *testing.T) {
 	if err := os.WriteFile(specFile, doc, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	node := needTool(t, "node", "install Node.js 18 or later")
-	npm := needTool(t, "npm", "install npm with Node.js")
-	dir := t.TempDir()
-	for _, name := range []string{"package.json", "package-lock.json", "validate-openrpc.mjs"} {
-		copyFile(t, filepath.Join("testdata", "js", name), filepath.Join(dir, name))
-	}
-	runTool(t, dir, nil, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
+	dir, node := npmProject(t, "js")
 	if out := runTool(t, dir, nil, node, "validate-openrpc.mjs", specFile); out != "valid 1.3.2 "+strconv.Itoa(len(parsed.Methods))+"\n" {
 		t.Errorf("OpenRPC validator: %q", out)
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -22,13 +21,7 @@ const devnodeGenesisPassword = "nuls123456"
 // answers, and the transfer must be found.
 func TestNulsSDK(t *testing.T) {
 	t.Parallel()
-	node := needTool(t, "node", "install Node.js 18 or later")
-	npm := needTool(t, "npm", "install npm with Node.js")
-	dir := t.TempDir()
-	for _, name := range []string{"package.json", "package-lock.json", "transfer.js"} {
-		copyFile(t, filepath.Join("testdata", "sdk", name), filepath.Join(dir, name))
-	}
-	runTool(t, dir, nil, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
+	dir, node := npmProject(t, "sdk")
 	gw := startGateway(t, "--nuls-api-listen", "127.0.0.1:0")
 
 	var acct struct{ Address, Pri, Pub string }
