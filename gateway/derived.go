@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -86,17 +85,12 @@ func newHeader(ctx context.Context, up Upstream, params, push json.RawMessage) (
 	if err != nil {
 		return nil, err
 	}
-	var v struct{ Value string }
-	if err := json.Unmarshal(reply.Results[0].Result, &v); err != nil || v.Value == "" {
+	dto, err := nulsapi.HeaderFromValue(p.ChainID, "getBlockHeaderByHeight", reply.Results[0].Result)
+	if err != nil {
+		return nil, err
+	}
+	if dto == nil {
 		return nil, fmt.Errorf("getBlockHeaderByHeight %d answered no header", *h.Value)
-	}
-	raw, err := hex.DecodeString(v.Value)
-	if err != nil {
-		return nil, err
-	}
-	dto, err := nulsapi.DecodeHeader(p.ChainID, raw)
-	if err != nil {
-		return nil, err
 	}
 	return json.Marshal(dto)
 }

@@ -39,13 +39,9 @@ const dateLayout = "2006-01-02 15:04:05.000"
 
 func dateOf(seconds uint32) string { return time.Unix(int64(seconds), 0).UTC().Format(dateLayout) }
 
-// headerDTO decodes a serialized header as nuls-api presents it, on chainID
-// (the packing address's chain).
-func headerDTO(chainID int, raw []byte) (*BlockHeader, error) {
-	h, err := nulsdata.ParseBlockHeader(raw)
-	if err != nil {
-		return nil, err
-	}
+// headerOf presents a header as nuls-api does, on chainID (the packing
+// address's chain).
+func headerOf(chainID int, h *nulsdata.BlockHeader) (*BlockHeader, error) {
 	e, err := nulsdata.ParseExtends(h.Extend)
 	if err != nil {
 		return nil, err
@@ -53,7 +49,7 @@ func headerDTO(chainID int, raw []byte) (*BlockHeader, error) {
 	return &BlockHeader{
 		Hash: h.Hash().String(), PreHash: h.PreHash.String(), MerkleHash: h.MerkleHash.String(),
 		Time: dateOf(h.Time), Timestamp: int64(h.Time), Height: int64(h.Height), TxCount: int(h.TxCount),
-		BlockSignature: hex.EncodeToString(h.SignData), Size: len(raw), PackingAddress: nulsdata.PublicKeyAddress(chainID, h.PublicKey),
+		BlockSignature: hex.EncodeToString(h.SignData), Size: h.Size(), PackingAddress: nulsdata.PublicKeyAddress(chainID, h.PublicKey),
 		RoundIndex: int64(e.RoundIndex), ConsensusMemberCount: int(e.ConsensusMemberCount),
 		RoundStartTime: dateOf(e.RoundStartTime), RoundStartTimestamp: int64(e.RoundStartTime),
 		PackingIndexOfRound: int(e.PackingIndexOfRound), MainVersion: e.MainVersion, BlockVersion: e.BlockVersion,
@@ -61,30 +57,57 @@ func headerDTO(chainID int, raw []byte) (*BlockHeader, error) {
 	}, nil
 }
 
-// DecodeHeader decodes a serialized header as nuls-api presents it, on
-// chainID: for the gateway's newHeaders stream.
-func DecodeHeader(chainID int, raw []byte) (*BlockHeader, error) { return headerDTO(chainID, raw) }
-
-// headerFrom calls a block module command answering {"value": "<hex>"}
-// and decodes the header; a nil header when the module has none.
-func headerFrom(ctx context.Context, c Caller, chainID int, command string, params map[string]any) (any, error) {
-	raw, err := c.Call(ctx, command, params)
+// headerDTO decodes a serialized header as nuls-api presents it.
+func headerDTO(chainID int, raw []byte) (*BlockHeader, error) {
+	h, err := nulsdata.ParseBlockHeader(raw)
 	if err != nil {
 		return nil, err
 	}
+	return headerOf(chainID, h)
+}
+
+// hexValue reads the {"value": "<hex>"} a block module command answers; nil
+// when it has no value (no such block).
+func hexValue(command string, raw json.RawMessage) ([]byte, error) {
 	var v struct{ Value string }
 	if err := json.Unmarshal(raw, &v); err != nil || v.Value == "" {
-		return nil, nil // no such block: a success without data, as nuls-api
+		return nil, nil
 	}
 	b, err := hex.DecodeString(v.Value)
 	if err != nil {
-		return nil, fmt.Errorf("nulsapi: %s answered a header that is not hex: %w", command, err)
+		return nil, fmt.Errorf("nulsapi: %s answered a value that is not hex: %w", command, err)
+	}
+	return b, nil
+}
+
+// HeaderFromValue decodes the header a block module command answered as
+// {"value": "<hex>"}, as nuls-api presents it on chainID; nil when it has
+// none. For the gateway's newHeaders stream.
+func HeaderFromValue(chainID int, command string, raw json.RawMessage) (*BlockHeader, error) {
+	b, err := hexValue(command, raw)
+	if err != nil || b == nil {
+		return nil, err
 	}
 	dto, err := headerDTO(chainID, b)
 	if err != nil {
 		return nil, fmt.Errorf("nulsapi: %s: %w", command, err)
 	}
 	return dto, nil
+}
+
+// headerFrom calls a block module command answering {"value": "<hex>"}
+// and decodes the header; no header (a success without data, as nuls-api)
+// when the module has none.
+func headerFrom(ctx context.Context, c Caller, chainID int, command string, params map[string]any) (any, error) {
+	raw, err := c.Call(ctx, command, params)
+	if err != nil {
+		return nil, err
+	}
+	dto, err := HeaderFromValue(chainID, command, raw)
+	if dto == nil {
+		return nil, err // an untyped nil: no result
+	}
+	return dto, err
 }
 
 func init() {

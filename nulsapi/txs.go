@@ -84,19 +84,15 @@ func blockFrom(ctx context.Context, c Caller, chainID int, command string, param
 	if err != nil {
 		return nil, err
 	}
-	var v struct{ Value string }
-	if err := json.Unmarshal(raw, &v); err != nil || v.Value == "" {
-		return nil, nil
-	}
-	b, err := hex.DecodeString(v.Value)
-	if err != nil {
-		return nil, fmt.Errorf("nulsapi: %s answered a block that is not hex: %w", command, err)
+	b, err := hexValue(command, raw)
+	if err != nil || b == nil {
+		return nil, err
 	}
 	blk, err := nulsdata.ParseBlock(b)
 	if err != nil {
 		return nil, fmt.Errorf("nulsapi: %s: %w", command, err)
 	}
-	hdr, err := headerDTO(chainID, blk.Header.Bytes())
+	hdr, err := headerOf(chainID, blk.Header)
 	if err != nil {
 		return nil, err
 	}

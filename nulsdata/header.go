@@ -61,6 +61,9 @@ func (h *BlockHeader) Bytes() []byte {
 	return w.B
 }
 
+// Size is the length of the header's serialization.
+func (h *BlockHeader) Size() int { return len(h.Bytes()) }
+
 // Hash is the block's hash.
 func (h *BlockHeader) Hash() Hash { return DoubleSHA256(h.Unsigned()) }
 
