@@ -111,27 +111,12 @@ func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resps := make([]jsonrpc.Response, len(reqs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, jsonRPCParallel)
-	for i := range reqs {
-		q := &reqs[i]
-		resps[i].ID = q.ID
-		if q.Err != nil {
-			resps[i].Error = q.Err
-			continue
-		}
-		if len(reqs) == 1 {
+	runBatch(reqs, func(i int, q *jsonrpc.Request) {
+		resps[i].ID, resps[i].Error = q.ID, q.Err
+		if q.Err == nil {
 			resps[i].Result, resps[i].Error = s.jsonRPCCall(r, p, q, targets[i])
-			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			resps[i].Result, resps[i].Error = s.jsonRPCCall(r, p, q, targets[i])
-		}()
-	}
-	wg.Wait()
+	})
 	// Notifications get no answer, unless they were invalid.
 	out := resps[:0]
 	for i, resp := range resps {
@@ -156,6 +141,27 @@ func (s *Server) readJSONRPC(w http.ResponseWriter, r *http.Request) (body []byt
 		perr = jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "Invalid Request: a batch of %d requests; at most %d", len(reqs), maxJSONRPCBatch)
 	}
 	return body, reqs, batch, perr, true
+}
+
+// runBatch runs do for each request of a body, jsonRPCParallel at a time
+// (a lone request on the handler's goroutine), and returns when all are
+// done.
+func runBatch(reqs []jsonrpc.Request, do func(i int, q *jsonrpc.Request)) {
+	if len(reqs) == 1 {
+		do(0, &reqs[0])
+		return
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, jsonRPCParallel)
+	for i := range reqs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			do(i, &reqs[i])
+		}()
+	}
+	wg.Wait()
 }
 
 // writeJSONRPC writes the answers of a body; 204 when there are none.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
@@ -72,21 +71,11 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
 		err    error
 	}
 	outcomes := make([]outcome, len(reqs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, jsonRPCParallel)
-	for i := range reqs {
-		q := &reqs[i]
-		if q.Err != nil {
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+	runBatch(reqs, func(i int, q *jsonrpc.Request) {
+		if q.Err == nil {
 			outcomes[i].result, outcomes[i].err = s.nulsAPICall(r.Context(), r, p, q)
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	if strict {
 		var resps []jsonrpc.Response
 		for i, q := range reqs {
