@@ -376,13 +376,8 @@ func (c *Client) Call(ctx context.Context, method string, params any) (json.RawM
 }
 
 // CallTimeout is what bounds a call whose context has no deadline:
-// ClientConfig.CallTimeout, or its default.
-func (c *Client) CallTimeout() time.Duration {
-	if c.cfg.CallTimeout > 0 {
-		return c.cfg.CallTimeout
-	}
-	return defaultCallTimeout
-}
+// ClientConfig.CallTimeout, or its default (withDefaults).
+func (c *Client) CallTimeout() time.Duration { return c.cfg.CallTimeout }
 
 // CallMethods runs several methods in one Request, all-or-nothing (D4).
 func (c *Client) CallMethods(ctx context.Context, calls []MethodCall) (*Reply, error) {
