@@ -78,7 +78,7 @@ func newHeader(ctx context.Context, up Upstream, params, push json.RawMessage) (
 		return nil, err
 	}
 	if err := json.Unmarshal(push, &h); err != nil || h.Value == nil {
-		return nil, fmt.Errorf("latestHeight pushed %.100s, not a height", push)
+		return nil, fmt.Errorf("%w: latestHeight pushed %.100s, not a height", nulsapi.ErrBadAnswer, push)
 	}
 	q, _ := json.Marshal(map[string]any{"chainId": p.ChainID, "height": *h.Value})
 	reply, err := up.Call(ctx, []bridge.MethodCall{{Method: "getBlockHeaderByHeight", Params: q}})
@@ -90,7 +90,7 @@ func newHeader(ctx context.Context, up Upstream, params, push json.RawMessage) (
 		return nil, err
 	}
 	if dto == nil {
-		return nil, fmt.Errorf("getBlockHeaderByHeight %d answered no header", *h.Value)
+		return nil, fmt.Errorf("%w: getBlockHeaderByHeight %d answered no header", nulsapi.ErrBadAnswer, *h.Value)
 	}
 	return json.Marshal(dto)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -98,6 +99,9 @@ func httpStatus(err error) int {
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, bridge.ErrTimeout):
 		return http.StatusGatewayTimeout
+	case errors.Is(err, nulsapi.ErrBadAnswer):
+		// The module answered something the gateway cannot read there.
+		return http.StatusBadGateway
 	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrConnectionLost),
 		errors.Is(err, bridge.ErrClosed), errors.Is(err, errTooManyStreams), errors.Is(err, subscriptions.ErrClosed),
 		errors.Is(err, subscriptions.ErrUnavailable), errors.Is(err, errStateUnavailable), errors.Is(err, errUpstreamUnavailable):

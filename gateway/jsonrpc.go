@@ -39,6 +39,7 @@ const (
 	codeUpstreamUnavailable = -32004
 	codeUpstreamTimeout     = -32005
 	codeDataNotFound        = -32006 // what was asked for does not exist (the nuls-api profile)
+	codeBadUpstreamAnswer   = -32007 // the module answered what the gateway cannot read
 	codeRateLimited         = -32029
 )
 
@@ -292,6 +293,8 @@ func (s *Server) jsonRPCError(r *http.Request, method string, err error) *jsonrp
 		code, message = codeUpstreamUnavailable, "Upstream unavailable"
 	case http.StatusGatewayTimeout:
 		code, message = codeUpstreamTimeout, "Upstream timeout"
+	case http.StatusBadGateway:
+		code, message = codeBadUpstreamAnswer, "Upstream answer not understood"
 	}
 	return &jsonrpc.Error{Code: code, Message: message, Data: jsonRPCErrorData{
 		Status: p.Status, Detail: p.Detail, Method: p.Method,

@@ -67,15 +67,24 @@ func headerDTO(chainID int, raw []byte) (*BlockHeader, error) {
 }
 
 // hexValue reads the {"value": "<hex>"} a block module command answers; nil
-// when it has no value (no such block).
+// when it answers no block (null, {}, or no value). Another answer is the
+// module's, not what nuls-api reads: ErrBadAnswer.
 func hexValue(command string, raw json.RawMessage) ([]byte, error) {
-	var v struct{ Value string }
-	if err := json.Unmarshal(raw, &v); err != nil || v.Value == "" {
+	var v map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("%w: %s answered %.100s, not {\"value\": \"<hex>\"}", ErrBadAnswer, command, raw)
+	}
+	value, ok := v["value"]
+	if !ok && len(v) > 0 {
+		return nil, fmt.Errorf("%w: %s answered %.100s, not {\"value\": \"<hex>\"}", ErrBadAnswer, command, raw)
+	}
+	var h string
+	if !ok || string(value) == "null" || json.Unmarshal(value, &h) != nil || h == "" {
 		return nil, nil
 	}
-	b, err := hex.DecodeString(v.Value)
+	b, err := hex.DecodeString(h)
 	if err != nil {
-		return nil, fmt.Errorf("nulsapi: %s answered a value that is not hex: %w", command, err)
+		return nil, fmt.Errorf("%w: %s answered a value that is not hex: %w", ErrBadAnswer, command, err)
 	}
 	return b, nil
 }
@@ -90,7 +99,7 @@ func HeaderFromValue(chainID int, command string, raw json.RawMessage) (*BlockHe
 	}
 	dto, err := headerDTO(chainID, b)
 	if err != nil {
-		return nil, fmt.Errorf("nulsapi: %s: %w", command, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadAnswer, command, err)
 	}
 	return dto, nil
 }

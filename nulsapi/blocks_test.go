@@ -2,6 +2,8 @@ package nulsapi
 
 import (
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -20,5 +22,38 @@ func TestHeaderDTO(t *testing.T) {
 	if h.Height < 1000000 || h.TxCount < 1 || h.Size != len(raw) || !strings.HasPrefix(h.PackingAddress, "NULSd") ||
 		len(h.Hash) != 64 || h.PreHash != liveHeader[:64] || !strings.HasPrefix(h.Time, "2020-01-") || h.ConsensusMemberCount == 0 {
 		t.Errorf("%+v", h)
+	}
+}
+
+// TestHexValue: what a block module answers for a block, for none, and
+// what is not its answer at all (the real-peers demo module's
+// getBlockHeaderByHeight answers {"height", "hash"}).
+func TestHexValue(t *testing.T) {
+	for _, tt := range []struct {
+		raw      string
+		want     string
+		bad, nil bool
+	}{
+		{raw: `{"value":"00ff"}`, want: "00ff"},
+		{raw: `{}`, nil: true},
+		{raw: `null`, nil: true},
+		{raw: `{"value":null}`, nil: true},
+		{raw: `{"height":1,"hash":"00"}`, bad: true},
+		{raw: `{"value":"xyz"}`, bad: true},
+		{raw: `[1]`, bad: true},
+	} {
+		b, err := hexValue("getBlockHeaderByHeight", json.RawMessage(tt.raw))
+		switch {
+		case tt.bad:
+			if !errors.Is(err, ErrBadAnswer) {
+				t.Errorf("%s: %x %v, want ErrBadAnswer", tt.raw, b, err)
+			}
+		case tt.nil:
+			if b != nil || err != nil {
+				t.Errorf("%s: %x %v, want no block", tt.raw, b, err)
+			}
+		case err != nil || hex.EncodeToString(b) != tt.want:
+			t.Errorf("%s: %x %v", tt.raw, b, err)
+		}
 	}
 }

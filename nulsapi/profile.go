@@ -129,7 +129,7 @@ func init() {
 			dec := json.NewDecoder(bytesReader(raw))
 			dec.UseNumber()
 			if err := dec.Decode(&info); err != nil {
-				return nil, fmt.Errorf("nulsapi: cs_getConsensusConfig answered %.100s: %w", raw, err)
+				return nil, fmt.Errorf("%w: cs_getConsensusConfig answered %.100s: %w", ErrBadAnswer, raw, err)
 			}
 			delete(info, "awardAssetId")
 			delete(info, "seedNodes")
@@ -247,13 +247,13 @@ func ShapeBalance(raw json.RawMessage) (*Balance, error) {
 	dec := json.NewDecoder(bytesReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("nulsapi: getBalanceNonce answered %.100s: %w", raw, err)
+		return nil, fmt.Errorf("%w: getBalanceNonce answered %.100s: %w", ErrBadAnswer, raw, err)
 	}
 	total := new(big.Int)
 	for _, n := range []json.Number{r.Available, r.TimeHeightLocked, r.PermanentLocked} {
 		v, ok := new(big.Int).SetString(orZero(n), 10)
 		if !ok {
-			return nil, fmt.Errorf("nulsapi: getBalanceNonce amount %q is not an integer", n)
+			return nil, fmt.Errorf("%w: getBalanceNonce amount %q is not an integer", ErrBadAnswer, n)
 		}
 		total.Add(total, v)
 	}
@@ -267,6 +267,10 @@ func orZero(n json.Number) string {
 	}
 	return n.String()
 }
+
+// ErrBadAnswer reports a module's answer that is not what nuls-api reads
+// there: the module is not the one nuls-api expects, or another version.
+var ErrBadAnswer = errors.New("nulsapi: the module's answer is not what nuls-api reads")
 
 // ErrDataNotFound is nuls-api's "404" "Data not found!".
 var ErrDataNotFound = errors.New("Data not found!")

@@ -90,18 +90,18 @@ func blockFrom(ctx context.Context, c Caller, chainID int, command string, param
 	}
 	blk, err := nulsdata.ParseBlock(b)
 	if err != nil {
-		return nil, fmt.Errorf("nulsapi: %s: %w", command, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadAnswer, command, err)
 	}
 	hdr, err := headerOf(chainID, blk.Header)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadAnswer, command, err)
 	}
 	out := &Block{Header: hdr, Txs: []*Transaction{}}
 	blockHash := hdr.Hash
 	for i, tx := range blk.Txs {
 		d, err := txDTO(tx, int64(blk.Header.Height), 1, i)
 		if err != nil {
-			return nil, fmt.Errorf("nulsapi: %s: transaction %d: %w", command, i, err)
+			return nil, fmt.Errorf("%w: %s: transaction %d: %w", ErrBadAnswer, command, i, err)
 		}
 		d.BlockHash = &blockHash
 		out.Txs = append(out.Txs, d)
@@ -134,11 +134,11 @@ func init() {
 			}
 			b, err := hex.DecodeString(r.Tx)
 			if err != nil {
-				return nil, fmt.Errorf("nulsapi: tx_getTxClient answered a transaction that is not hex: %w", err)
+				return nil, fmt.Errorf("%w: tx_getTxClient answered a transaction that is not hex: %w", ErrBadAnswer, err)
 			}
 			tx, err := nulsdata.ParseTransaction(b)
 			if err != nil {
-				return nil, fmt.Errorf("nulsapi: tx_getTxClient: %w", err)
+				return nil, fmt.Errorf("%w: tx_getTxClient: %w", ErrBadAnswer, err)
 			}
 			return txDTO(tx, r.Height, r.Status, 0)
 		}})
