@@ -249,6 +249,11 @@ func ShapeBalance(raw json.RawMessage) (*Balance, error) {
 	if err := dec.Decode(&r); err != nil {
 		return nil, fmt.Errorf("%w: getBalanceNonce answered %.100s: %w", ErrBadAnswer, raw, err)
 	}
+	if r.Available == "" {
+		// A Nulstar Connector answers a module's failure as success
+		// with {}: no balance is not a zero balance.
+		return nil, fmt.Errorf("%w: getBalanceNonce answered %.100s, with no available balance", ErrBadAnswer, raw)
+	}
 	total := new(big.Int)
 	for _, n := range []json.Number{r.Available, r.TimeHeightLocked, r.PermanentLocked} {
 		v, ok := new(big.Int).SetString(orZero(n), 10)
