@@ -68,6 +68,15 @@ func (sub *socketSub) close() { sub.once.Do(func() { close(sub.stop) }) }
 
 // jsonRPCSocket serves GET /jsonrpc.
 func (s *Server) jsonRPCSocket(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r)
+	// A socket is a long-lived connection: it takes one of the caller's
+	// stream slots, as a stream does, whatever it subscribes to.
+	slot, err := s.slots.acquire(s.clientKey(r, p), socketTopic)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer slot.release()
 	// The cross-origin guard refused foreign pages already (actsOnGet).
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	conn, err := up.Upgrade(w, r, nil)
@@ -75,13 +84,22 @@ func (s *Server) jsonRPCSocket(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader answered
 	}
 	ctx, stop := context.WithCancel(context.WithoutCancel(r.Context()))
-	sock := &rpcSocket{s: s, r: r, p: principalOf(r), conn: conn, out: make(chan []byte, socketQueue), ctx: ctx, stop: stop, subs: map[string]*socketSub{}}
+	sock := &rpcSocket{s: s, r: r, p: p, conn: conn, out: make(chan []byte, socketQueue), ctx: ctx, stop: stop, subs: map[string]*socketSub{}}
 	sock.run()
 }
+
+// socketTopic is the stream-slot topic of the JSON-RPC sockets: a
+// caller's sockets count as its streams, and together as one topic.
+const socketTopic = "(jsonrpc socket)"
 
 func (sock *rpcSocket) run() {
 	s := sock.s
 	sock.conn.SetReadLimit(s.cfg.MaxBodyBytes)
+	// A peer that neither sends nor answers the pings is gone: the read
+	// ends after three heartbeats of silence.
+	alive := func() error { return sock.conn.SetReadDeadline(time.Now().Add(3 * s.cfg.Heartbeat)) }
+	_ = alive()
+	sock.conn.SetPongHandler(func(string) error { return alive() })
 	sock.wg.Add(2)
 	go sock.writer()
 	go func() {
@@ -109,6 +127,7 @@ func (sock *rpcSocket) run() {
 		if err != nil {
 			return
 		}
+		_ = alive()
 		reqs, _, perr := jsonrpc.Parse(msg)
 		if perr == nil && len(reqs) > maxJSONRPCBatch {
 			perr = jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "Invalid Request: a batch of %d requests; at most %d", len(reqs), maxJSONRPCBatch)

@@ -129,3 +129,22 @@ func TestJSONRPCSocketLimits(t *testing.T) {
 		t.Errorf("first subscription: %s", first)
 	}
 }
+
+// TestJSONRPCSocketTakesASlot: a socket is one of the caller's streams, so
+// a stranger cannot hold sockets beyond its share of streams.
+func TestJSONRPCSocketTakesASlot(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{cfg: Config{MaxStreamsPerClient: 2}})
+	url := "ws" + strings.TrimPrefix(tg.url, "http") + "/jsonrpc"
+	for i := range 2 {
+		c, _, err := websocket.DefaultDialer.DialContext(t.Context(), url, nil)
+		if err != nil {
+			t.Fatalf("socket %d: %v", i, err)
+		}
+		defer c.Close()
+	}
+	_, resp, err := websocket.DefaultDialer.DialContext(t.Context(), url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a third socket with a share of 2: %v %v, want 429", err, resp)
+	}
+}
