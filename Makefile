@@ -8,9 +8,10 @@ all: build test
 build:
 	$(GO) build ./...
 
-# Start the gateway on :8080 with the simulated NULS node in-process.
+# Start the gateway on :8080 with the simulated NULS node in-process, its
+# made-up wallet open to anonymous callers (--dev-wallet) for the quick start.
 run:
-	$(GO) run ./cmd/gateway
+	$(GO) run ./cmd/gateway --dev-wallet
 
 # The README's test command: formatting, vet, generated files, every test with -race.
 test:

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -253,7 +254,7 @@ func (s *Server) validateCompound(ctx context.Context, p *auth.Principal, c Comp
 	if !methodName.MatchString(c.Name) {
 		return fmt.Errorf("%w %q", errBadMethodName, c.Name)
 	}
-	if bare := bareName(c.Name); protocolCommands[bare] || kernelCommands[bare] {
+	if protocol, kernel := policy.CommandKind(c.Name); protocol || kernel {
 		return badRequest(c.Name + " is a command of the module protocol")
 	}
 	switch {
@@ -278,10 +279,10 @@ func (s *Server) validateCompound(ctx context.Context, p *auth.Principal, c Comp
 			return badRequest("child method " + child.Method + " appears twice")
 		}
 		seen[child.Method] = true
-		if kernelCommands[bareName(child.Method)] {
+		if _, kernel := policy.CommandKind(child.Method); kernel {
 			return badRequest("child method " + child.Method + " is a kernel command")
 		}
-		info, _, err := s.access(ctx, &creator, child.Method)
+		info, _, _, err := s.access(ctx, &creator, child.Method)
 		if err != nil {
 			return fmt.Errorf("child method %s: %w", child.Method, err)
 		}
@@ -369,7 +370,7 @@ func (s *Server) runCompound(ctx context.Context, p *auth.Principal, c Compound,
 		if err := s.checkCall(ctx, &grants, child.Method, raw); err != nil {
 			return nil, fmt.Errorf("%s: %w", child.Method, err)
 		}
-		reply, err := s.upstreamCall(ctx, []bridge.MethodCall{{Method: child.Method, Params: raw}})
+		reply, err := s.upstreamCall(ctx, p, []bridge.MethodCall{{Method: child.Method, Params: raw}})
 		if err != nil {
 			return nil, err
 		}

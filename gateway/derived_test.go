@@ -59,7 +59,7 @@ func TestNewHeadersStream(t *testing.T) {
 // nuls-api's getAccountBalance answers it.
 func TestAccountBalanceStream(t *testing.T) {
 	t.Parallel()
-	tg := startGateway(t, gatewayOptions{})
+	tg := startGateway(t, gatewayOptions{cfg: Config{Policy: devWallet(t)}})
 	accts := tg.node.GenesisAccounts()
 	s := openSSE(t, tg.url+"/rpc/accountBalance/stream?chainId=2&assetChainId=2&assetId=1&address="+accts[1].Address, "")
 	type balance struct{ TotalBalance, Nonce string }

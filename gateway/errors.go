@@ -11,6 +11,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -40,6 +41,7 @@ func httpStatus(err error) int {
 		rpcErr   *bridge.RPCError
 		bad      *badRequestError
 		pce      *bridge.ParamCheckError
+		bound    *policy.BoundError
 		maxBytes *http.MaxBytesError
 		bodyErr  *bodyError
 		authErr  *auth.Error
@@ -47,7 +49,7 @@ func httpStatus(err error) int {
 		limited  *rateLimitedError
 	)
 	switch {
-	case errors.As(err, &maxBytes):
+	case errors.As(err, &maxBytes), errors.Is(err, errBatchAnswerTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.As(err, &bodyErr):
 		if bodyErr.timeout {
@@ -63,7 +65,7 @@ func httpStatus(err error) int {
 			return http.StatusUnauthorized
 		}
 		return http.StatusForbidden
-	case errors.Is(err, errCrossSite):
+	case errors.Is(err, errCrossSite), errors.Is(err, errSecretAnswer):
 		return http.StatusForbidden
 	case errors.As(err, &limited), errors.Is(err, errClientStreams), errors.Is(err, errClientTopics), errors.Is(err, errSocketSubscriptions):
 		return http.StatusTooManyRequests
@@ -75,7 +77,7 @@ func httpStatus(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, subscriptions.ErrTooManyTopics):
 		return http.StatusServiceUnavailable
-	case errors.As(err, &bad), errors.As(err, &pce), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
+	case errors.As(err, &bad), errors.As(err, &pce), errors.As(err, &bound), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
 		return http.StatusBadRequest
 	case errors.Is(err, errUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, errUnknownRequest):
 		return http.StatusNotFound
@@ -160,7 +162,10 @@ func problemAt(err error, path, requestID string) Problem {
 		}
 		return p
 	}
-	var pce *bridge.ParamCheckError
+	var (
+		pce   *bridge.ParamCheckError
+		bound *policy.BoundError
+	)
 	switch {
 	case status == http.StatusInternalServerError:
 		p.Detail = "internal error; see the gateway log with request ID " + requestID
@@ -168,6 +173,8 @@ func problemAt(err error, path, requestID string) Problem {
 		p.Title = "Client Closed Request"
 	case errors.As(err, &pce):
 		p.Detail = pce.Detail()
+	case errors.As(err, &bound):
+		p.Detail = bound.Detail()
 	default:
 		p.Detail = err.Error()
 	}
@@ -199,7 +206,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if (p.Status == http.StatusServiceUnavailable || p.Status == http.StatusTooManyRequests) && h.Get("Retry-After") == "" {
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
-	if p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden && !errors.Is(err, errCrossSite) {
+	if p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden && !errors.Is(err, errCrossSite) && !errors.Is(err, errSecretAnswer) {
 		h.Set("WWW-Authenticate", challenge(err))
 	}
 	b, merr := json.Marshal(p)

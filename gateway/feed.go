@@ -3,10 +3,12 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -117,6 +119,15 @@ func toUpdate(method string, p bridge.Push) subscriptions.Update {
 			if r.Method == method || len(p.Results) == 1 {
 				result = r.Result
 			}
+		}
+		if field, secret := policy.SecretField(result); secret {
+			// Streams never carry a secret, whoever reads them: the
+			// policy streams only reads that answer none, so this is
+			// an upstream answering what its method was not known to.
+			prob := problemAt(fmt.Errorf("%w (%s)", errSecretAnswer, field), "", "")
+			prob.Method = method
+			data, _ := json.Marshal(prob)
+			return subscriptions.Update{Type: subscriptions.TypeError, Data: data, Final: true, Err: errSecretAnswer}
 		}
 		return subscriptions.Update{Data: result, Gap: p.Resubscribed}
 	}

@@ -21,6 +21,8 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/catalog"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -415,4 +417,36 @@ func listen(t *testing.T) net.Listener {
 	}
 	t.Cleanup(func() { ln.Close() })
 	return ln
+}
+
+// devWallet is the policy of `make run`: the simulated node's wallet
+// (ac_transfer, ac_createAccount) open to anonymous callers.
+func devWallet(t testing.TB) *policy.Policy {
+	t.Helper()
+	p, err := policy.New(policy.Config{Catalog: catalog.NULS2(), DevWallet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// customMethods is a policy that knows the test modules' methods as a
+// custom module's (--methods-file), from methods in the RegisterAPI Methods
+// format, with cfg's other settings; and the catalog that describes them.
+func customMethods(t testing.TB, methods string, cfg policy.Config) (*policy.Policy, *catalog.Catalog) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "methods.json")
+	if err := os.WriteFile(path, []byte(methods), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	custom, err := catalog.ReadMethods(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Catalog, cfg.Custom = catalog.NULS2(), custom
+	p, err := policy.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, catalog.NULS2().With(custom)
 }

@@ -40,6 +40,7 @@ const (
 	codeUpstreamTimeout     = -32005
 	codeDataNotFound        = -32006 // what was asked for does not exist (the nuls-api profile)
 	codeBadUpstreamAnswer   = -32007 // the module answered what the gateway cannot read
+	codeBatchTooLarge       = -32008 // the batch's answers together are larger than a batch may carry
 	codeRateLimited         = -32029
 )
 
@@ -110,6 +111,12 @@ func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) {
 	}
 	if extra > 0 && !s.admit(w, r, p, extra) {
 		return
+	}
+	if len(reqs) > 1 {
+		budget := newAnswerBudget(s.cfg.MaxBatchAnswerBytes)
+		for i := range targets {
+			targets[i].budget = budget
+		}
 	}
 	resps := make([]jsonrpc.Response, len(reqs))
 	runBatch(reqs, func(i int, q *jsonrpc.Request) {
@@ -185,6 +192,9 @@ type jsonRPCTarget struct {
 	compound   Compound
 	isCompound bool
 	err        error
+	// budget bounds the answers of the request's batch; nil: no bound
+	// but the upstream's frame limit (a lone request).
+	budget *answerBudget
 }
 
 // jsonRPCCall runs one valid request for p.
@@ -197,7 +207,13 @@ func (s *Server) jsonRPCCall(r *http.Request, p *auth.Principal, q *jsonrpc.Requ
 		}
 		return doc, nil
 	}
+	if err := t.budget.check(); err != nil {
+		return nil, s.jsonRPCError(r, q.Method, err)
+	}
 	result, err := s.invoke(r.Context(), p, q.Method, q.Params, t)
+	if err == nil {
+		err = t.budget.spend(len(result))
+	}
 	if err != nil {
 		return nil, s.jsonRPCError(r, q.Method, err)
 	}
@@ -239,7 +255,7 @@ func (s *Server) invoke(ctx context.Context, p *auth.Principal, method string, p
 	if err := s.checkCall(ctx, p, method, params); err != nil {
 		return nil, err
 	}
-	reply, err := s.upstreamCall(ctx, []bridge.MethodCall{{Method: method, Params: params}})
+	reply, err := s.upstreamCall(ctx, p, []bridge.MethodCall{{Method: method, Params: params}})
 	if err != nil {
 		return nil, err
 	}
@@ -295,6 +311,8 @@ func (s *Server) jsonRPCError(r *http.Request, method string, err error) *jsonrp
 		code, message = codeUpstreamTimeout, "Upstream timeout"
 	case http.StatusBadGateway:
 		code, message = codeBadUpstreamAnswer, "Upstream answer not understood"
+	case http.StatusRequestEntityTooLarge:
+		code, message = codeBatchTooLarge, "Batch answer too large"
 	}
 	return &jsonrpc.Error{Code: code, Message: message, Data: jsonRPCErrorData{
 		Status: p.Status, Detail: p.Detail, Method: p.Method,

@@ -7,13 +7,12 @@ import (
 	"log/slog"
 	"regexp"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -29,78 +28,57 @@ const catalogRetry = 5 * time.Second
 // When the upstream cannot list its methods (a Java module), the static
 // catalog (package catalog: the NULS 2 modules' commands, and custom ones)
 // describes them; a name the catalog lacks is then unlisted, as when there
-// is no catalog at all: its scope is Config.UnlistedScope's. What the
-// upstream lists wins over the catalog, which only adds what a listing
-// cannot say (events the module raises, period streams of public reads).
+// is no catalog at all. What the upstream lists describes a method; the
+// catalog adds what a listing cannot say (events the module raises). The
+// policy decides every method's scope and streams, once per listing: see
+// decide.
 type listing struct {
 	up     Upstream
 	docs   subscriptions.Documents // shares the list with the other instances
 	static *catalog.Catalog        // nil: no catalog
+	policy *policy.Policy
 	logger *slog.Logger
 
-	mu    sync.RWMutex // guards known, fromCatalog, methods, fetched
+	mu    sync.RWMutex // guards known, fromCatalog, methods, decisions, fetched
 	known bool
 	// fromCatalog is set while the methods are the catalog's, not the
 	// upstream's.
 	fromCatalog bool
 	methods     map[string]bridge.MethodInfo
-	fetched     time.Time
-	refresh     sync.Mutex // one refresh at a time
+	// decisions are the policy's, for each of methods.
+	decisions map[string]policy.Decision
+	fetched   time.Time
+	refresh   sync.Mutex // one refresh at a time; taken before mu
 }
 
-func newListing(up Upstream, docs subscriptions.Documents, static *catalog.Catalog, logger *slog.Logger) *listing {
-	return &listing{up: up, docs: docs, static: static, logger: logger, methods: map[string]bridge.MethodInfo{}}
+func newListing(up Upstream, docs subscriptions.Documents, static *catalog.Catalog, pol *policy.Policy, logger *slog.Logger) *listing {
+	return &listing{up: up, docs: docs, static: static, policy: pol, logger: logger,
+		methods: map[string]bridge.MethodInfo{}, decisions: map[string]policy.Decision{}}
 }
 
-// catalogMethod describes a catalog command as the gateway exposes it. The
-// catalog's scope is the Java annotation's, which defaults to public, so
-// that nearly every command of a module is public there, those only other
-// modules call included (newBlockHeight, commitTx, rollbackTx, ...). So a
-// public command stays public only when it takes no secret and NULS's own
-// public server (nuls-api) calls it, or its name says it reads (readName);
-// one that takes a wallet password or a private key is admin; the others
-// are private, as a module's internal commands.
+// catalogMethod describes a catalog command as a listing would.
 func catalogMethod(cmd catalog.Command) bridge.MethodInfo {
-	mi := cmd.MethodInfo()
-	switch {
-	case cmd.Scope != auth.ScopePublic:
-	case cmd.Secret:
-		mi.MethodScope = auth.ScopeAdmin
-	case !cmd.API && !readName(cmd.Name):
-		mi.MethodScope = auth.ScopePrivate
-	}
-	return withCatalogModes(mi, cmd)
+	return withCatalogModes(cmd.MethodInfo(), cmd)
 }
 
-// readPrefixes begin the names of the commands that read: getBalance,
-// latestHeight, ac_isAliasUsable, nw_info, sc_invoke_view. None of the
-// nuls-v2 modules' commands so named writes (the catalog's 120 of them).
-var readPrefixes = []string{"get", "latest", "is", "info", "query", "list", "invoke_view"}
-
-// readName reports whether a command's name, without its module prefix
-// (ac_, cs_, ...), says that it reads.
-func readName(name string) bool {
-	if len(name) > 3 && name[2] == '_' {
-		name = name[3:]
-	}
-	for _, p := range readPrefixes {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// withCatalogModes adds to a method the subscription modes the catalog
-// knows of: event streams of the commands whose events the module raises
-// (the Java modules declare MethodMinEvent 0 for latestHeight, and raise
-// it), and period streams, every second or more, of the public commands
-// that read or that NULS exposes, and take no secret.
+// withCatalogModes adds to a method the event streams the catalog knows
+// of: the Java modules declare MethodMinEvent 0 for latestHeight, and raise
+// its events.
 func withCatalogModes(mi bridge.MethodInfo, cmd catalog.Command) bridge.MethodInfo {
 	if cmd.Events && mi.MinEvent() <= 0 {
 		mi.MethodMinEvent = "1"
 	}
-	if (cmd.API || readName(cmd.Name)) && !cmd.Secret && cmd.Scope == auth.ScopePublic && mi.MinPeriod() <= 0 {
+	return mi
+}
+
+// withPolicyModes makes a method's period streams the policy's: every second
+// or more for the reads the gateway may poll, none for the others, whatever
+// the upstream declares (a period stream of a write repeats the write).
+func withPolicyModes(mi bridge.MethodInfo, d policy.Decision) bridge.MethodInfo {
+	switch {
+	case !d.Poll:
+		mi.MethodMinPeriod = "0"
+	case mi.MinPeriod() <= 0:
 		mi.MethodMinPeriod = "1"
 	}
 	return mi
@@ -141,7 +119,8 @@ func (c *listing) load(ctx context.Context) error {
 		for _, cmd := range c.static.Commands() {
 			methods[cmd.Name] = catalogMethod(cmd)
 		}
-		c.known, c.fromCatalog, c.methods = true, true, methods
+		c.known, c.fromCatalog = true, true
+		c.methods, c.decisions = c.decideAll(methods)
 		return nil
 	}
 	if err != nil {
@@ -157,8 +136,37 @@ func (c *listing) load(ctx context.Context) error {
 	if !c.known || c.fromCatalog || len(methods) != len(c.methods) {
 		c.logger.Info("upstream methods discovered", slog.Int("methods", len(methods)))
 	}
-	c.known, c.fromCatalog, c.methods = true, false, methods
+	c.known, c.fromCatalog = true, false
+	c.methods, c.decisions = c.decideAll(methods)
 	return nil
+}
+
+// decideAll asks the policy about every method, and makes the methods'
+// period streams its own.
+func (c *listing) decideAll(methods map[string]bridge.MethodInfo) (map[string]bridge.MethodInfo, map[string]policy.Decision) {
+	decisions := make(map[string]policy.Decision, len(methods))
+	for name, m := range methods {
+		d := c.policy.Decide(name, &m)
+		decisions[name] = d
+		methods[name] = withPolicyModes(m, d)
+	}
+	return methods, decisions
+}
+
+// decide is the policy's decision of a method that lookup found (listed:
+// m is its listing entry) or not: cached for the listed ones, made at each
+// call for the others (their names are the caller's, and not kept).
+func (c *listing) decide(name string, m bridge.MethodInfo, listed bool) policy.Decision {
+	if listed {
+		c.mu.RLock()
+		d, ok := c.decisions[name]
+		c.mu.RUnlock()
+		if ok {
+			return d
+		}
+		return c.policy.Decide(name, &m)
+	}
+	return c.policy.Decide(name, nil)
 }
 
 // command returns the catalog's description of a method.

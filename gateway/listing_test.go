@@ -3,8 +3,6 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -54,8 +53,10 @@ func TestCatalogWhenUpstreamListsNothing(t *testing.T) {
 	if ml.Source != sourceCatalog || ml.Discovered {
 		t.Fatalf("/methods source %q discovered %v, want the catalog", ml.Source, ml.Discovered)
 	}
+	// The account module's reads answer the wallet's encrypted keys:
+	// admin, whatever the Java annotation says.
 	acct, ok := byName["ac_getAccountByAddress"]
-	if !ok || acct.Scope != auth.ScopePublic || acct.Module != "account" || len(acct.Parameters) != 2 || !acct.Parameters[0].Required {
+	if !ok || acct.Scope != auth.ScopeAdmin || acct.Module != "account" || len(acct.Parameters) != 2 || !acct.Parameters[0].Required {
 		t.Fatalf("ac_getAccountByAddress %+v", acct)
 	}
 	if tr := byName["ac_transfer"]; tr.Scope != auth.ScopeAdmin {
@@ -68,15 +69,19 @@ func TestCatalogWhenUpstreamListsNothing(t *testing.T) {
 	}
 
 	addr := node.GenesisAccounts()[0].Address
-	if status, _, body := post(t, tg.url+"/rpc/ac_getAccountByAddress", `{"chainId":2,"address":"`+addr+`"}`); status != http.StatusOK {
-		t.Fatalf("a public read: %d %s", status, body)
+	admin := bearer(ta.admin)
+	if status, _, body := post(t, tg.url+"/rpc/ac_getAccountByAddress", `{"chainId":2,"address":"`+addr+`"}`); status != http.StatusUnauthorized {
+		t.Fatalf("anonymous ac_getAccountByAddress: %d %s", status, body)
+	}
+	if status, _, body := postWith(t, tg.url+"/rpc/ac_getAccountByAddress", `{"chainId":2,"address":"`+addr+`"}`, admin); status != http.StatusOK {
+		t.Fatalf("with an admin key: %d %s", status, body)
 	}
 	// Types are known: a wrong one is 400 here, not the module's err_0002.
-	status, _, body := post(t, tg.url+"/rpc/ac_getAccountByAddress", `{"chainId":"two","address":"`+addr+`"}`)
+	status, _, body := postWith(t, tg.url+"/rpc/ac_getAccountByAddress", `{"chainId":"two","address":"`+addr+`"}`, admin)
 	if p := problemOf(t, body); status != http.StatusBadRequest || p.ResponseErrorCode != "" || strings.Contains(p.Detail, "bridge") {
 		t.Fatalf("wrong type: %d %s", status, body)
 	}
-	if status, _, _ := post(t, tg.url+"/rpc/ac_getAccountByAddress", `{"chainId":2,"address":"`+addr+`","junk":1}`); status != http.StatusBadRequest {
+	if status, _, _ := postWith(t, tg.url+"/rpc/ac_getAccountByAddress", `{"chainId":2,"address":"`+addr+`","junk":1}`, admin); status != http.StatusBadRequest {
 		t.Fatalf("undeclared parameter: %d", status)
 	}
 	// A password method: not for anonymous callers, nor public keys.
@@ -160,26 +165,27 @@ func TestCatalogEventsOnAListing(t *testing.T) {
 }
 
 // TestMethodsFile: a custom module's methods, in the RegisterAPI format,
-// describe it when it lists nothing.
+// describe it when it lists nothing, with the scopes it declares; but a
+// file that names a NULS 2 command answering secrets does not open it.
 func TestMethodsFile(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "methods.json")
-	if err := os.WriteFile(path, []byte(`{"Methods":[{"MethodName":"ac_getAccountList","MethodScope":"public",
-		"Parameters":[{"ParameterName":"chainId","ParameterType":"int","ParameterValidRange":"[1-65535]"}]}]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	custom, err := catalog.ReadMethods(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pol, custom := customMethods(t, `{"Methods":[{"MethodName":"getBalance","MethodScope":"public",
+		"Parameters":[{"ParameterName":"chainId","ParameterType":"int","ParameterValidRange":"[1-65535]"},
+		{"ParameterName":"assetChainId","ParameterType":"int"},{"ParameterName":"assetId","ParameterType":"int"},
+		{"ParameterName":"address","ParameterType":"String"}]},
+		{"MethodName":"ac_getAccountList","MethodScope":"public","Parameters":[{"ParameterName":"chainId","ParameterType":"int"}]}]}`, policy.Config{})
 	node := startNode(t, devnode.Config{})
-	tg := startGateway(t, gatewayOptions{nodeURL: node.ModuleURLs()["account"], noWait: true, cfg: Config{Catalog: custom}})
+	tg := startGateway(t, gatewayOptions{nodeURL: node.ModuleURLs()["ledger"], noWait: true, cfg: Config{Catalog: custom, Policy: pol}})
 	waitReadyz(t, tg.url)
-	if status, _, body := post(t, tg.url+"/rpc/ac_getAccountList", `{"chainId":2}`); status != http.StatusOK {
+	addr := node.GenesisAccounts()[0].Address
+	if status, _, body := post(t, tg.url+"/rpc/getBalance", `{"chainId":2,"assetChainId":2,"assetId":1,"address":"`+addr+`"}`); status != http.StatusOK {
 		t.Fatalf("a method of the file: %d %s", status, body)
 	}
-	if status, _, _ := post(t, tg.url+"/rpc/ac_getAccountList", `{"chainId":70000}`); status != http.StatusBadRequest {
+	if status, _, _ := post(t, tg.url+"/rpc/getBalance", `{"chainId":70000,"assetChainId":2,"assetId":1,"address":"`+addr+`"}`); status != http.StatusBadRequest {
 		t.Fatalf("out of the file's range: %d", status)
+	}
+	if status, _, body := post(t, tg.url+"/rpc/ac_getAccountList", `{"chainId":2}`); status != http.StatusNotFound {
+		t.Fatalf("ac_getAccountList, public in the file, answers encrypted keys: %d %s, want 404 (admin)", status, body)
 	}
 }
 

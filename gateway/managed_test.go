@@ -14,6 +14,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 )
 
 // TestManagedTopology covers T2: the gateway registers with the Manager,
@@ -22,7 +23,12 @@ import (
 func TestManagedTopology(t *testing.T) {
 	t.Parallel()
 	node := startNode(t, devnode.Config{Strict: true}) // strict: we send only what Java knows
-	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), manager: true})
+	// The account module answers secrets (ac_getAccountList): an admin
+	// key reaches it.
+	ta := newTestAuth(t, auth.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), manager: true,
+		cfg: Config{Auth: ta, Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}}})
+	admin := bearer(ta.admin)
 	managed := tg.up.(*Managed)
 	waitFor(t, "module connections", func() bool {
 		n := 0
@@ -42,7 +48,7 @@ func TestManagedTopology(t *testing.T) {
 		"ac_getAccountList": `{"chainId":2}`,
 	}
 	for method, params := range calls {
-		status, _, body := post(t, tg.url+"/rpc/"+method, params)
+		status, _, body := postWith(t, tg.url+"/rpc/"+method, params, admin)
 		if status != http.StatusOK {
 			t.Fatalf("%s: %d %s", method, status, body)
 		}
@@ -69,7 +75,7 @@ func TestManagedTopology(t *testing.T) {
 		t.Fatalf("unknown: %d %s", status, body)
 	}
 	// Several methods of several modules in one call.
-	status, _, body := post(t, tg.url+"/rpc", `{"latestHeight":{"chainId":2},"ac_getAccountList":{"chainId":2}}`)
+	status, _, body := postWith(t, tg.url+"/rpc", `{"latestHeight":{"chainId":2},"ac_getAccountList":{"chainId":2}}`, admin)
 	if status != http.StatusOK || !strings.HasPrefix(body, `{"latestHeight":{"value":1},"ac_getAccountList":`) {
 		t.Fatalf("multi: %d %s", status, body)
 	}
@@ -279,7 +285,11 @@ func TestBehindNulstarServiceManager(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, sm), manager: true})
+	// getThing is no NULS 2 command: the operator describes it, as a read
+	// the gateway may poll, in a methods file.
+	pol, _ := customMethods(t, `[{"MethodName":"getThing","MethodScope":"public","MethodMinEvent":"1","MethodMinPeriod":"1",
+		"Parameters":[{"ParameterName":"n","ParameterType":"int"}]}]`, policy.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, sm), manager: true, cfg: Config{Policy: pol}})
 	ml, byName := methodList(t, tg.url)
 	if ml.Source != sourceUpstream || byName["getThing"].Name == "" {
 		t.Fatalf("/methods %+v", ml)

@@ -3,7 +3,6 @@ package gateway
 import (
 	"net/http"
 
-	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 )
@@ -96,22 +95,11 @@ func (s *Server) methodDocs(r *http.Request) ([]MethodDoc, string) {
 }
 
 // listedScope is the scope under which the method list shows m, and
-// whether it shows m at all: not the protocol's commands, the kernel
-// commands only when allowed, and a method of unknown scope only with the
-// operator's UnlistedScope.
+// whether it shows m at all: only what some caller may call (the policy's
+// decision), in a scope the gateway exposes.
 func (s *Server) listedScope(m bridge.MethodInfo) (string, bool) {
-	bare := bareName(m.MethodName)
-	switch {
-	case protocolCommands[bare]:
-		return "", false
-	case kernelCommands[bare]:
-		return auth.ScopeAdmin, s.cfg.AllowKernelCommands
-	}
-	scope := m.MethodScope
-	if scope == "" {
-		scope = s.cfg.UnlistedScope
-	}
-	return scope, scope != "" && s.exposed(scope)
+	d := s.listing.decide(m.MethodName, m, true)
+	return d.Scope, d.Callable() && s.exposed(d.Scope)
 }
 
 func methodDoc(m bridge.MethodInfo, compound bool) MethodDoc {

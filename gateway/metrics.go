@@ -35,6 +35,9 @@ type metrics struct {
 	gaps      *prometheus.CounterVec
 	resumed   prometheus.Counter
 	slowDrops prometheus.Counter
+	// secretsWithheld counts answers refused on the way out because they
+	// carried a secret (policy.SecretField).
+	secretsWithheld prometheus.Counter
 }
 
 // Causes of the gap events a stream writes (label "cause" of
@@ -88,6 +91,9 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 		slowDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nuls_gateway_slow_clients_dropped_total", Help: "Streams dropped because their client could not take events in time (a write deadline passed, or it fell out of the retention).",
 		}),
+		secretsWithheld: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nuls_gateway_secret_answers_withheld_total", Help: "Upstream answers refused to a caller without the admin scope because they carried a secret field (a password, a private key): each is also logged at WARN.",
+		}),
 	}
 	for _, cause := range []string{gapUpstream, gapResume, gapSlow} {
 		m.gaps.WithLabelValues(cause) // exported at 0 from the start
@@ -117,7 +123,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 		Name: "nuls_gateway_build_info", Help: "The gateway's build: version, commit and Go version (always 1).",
 		ConstLabels: prometheus.Labels{"version": buildinfo.Version(), "commit": buildinfo.Commit(), "goversion": buildinfo.GoVersion()},
 	}, func() float64 { return 1 })
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.upstreamCalls, m.upstreamTime, m.streams, m.rateLimited, m.rateLimitLocal, m.reconnects, m.delivered, m.gaps, m.resumed, m.slowDrops, subs, ready, build} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.upstreamCalls, m.upstreamTime, m.streams, m.rateLimited, m.rateLimitLocal, m.reconnects, m.delivered, m.gaps, m.resumed, m.slowDrops, m.secretsWithheld, subs, ready, build} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

@@ -55,16 +55,26 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalOf(r)
+	// Each request costs what it makes the gateway do: its commands'
+	// weights, a forwarded method's weight, 1 for the others.
 	cost := 0
 	for _, q := range reqs {
-		if m, ok := nulsapi.Lookup(q.Method); ok && q.Err == nil {
+		switch m, ok := nulsapi.Lookup(q.Method); {
+		case q.Err != nil:
+		case ok:
 			for _, c := range m.Commands {
 				cost += s.weight(c)
 			}
+		default:
+			cost += s.weight(q.Method)
 		}
 	}
 	if !s.admit(w, r, p, max(cost, 1)) {
 		return
+	}
+	var budget *answerBudget
+	if len(reqs) > 1 {
+		budget = newAnswerBudget(s.cfg.MaxBatchAnswerBytes)
 	}
 	type outcome struct {
 		result any
@@ -73,7 +83,7 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
 	outcomes := make([]outcome, len(reqs))
 	runBatch(reqs, func(i int, q *jsonrpc.Request) {
 		if q.Err == nil {
-			outcomes[i].result, outcomes[i].err = s.nulsAPICall(r.Context(), r, p, q)
+			outcomes[i].result, outcomes[i].err = s.nulsAPICall(r.Context(), r, p, q, budget)
 		}
 	})
 	if strict {
@@ -111,11 +121,20 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
 var errNotInProfile = errors.New("Can't find the method")
 
 // nulsAPICall runs one request of the profile for p.
-func (s *Server) nulsAPICall(ctx context.Context, r *http.Request, p *auth.Principal, q *jsonrpc.Request) (any, error) {
+func (s *Server) nulsAPICall(ctx context.Context, r *http.Request, p *auth.Principal, q *jsonrpc.Request, budget *answerBudget) (any, error) {
+	if err := budget.check(); err != nil {
+		return nil, err
+	}
 	m, ok := nulsapi.Lookup(q.Method)
 	if !ok {
 		if nulsapi.ForwardsToPublicService(q.Method) {
-			return s.forwardPublicService(ctx, q.Method, q.Params)
+			// public-service's methods are public reads (and a client's
+			// signed cross-chain transfer), under the caller's own
+			// rules: its method allow-list, --anonymous-methods.
+			if err := s.grant(p, q.Method, auth.ScopePublic); err != nil {
+				return nil, err
+			}
+			return s.forwardPublicService(ctx, p, q.Method, q.Params, budget)
 		}
 		return nil, errNotInProfile
 	}
@@ -135,7 +154,7 @@ func (s *Server) nulsAPICall(ctx context.Context, r *http.Request, p *auth.Princ
 		}
 	}
 	calls := 0
-	return m.Run(ctx, nulsAPICaller{s: s, r: r, p: p, calls: &calls}, args)
+	return m.Run(ctx, nulsAPICaller{s: s, r: r, p: p, m: m, budget: budget, calls: &calls}, args)
 }
 
 // nulsAPICaller is the profile's way to the module commands: the caller's
@@ -143,10 +162,12 @@ func (s *Server) nulsAPICall(ctx context.Context, r *http.Request, p *auth.Princ
 // its first call; each further one (getBalanceList calls once per asset)
 // spends the command's weight.
 type nulsAPICaller struct {
-	s     *Server
-	r     *http.Request
-	p     *auth.Principal
-	calls *int
+	s      *Server
+	r      *http.Request
+	p      *auth.Principal
+	m      *nulsapi.Method
+	budget *answerBudget
+	calls  *int
 }
 
 func (c nulsAPICaller) ChainID() int { return c.s.cfg.ChainID }
@@ -161,7 +182,51 @@ func (c nulsAPICaller) Call(ctx context.Context, command string, params map[stri
 	if err != nil {
 		return nil, err
 	}
-	return c.s.invoke(ctx, c.p, command, raw, jsonRPCTarget{})
+	var result json.RawMessage
+	if c.m.Filtered {
+		result, err = c.s.readFiltered(ctx, c.p, command, raw)
+	} else {
+		result, err = c.s.invoke(ctx, c.p, command, raw, jsonRPCTarget{})
+	}
+	if err == nil {
+		err = c.budget.spend(len(result))
+	}
+	return result, err
+}
+
+// filteringPrincipal reads, for a profile method that passes on only an
+// allow-list of the answer (nulsapi.Method.Filtered), a command whose whole
+// answer its caller may not read.
+var filteringPrincipal = &auth.Principal{ID: "nuls-api profile", Kind: "gateway",
+	Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}}
+
+// readFiltered calls command for a profile method that passes on only an
+// allow-list of its answer: p needs the public scope and, if it has a
+// method allow-list, the command in it; the command is read by the
+// gateway, in whatever scope the policy puts it, provided it is callable.
+func (s *Server) readFiltered(ctx context.Context, p *auth.Principal, command string, params json.RawMessage) (json.RawMessage, error) {
+	if err := s.grant(p, command, auth.ScopePublic); err != nil {
+		return nil, err
+	}
+	m, known, d, err := s.access(ctx, filteringPrincipal, command)
+	if err != nil && !(d.Callable() && errors.Is(err, errNotCallable)) {
+		// Unknown, or nobody may call it. A scope the gateway does not
+		// expose is no refusal here: the gateway reads for itself.
+		return nil, err
+	}
+	if err := d.CheckParams(params); err != nil {
+		return nil, err
+	}
+	if known {
+		if err := m.CheckDeclaredParams(params); err != nil {
+			return nil, err
+		}
+	}
+	reply, err := s.upstreamCall(ctx, filteringPrincipal, []bridge.MethodCall{{Method: command, Params: params}})
+	if err != nil {
+		return nil, err
+	}
+	return reply.Results[0].Result, nil
 }
 
 // nulsAPICompatError describes err as nuls-api does.

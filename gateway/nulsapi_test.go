@@ -121,7 +121,7 @@ func TestNulsAPIHeaders(t *testing.T) {
 // getBlockByHeight and getBlockByHash decode the block with it.
 func TestNulsAPITxAndBlocks(t *testing.T) {
 	t.Parallel()
-	tg := startGateway(t, gatewayOptions{})
+	tg := startGateway(t, gatewayOptions{cfg: Config{Policy: devWallet(t)}})
 	from := tg.node.GenesisAccounts()[0]
 	transfer := `{"chainId":2,"remark":"hello","inputs":[{"address":"` + from.Address + `","assetsChainId":2,"assetsId":1,"amount":"100100000","password":"` + from.Password + `"}],` +
 		`"outputs":[{"address":"` + from.Address + `","assetsChainId":2,"assetsId":1,"amount":"100000000"}]}`

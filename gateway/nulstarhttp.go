@@ -107,12 +107,16 @@ func (s *Server) nulstarCall(ctx context.Context, p *auth.Principal, requestID s
 		}
 	}
 	start := time.Now()
-	reply, err := s.upstreamCall(ctx, calls)
+	reply, err := s.upstreamCall(ctx, p, calls)
 	if err != nil {
 		var rpcErr *bridge.RPCError
 		if errors.As(err, &rpcErr) {
 			return &bridge.Response{RequestID: requestID, ResponseStatus: rpcErr.Status, ResponseErrorCode: rpcErr.Code,
 				ResponseComment: rpcErr.Comment, ResponseProcessingTime: strconv.FormatInt(time.Since(start).Milliseconds(), 10)}
+		}
+		if errors.Is(err, errSecretAnswer) {
+			return &bridge.Response{RequestID: requestID, ResponseStatus: nulstarNoMethod, ResponseErrorCode: "NCN-2",
+				ResponseComment: fmt.Sprintf("Method '%s' answered a secret, which this endpoint does not pass on", calls[0].Method)}
 		}
 		comment := fmt.Sprintf("Method '%s' not available anymore!", calls[0].Method)
 		if errors.Is(err, bridge.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -42,13 +43,21 @@ func counterModule(t *testing.T) (url string, n, calls *atomic.Int64) {
 	return newWSServer(t, m), n, calls
 }
 
+// counterPolicy knows counterModule's method as the operator's methods file
+// would describe it: a read the gateway may poll.
+func counterPolicy(t *testing.T) *policy.Policy {
+	t.Helper()
+	p, _ := customMethods(t, `[{"MethodName":"counter","MethodScope":"public","MethodMinEvent":"1","MethodMinPeriod":"1"}]`, policy.Config{})
+	return p
+}
+
 // TestPeriodStreamsArePolled: a period stream is the gateway calling the
 // method at the period, whatever the upstream pushes: the first answer at
 // once, then one a period, the range filtering them.
 func TestPeriodStreamsArePolled(t *testing.T) {
 	t.Parallel()
 	url, n, _ := counterModule(t)
-	tg := startGateway(t, gatewayOptions{nodeURL: url})
+	tg := startGateway(t, gatewayOptions{nodeURL: url, cfg: Config{Policy: counterPolicy(t)}})
 	n.Store(5)
 	s := openSSE(t, tg.url+"/rpc/counter/stream?period=1", "")
 	if m := s.resp.Header.Get(headerSubscription); m != "polled" {
@@ -83,7 +92,7 @@ func TestPeriodStreamsArePolled(t *testing.T) {
 func TestEventStreamsPolled(t *testing.T) {
 	t.Parallel()
 	url, n, calls := counterModule(t)
-	tg := startGateway(t, gatewayOptions{nodeURL: url, feeds: func(up Upstream) subscriptions.Upstream {
+	tg := startGateway(t, gatewayOptions{nodeURL: url, cfg: Config{Policy: counterPolicy(t)}, feeds: func(up Upstream) subscriptions.Upstream {
 		return Feeds{Upstream: up, PollEvents: 20 * time.Millisecond}
 	}})
 	s := openSSE(t, tg.url+"/rpc/counter/stream", "")

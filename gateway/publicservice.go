@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 )
 
@@ -44,7 +45,7 @@ func (e *publicServiceError) codeString() string {
 
 // forwardPublicService asks the configured public-service for method with
 // params (as the client sent them) and returns its result.
-func (s *Server) forwardPublicService(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+func (s *Server) forwardPublicService(ctx context.Context, p *auth.Principal, method string, params json.RawMessage, budget *answerBudget) (json.RawMessage, error) {
 	if s.cfg.PublicServiceURL == "" {
 		return nil, errNoPublicService
 	}
@@ -67,7 +68,10 @@ func (s *Server) forwardPublicService(ctx context.Context, method string, params
 		return nil, fmt.Errorf("%w: public-service: %v", errUpstreamUnavailable, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxPublicServiceAnswer+1))
+	b, err := io.ReadAll(budget.reader(io.LimitReader(resp.Body, maxPublicServiceAnswer+1)))
+	if errors.Is(err, errBatchAnswerTooLarge) {
+		return nil, err
+	}
 	if err != nil || len(b) > maxPublicServiceAnswer || resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: public-service answered %s (%d bytes, %v)", errUpstreamUnavailable, resp.Status, len(b), err)
 	}
@@ -80,6 +84,9 @@ func (s *Server) forwardPublicService(ctx context.Context, method string, params
 	}
 	if answer.Error != nil {
 		return nil, answer.Error
+	}
+	if err := s.release(p, method, answer.Result); err != nil {
+		return nil, err
 	}
 	return answer.Result, nil
 }

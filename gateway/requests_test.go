@@ -76,7 +76,7 @@ func TestAsyncCall(t *testing.T) {
 // answer; the module runs the call once.
 func TestIdempotencyKey(t *testing.T) {
 	t.Parallel()
-	tg := startGateway(t, gatewayOptions{})
+	tg := startGateway(t, gatewayOptions{cfg: Config{Policy: devWallet(t)}})
 	acct := tg.node.GenesisAccounts()
 	body := transferBody(acct[0].Address, acct[1].Address, 100000000)
 	hdr := map[string]string{"Idempotency-Key": "transfer-1"}
@@ -192,6 +192,7 @@ func TestSharedStateAcrossInstances(t *testing.T) {
 	ta := newTestAuth(t, auth.Config{})
 	oa, ob := redisOptions(t, rdb, prefix, "a", node.URL()), redisOptions(t, rdb, prefix, "b", node.URL())
 	oa.cfg.Auth, ob.cfg.Auth = ta, ta
+	oa.cfg.Policy, ob.cfg.Policy = devWallet(t), devWallet(t)
 	a, b := startGateway(t, oa), startGateway(t, ob)
 
 	_, h, _ := postWith(t, a.url+"/rpc/latestHeight", `{"chainId":2}`, map[string]string{"Prefer": "respond-async"})

@@ -101,7 +101,7 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 			}
 			return okAnswer(nil, result)
 		}
-		reply, err := s.upstreamCall(ctx, []bridge.MethodCall{{Method: method, Params: params}})
+		reply, err := s.upstreamCall(ctx, p, []bridge.MethodCall{{Method: method, Params: params}})
 		if err != nil {
 			return s.errorAnswer(r, err)
 		}
@@ -162,7 +162,7 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) {
 	}
 	fingerprint := func() (string, error) { return fingerprintOf("/rpc", string(body)), nil }
 	s.serveCall(w, r, "(multi)", fingerprint, func(ctx context.Context) answer {
-		reply, err := s.upstreamCall(ctx, calls)
+		reply, err := s.upstreamCall(ctx, p, calls)
 		if err != nil {
 			return s.errorAnswer(r, err)
 		}
@@ -182,8 +182,10 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// upstreamCall calls with the configured timeout and records the metrics.
-func (s *Server) upstreamCall(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
+// upstreamCall calls for p with the configured timeout and records the
+// metrics. An answer that carries a secret reaches p only if p may read
+// secrets (release).
+func (s *Server) upstreamCall(ctx context.Context, p *auth.Principal, calls []bridge.MethodCall) (*bridge.Reply, error) {
 	if b, ok := s.cfg.Upstream.(selfBounded); !ok || b.CallTimeout() > s.cfg.CallTimeout {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.CallTimeout)
@@ -194,7 +196,15 @@ func (s *Server) upstreamCall(ctx context.Context, calls []bridge.MethodCall) (*
 	reply, err := s.cfg.Upstream.Call(ctx, calls)
 	s.metrics.observeCall(s.metricMethod(calls), err, time.Since(start))
 	endSpan(reply, err)
-	return reply, err
+	if err != nil {
+		return reply, err
+	}
+	for _, res := range reply.Results {
+		if err := s.release(p, res.Method, res.Result); err != nil {
+			return nil, err
+		}
+	}
+	return reply, nil
 }
 
 // metricMethod names a call for the metrics without letting arbitrary names
@@ -209,13 +219,20 @@ func (s *Server) metricMethod(calls []bridge.MethodCall) string {
 	return calls[0].Method
 }
 
-// checkCall checks that p may call method, and, when the upstream lists
-// the method, that the parameters are the declared ones, of their declared
+// checkCall checks that p may call method, that the parameters stay within
+// the policy's bounds (a range of heights, a count), and, when the upstream
+// lists the method, that they are the declared ones, of their declared
 // types, ranges and patterns.
 func (s *Server) checkCall(ctx context.Context, p *auth.Principal, method string, params json.RawMessage) error {
-	m, known, err := s.access(ctx, p, method)
-	if err != nil || !known {
+	m, known, d, err := s.access(ctx, p, method)
+	if err != nil {
 		return err
+	}
+	if err := d.CheckParams(params); err != nil {
+		return err
+	}
+	if !known {
+		return nil
 	}
 	return m.CheckDeclaredParams(params)
 }

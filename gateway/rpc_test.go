@@ -129,7 +129,7 @@ func TestUpstreamTimeout(t *testing.T) {
 	t.Parallel()
 	// A peer that negotiates and lists one method, but never answers it.
 	node := silentPeer(t)
-	tg := startGateway(t, gatewayOptions{nodeURL: node, cfg: Config{CallTimeout: 200 * time.Millisecond}})
+	tg := startGateway(t, gatewayOptions{nodeURL: node, cfg: Config{CallTimeout: 200 * time.Millisecond, UnlistedScope: "public"}})
 	start := time.Now()
 	status, _, body := post(t, tg.url+"/rpc/hang", `{}`)
 	if status != http.StatusGatewayTimeout {
@@ -148,7 +148,7 @@ func TestUpstreamTimeoutSelfBounded(t *testing.T) {
 	t.Parallel()
 	node := silentPeer(t)
 	const timeout = 200 * time.Millisecond
-	tg := startGateway(t, gatewayOptions{nodeURL: node, cfg: Config{CallTimeout: timeout},
+	tg := startGateway(t, gatewayOptions{nodeURL: node, cfg: Config{CallTimeout: timeout, UnlistedScope: "public"},
 		client: bridge.ClientConfig{CallTimeout: timeout}})
 	if b, ok := tg.up.(selfBounded); !ok || b.CallTimeout() != timeout {
 		t.Fatalf("upstream %T does not bound its calls by %v", tg.up, timeout)

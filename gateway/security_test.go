@@ -91,7 +91,7 @@ func TestNoModuleHijackThroughTheGateway(t *testing.T) {
 func TestKernelCommandsFailClosed(t *testing.T) {
 	t.Parallel()
 	node := startNode(t, devnode.Config{})
-	moduleURL := node.ModuleURLs()["account"]
+	moduleURL := node.ModuleURLs()["block"]
 	direct := startRawClient(t, moduleURL)
 	before, err := direct.Call(t.Context(), "confGet", nil)
 	if err != nil {
@@ -106,25 +106,27 @@ func TestKernelCommandsFailClosed(t *testing.T) {
 	}
 	kernel := []string{"confSet", "confReset", "terminate", "shutdown", "status", "confGet"}
 
-	// Scope unknown (no listing): nothing is callable by default.
+	// No listing: the kernel commands, the catalog's private commands
+	// and the names it lacks are not callable.
 	closed := startGateway(t, gatewayOptions{nodeURL: moduleURL, noWait: true})
 	waitFor(t, "connected", closed.client.Ready)
-	for _, m := range append(kernel, "ac_getAccountList") {
+	for _, m := range append(kernel, "receivePackingBlock", "noSuchCommand") {
 		if status, _, body := post(t, closed.url+"/rpc/"+m, `{"chainId":2,"blockInterval":"1ms"}`); status != http.StatusNotFound {
 			t.Fatalf("%s with no listing: %d %s, want 404", m, status, body)
 		}
 	}
 	stillUp()
 
-	// The operator opens the unlisted methods: they are callable, but
-	// still not the kernel commands.
+	// The operator opens the unlisted methods: the catalog's public
+	// reads are callable, but still not the kernel commands, nor the
+	// catalog's private commands.
 	ta := newTestAuth(t, auth.Config{})
 	open := startGateway(t, gatewayOptions{nodeURL: moduleURL, noWait: true, cfg: Config{UnlistedScope: auth.ScopePublic, Auth: ta}})
 	waitFor(t, "connected", open.client.Ready)
-	if status, _, body := post(t, open.url+"/rpc/ac_getAccountList", `{"chainId":2}`); status != http.StatusOK {
-		t.Fatalf("an unlisted method the operator opened: %d %s", status, body)
+	if status, _, body := post(t, open.url+"/rpc/latestHeight", `{"chainId":2}`); status != http.StatusOK {
+		t.Fatalf("a public read: %d %s", status, body)
 	}
-	for _, m := range kernel {
+	for _, m := range append(kernel, "receivePackingBlock") {
 		if status, _, body := postWith(t, open.url+"/rpc/"+m, `{"blockInterval":"1ms"}`, bearer(ta.admin)); status != http.StatusNotFound {
 			t.Fatalf("%s with unlisted methods open, admin key: %d %s, want 404", m, status, body)
 		}
@@ -164,9 +166,9 @@ func TestUndeclaredParameters(t *testing.T) {
 		t.Fatalf("stream with junk: %d", s.resp.StatusCode)
 	}
 	// A period stream re-runs its method: not for methods that offer none.
-	s = openSSE(t, tg.url+"/rpc/ac_createAccount/stream?period=1&chainId=2&count=100&password=x", "")
+	s = openSSE(t, tg.url+"/rpc/getBlockByHeight/stream?period=1&chainId=2&height=0", "")
 	if s.resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("period stream of ac_createAccount: %d", s.resp.StatusCode)
+		t.Fatalf("period stream of getBlockByHeight: %d", s.resp.StatusCode)
 	}
 	if n := tg.hub.Stats().Topics; n != 0 {
 		t.Fatalf("%d topics opened by refused streams", n)

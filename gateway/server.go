@@ -19,6 +19,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
@@ -120,10 +121,14 @@ type Config struct {
 	// kernel commands (status, shutdown, terminate, confGet, confSet,
 	// confReset). Default false: nobody can.
 	AllowKernelCommands bool
-	// UnlistedScope is the scope given to the methods whose scope is
-	// unknown: the upstream lists no methods (a Java module), or lists one
-	// without a scope. Default "": such methods are not callable.
+	// UnlistedScope is the scope given to the methods the catalog does not
+	// know (a name only the upstream lists, or one nobody lists). Default
+	// "": such methods are not callable.
 	UnlistedScope string
+	// Policy decides each method's scope, streams and parameter bounds
+	// (package policy). Default: one built from Catalog (the NULS 2
+	// catalog when nil), UnlistedScope and AllowKernelCommands.
+	Policy *policy.Policy
 	// Limiter meters callers (rate limits). Nil: no rate limits.
 	Limiter ratelimit.Limiter
 	// Plans are the rate plans by name. With a Limiter they must hold
@@ -155,6 +160,10 @@ type Config struct {
 	MaxCompounds int
 	// MaxBodyBytes bounds request bodies. Default 1 MiB.
 	MaxBodyBytes int64
+	// MaxBatchAnswerBytes bounds the answers of one batch (JSON-RPC, the
+	// nuls-api profile), together: beyond it the batch's remaining
+	// requests are refused. Default 16 MiB.
+	MaxBatchAnswerBytes int64
 	// CallTimeout bounds an upstream call. Default 10s (D19).
 	CallTimeout time.Duration
 	// MaxStreams bounds the concurrent SSE streams. Default 20000.
@@ -201,6 +210,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if c.MaxBatchAnswerBytes <= 0 {
+		c.MaxBatchAnswerBytes = defaultMaxBatchAnswerBytes
 	}
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = defaultCallTimeout
@@ -292,8 +304,16 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	if cfg.UnlistedScope != "" && !auth.ValidScope(cfg.UnlistedScope) {
-		return nil, fmt.Errorf("gateway: unknown unlisted scope %q", cfg.UnlistedScope)
+	if cfg.Policy == nil {
+		static := cfg.Catalog
+		if static == nil {
+			static = catalog.NULS2()
+		}
+		pol, err := policy.New(policy.Config{Catalog: static, UnlistedScope: cfg.UnlistedScope, AllowKernelCommands: cfg.AllowKernelCommands})
+		if err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+		cfg.Policy = pol
 	}
 	if cfg.Limiter != nil {
 		for _, name := range []string{cfg.DefaultPlan, cfg.AnonymousPlan} {
@@ -312,7 +332,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		// No redirects: the operator's URL is the one asked.
 		publicService: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		logger:        logger,
-		listing:       newListing(cfg.Upstream, cfg.Documents, cfg.Catalog, logger),
+		listing:       newListing(cfg.Upstream, cfg.Documents, cfg.Catalog, cfg.Policy, logger),
 		slots:         newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient),
 		streamsDone:   make(chan struct{}),
 		announced:     map[string]bool{},

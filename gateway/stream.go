@@ -17,6 +17,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -292,15 +293,18 @@ func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string
 	var (
 		info  bridge.MethodInfo
 		known bool
+		d     policy.Decision
 		err   error
 	)
-	if d, ok := derivedStreams[method]; ok {
+	source := method
+	if dv, ok := derivedStreams[method]; ok {
 		// Who may stream the source may stream what is made of it.
-		if _, _, err := s.access(ctx, p, d.source); err != nil {
+		source = dv.source
+		if _, _, d, err = s.access(ctx, p, dv.source); err != nil {
 			return key, err
 		}
-		info, known = d.info, true
-	} else if info, known, err = s.access(ctx, p, method); err != nil {
+		info, known = dv.info, true
+	} else if info, known, d, err = s.access(ctx, p, method); err != nil {
 		return key, err
 	}
 	if key.EventCounter, err = nonNegative(q, "eventCounter"); err != nil {
@@ -321,8 +325,18 @@ func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string
 			return key, err
 		}
 	}
+	// The gateway calls a method again and again for a period stream, and
+	// for an event stream it emulates: only the reads the policy lets it
+	// poll, so that no stream repeats a write or an unbounded read.
+	polled := key.Period > 0 || s.cfg.EventPollInterval > 0 || !canPush(s.cfg.Upstream, source)
+	if polled && !d.Poll {
+		return key, badRequest(method + " is not a read the gateway calls again and again: it offers no period stream here, nor an event stream the upstream does not push")
+	}
 	params, err := queryParams(q, info, known)
 	if err != nil {
+		return key, err
+	}
+	if err := d.CheckParams(params); err != nil {
 		return key, err
 	}
 	if known {

@@ -426,7 +426,7 @@ func TestSlowClientDropped(t *testing.T) {
 		}
 		return out, nil
 	}}))
-	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, m)})
+	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, m), cfg: Config{UnlistedScope: "public"}})
 
 	// The stuck client: a raw connection with a small receive buffer that
 	// never reads.

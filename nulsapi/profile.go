@@ -34,6 +34,12 @@ type Method struct {
 	// Commands are the module commands it calls, for the closing
 	// listing and the access checks' documentation.
 	Commands []string
+	// Filtered is set when the method passes on only an allow-list of
+	// its commands' answer fields: it may read a command whose whole
+	// answer the caller may not (info reads the consensus configuration,
+	// where the packing password may be), and the Caller calls its
+	// commands for the gateway, not for the caller (FilteredCaller).
+	Filtered bool
 	run      func(ctx context.Context, c Caller, args map[string]json.RawMessage) (any, error)
 }
 
@@ -112,7 +118,7 @@ func init() {
 			}
 			return v.Value, nil
 		}})
-	register(&Method{Name: "info", Commands: []string{"cs_getConsensusConfig"},
+	register(&Method{Name: "info", Commands: []string{"cs_getConsensusConfig"}, Filtered: true,
 		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
 			chainID, err := chainOf(c, a)
 			if err != nil {
@@ -122,20 +128,23 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			// The consensus configuration, and what nuls-api adds of
-			// its own configuration: the chain, its main asset (1), the
-			// address prefix and, on NULS's chains, the symbol.
-			info := map[string]json.RawMessage{}
+			// What nuls-api answers of the consensus configuration,
+			// and nothing else of it: the consensus module keeps the
+			// packing account's password in the same configuration.
+			// Then what nuls-api adds of its own configuration: the
+			// chain, its main asset (1), the address prefix and, on
+			// NULS's chains, the symbol.
+			config := map[string]json.RawMessage{}
 			dec := json.NewDecoder(bytesReader(raw))
 			dec.UseNumber()
-			if err := dec.Decode(&info); err != nil {
+			if err := dec.Decode(&config); err != nil {
 				return nil, fmt.Errorf("%w: cs_getConsensusConfig answered %.100s: %w", ErrBadAnswer, raw, err)
 			}
-			delete(info, "awardAssetId")
-			delete(info, "seedNodes")
 			out := map[string]any{}
-			for k, v := range info {
-				out[k] = v
+			for _, k := range infoFields {
+				if v, ok := config[k]; ok {
+					out[k] = v
+				}
 			}
 			out["chainId"], out["assetId"], out["addressPrefix"] = chainID, 1, nulsdata.AddressPrefix(chainID)
 			if chainID == 1 || chainID == 2 {
@@ -204,6 +213,11 @@ func init() {
 			return out, nil
 		}})
 }
+
+// infoFields are the fields of the consensus configuration that info passes
+// on: those nuls-api's documentation of info names, and the least
+// commission of an agent, which it passes on too.
+var infoFields = []string{"inflationAmount", "agentChainId", "agentAssetId", "commissionMin"}
 
 // maxBalanceList bounds the assets of one getBalanceList: each is a call.
 const maxBalanceList = 32

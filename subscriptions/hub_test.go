@@ -358,6 +358,36 @@ func TestFinalFailure(t *testing.T) {
 	}
 }
 
+// TestFinalFailureWakesReaders: a reader that took the final event, and
+// waits on Changed for what follows, is woken for the end: the topic will
+// never change again, so its channel is closed.
+func TestFinalFailureWakesReaders(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := startHub(t, Config{}, up)
+	m, err := h.Join(t.Context(), key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	f := <-up.opened
+	f.push(1)
+	changed := m.Changed()
+	f.ch <- Update{Type: TypeError, Data: json.RawMessage(`{"title":"x"}`), Final: true, Err: errors.New("refused")}
+	<-changed
+	if b, err := m.Take(10); err != nil || len(b.Events) != 2 {
+		t.Fatalf("take: %+v %v", b, err)
+	}
+	select {
+	case <-m.Changed():
+	case <-time.After(time.Second):
+		t.Fatal("a reader of an ended topic waits on Changed forever")
+	}
+	if _, err := m.Take(10); err == nil {
+		t.Fatal("no end after the final event")
+	}
+}
+
 // TestFeedEndsIsReopened: a feed that ends while readers remain is
 // reopened; the new feed's first answer repeats the state the readers have
 // (dropped), and the readers go on without a gap.

@@ -60,6 +60,11 @@ func (m *Member) Changed() <-chan struct{} {
 	t := m.t
 	t.mu.RLock()
 	defer t.mu.RUnlock()
+	if t.closed {
+		// Ended: nothing will close t.changed again, and the reader
+		// must come back for the end.
+		return closedChan
+	}
 	return t.changed
 }
 

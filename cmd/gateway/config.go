@@ -66,6 +66,9 @@ const (
 	envEventPoll           = "GATEWAY_EVENT_POLL_INTERVAL"
 	envUnlistedScope       = "GATEWAY_UNLISTED_SCOPE"
 	envAllowKernel         = "GATEWAY_ALLOW_KERNEL_COMMANDS"
+	envMethodScopes        = "GATEWAY_METHOD_SCOPES"
+	envDevWallet           = "GATEWAY_DEV_WALLET"
+	envMaxBatchAnswer      = "GATEWAY_MAX_BATCH_ANSWER_BYTES"
 	envMaxTopics           = "GATEWAY_MAX_TOPICS"
 	envMaxStreamsPerClient = "GATEWAY_MAX_STREAMS_PER_CLIENT"
 	envMaxTopicsPerClient  = "GATEWAY_MAX_TOPICS_PER_CLIENT"
@@ -136,6 +139,9 @@ type config struct {
 	EventPollInterval   time.Duration
 	UnlistedScope       string
 	AllowKernelCommands bool
+	MethodScopes        map[string]string // the operator's scopes of commands
+	DevWallet           bool
+	MaxBatchAnswerBytes int64
 	MaxTopics           int
 	MaxStreamsPerClient int
 	MaxTopicsPerClient  int
@@ -211,8 +217,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&scopes, "scopes", env(envScopes, "public"), "comma-separated method scopes callable through the gateway: public, admin, private (env "+envScopes+")")
 	fs.StringVar(&corsOrigins, "cors-origins", env(envCORSOrigins, ""), "comma-separated origins (scheme://host[:port]) whose browser pages may call the gateway and open its streams, or * for any; unset: no CORS headers (env "+envCORSOrigins+")")
 	durationVar(&c.CallTimeout, "call-timeout", envCallTimeout, 10*time.Second, "timeout of an upstream call")
-	var maxBody int
+	var maxBody, maxBatchAnswer int
 	intVar(&maxBody, "max-body-bytes", envMaxBodyBytes, 1<<20, "largest request body, in bytes")
+	intVar(&maxBatchAnswer, "max-batch-answer-bytes", envMaxBatchAnswer, 16<<20, "largest total of the answers of one JSON-RPC or nuls-api batch, in bytes; beyond it the batch's remaining requests are refused")
 	intVar(&c.MaxStreams, "max-streams", envMaxStreams, 20000, "most concurrent SSE streams")
 	durationVar(&c.Heartbeat, "heartbeat", envHeartbeat, 15*time.Second, "interval of SSE keep-alive comments")
 	intVar(&c.Retention, "retention", envRetention, 1024, "events kept per subscription for clients resuming with Last-Event-ID")
@@ -247,6 +254,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.RateLimitStore, "rate-limit-store", env(envRateLimitStore, ""), "where rate limits are counted: redis (shared by every instance: one round trip per request) or memory (per instance); default redis with --redis-url, else memory (env "+envRateLimitStore+")")
 	fs.StringVar(&weights, "method-weights", env(envMethodWeights, ""), "what a call costs of a rate plan, method=units, comma-separated; others cost 1 (env "+envMethodWeights+")")
 	fs.StringVar(&c.UnlistedScope, "unlisted-scope", env(envUnlistedScope, ""), "scope of the methods the upstream does not list (a Java module lists none): public, admin or private; unset: they are not callable (env "+envUnlistedScope+")")
+	var methodScopes string
+	fs.StringVar(&methodScopes, "method-scopes", env(envMethodScopes, ""), "the operator's scope of commands, name=scope, comma-separated: opens a command the gateway keeps private (name=public), or closes one (name=admin); a command that takes or answers a secret stays admin (env "+envMethodScopes+")")
+	fs.BoolVar(&c.DevWallet, "dev-wallet", env(envDevWallet, "") == "true", "with the simulated node only (no --upstream): let anonymous callers use its wallet (ac_transfer, ac_createAccount) with its made-up passwords, as the README's quick start does (env "+envDevWallet+"=true)")
 	fs.BoolVar(&c.AllowKernelCommands, "allow-kernel-commands", env(envAllowKernel, "") == "true", "let credentials with the admin scope call status, shutdown, terminate, confGet, confSet and confReset (env "+envAllowKernel+"=true)")
 	intVar(&c.MaxTopics, "max-topics", envMaxTopics, 1000, "most distinct subscriptions (and upstream subscriptions) of this instance; more get 503")
 	intVar(&c.MaxStreamsPerClient, "max-streams-per-client", envMaxStreamsPerClient, 100, "most concurrent streams of one client (a credential, or an address when anonymous); more get 429")
@@ -281,6 +291,20 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		}
 	}
 	c.MaxBodyBytes = int64(maxBody)
+	c.MaxBatchAnswerBytes = int64(maxBatchAnswer)
+	c.MethodScopes = map[string]string{}
+	for _, kv := range splitList(methodScopes) {
+		name, scope, ok := strings.Cut(kv, "=")
+		name, scope = strings.TrimSpace(name), strings.TrimSpace(scope)
+		if !ok || name == "" || (scope != "public" && scope != "admin" && scope != "private") {
+			errs = append(errs, fmt.Errorf("--method-scopes: %q: want name=public, name=admin or name=private", kv))
+			continue
+		}
+		c.MethodScopes[name] = scope
+	}
+	if c.DevWallet && c.Upstream != "" {
+		errs = append(errs, errors.New("--dev-wallet opens the simulated node's wallet: it is refused with --upstream, in front of a real node"))
+	}
 	c.Scopes = splitList(scopes)
 	c.MethodsFiles = splitList(methodsFiles)
 	c.CORSOrigins = splitList(corsOrigins)
@@ -344,8 +368,8 @@ func (c *config) validate() []error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
 	}
-	if c.MaxBodyBytes <= 0 || c.MaxStreams <= 0 || c.Retention <= 0 || c.CallTimeout <= 0 {
-		errs = append(errs, errors.New("--max-body-bytes, --max-streams, --retention and --call-timeout must be positive"))
+	if c.MaxBodyBytes <= 0 || c.MaxStreams <= 0 || c.Retention <= 0 || c.CallTimeout <= 0 || c.MaxBatchAnswerBytes <= 0 {
+		errs = append(errs, errors.New("--max-body-bytes, --max-batch-answer-bytes, --max-streams, --retention and --call-timeout must be positive"))
 	}
 	if c.MaxTopics <= 0 || c.MaxStreamsPerClient <= 0 || c.MaxTopicsPerClient <= 0 || c.MaxCompounds <= 0 ||
 		c.HeaderTimeout <= 0 || c.BodyTimeout <= 0 || c.MaxHeaderBytes <= 0 || c.TicketTTL <= 0 {

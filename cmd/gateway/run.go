@@ -19,6 +19,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/gateway"
 	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/tracing"
@@ -200,7 +201,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		up = gateway.NewManaged(link, modules, logger.With("component", "routing"))
 	}
 
-	methods, err := newCatalog(cfg)
+	methods, custom, err := newCatalog(cfg)
+	if err != nil {
+		return err
+	}
+	pol, err := newPolicy(cfg, custom)
 	if err != nil {
 		return err
 	}
@@ -220,7 +225,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Upstream: up, Registry: registry, Scopes: cfg.Scopes, Instance: instance,
 		MaxBodyBytes: cfg.MaxBodyBytes, CallTimeout: cfg.CallTimeout, MaxStreams: cfg.MaxStreams, Heartbeat: cfg.Heartbeat,
 		CORSOrigins: cfg.CORSOrigins,
-		Auth:        authn, AllowKernelCommands: cfg.AllowKernelCommands, UnlistedScope: cfg.UnlistedScope,
+		Auth:        authn, Policy: pol, MaxBatchAnswerBytes: cfg.MaxBatchAnswerBytes,
 		Limiter: newLimiter(cfg, rdb, logger.With("component", "ratelimit")), Plans: cfg.RatePlans, Weights: cfg.MethodWeights,
 		TrustedProxies: cfg.TrustedProxies, MaxStreamsPerClient: cfg.MaxStreamsPerClient, MaxTopicsPerClient: cfg.MaxTopicsPerClient,
 		BodyTimeout: cfg.BodyTimeout, MaxCompounds: cfg.MaxCompounds, Catalog: methods, EventPollInterval: cfg.EventPollInterval,
@@ -311,7 +316,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		slog.String("scopes", strings.Join(cfg.Scopes, ",")), slog.Duration("call_timeout", cfg.CallTimeout),
 		slog.String("anonymous_scopes", strings.Join(cfg.AnonymousScopes, ",")), slog.Bool("keys_file", cfg.KeysFile != ""),
 		slog.Bool("jwt", cfg.JWTSecret != "" || cfg.JWKS != ""), slog.String("rate_plans", ratelimit.FormatPlans(cfg.RatePlans)),
-		slog.String("unlisted_scope", cfg.UnlistedScope), slog.Bool("kernel_commands", cfg.AllowKernelCommands))
+		slog.String("unlisted_scope", cfg.UnlistedScope), slog.Bool("kernel_commands", cfg.AllowKernelCommands),
+		slog.Int("method_scopes", len(cfg.MethodScopes)))
+	if cfg.DevWallet {
+		logger.Warn("--dev-wallet: anyone who reaches this gateway may spend the simulated node's made-up funds with its passwords",
+			slog.String("commands", strings.Join(policy.DevWalletCommands, ",")))
+	}
 	if listening != nil {
 		listening <- ln.Addr().String()
 	}

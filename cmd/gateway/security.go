@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/nuls-gateway/nuls-gateway/catalog"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 
 	"github.com/redis/go-redis/v9"
 
@@ -72,15 +73,30 @@ func newLimiter(cfg config, rdb redis.UniversalClient, logger *slog.Logger) rate
 }
 
 // newCatalog is what the gateway knows of the methods when the upstream
-// lists none: the NULS 2 modules' commands, and those of --methods-file.
-func newCatalog(cfg config) (*catalog.Catalog, error) {
-	c := catalog.NULS2()
+// lists none: the NULS 2 modules' commands, and those of --methods-file;
+// and the custom ones apart, whose scopes the policy takes as declared.
+func newCatalog(cfg config) (all, custom *catalog.Catalog, err error) {
+	all = catalog.NULS2()
 	for _, path := range cfg.MethodsFiles {
-		custom, err := catalog.ReadMethods(path)
+		c, err := catalog.ReadMethods(path)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		c = c.With(custom)
+		all = all.With(c)
+		if custom == nil {
+			custom = c
+		} else {
+			custom = custom.With(c)
+		}
 	}
-	return c, nil
+	return all, custom, nil
+}
+
+// newPolicy decides the methods' scopes: the reviewed exposure of the NULS
+// 2 commands, the custom modules' own, and the operator's flags.
+func newPolicy(cfg config, custom *catalog.Catalog) (*policy.Policy, error) {
+	return policy.New(policy.Config{
+		Catalog: catalog.NULS2(), Custom: custom, UnlistedScope: cfg.UnlistedScope, Overrides: cfg.MethodScopes,
+		AllowKernelCommands: cfg.AllowKernelCommands, DevWallet: cfg.DevWallet,
+	})
 }
