@@ -158,7 +158,10 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 		t.Fatal(err)
 	}
 	tg.Server = srv
-	hs := httptest.NewServer(srv)
+	// As cmd/gateway serves a plain listener.
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Listener = StrictFraming(hs.Listener)
+	hs.Start()
 	tg.url = hs.URL
 	// Cleanups run last-in first-out: streams end, then the HTTP server,
 	// then the hub, then the upstream.

@@ -269,10 +269,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	serveErr := make(chan error, 4)
 	go func() {
 		if cfg.TLSCert != "" {
+			// Encrypted, the heads cannot be watched: the gateway closes
+			// the connection after a chunked request instead.
 			serveErr <- httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) // HTTP/2 too
 			return
 		}
-		serveErr <- httpSrv.Serve(ln)
+		// A head framing its body two ways gets 400 (request smuggling).
+		serveErr <- httpSrv.Serve(gateway.StrictFraming(ln))
 	}()
 	// Listeners of their own for the clients of NULS's own servers.
 	var extraSrvs []*http.Server
@@ -290,13 +293,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		x := &http.Server{Handler: l.handler, ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
 			IdleTimeout: 120 * time.Second, ErrorLog: httpErrorLog(logger)}
 		extraSrvs = append(extraSrvs, x)
-		go func() { serveErr <- x.Serve(xln) }()
+		go func() { serveErr <- x.Serve(gateway.StrictFraming(xln)) }()
 		logger.Info(l.name+" listening", slog.String("addr", xln.Addr().String()))
 	}
 	var moduleSrv *http.Server
 	if moduleLn != nil {
 		moduleSrv = &http.Server{Handler: module, ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
-			ErrorLog: httpErrorLog(logger)}
+			IdleTimeout: 120 * time.Second, ErrorLog: httpErrorLog(logger)}
 		go func() { serveErr <- moduleSrv.Serve(moduleLn) }()
 		logger.Info("module endpoint listening", slog.String("addr", moduleLn.Addr().String()), slog.String("advertise", advertise))
 	}

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -181,6 +182,51 @@ func TestSlowHeaders(t *testing.T) {
 	line, _ := bufio.NewReader(big).ReadString('\n')
 	if !strings.Contains(line, "431") {
 		t.Fatalf("a 16 KiB head: %q, want 431", line)
+	}
+}
+
+// TestHeldConnections, on the server as run builds it: a POST refused
+// before its body was read (here 415: no media type) whose body never
+// comes is answered at once and its connection closed by --body-timeout;
+// a request framing its body with both Transfer-Encoding and
+// Content-Length gets 400 and a closed connection.
+func TestHeldConnections(t *testing.T) {
+	const bodyTimeout = 500 * time.Millisecond
+	addr, _, _ := startRun(t, "--body-timeout", bodyTimeout.String())
+	waitReady(t, addr)
+	exchange := func(req string) (status string, answered, closed time.Duration) {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(start.Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%q: no answer: %v", req, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		answered = time.Since(start)
+		if _, err := br.ReadByte(); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			closed = time.Since(start)
+		}
+		return resp.Status, answered, closed
+	}
+	status, answered, closed := exchange("POST /rpc/latestHeight HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+	if status != "415 Unsupported Media Type" || answered > time.Second || closed == 0 || closed > bodyTimeout+time.Second {
+		t.Errorf("a refused body never sent: %s after %v, closed after %v (0: open after 5s)", status, answered, closed)
+	}
+	status, answered, closed = exchange("POST /rpc/latestHeight HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+		"Content-Length: 13\r\nTransfer-Encoding: chunked\r\n\r\nd\r\n{\"chainId\":2}\r\n0\r\n\r\n")
+	if status != "400 Bad Request" || answered > time.Second || closed == 0 || closed > time.Second {
+		t.Errorf("Transfer-Encoding with Content-Length: %s after %v, closed after %v (0: open after 5s)", status, answered, closed)
 	}
 }
 
