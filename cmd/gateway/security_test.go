@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -140,10 +141,36 @@ func TestSecurityFlags(t *testing.T) {
 	for _, bad := range [][]string{
 		{"--rate-plans", "default=5/s"}, {"--rate-plans", "anonymous=x"}, {"--method-weights", "a=0"},
 		{"--trusted-proxies", "nope"}, {"--anonymous-scopes", "root"}, {"--unlisted-scope", "all"},
-		{"--tls-cert", "c.pem"}, {"--jwt-secret", "short"}, {"--rate-limit-store", "redis"}, {"--rate-limit-store", "etcd"}, {"--ticket-secret", "short"}, {"--module-listen", "nope"},
+		{"--tls-cert", "c.pem"}, {"--jwt-secret", "short"}, {"--jwks", "http://idp.example/jwks.json"}, {"--jwks", "HTTP://idp.example/jwks.json"}, {"--rate-limit-store", "redis"}, {"--rate-limit-store", "etcd"}, {"--ticket-secret", "short"}, {"--module-listen", "nope"},
 	} {
 		if _, err := parseConfig(bad, noEnv, io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// TestJWKSAllowHTTP: an http --jwks URL stops the start with an error that
+// names the flag accepting it; the flag or its variable accepts it.
+func TestJWKSAllowHTTP(t *testing.T) {
+	_, err := parseConfig([]string{"--jwks", "http://idp.example/jwks.json"}, noEnv, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--jwks-allow-http") || !strings.Contains(err.Error(), envJWKSAllowHTTP) {
+		t.Fatalf("an http JWKS URL: %v, want an error naming --jwks-allow-http", err)
+	}
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"--jwks", "http://idp.example/jwks.json", "--jwks-allow-http"}, nil},
+		{nil, map[string]string{envJWKS: "http://idp.example/jwks.json", envJWKSAllowHTTP: "true"}},
+		{[]string{"--jwks", "https://idp.example/jwks.json"}, nil},
+	} {
+		cfg, err := parseConfig(c.args, func(k string) string { return c.env[k] }, io.Discard)
+		if err != nil {
+			t.Errorf("%v %v: %v", c.args, c.env, err)
+			continue
+		}
+		if _, err := newAuthenticator(cfg, nil, slog.New(slog.DiscardHandler)); err != nil {
+			t.Errorf("%v %v: the authenticator refused it: %v", c.args, c.env, err)
 		}
 	}
 }
