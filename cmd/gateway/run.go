@@ -139,9 +139,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
+	// The gateway's module answers its kernel commands (shutdown,
+	// terminate, conf*) only on the Manager link, the connection it opens
+	// to --upstream: the module endpoint is reachable by whoever reaches
+	// --module-listen, and nothing on an accepted connection proves it is
+	// the Manager's (no TrustAccepted). Other modules call its compound
+	// methods there, but only the Manager link registers compound methods
+	// on it: what it announces to the Manager is the operator's.
 	module, err := bridge.NewModule(bridge.ModuleConfig{
 		Abbreviation: cfg.Abbreviation, Name: cfg.Abbreviation,
-		Roles: map[string][]string{cfg.Abbreviation: {"1.0"}},
+		Roles:            map[string][]string{cfg.Abbreviation: {"1.0"}},
+		TrustedCompounds: true,
 	}, logger.With("component", "module"))
 	if err != nil {
 		return err
