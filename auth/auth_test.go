@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -11,11 +12,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -405,13 +408,13 @@ func TestJWTWithJWKSURL(t *testing.T) {
 	t.Parallel()
 	k := newTestKeys(t)
 	var fetches atomic.Int64
-	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	idp := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fetches.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(k.jwks)
 	}))
 	t.Cleanup(idp.Close)
-	a, err := New(Config{JWT: &JWTConfig{JWKS: idp.URL + "/jwks.json", Audience: "nuls-gateway"}}, nil)
+	a, err := New(Config{JWT: &JWTConfig{JWKS: idp.URL + "/jwks.json", Audience: "nuls-gateway", HTTPClient: idp.Client()}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,6 +438,84 @@ func TestJWTWithJWKSURL(t *testing.T) {
 	if n := fetches.Load(); n > 2 {
 		t.Errorf("the JWKS was fetched %d times for made-up key IDs, want at most one refresh", n)
 	}
+}
+
+// TestJWKSOverHTTP: an http JWKS URL was fetched without a word, and
+// whoever sits on its path could then swap the keys and mint tokens. It is
+// refused unless AllowHTTP says so, and an https URL redirecting to http is
+// not followed.
+func TestJWKSOverHTTP(t *testing.T) {
+	t.Parallel()
+	k := newTestKeys(t)
+	var plainFetches atomic.Int64
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		plainFetches.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(k.jwks)
+	}))
+	t.Cleanup(plain.Close)
+	if _, err := New(Config{JWT: &JWTConfig{JWKS: plain.URL + "/jwks.json"}}, nil); !errors.Is(err, ErrJWKSOverHTTP) {
+		t.Fatalf("an http JWKS URL: %v, want ErrJWKSOverHTTP", err)
+	}
+	if _, err := New(Config{JWT: &JWTConfig{JWKS: strings.ToUpper(plain.URL[:4]) + plain.URL[4:] + "/jwks.json"}}, nil); !errors.Is(err, ErrJWKSOverHTTP) {
+		t.Fatalf("an HTTP JWKS URL: %v, want ErrJWKSOverHTTP", err)
+	}
+	allowed, err := New(Config{JWT: &JWTConfig{JWKS: plain.URL + "/jwks.json", AllowHTTP: true}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runAuth(t, allowed)
+	waitUntil(t, "the JWKS fetched over http, allowed", allowed.jwtLoaded)
+	checkAsymmetric(t, allowed, k)
+
+	// An https URL that redirects to http: the fetch fails (and says so)
+	// without following it.
+	redirect := httptest.NewTLSServer(http.RedirectHandler(plain.URL+"/jwks.json", http.StatusFound))
+	t.Cleanup(redirect.Close)
+	before := plainFetches.Load()
+	var logs lockedBuffer
+	downgraded, err := New(Config{JWT: &JWTConfig{JWKS: redirect.URL, HTTPClient: redirect.Client()}}, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runAuth(t, downgraded)
+	waitUntil(t, "the failed fetch logged", func() bool { return strings.Contains(logs.String(), "JWKS") })
+	if plainFetches.Load() != before || !strings.Contains(logs.String(), "plain http") {
+		t.Fatalf("a redirect from https to http: %d fetches over http, log:\n%s", plainFetches.Load()-before, logs.String())
+	}
+	if _, err := downgraded.Authenticate(request("Authorization", "Bearer "+sign(t, jwt.SigningMethodRS256, k.rsa, "rsa-1", claims(nil)))); err == nil {
+		t.Fatal("a token accepted with keys from nowhere")
+	}
+}
+
+// waitUntil polls cond for up to 5 seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// lockedBuffer is a log destination that several goroutines write.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func (a *Authenticator) jwtLoaded() bool {

@@ -44,10 +44,16 @@ type JWTConfig struct {
 	// Secret is the HS256 shared secret; nil: HS256 is refused.
 	Secret []byte
 	// JWKS is where the RS256/ES256/EdDSA verification keys are: a file
-	// (re-read when it changes) or an http(s) URL (fetched at start, again
+	// (re-read when it changes) or an https URL (fetched at start, again
 	// every hour, and when a token names a key ID the set lacks, at most
-	// once a minute). Empty: asymmetric tokens are refused.
+	// once a minute). An http URL needs AllowHTTP. Empty: asymmetric
+	// tokens are refused.
 	JWKS string
+	// AllowHTTP lets JWKS be a plain http URL. Default false: such a URL
+	// is refused, because whoever is on its path can swap the keys for
+	// their own and then mint tokens with any scope; and the default
+	// client follows no redirect away from https.
+	AllowHTTP bool
 	// Issuer, when set, must be the token's iss.
 	Issuer string
 	// Audience, when set, must be in the token's aud.
@@ -63,7 +69,9 @@ type JWTConfig struct {
 	PlanClaim string
 	// Leeway is the clock skew allowed on exp and nbf. Default 10s.
 	Leeway time.Duration
-	// HTTPClient fetches a JWKS URL. Default: a client with a 5s timeout.
+	// HTTPClient fetches a JWKS URL; without a CheckRedirect of its own
+	// it follows redirects as AllowHTTP says. Default: a client with a
+	// 5s timeout.
 	HTTPClient *http.Client
 }
 
@@ -174,10 +182,16 @@ func newJWTVerifier(cfg JWTConfig, logger *slog.Logger) (*jwtVerifier, error) {
 	v := &jwtVerifier{cfg: cfg, logger: logger}
 	if cfg.JWKS != "" {
 		algs = append(algs, jwksAlgorithms...)
-		if u, err := url.Parse(cfg.JWKS); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
+		u, err := url.Parse(cfg.JWKS)
+		switch {
+		case err == nil && u.Scheme == "http" && !cfg.AllowHTTP:
+			return nil, fmt.Errorf("%w: %s", ErrJWKSOverHTTP, u.Redacted())
+		case err == nil && (u.Scheme == "https" || u.Scheme == "http"):
 			v.isURL = true
-		} else if err := v.loadFile(); err != nil {
-			return nil, err
+		default:
+			if err := v.loadFile(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	opts := []jwt.ParserOption{jwt.WithValidMethods(algs), jwt.WithExpirationRequired(), jwt.WithLeeway(cfg.Leeway)}
@@ -238,9 +252,13 @@ func (v *jwtVerifier) run(ctx context.Context) {
 			}
 		}
 	}
-	client := v.cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: jwksHTTPTimeout}
+	client := &http.Client{Timeout: jwksHTTPTimeout}
+	if v.cfg.HTTPClient != nil {
+		c := *v.cfg.HTTPClient
+		client = &c
+	}
+	if client.CheckRedirect == nil {
+		client.CheckRedirect = v.checkRedirect
 	}
 	k, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{v.cfg.JWKS}, keyfunc.Override{
 		Client:            client,
@@ -268,6 +286,23 @@ func (v *jwtVerifier) run(ctx context.Context) {
 	v.mu.Lock()
 	v.jwks = nil
 	v.mu.Unlock()
+}
+
+// ErrJWKSOverHTTP refuses a JWKS URL over plain http without
+// JWTConfig.AllowHTTP.
+var ErrJWKSOverHTTP = errors.New("auth: the JWKS URL is plain http, whose keys anyone on the path could swap for their own; use https")
+
+// checkRedirect follows at most 10 redirects (as net/http does), and none
+// to plain http unless JWTConfig.AllowHTTP: an https URL must not be
+// downgraded on the way.
+func (v *jwtVerifier) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("auth: JWKS: stopped after 10 redirects")
+	}
+	if req.URL.Scheme != "https" && !v.cfg.AllowHTTP {
+		return fmt.Errorf("%w (a redirect to %s)", ErrJWKSOverHTTP, req.URL.Redacted())
+	}
+	return nil
 }
 
 // errJWKSNotLoaded reports a JWKS URL not fetched yet.

@@ -83,6 +83,11 @@ type ClientConfig struct {
 	// Module, when set, answers the peer's Requests on this connection: a
 	// Manager sends Requests over the connection a module opened.
 	Module *Module
+	// Trusted marks the connections the Client opens as trusted
+	// (Peer.Trusted): Module answers their TrustedOnly methods, the
+	// kernel commands. Set it for a peer this side chose by its URL and
+	// that may stop it: the Manager (ManagerLink sets it).
+	Trusted bool
 	// OnNotification receives the Notifications the peer sends (D15).
 	OnNotification func(*Peer, *Notification)
 	// OnConnect runs after each negotiation, before the Client is ready and
@@ -247,6 +252,7 @@ func (c *Client) connectOnce(ctx context.Context) (served bool, err error) {
 		callTimeout:    c.cfg.CallTimeout,
 		noTimeOut:      c.cfg.NoTimeOut,
 		onNotification: c.cfg.OnNotification,
+		trusted:        c.cfg.Trusted,
 	}
 	if m := c.cfg.Module; m != nil {
 		pcfg.maxCompression = m.cfg.MaxCompressionRate

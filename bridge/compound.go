@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 )
 
 // compoundMethod is a virtual method registered by a connection (D14): its
@@ -51,6 +52,12 @@ func (m *Module) RemoveCompound(name string) error {
 }
 
 func (m *Module) addCompound(owner *session, rc *RegisterCompoundMethod) *RPCError {
+	trusted := owner == nil || owner.peer.Trusted()
+	if !trusted && m.cfg.TrustedCompounds {
+		m.logger.Warn("compound method registration refused: the connection is not trusted",
+			slog.String("name", rc.CompoundMethodName), slog.String("remote_addr", owner.peer.RemoteAddr()))
+		return Fail(CodeParameterError, "RegisterCompoundMethod is not allowed on this connection")
+	}
 	name := rc.CompoundMethodName
 	if name == "" {
 		return Fail(CodeParameterError, "CompoundMethodName is empty")
@@ -72,7 +79,10 @@ func (m *Module) addCompound(owner *session, rc *RegisterCompoundMethod) *RPCErr
 	seenChild := map[string]bool{}
 	for _, c := range rc.CompoundMethods {
 		vs := m.methods[c.Method]
-		if len(vs) == 0 {
+		if len(vs) == 0 || !trusted && vs[len(vs)-1].TrustedOnly {
+			// A trusted-only child is not there for an untrusted
+			// connection: it is refused again when the method runs,
+			// whoever calls it.
 			return &RPCError{Status: StatusFailed, Code: CodeMethodNotFound, Comment: fmt.Sprintf("child method '%s' not found", c.Method)}
 		}
 		if seenChild[c.Method] {
@@ -111,6 +121,9 @@ func declaredKind(r *registered, param string) JSONKind {
 // unregisterCompound answers UnregisterCompoundMethod: an empty name removes
 // every compound method the connection registered.
 func (m *Module) unregisterCompound(owner *session, id, name string) *Response {
+	if m.cfg.TrustedCompounds && !owner.peer.Trusted() {
+		return failureResponse(id, Fail(CodeParameterError, "UnregisterCompoundMethod is not allowed on this connection"), nil)
+	}
 	if err := m.removeCompound(owner, name); err != nil {
 		return failureResponse(id, err, nil)
 	}
@@ -165,6 +178,10 @@ func (m *Module) runCompound(ctx context.Context, peer *Peer, c *compoundMethod,
 		m.mu.RLock()
 		r := m.methods.find(child.Method, "")
 		m.mu.RUnlock()
+		if r != nil && r.TrustedOnly && !peer.Trusted() {
+			m.refuseUntrusted(peer, child.Method)
+			r = nil
+		}
 		if r == nil {
 			e := notFound(child.Method, "")
 			e.Method = c.name

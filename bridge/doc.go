@@ -26,6 +26,18 @@
 //   - ManagerLink and Modules: registration with a Manager (RegisterAPI, the
 //     role table) and one Client per module it names.
 //
+// # Trust
+//
+// The kernel commands stop a module and change its configuration (D17), so
+// they are TrustedOnly methods: a module answers them only on a trusted
+// connection, and to any other as if they did not exist. The Manager link's
+// connection, the one the module opened to the Manager's URL, is trusted
+// (ClientConfig.Trusted); a connection the module accepted is not, unless
+// ModuleConfig.TrustAccepted says so, since nothing on it proves who opened
+// it. ModuleConfig.TrustedCompounds keeps the registration of compound
+// methods, which the module announces to its Manager, to trusted
+// connections too.
+//
 // # Concurrency
 //
 // Encode and Decode are pure functions. Conn owns exactly two goroutines, one

@@ -12,16 +12,18 @@ const shutdownTimeout = 30 * time.Second
 
 // kernelMethods are the kernel commands of the RPC-TOOL design (D17),
 // answered by every module as ordinary methods. shutdown and terminate
-// answer success before stopping.
+// answer success before stopping. They are trusted-only: a stranger who
+// reaches the module's endpoint must not stop it or change its
+// configuration (see ModuleConfig.TrustAccepted).
 func (m *Module) kernelMethods() []Method {
 	return []Method{
 		{
 			Name: "status", Description: "Receive the Manager's module table; answers success.",
-			Scope: ScopePrivate, Parameters: []Parameter{},
+			Scope: ScopePrivate, Parameters: []Parameter{}, TrustedOnly: true,
 			Handler: func(context.Context, *Call) (any, error) { return map[string]any{}, nil },
 		},
 		{
-			Name: "shutdown", Description: "Stop after the running requests finish.", Scope: ScopeAdmin,
+			Name: "shutdown", Description: "Stop after the running requests finish.", Scope: ScopeAdmin, TrustedOnly: true,
 			Handler: func(_ context.Context, call *Call) (any, error) {
 				call.AfterReply(func() {
 					go func() {
@@ -34,18 +36,18 @@ func (m *Module) kernelMethods() []Method {
 			},
 		},
 		{
-			Name: "terminate", Description: "Stop now.", Scope: ScopeAdmin,
+			Name: "terminate", Description: "Stop now.", Scope: ScopeAdmin, TrustedOnly: true,
 			Handler: func(_ context.Context, call *Call) (any, error) {
 				call.AfterReply(func() { go func() { _ = m.Close() }() })
 				return map[string]any{}, nil
 			},
 		},
 		{
-			Name: "confGet", Description: "The module's configuration.", Scope: ScopeAdmin,
+			Name: "confGet", Description: "The module's configuration.", Scope: ScopeAdmin, TrustedOnly: true,
 			Handler: func(context.Context, *Call) (any, error) { return m.Settings(), nil },
 		},
 		{
-			Name: "confSet", Description: "Set configuration keys (new keys allowed); answers the new configuration.", Scope: ScopeAdmin,
+			Name: "confSet", Description: "Set configuration keys (new keys allowed); answers the new configuration.", Scope: ScopeAdmin, TrustedOnly: true,
 			Handler: func(_ context.Context, call *Call) (any, error) {
 				var kv map[string]any
 				if err := json.Unmarshal(call.Params, &kv); err != nil {
@@ -59,7 +61,7 @@ func (m *Module) kernelMethods() []Method {
 			},
 		},
 		{
-			Name: "confReset", Description: "Restore the initial configuration; answers it.", Scope: ScopeAdmin,
+			Name: "confReset", Description: "Restore the initial configuration; answers it.", Scope: ScopeAdmin, TrustedOnly: true,
 			Handler: func(context.Context, *Call) (any, error) {
 				m.mu.Lock()
 				m.settings = maps.Clone(m.cfg.Settings)

@@ -140,7 +140,8 @@ type ManagerLinkConfig struct {
 	// URL of the Manager, such as ws://127.0.0.1:7771.
 	URL string
 	// Module is registered with the Manager and answers the Manager's
-	// Requests (kernel commands) on the same connection. Required.
+	// Requests (kernel commands) on the same connection, which is
+	// trusted (ClientConfig.Trusted). Required.
 	Module *Module
 	// ConnectionInformation is where Module's own server listens, for the
 	// other modules to call it.
@@ -148,7 +149,8 @@ type ManagerLinkConfig struct {
 	// RegisterTimeout bounds the wait for RegisterAPI's answer. Default 30s.
 	RegisterTimeout time.Duration
 	// Client tunes the Manager connection; URL, Abbreviation,
-	// FixedAbbreviation, Module and OnConnect are set by the link.
+	// FixedAbbreviation, Module, Trusted and OnConnect are set by the
+	// link.
 	Client ClientConfig
 	// OnRoles is told every new role table.
 	OnRoles func(RoleTable)
@@ -189,6 +191,10 @@ func NewManagerLink(cfg ManagerLinkConfig, logger *slog.Logger) (*ManagerLink, e
 	cc.Abbreviation = cfg.Module.cfg.Abbreviation
 	cc.FixedAbbreviation = true
 	cc.Module = cfg.Module
+	// The Manager's own connection, the one the module opened to the URL
+	// it was given: the Manager may stop and reconfigure the module over
+	// it (D17).
+	cc.Trusted = true
 	cc.OnConnect = l.register
 	client, err := NewClient(cc, logger)
 	if err != nil {

@@ -186,6 +186,9 @@ func TestManagerLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	jsonEqual(t, `{"logLevel":"debug"}`, got)
+	if _, err := gwConn.Call(t.Context(), "status", nil); err != nil {
+		t.Fatalf("status over the Manager link: %v", err)
+	}
 }
 
 // TestModulesConnects covers the connections to the modules a role table

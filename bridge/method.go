@@ -70,6 +70,13 @@ type Method struct {
 	MinPeriod  int
 	Parameters []Parameter
 	Handler    HandlerFunc
+	// TrustedOnly answers the method only to Requests that arrive on a
+	// trusted connection (Peer.Trusted: the Manager link, see
+	// ModuleConfig.TrustAccepted), directly or as a compound method's
+	// child. To any other connection it does not exist: "Cmd not found"
+	// (err_0021), and the refusal is logged. The kernel commands are
+	// trusted-only: they stop the module or change its configuration.
+	TrustedOnly bool
 }
 
 // Call is one invocation of a method, as its handler sees it.

@@ -53,6 +53,29 @@ type ModuleConfig struct {
 	// as Nulstar's Connector does for the modules behind it (Part A2):
 	// for simulated peers that cannot push.
 	NoPushes bool
+	// TrustAccepted reports whether a connection the module accepts
+	// (ServeHTTP), given its upgrade request, is trusted: whether its
+	// Requests may call the TrustedOnly methods, the kernel commands.
+	// Nil: no accepted connection is.
+	//
+	// The connection that is surely the Manager's is the one the module
+	// opened to the Manager's URL (ManagerLink, ClientConfig.Trusted),
+	// over which the Manager sends its commands (D17, D20). An accepted
+	// connection proves nothing of who opened it: its source address
+	// could be the Manager's host, and also anything else there, behind
+	// the same NAT or in the same pod network. So by default none is
+	// trusted, and a module that must answer kernel commands from
+	// whoever reaches it (the simulated node, as a Java module does)
+	// says so here.
+	TrustAccepted func(r *http.Request) bool
+	// TrustedCompounds lets only trusted connections register compound
+	// methods (RegisterCompoundMethod, UnregisterCompoundMethod, D14):
+	// what the module announces to its Manager (RegisterAPI lists the
+	// compound methods) is then not a stranger's to add to. Others are
+	// refused with err_0012. Default false: any connection may, as D14
+	// has it; a connection that is not trusted cannot name a
+	// TrustedOnly method as a child either way.
+	TrustedCompounds bool
 }
 
 // Module is the server side of the protocol (the RPC-TOOL design): handlers
@@ -217,7 +240,9 @@ func (m *Module) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	p := newPeer(ws, m.peerConfig(), m.ids, m.logger.With(slog.String("remote_addr", r.RemoteAddr)))
+	pcfg := m.peerConfig()
+	pcfg.trusted = m.cfg.TrustAccepted != nil && m.cfg.TrustAccepted(r)
+	p := newPeer(ws, pcfg, m.ids, m.logger.With(slog.String("remote_addr", r.RemoteAddr)))
 	m.mu.Lock()
 	m.accepted[p] = struct{}{}
 	stopping := m.draining

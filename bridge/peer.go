@@ -55,6 +55,8 @@ type peerConfig struct {
 	onNotification func(*Peer, *Notification)
 	// newSession makes the module side of a connection, or nil.
 	newSession func(*Peer) requestHandler
+	// trusted marks the connection as trusted (Peer.Trusted).
+	trusted bool
 }
 
 // requestHandler is the module side of one connection.
@@ -104,6 +106,13 @@ func (p *Peer) Abbreviation() string {
 	defer p.mu.Unlock()
 	return p.abbreviation
 }
+
+// Trusted reports whether the connection is trusted: the Module serving it
+// answers its TrustedOnly methods (the kernel commands). A connection a
+// Client opened is trusted when ClientConfig.Trusted says so (the Manager
+// link's); one a Module accepted, when ModuleConfig.TrustAccepted does.
+// A nil Peer (an internal call) is not.
+func (p *Peer) Trusted() bool { return p != nil && p.cfg.trusted }
 
 // RemoteAddr returns the peer's network address as text.
 func (p *Peer) RemoteAddr() string { return p.conn.RemoteAddr().String() }

@@ -110,6 +110,9 @@ func TestReconnectWhenPeerReturns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := m.Register(Method{Name: "echo", Handler: func(_ context.Context, c *Call) (any, error) { return c.Params, nil }}); err != nil {
+		t.Fatal(err)
+	}
 	ln, err = net.Listen("tcp", addr)
 	if err != nil {
 		t.Skipf("port %s taken meanwhile: %v", addr, err)
@@ -125,7 +128,7 @@ func TestReconnectWhenPeerReturns(t *testing.T) {
 	if err := c.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Call(t.Context(), "confGet", nil); err != nil {
+	if _, err := c.Call(t.Context(), "echo", nil); err != nil {
 		t.Fatal(err)
 	}
 }

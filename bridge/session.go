@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -118,7 +119,7 @@ func (s *session) fail(id string, err *RPCError) {
 
 func (s *session) serve(id string, req *Request, respond bool) {
 	start := time.Now()
-	p, rpcErr := s.m.plan(req, respond)
+	p, rpcErr := s.m.plan(req, respond, s.peer)
 	if rpcErr != nil {
 		if respond {
 			s.fail(id, rpcErr)
@@ -153,19 +154,30 @@ type plannedCall struct {
 	compound *compoundMethod
 }
 
-// plan resolves req. Nothing runs unless every method exists and every
-// parameter is valid: a Request is all-or-nothing (D4s).
-func (m *Module) plan(req *Request, subscribable bool) (*plan, *RPCError) {
+// plan resolves req, arrived on peer's connection. Nothing runs unless
+// every method exists for that connection (TrustedOnly) and every parameter
+// is valid: a Request is all-or-nothing (D4s).
+func (m *Module) plan(req *Request, subscribable bool, peer *Peer) (*plan, *RPCError) {
 	if len(req.RequestMethods) == 0 {
 		return nil, Fail(CodeParameterError, "RequestMethods is empty")
 	}
-	p := &plan{}
 	m.mu.RLock()
-	defer m.mu.RUnlock()
+	p, rpcErr, refused := m.planLocked(req, subscribable, peer.Trusted())
+	m.mu.RUnlock()
+	if refused != "" {
+		m.refuseUntrusted(peer, refused)
+	}
+	return p, rpcErr
+}
+
+// planLocked is plan under m.mu; refused names a TrustedOnly method an
+// untrusted connection asked for. m.mu must be held.
+func (m *Module) planLocked(req *Request, subscribable, trusted bool) (_ *plan, _ *RPCError, refused string) {
+	p := &plan{}
 	for _, mc := range req.RequestMethods {
 		params, verr := paramObject(mc.Params)
 		if verr != nil {
-			return nil, verr
+			return nil, verr, ""
 		}
 		pc := plannedCall{name: mc.Method, params: mc.Params}
 		if len(pc.params) == 0 {
@@ -178,14 +190,17 @@ func (m *Module) plan(req *Request, subscribable bool) (*plan, *RPCError) {
 		if c, ok := m.compounds[mc.Method]; ok {
 			pc.compound = c
 		} else if r := m.methods.find(mc.Method, requested); r != nil {
+			if r.TrustedOnly && !trusted {
+				return nil, notFound(mc.Method, requested), mc.Method
+			}
 			if e := r.checkParams(params); e != nil {
 				e.Method = mc.Method
-				return nil, e
+				return nil, e, ""
 			}
 			pc.method = r
 		} else {
 			e := notFound(mc.Method, requested)
-			return nil, e
+			return nil, e, ""
 		}
 		p.calls = append(p.calls, pc)
 	}
@@ -196,18 +211,30 @@ func (m *Module) plan(req *Request, subscribable bool) (*plan, *RPCError) {
 			minEvent, minPeriod = first.method.MinEvent, first.method.MinPeriod
 		}
 		if n := req.SubscriptionEventCounter; n > 0 && (minEvent == 0 || n < minEvent) {
-			return nil, Fail(CodeParameterError, fmt.Sprintf("SubscriptionEventCounter parameter: '%d' not valid for method '%s'", n, first.name))
+			return nil, Fail(CodeParameterError, fmt.Sprintf("SubscriptionEventCounter parameter: '%d' not valid for method '%s'", n, first.name)), ""
 		}
 		if n := req.SubscriptionPeriod; n > 0 && (minPeriod == 0 || n < minPeriod) {
-			return nil, Fail(CodeParameterError, fmt.Sprintf("SubscriptionPeriod parameter: '%d' not valid for method '%s'", n, first.name))
+			return nil, Fail(CodeParameterError, fmt.Sprintf("SubscriptionPeriod parameter: '%d' not valid for method '%s'", n, first.name)), ""
 		}
 		iv, ok, err := ParseInterval(req.SubscriptionRange)
 		if err != nil {
-			return nil, Fail(CodeParameterError, "SubscriptionRange parameter: "+err.Error())
+			return nil, Fail(CodeParameterError, "SubscriptionRange parameter: "+err.Error()), ""
 		}
 		p.iv, p.hasRange = iv, ok
 	}
-	return p, nil
+	return p, nil, ""
+}
+
+// refuseUntrusted logs a TrustedOnly method asked for on a connection that
+// is not trusted, which is answered as if the method did not exist.
+func (m *Module) refuseUntrusted(peer *Peer, method string) {
+	if peer == nil {
+		m.logger.Warn("trusted-only method refused to an internal call", slog.String("method", method))
+		return
+	}
+	m.logger.Warn("trusted-only method refused: the connection is not trusted (not the Manager link)",
+		slog.String("method", method), slog.String("remote_addr", peer.RemoteAddr()),
+		slog.String("abbreviation", peer.Abbreviation()))
 }
 
 func paramObject(raw json.RawMessage) (map[string]json.RawMessage, *RPCError) {

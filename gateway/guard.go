@@ -123,11 +123,13 @@ func isJSON(contentType string) bool {
 }
 
 // limitBody guards the routes that read a body. A declared Content-Length
-// beyond Config.MaxBodyBytes is refused at once (413, connection closed,
-// nothing read); a body must be JSON (415), which no HTML form and no
-// cross-origin "simple request" can send without a CORS preflight; the body
-// is cut at the limit; and it must arrive within Config.BodyTimeout, so that
-// stalled and dribbled bodies cannot hold connections.
+// beyond Config.MaxBodyBytes is refused at once (413, nothing read); a body
+// must be JSON (415), which no HTML form and no cross-origin "simple
+// request" can send without a CORS preflight; the body is cut at the limit;
+// and it must arrive within Config.BodyTimeout, so that stalled and
+// dribbled bodies cannot hold connections. A refusal written before the
+// body is read closes the connection (requestState.settle), so that the
+// body never sent does not hold it either.
 func (s *Server) limitBody(next http.Handler) http.Handler { return s.limitBodyOf(true, next) }
 
 // limitAnyBody is limitBody for a body of any media type: the Nulstar
@@ -140,7 +142,6 @@ func (s *Server) limitAnyBody(next http.Handler) http.Handler { return s.limitBo
 func (s *Server) limitBodyOf(requireJSON bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > s.cfg.MaxBodyBytes {
-			w.Header().Set("Connection", "close")
 			s.writeError(w, r, &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes})
 			return
 		}

@@ -81,8 +81,10 @@ type testGateway struct {
 	hub    *subscriptions.Hub
 	url    string
 	up     Upstream
-	// moduleURL is the gateway's module endpoint (manager topology).
+	// moduleURL is the gateway's module endpoint (manager topology), and
+	// module the module served there.
 	moduleURL string
+	module    *bridge.Module
 }
 
 type gatewayOptions struct {
@@ -113,11 +115,13 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 		cc.BackoffMin, cc.BackoffMax = 20*time.Millisecond, 200*time.Millisecond
 	}
 	if o.manager {
-		module, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "gw"}, testLogger(t))
+		// As cmd/gateway builds it.
+		module, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "gw", TrustedCompounds: true}, testLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { module.Close() })
+		tg.module = module
 		// Not the Manager, nor the gateway's own module (its advertised
 		// port 1 below), as cmd/gateway excludes them.
 		modules := bridge.NewModules(bridge.ModulesConfig{Client: cc, Exclude: []string{strings.TrimPrefix(url, "ws://"), "127.0.0.1:1"}}, testLogger(t))
@@ -160,7 +164,10 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 		t.Fatal(err)
 	}
 	tg.Server = srv
-	hs := httptest.NewServer(srv)
+	// As cmd/gateway serves a plain listener.
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Listener = StrictFraming(hs.Listener)
+	hs.Start()
 	tg.url = hs.URL
 	// Cleanups run last-in first-out: streams end, then the HTTP server,
 	// then the hub, then the upstream.

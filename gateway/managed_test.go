@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -134,6 +135,81 @@ func TestManagedRegistersCompound(t *testing.T) {
 	})
 	if _, err := other.Call(t.Context(), "heightAndStatus", map[string]int{"chain": 2}); err == nil {
 		t.Fatal("deleted compound method still callable")
+	}
+}
+
+// TestModuleEndpointStrangers: whoever reached the module endpoint could
+// negotiate and stop the gateway (terminate, shutdown), change its settings
+// (confSet), and register compound methods the gateway then announced to
+// the Manager as its own. Now the kernel commands answer only on the
+// Manager link, the connection the gateway opened to the Manager: a
+// stranger gets "Cmd not found" and the gateway goes on; it cannot register
+// compound methods; it can still call the gateway's compound methods.
+func TestModuleEndpointStrangers(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, devnode.Config{})
+	ta := newTestAuth(t, auth.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), manager: true, cfg: Config{Auth: ta}})
+	if status, _, body := postWith(t, tg.url+"/compound-methods", `{"name":"heightOf","methods":[{"method":"latestHeight","params":{"chainId":"chain"}}]}`, bearer(ta.admin)); status != http.StatusCreated {
+		t.Fatalf("%d %s", status, body)
+	}
+	waitFor(t, "the compound method on the module", func() bool {
+		for _, mi := range tg.module.Methods() {
+			if mi.MethodName == "heightOf" {
+				return true
+			}
+		}
+		return false
+	})
+
+	stranger := startRawClient(t, tg.moduleURL)
+	for _, method := range []string{"terminate", "shutdown", "confSet", "confReset", "confGet", "status"} {
+		_, err := stranger.Call(t.Context(), method, map[string]any{"logLevel": "debug"})
+		var rpcErr *bridge.RPCError
+		if !errors.As(err, &rpcErr) || !rpcErr.MethodNotFound() {
+			t.Errorf("%s from a stranger: %v, want Cmd not found", method, err)
+		}
+	}
+	// A compound method of its own, over the same connection: refused
+	// (the registration runs before the call that follows it).
+	p := stranger.Peer()
+	if err := p.Send(t.Context(), p.NewMessage(&bridge.RegisterCompoundMethod{CompoundMethodName: "mine",
+		CompoundMethods: []bridge.CompoundChild{{Method: "heightOf", Aliases: []bridge.ParamAlias{{Param: "chain", Alias: "c"}}}}})); err != nil {
+		t.Fatal(err)
+	}
+	if raw, err := stranger.Call(t.Context(), "mine", map[string]int{"c": 2}); err == nil {
+		t.Errorf("a stranger registered a compound method on the gateway's module: it answers %s", raw)
+	}
+	// What other modules are there for: the gateway's compound methods.
+	if raw, err := stranger.Call(t.Context(), "heightOf", map[string]int{"chain": 2}); err != nil || !strings.Contains(string(raw), `"latestHeight":{"value":0}`) {
+		t.Errorf("the gateway's compound method from another module: %s %v", raw, err)
+	}
+	select {
+	case <-tg.module.Done():
+		t.Fatal("a stranger stopped the gateway's module")
+	default:
+	}
+	if len(tg.module.Settings()) != 0 {
+		t.Errorf("a stranger changed the settings: %v", tg.module.Settings())
+	}
+	if status, _, body := post(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`); status != http.StatusOK {
+		t.Fatalf("the gateway after the strangers: %d %s", status, body)
+	}
+
+	// The Manager, over the connection the gateway registered on.
+	if _, err := node.CallModule(t.Context(), "gw", "status", map[string]any{}); err != nil {
+		t.Fatalf("status from the Manager: %v", err)
+	}
+	if raw, err := node.CallModule(t.Context(), "gw", "confSet", map[string]any{"logLevel": "debug"}); err != nil || string(raw) != `{"logLevel":"debug"}` {
+		t.Fatalf("confSet from the Manager: %s %v", raw, err)
+	}
+	if _, err := node.CallModule(t.Context(), "gw", "shutdown", nil); err != nil {
+		t.Fatalf("shutdown from the Manager: %v", err)
+	}
+	select {
+	case <-tg.module.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the Manager's shutdown did not stop the module")
 	}
 }
 

@@ -5,12 +5,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 )
@@ -21,8 +24,9 @@ const headerRequestIDIn = "X-Request-Id"
 
 // requestState is what the middleware learns of one request, kept in one
 // allocation on the hot path: the request's ID, its caller once
-// authenticated, and the status written (for the access log and the
-// metrics). It wraps the ResponseWriter to see the status; Unwrap lets
+// authenticated, the status written (for the access log and the metrics),
+// and how much of its body was read. It wraps the ResponseWriter to see the
+// status and the moment the answer's head goes out; Unwrap lets
 // http.ResponseController reach the connection (flushes, deadlines,
 // hijacking). Its fields are written by the request's handler goroutine
 // only, before anything else reads them.
@@ -32,6 +36,18 @@ type requestState struct {
 	given     string // the client's X-Request-Id, if it sent one
 	principal *auth.Principal
 	status    int
+
+	// body is the request's body as the handlers read it, on an HTTP/1
+	// connection; its ReadCloser is nil when there is none.
+	body trackedBody
+	// bodyDeadline is when the body had to have arrived: the request's
+	// start and Config.BodyTimeout.
+	bodyDeadline time.Time
+	// closeAfter closes the connection after the answer, whatever was
+	// read (an HTTP/1 chunked body, see settle).
+	closeAfter bool
+	// settled: settle ran; hijacked: the connection was taken over.
+	settled, hijacked bool
 }
 
 type requestStateKey struct{}
@@ -39,6 +55,7 @@ type requestStateKey struct{}
 func (st *requestState) WriteHeader(status int) {
 	if st.status == 0 {
 		st.status = status
+		st.settle()
 	}
 	st.ResponseWriter.WriteHeader(status)
 }
@@ -46,6 +63,7 @@ func (st *requestState) WriteHeader(status int) {
 func (st *requestState) Write(b []byte) (int, error) {
 	if st.status == 0 {
 		st.status = http.StatusOK
+		st.settle()
 	}
 	return st.ResponseWriter.Write(b)
 }
@@ -53,9 +71,71 @@ func (st *requestState) Write(b []byte) (int, error) {
 func (st *requestState) Unwrap() http.ResponseWriter { return st.ResponseWriter }
 
 // Hijack is for what asserts http.Hijacker rather than use a
-// ResponseController (gorilla/websocket's Upgrader).
+// ResponseController (gorilla/websocket's Upgrader); a ResponseController
+// finds it too, before Unwrap.
 func (st *requestState) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return http.NewResponseController(st.ResponseWriter).Hijack()
+	conn, rw, err := http.NewResponseController(st.ResponseWriter).Hijack()
+	if err == nil {
+		st.hijacked = true
+	}
+	return conn, rw, err
+}
+
+// settle runs once, before the answer's head is written (or when the
+// handler returns having written nothing), and sees that a body the
+// handler did not read whole cannot hold the connection.
+//
+// net/http, before it sends an answer, reads what is left of the body so
+// that the connection can serve the next request (up to 256 KiB), and
+// closes it after the answer without that drain only when the answer says
+// "Connection: close". The gateway's server has no read timeout (streams
+// are long-lived), so a refusal written before the body was read (401,
+// 403, 415, 429, 404 of a POST with a Content-Length) to a client that
+// never sends its body held the connection for ever, the answer unsent.
+// So such an answer closes the connection: it goes out at once, and
+// net/http's last read of the body, after it, ends at the body's deadline
+// (Config.BodyTimeout after the request's start) at the latest. A body
+// read whole (the usual call) leaves the connection open.
+//
+// An HTTP/1 chunked body closes the connection too, even read whole:
+// RFC 9112 6.1 requires it after a request that also had a
+// Content-Length, and net/http drops that header before the handler
+// sees it. StrictFraming refuses such requests on plain connections
+// (400); this covers the others (TLS) at the price of a reconnection for
+// clients that stream their bodies.
+//
+// HTTP/2 is left alone: its bodies do not hold the connection, and a
+// "Connection: close" there would end every stream of the connection
+// (net/http sends GOAWAY).
+func (st *requestState) settle() {
+	if st.settled {
+		return
+	}
+	st.settled = true
+	if st.hijacked {
+		return // the connection is no longer net/http's
+	}
+	unread := st.body.ReadCloser != nil && !st.body.ended
+	if unread || st.closeAfter {
+		st.Header().Set("Connection", "close")
+	}
+	if unread {
+		_ = http.NewResponseController(st.ResponseWriter).SetReadDeadline(st.bodyDeadline)
+	}
+}
+
+// trackedBody is a request body that knows whether it was read to its end.
+type trackedBody struct {
+	io.ReadCloser
+	ended bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		b.ended = true
+	}
+	return n, err
 }
 
 // requestIDPrefix tells this process's request IDs apart from another
@@ -72,16 +152,32 @@ var requestIDPrefix = func() string {
 
 var requestSeq atomic.Uint64
 
-// trackRequest gives the request its state: its ID, and the writer that
-// records the status. The first middleware.
-func trackRequest(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &requestState{ResponseWriter: w, seq: requestSeq.Add(1)}
-		if id := r.Header.Get(headerRequestIDIn); validRequestID(id) {
-			st.given = id
-		}
-		next.ServeHTTP(st, r.WithContext(context.WithValue(r.Context(), requestStateKey{}, st)))
-	})
+// trackRequest gives the request its state: its ID, the writer that
+// records the status, and, on HTTP/1, the body that records whether it
+// was read whole (see requestState.settle), whose deadline is bodyTimeout
+// after now. The first middleware.
+func trackRequest(bodyTimeout time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			st := &requestState{ResponseWriter: w, seq: requestSeq.Add(1)}
+			if id := r.Header.Get(headerRequestIDIn); validRequestID(id) {
+				st.given = id
+			}
+			r = r.WithContext(context.WithValue(r.Context(), requestStateKey{}, st))
+			if r.ProtoMajor == 1 {
+				// net/http sets ContentLength -1 for a chunked body, 0
+				// for none.
+				st.closeAfter = len(r.TransferEncoding) > 0
+				if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+					st.body.ReadCloser = r.Body
+					st.bodyDeadline = time.Now().Add(bodyTimeout)
+					r.Body = &st.body // r is WithContext's copy
+				}
+			}
+			next.ServeHTTP(st, r)
+			st.settle() // the handler wrote nothing: net/http answers 200
+		})
+	}
 }
 
 // validRequestID reports whether a client's request ID may name its

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRequestState checks the request state over a real socket: the ID is
@@ -19,7 +20,7 @@ func TestRequestState(t *testing.T) {
 		status int
 	}
 	got := make(chan seen, 1)
-	h := trackRequest(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := trackRequest(time.Second)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTeapot)
 		if err := http.NewResponseController(w).Flush(); err != nil {
 			t.Errorf("flush through the request state: %v", err)

@@ -473,7 +473,7 @@ func (s *Server) ownListener(routes func(chi.Router)) http.Handler {
 // its trace, nosniff, the access log, panics recovered, CORS and the
 // cross-origin guard.
 func (s *Server) useCommon(r chi.Router) {
-	r.Use(trackRequest)
+	r.Use(trackRequest(s.cfg.BodyTimeout))
 	if s.cfg.Tracer != nil {
 		r.Use(s.traceRequests)
 	}

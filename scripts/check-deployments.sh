@@ -73,6 +73,15 @@ for bad in redis.ulr=redis://redis:6379 gateway.topology=mesh gateway.callTimeou
 	fi
 done
 echo "values.schema.json rejects bad values"
+# The module port is the Manager's: the chart will not guess who that is.
+if out=$(bin/helm template gw "$chart" --set gateway.topology=manager --set gateway.upstream=ws://manager:7771 2>&1); then
+	echo "helm template rendered the manager topology with no networkPolicy.module.managerPodSelector"; exit 1
+elif ! grep -q managerPodSelector <<< "$out"; then
+	echo "the manager topology without a Manager selector failed, but not saying so: $out"; exit 1
+fi
+# Unless the chart's devnode is the Manager.
+bin/helm template gw "$chart" --namespace nuls --set gateway.topology=manager --set devnode.enabled=true > "$work/devnode-manager.yaml"
+echo "the manager topology needs the Manager's pods named (or the chart's devnode)"
 bin/validate-deployments k8s -gateway-config cmd/gateway/config.go "$work"/*.yaml
 
 echo "== docker compose"

@@ -2,6 +2,8 @@ package devnode
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"maps"
 	"sort"
@@ -21,6 +23,25 @@ import (
 // it registered on closes, as Nulstar does; the table is then pushed again.
 // Calls to a registered module's methods are not forwarded: clients call the
 // module directly, with the address the role table gives.
+
+// CallModule calls a method of the module registered as abbreviation, over
+// the connection it registered on, as a Manager sends its commands
+// (status, shutdown, confSet: D17). It fails with bridge.ErrNotConnected
+// when no such module is registered.
+func (n *Node) CallModule(ctx context.Context, abbreviation, method string, params any) (json.RawMessage, error) {
+	var peer *bridge.Peer
+	n.mu.Lock()
+	for key, r := range n.regs {
+		if p, ok := key.(*bridge.Peer); ok && r.reg.Abbreviation == abbreviation {
+			peer = p
+		}
+	}
+	n.mu.Unlock()
+	if peer == nil {
+		return nil, fmt.Errorf("devnode: no module %q registered: %w", abbreviation, bridge.ErrNotConnected)
+	}
+	return peer.Call(ctx, method, params)
+}
 
 // registration is what one connection registered.
 type registration struct {

@@ -3,6 +3,7 @@ package devnode
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"os"
 	"strings"
@@ -188,6 +189,14 @@ func TestManagerLinkAndModules(t *testing.T) {
 		}
 	}
 	table := waitTable("with the node's modules", func(rt bridge.RoleTable) bool { return len(rt) >= 6 })
+	// The node, as Manager, sends kernel commands over the connection the
+	// module registered on, which the module trusts.
+	if res, err := n.CallModule(t.Context(), "gw", "confSet", obj{"logLevel": "debug"}); err != nil || string(res) != `{"logLevel":"debug"}` {
+		t.Errorf("confSet from the Manager: %s %v", res, err)
+	}
+	if _, err := n.CallModule(t.Context(), "nobody", "status", nil); !errors.Is(err, bridge.ErrNotConnected) {
+		t.Errorf("a module not registered: %v, want ErrNotConnected", err)
+	}
 	if diff := cmp.Diff([]string{"account", "block", "consensus", "gateway", "kernel", "ledger", "network", "transaction"}, sortedKeys(table)); diff != "" {
 		t.Errorf("roles (-want +got):\n%s", diff)
 	}

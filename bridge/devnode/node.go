@@ -91,7 +91,7 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 	main, err := bridge.NewModule(bridge.ModuleConfig{
 		Abbreviation: "kernel", Name: "devnode", Domain: "Nulstar",
 		Roles: map[string][]string{"kernel": {"1.0"}}, Conn: conn, Settings: settings,
-		NoPushes: cfg.Mode == ModeConnector,
+		NoPushes: cfg.Mode == ModeConnector, TrustAccepted: trustEveryone,
 	}, logger.With(slog.String("module", "kernel")))
 	if err != nil {
 		return nil, err
@@ -99,7 +99,7 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 	modules = append(modules, main)
 	roleModules := make([]*bridge.Module, len(moduleRoles))
 	for i, mr := range moduleRoles {
-		m, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: mr.role, Conn: conn, Settings: settings},
+		m, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: mr.role, Conn: conn, Settings: settings, TrustAccepted: trustEveryone},
 			logger.With(slog.String("module", mr.role)))
 		if err != nil {
 			cleanup()
@@ -158,13 +158,18 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 	return n, nil
 }
 
+// trustEveryone trusts every connection the node's modules accept: like a
+// Java module, the simulated node answers the kernel commands (D17) to
+// whoever reaches it, and its tests stop it so.
+func trustEveryone(*http.Request) bool { return true }
+
 // registeredRole is the node's module toward a Manager (Config.Manager).
 const registeredRole = "devnode"
 
 // newRegistered makes the module that registers with the Manager: every
 // chain method, on an endpoint of its own, and the link that registers it.
 func (n *Node) newRegistered(host string, conn bridge.ConnConfig, settings map[string]any, modules *[]*bridge.Module, listeners *[]net.Listener) error {
-	m, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: registeredRole, Domain: "Nuls", Conn: conn, Settings: settings},
+	m, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: registeredRole, Domain: "Nuls", Conn: conn, Settings: settings, TrustAccepted: trustEveryone},
 		n.logger.With(slog.String("module", registeredRole)))
 	if err != nil {
 		return err

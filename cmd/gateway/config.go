@@ -50,6 +50,7 @@ const (
 	envKeysFile            = "GATEWAY_KEYS_FILE"
 	envJWTSecret           = "GATEWAY_JWT_SECRET"
 	envJWKS                = "GATEWAY_JWKS"
+	envJWKSAllowHTTP       = "GATEWAY_JWKS_ALLOW_HTTP"
 	envJWTIssuer           = "GATEWAY_JWT_ISSUER"
 	envJWTAudience         = "GATEWAY_JWT_AUDIENCE"
 	envJWTScopesClaim      = "GATEWAY_JWT_SCOPES_CLAIM"
@@ -123,6 +124,7 @@ type config struct {
 	KeysFile            string
 	JWTSecret           string
 	JWKS                string
+	JWKSAllowHTTP       bool
 	JWTIssuer           string
 	JWTAudience         string
 	JWTScopesClaim      string
@@ -240,7 +242,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&methodsFiles, "methods-file", env(envMethodsFile, ""), "comma-separated JSON files of the methods of custom modules, in the RegisterAPI Methods format, added to the built-in catalog of the NULS 2 modules' commands that describes an upstream listing no methods (env "+envMethodsFile+")")
 	fs.StringVar(&c.KeysFile, "keys-file", env(envKeysFile, ""), "JSON file of API keys, stored hashed (gateway keys add --keys-file); re-read when it changes (env "+envKeysFile+")")
 	fs.StringVar(&c.JWTSecret, "jwt-secret", env(envJWTSecret, ""), "HS256 secret of the JWTs to accept, at least 32 bytes; prefer the environment variable (env "+envJWTSecret+")")
-	fs.StringVar(&c.JWKS, "jwks", env(envJWKS, ""), "JWKS of the RS256/ES256/EdDSA JWTs to accept: a file, or an http(s) URL fetched and cached (env "+envJWKS+")")
+	fs.StringVar(&c.JWKS, "jwks", env(envJWKS, ""), "JWKS of the RS256/ES256/EdDSA JWTs to accept: a file, or an https URL fetched and cached (env "+envJWKS+")")
+	fs.BoolVar(&c.JWKSAllowHTTP, "jwks-allow-http", env(envJWKSAllowHTTP, "") == "true", "accept an http:// --jwks URL, whose keys anyone on the path can swap (env "+envJWKSAllowHTTP+"=true)")
 	fs.StringVar(&c.JWTIssuer, "jwt-issuer", env(envJWTIssuer, ""), "required iss of JWTs; unset: any (env "+envJWTIssuer+")")
 	fs.StringVar(&c.JWTAudience, "jwt-audience", env(envJWTAudience, ""), "required aud of JWTs; unset: any (env "+envJWTAudience+")")
 	fs.StringVar(&c.JWTScopesClaim, "jwt-scopes-claim", env(envJWTScopesClaim, "scope"), "JWT claim with the scopes (space-separated or an array; public, admin, private) (env "+envJWTScopesClaim+")")
@@ -406,6 +409,9 @@ func (c *config) validate() []error {
 	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, errors.New("--jwt-secret must be at least 32 bytes"))
+	}
+	if u, err := url.Parse(c.JWKS); err == nil && u.Scheme == "http" && !c.JWKSAllowHTTP {
+		errs = append(errs, fmt.Errorf("--jwks %s is plain http: whoever is on its path can swap the keys and mint tokens; use https, or pass --jwks-allow-http (%s=true) to accept it", u.Redacted(), envJWKSAllowHTTP))
 	}
 	if c.TicketSecret != "" && len(c.TicketSecret) < 32 {
 		errs = append(errs, errors.New("--ticket-secret must be at least 32 bytes"))

@@ -140,9 +140,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
+	// The gateway's module answers its kernel commands (shutdown,
+	// terminate, conf*) only on the Manager link, the connection it opens
+	// to --upstream: the module endpoint is reachable by whoever reaches
+	// --module-listen, and nothing on an accepted connection proves it is
+	// the Manager's (no TrustAccepted). Other modules call its compound
+	// methods there, but only the Manager link registers compound methods
+	// on it: what it announces to the Manager is the operator's.
 	module, err := bridge.NewModule(bridge.ModuleConfig{
 		Abbreviation: cfg.Abbreviation, Name: cfg.Abbreviation,
-		Roles: map[string][]string{cfg.Abbreviation: {"1.0"}},
+		Roles:            map[string][]string{cfg.Abbreviation: {"1.0"}},
+		TrustedCompounds: true,
 	}, logger.With("component", "module"))
 	if err != nil {
 		return err
@@ -274,10 +282,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	serveErr := make(chan error, 4)
 	go func() {
 		if cfg.TLSCert != "" {
+			// Encrypted, the heads cannot be watched: the gateway closes
+			// the connection after a chunked request instead.
 			serveErr <- httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) // HTTP/2 too
 			return
 		}
-		serveErr <- httpSrv.Serve(ln)
+		// A head framing its body two ways gets 400 (request smuggling).
+		serveErr <- httpSrv.Serve(gateway.StrictFraming(ln))
 	}()
 	// Listeners of their own for the clients of NULS's own servers.
 	var extraSrvs []*http.Server
@@ -295,13 +306,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		x := &http.Server{Handler: l.handler, ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
 			IdleTimeout: 120 * time.Second, ErrorLog: httpErrorLog(logger)}
 		extraSrvs = append(extraSrvs, x)
-		go func() { serveErr <- x.Serve(xln) }()
+		go func() { serveErr <- x.Serve(gateway.StrictFraming(xln)) }()
 		logger.Info(l.name+" listening", slog.String("addr", xln.Addr().String()))
 	}
 	var moduleSrv *http.Server
 	if moduleLn != nil {
 		moduleSrv = &http.Server{Handler: module, ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
-			ErrorLog: httpErrorLog(logger)}
+			IdleTimeout: 120 * time.Second, ErrorLog: httpErrorLog(logger)}
 		go func() { serveErr <- moduleSrv.Serve(moduleLn) }()
 		logger.Info("module endpoint listening", slog.String("addr", moduleLn.Addr().String()), slog.String("advertise", advertise))
 	}

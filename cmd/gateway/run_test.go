@@ -190,8 +190,10 @@ func TestRunEmbedded(t *testing.T) {
 }
 
 // TestShutdownCommand covers D17 for the gateway itself: in the manager
-// topology the gateway is a NULS module, and the shutdown command, here sent
-// on its module endpoint, drains and stops it.
+// topology the gateway is a NULS module, and the shutdown command drains
+// and stops it, sent by the Manager over the connection the gateway
+// registered on. Sent by anyone else on the module endpoint, it does not
+// exist.
 func TestShutdownCommand(t *testing.T) {
 	node, err := devnode.New(devnode.Config{Listen: "127.0.0.1:0", BlockInterval: -1}, nil)
 	if err != nil {
@@ -225,8 +227,20 @@ func TestShutdownCommand(t *testing.T) {
 	if err := c.WaitReady(wctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Call(t.Context(), "shutdown", nil); err != nil {
-		t.Fatalf("shutdown command: %v", err)
+	for _, method := range []string{"shutdown", "terminate", "confSet"} {
+		var rpcErr *bridge.RPCError
+		if _, err := c.Call(t.Context(), method, map[string]any{"a": 1}); !errors.As(err, &rpcErr) || !rpcErr.MethodNotFound() {
+			t.Fatalf("%s from a stranger on the module endpoint: %v, want Cmd not found", method, err)
+		}
+	}
+	select {
+	case err := <-result:
+		t.Fatalf("a stranger stopped the gateway: %v", err)
+	default:
+	}
+	waitReady(t, addr)
+	if _, err := node.CallModule(t.Context(), "gateway", "shutdown", nil); err != nil {
+		t.Fatalf("shutdown command from the Manager: %v", err)
 	}
 	// run returns by itself: nobody cancels its context.
 	select {

@@ -33,7 +33,7 @@ func newAuthenticator(cfg config, rdb redis.UniversalClient, logger *slog.Logger
 	}
 	if cfg.JWTSecret != "" || cfg.JWKS != "" {
 		ac.JWT = &auth.JWTConfig{
-			JWKS: cfg.JWKS, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+			JWKS: cfg.JWKS, AllowHTTP: cfg.JWKSAllowHTTP, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 			ScopesClaim: cfg.JWTScopesClaim, MethodsClaim: cfg.JWTMethodsClaim, PlanClaim: cfg.JWTPlanClaim,
 		}
 		if cfg.JWTSecret != "" {

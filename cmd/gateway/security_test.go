@@ -11,8 +11,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -139,10 +141,36 @@ func TestSecurityFlags(t *testing.T) {
 	for _, bad := range [][]string{
 		{"--rate-plans", "default=5/s"}, {"--rate-plans", "anonymous=x"}, {"--method-weights", "a=0"},
 		{"--trusted-proxies", "nope"}, {"--anonymous-scopes", "root"}, {"--unlisted-scope", "all"},
-		{"--tls-cert", "c.pem"}, {"--jwt-secret", "short"}, {"--rate-limit-store", "redis"}, {"--rate-limit-store", "etcd"}, {"--ticket-secret", "short"}, {"--module-listen", "nope"},
+		{"--tls-cert", "c.pem"}, {"--jwt-secret", "short"}, {"--jwks", "http://idp.example/jwks.json"}, {"--jwks", "HTTP://idp.example/jwks.json"}, {"--rate-limit-store", "redis"}, {"--rate-limit-store", "etcd"}, {"--ticket-secret", "short"}, {"--module-listen", "nope"},
 	} {
 		if _, err := parseConfig(bad, noEnv, io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// TestJWKSAllowHTTP: an http --jwks URL stops the start with an error that
+// names the flag accepting it; the flag or its variable accepts it.
+func TestJWKSAllowHTTP(t *testing.T) {
+	_, err := parseConfig([]string{"--jwks", "http://idp.example/jwks.json"}, noEnv, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--jwks-allow-http") || !strings.Contains(err.Error(), envJWKSAllowHTTP) {
+		t.Fatalf("an http JWKS URL: %v, want an error naming --jwks-allow-http", err)
+	}
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"--jwks", "http://idp.example/jwks.json", "--jwks-allow-http"}, nil},
+		{nil, map[string]string{envJWKS: "http://idp.example/jwks.json", envJWKSAllowHTTP: "true"}},
+		{[]string{"--jwks", "https://idp.example/jwks.json"}, nil},
+	} {
+		cfg, err := parseConfig(c.args, func(k string) string { return c.env[k] }, io.Discard)
+		if err != nil {
+			t.Errorf("%v %v: %v", c.args, c.env, err)
+			continue
+		}
+		if _, err := newAuthenticator(cfg, nil, slog.New(slog.DiscardHandler)); err != nil {
+			t.Errorf("%v %v: the authenticator refused it: %v", c.args, c.env, err)
 		}
 	}
 }
@@ -181,6 +209,51 @@ func TestSlowHeaders(t *testing.T) {
 	line, _ := bufio.NewReader(big).ReadString('\n')
 	if !strings.Contains(line, "431") {
 		t.Fatalf("a 16 KiB head: %q, want 431", line)
+	}
+}
+
+// TestHeldConnections, on the server as run builds it: a POST refused
+// before its body was read (here 415: no media type) whose body never
+// comes is answered at once and its connection closed by --body-timeout;
+// a request framing its body with both Transfer-Encoding and
+// Content-Length gets 400 and a closed connection.
+func TestHeldConnections(t *testing.T) {
+	const bodyTimeout = 500 * time.Millisecond
+	addr, _, _ := startRun(t, "--body-timeout", bodyTimeout.String())
+	waitReady(t, addr)
+	exchange := func(req string) (status string, answered, closed time.Duration) {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(start.Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%q: no answer: %v", req, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		answered = time.Since(start)
+		if _, err := br.ReadByte(); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			closed = time.Since(start)
+		}
+		return resp.Status, answered, closed
+	}
+	status, answered, closed := exchange("POST /rpc/latestHeight HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+	if status != "415 Unsupported Media Type" || answered > time.Second || closed == 0 || closed > bodyTimeout+time.Second {
+		t.Errorf("a refused body never sent: %s after %v, closed after %v (0: open after 5s)", status, answered, closed)
+	}
+	status, answered, closed = exchange("POST /rpc/latestHeight HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+		"Content-Length: 13\r\nTransfer-Encoding: chunked\r\n\r\nd\r\n{\"chainId\":2}\r\n0\r\n\r\n")
+	if status != "400 Bad Request" || answered > time.Second || closed == 0 || closed > time.Second {
+		t.Errorf("Transfer-Encoding with Content-Length: %s after %v, closed after %v (0: open after 5s)", status, answered, closed)
 	}
 }
 

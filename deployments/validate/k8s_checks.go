@@ -34,6 +34,7 @@ type release struct {
 	hpas        []object
 	monitors    []object
 	ingresses   []object
+	policies    []object
 }
 
 // checkRelease checks each object and how the objects of one release fit
@@ -58,6 +59,8 @@ func checkRelease(objs []object, env map[string]bool) []error {
 			r.monitors = append(r.monitors, o)
 		case *networkingv1.Ingress:
 			r.ingresses = append(r.ingresses, o)
+		case *networkingv1.NetworkPolicy:
+			r.policies = append(r.policies, o)
 		}
 	}
 	gateways := 0
@@ -84,6 +87,9 @@ func checkRelease(objs []object, env map[string]bool) []error {
 	}
 	for _, i := range r.ingresses {
 		errs = append(errs, r.checkIngress(i)...)
+	}
+	for _, p := range r.policies {
+		errs = append(errs, r.checkNetworkPolicy(p)...)
 	}
 	return errs
 }
@@ -159,6 +165,7 @@ func (r release) checkDeployment(o object, env map[string]bool) []error {
 		errs = append(errs, checkContainer(o, pod, c, env, r.secrets)...)
 		if c.Name == gatewayContainer {
 			errs = append(errs, checkGatewayContainer(o, pod, c)...)
+			errs = append(errs, r.checkModuleEndpoint(o, d, c)...)
 		}
 	}
 	return errs

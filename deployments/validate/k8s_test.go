@@ -83,6 +83,16 @@ func TestRelease(t *testing.T) {
 		{"HPA single pod", "minReplicas: 3", "minReplicas: 1", "minReplicas is below 2"},
 		{"Service port", "targetPort: http", "targetPort: metrics", "targetPort metrics"},
 		{"ServiceMonitor port", "    - port: http\n      path: /metrics", "    - port: web\n      path: /metrics", "endpoint port"},
+		{"module endpoint on every interface", `value: "$(POD_IP):8090"`, `value: ":8090"`, "listens on every interface"},
+		{"module endpoint on 0.0.0.0", `value: "$(POD_IP):8090"`, `value: "0.0.0.0:8090"`, "listens on every interface"},
+		{"module endpoint not a container port", `value: "$(POD_IP):8090"`, `value: "$(POD_IP):8091"`, "port 8091 is not a port of the container"},
+		{"no NetworkPolicy of the gateway", "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: gw", "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: other", "no NetworkPolicy of the release isolates"},
+		{"module port from anywhere", "      from:\n        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: nuls-manager\n", "", "admits the module port 8090 from anywhere"},
+		{"module port from every pod", "        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: nuls-manager\n", "        - podSelector: {}\n", "from every pod"},
+		{"module port from every address", "        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: nuls-manager\n", "        - ipBlock:\n            cidr: 0.0.0.0/0\n", "from every pod"},
+		{"every port from anywhere", "    - ports:\n        - port: http\n          protocol: TCP\n", "    - {}\n", "from anywhere"},
+		{"HTTP port closed", "    - ports:\n        - port: http\n          protocol: TCP\n", "", "no ingress rule admits the HTTP port"},
+		{"policy port unknown", "        - port: module\n", "        - port: modul\n", `port "modul" is not a port`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !strings.Contains(good, tc.old) {

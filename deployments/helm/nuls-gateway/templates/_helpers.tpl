@@ -96,6 +96,21 @@ app.kubernetes.io/component: devnode
 {{- end }}
 {{- end }}
 
+{{/*
+The labels of the Manager's pods, which alone may reach the module port:
+networkPolicy.module.managerPodSelector, else the chart's devnode when it is
+the Manager. Fails when neither: an empty selector would admit every pod.
+*/}}
+{{- define "nuls-gateway.managerPodLabels" -}}
+{{- if .Values.networkPolicy.module.managerPodSelector }}
+{{- toYaml .Values.networkPolicy.module.managerPodSelector }}
+{{- else if and .Values.devnode.enabled (not .Values.gateway.upstream) }}
+{{- include "nuls-gateway.devnodeSelectorLabels" . }}
+{{- else }}
+{{- fail "networkPolicy.module.managerPodSelector: give the labels of the Manager's pods, the only ones admitted to the module port (or networkPolicy.enabled=false and a NetworkPolicy of your own)" }}
+{{- end }}
+{{- end }}
+
 {{/* Seconds between the stop request and SIGKILL. */}}
 {{- define "nuls-gateway.terminationGracePeriodSeconds" -}}
 {{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
