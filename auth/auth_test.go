@@ -588,9 +588,17 @@ func TestStreamTickets(t *testing.T) {
 func TestSharedTicketSecret(t *testing.T) {
 	t.Parallel()
 	rdb, prefix := redistest.Client(t)
-	a, _ := New(Config{Tickets: TicketConfig{SharedSecret: RedisTicketSecret(rdb, prefix)}}, nil)
-	b, _ := New(Config{Tickets: TicketConfig{SharedSecret: RedisTicketSecret(rdb, prefix)}}, nil)
-	tk, err := a.IssueTicket(t.Context(), &Principal{ID: "key:0123456789abcdef", Kind: KindKey, Scopes: []string{"public"}})
+	keys := NewRedisKeys(rdb, prefix)
+	_, rec, err := NewKey(KeyRecord{Scopes: []string{ScopePublic}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Add(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := New(Config{Keys: []KeyStore{keys}, Tickets: TicketConfig{SharedSecret: RedisTicketSecret(rdb, prefix)}}, nil)
+	b, _ := New(Config{Keys: []KeyStore{NewRedisKeys(rdb, prefix)}, Tickets: TicketConfig{SharedSecret: RedisTicketSecret(rdb, prefix)}}, nil)
+	tk, err := a.IssueTicket(t.Context(), rec.principal())
 	if err != nil {
 		t.Fatal(err)
 	}

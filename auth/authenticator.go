@@ -118,11 +118,22 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.URL.Query().Has(TicketQuery) {
+		// A ticket opens streams only. Refused rather than ignored: the
+		// caller meant it as its credential, and a credential present
+		// but not good here is never taken for none. (The cookie is not
+		// looked at: a browser sends it with every request of the site,
+		// also the anonymous calls of a page.)
+		return nil, errTicketNotForCalls
+	}
 	if cred == "" {
 		return a.anonymousPrincipal()
 	}
 	return a.check(r.Context(), cred)
 }
+
+// errTicketNotForCalls refuses a stream ticket given to a route that calls.
+var errTicketNotForCalls = invalidRequest("a stream ticket opens streams and subscriptions only; call with the API key or JWT it was issued for")
 
 // AuthenticateStream is Authenticate for stream routes, which also take a
 // stream ticket: the ticket query parameter, or the ticket cookie.
@@ -143,7 +154,16 @@ func (a *Authenticator) AuthenticateStream(r *http.Request) (*Principal, error) 
 	if ticket == "" {
 		return a.anonymousPrincipal()
 	}
-	return a.tickets.verify(r.Context(), ticket)
+	p, err := a.tickets.verify(r.Context(), ticket)
+	if err != nil {
+		return nil, err
+	}
+	// The ticket is signed, but its credential may have been revoked
+	// since it was issued.
+	if err := a.Recheck(r.Context(), []*Principal{p}, time.Now())[0]; err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // IssueTicket signs a stream ticket for p.

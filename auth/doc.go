@@ -16,8 +16,18 @@
 //   - a stream ticket, on stream routes only (EventSource cannot send
 //     headers): a short-lived HS256 token the gateway signs for an
 //     authenticated caller, given as the ticket query parameter or the
-//     HttpOnly cookie nulsgw_ticket. It carries the caller's grants and
-//     the expiry of the credential it was issued for.
+//     HttpOnly cookie nulsgw_ticket. It carries the caller's grants, the
+//     ID of the credential it was issued for and that credential's
+//     expiry. It opens streams only: Authenticate refuses it in the ticket
+//     query parameter and as a bearer token (even one signed with the JWT
+//     secret), and ignores the cookie.
+//
+// Authenticator.Recheck tells, cheaply (the key stores' caches, one lookup
+// per key), whether principals' credentials still hold: not expired, the
+// API key not revoked nor narrowed. The gateway runs it over its open
+// streams and sockets, and AuthenticateStream over a ticket's credential:
+// a ticket of a revoked key opens nothing. A JWT cannot be revoked: its
+// expiry is all that is checked.
 //
 // A request with no credential gets the anonymous Principal when the policy
 // allows anonymous callers, and ErrNoCredential otherwise. A credential that

@@ -347,6 +347,11 @@ func (v *jwtVerifier) check(ctx context.Context, token string) (*Principal, erro
 		}
 		return nil, invalidToken(jwtReason(err))
 	}
+	if aud, _ := claims.GetAudience(); slices.Contains(aud, ticketAudience) {
+		// A stream ticket, signed with a secret the operator also gave
+		// as --jwt-secret: it opens streams only, never calls.
+		return nil, errTicketNotForCalls
+	}
 	sub, _ := claims.GetSubject()
 	if sub == "" {
 		return nil, invalidToken("the token has no sub")

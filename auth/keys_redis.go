@@ -43,8 +43,9 @@ type cachedKey struct {
 }
 
 var (
-	_ KeyStore = (*RedisKeys)(nil)
-	_ KeyAdmin = (*RedisKeys)(nil)
+	_ KeyStore      = (*RedisKeys)(nil)
+	_ KeyAdmin      = (*RedisKeys)(nil)
+	_ keyBatchStore = (*RedisKeys)(nil)
 )
 
 // NewRedisKeys returns the keys stored under prefix.
@@ -85,6 +86,93 @@ func (k *RedisKeys) Lookup(ctx context.Context, id string) (KeyRecord, bool, err
 	k.cache[id] = cachedKey{rec: rec, at: now}
 	k.mu.Unlock()
 	return rec, true, nil
+}
+
+// redisKeyBatch bounds the IDs of one HMGET of LookupMany.
+const redisKeyBatch = 1000
+
+// LookupMany is Lookup for many IDs: those cached within redisKeyFresh are
+// answered from the cache, the others with one HMGET per redisKeyBatch IDs.
+// While Redis does not answer, records cached within redisKeyStale are
+// answered, and the error is returned beside them.
+func (k *RedisKeys) LookupMany(ctx context.Context, ids []string) (map[string]KeyRecord, error) {
+	now := time.Now()
+	out := make(map[string]KeyRecord, len(ids))
+	stale := map[string]KeyRecord{}
+	var ask []string
+	k.mu.Lock()
+	for _, id := range ids {
+		c, cached := k.cache[id]
+		switch {
+		case cached && now.Sub(c.at) < redisKeyFresh:
+			out[id] = c.rec
+			continue
+		case cached && now.Sub(c.at) < redisKeyStale:
+			stale[id] = c.rec
+		}
+		ask = append(ask, id)
+	}
+	k.mu.Unlock()
+	var firstErr error
+	for len(ask) > 0 {
+		chunk := ask[:min(len(ask), redisKeyBatch)]
+		ask = ask[len(chunk):]
+		err := k.fetch(ctx, chunk, now, out)
+		var bad *badRecordError
+		if err != nil && !errors.As(err, &bad) {
+			// Redis did not answer: what was read lately holds.
+			for _, id := range chunk {
+				if rec, ok := stale[id]; ok {
+					out[id] = rec
+				}
+			}
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return out, firstErr
+}
+
+// badRecordError is a record in Redis that does not parse or validate.
+type badRecordError struct{ err error }
+
+func (e *badRecordError) Error() string { return e.err.Error() }
+func (e *badRecordError) Unwrap() error { return e.err }
+
+// fetch reads ids with one HMGET into out and the cache; IDs Redis does not
+// have are forgotten. Records that do not parse are left out, and the last
+// of them is the error, a *badRecordError.
+func (k *RedisKeys) fetch(ctx context.Context, ids []string, now time.Time, out map[string]KeyRecord) error {
+	ctx, cancel := context.WithTimeout(ctx, redisKeyTimeout)
+	defer cancel()
+	vals, err := k.rdb.HMGet(ctx, k.hash, ids...).Result()
+	if err != nil {
+		return err
+	}
+	var bad error
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for i, v := range vals {
+		id := ids[i]
+		s, ok := v.(string)
+		if !ok {
+			delete(k.cache, id)
+			continue
+		}
+		var rec KeyRecord
+		if err := json.Unmarshal([]byte(s), &rec); err != nil {
+			bad = &badRecordError{fmt.Errorf("auth: key %s in redis: %w", id, err)}
+			continue
+		}
+		if err := rec.Validate(); err != nil {
+			bad = &badRecordError{err}
+			continue
+		}
+		k.cache[id] = cachedKey{rec: rec, at: now}
+		out[id] = rec
+	}
+	return bad
 }
 
 func (k *RedisKeys) forget(id string) {

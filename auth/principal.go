@@ -43,9 +43,10 @@ type Principal struct {
 	// Plan names the caller's rate plan; empty means the default one.
 	Plan string
 	// Expires is when the credential stops being valid; zero when never.
-	// A stream opened with it ends then.
+	// A stream or socket opened with it ends then (Recheck).
 	Expires time.Time
-	// Ticket is set when the credential was a stream ticket.
+	// Ticket is set when the credential was a stream ticket: it may
+	// follow streams, not call.
 	Ticket bool
 }
 

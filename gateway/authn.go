@@ -15,6 +15,10 @@ type authenticator interface {
 	AuthenticateStream(*http.Request) (*auth.Principal, error)
 	IssueTicket(context.Context, *auth.Principal) (auth.Ticket, error)
 	AllowsAnonymous(method, scope string) bool
+	// Recheck reports, for each principal, whether its credential still
+	// holds (auth.Authenticator.Recheck): open streams and sockets end
+	// when it no longer does.
+	Recheck(ctx context.Context, ps []*auth.Principal, now time.Time) []error
 }
 
 // authRealm names the gateway in WWW-Authenticate challenges.
@@ -131,7 +135,7 @@ type StreamTicket struct {
 //
 //	@Summary		Issue a stream ticket
 //	@ID				createStreamTicket
-//	@Description	EventSource cannot send an Authorization header. An authenticated caller gets here a short-lived signed ticket that opens streams with the caller's grants: as the ticket query parameter of a stream URL, or, with ?cookie=1, as the HttpOnly cookie nulsgw_ticket (same-site pages). A stream opened with a ticket ends, with an end event, when the credential the ticket was issued for expires.
+//	@Description	EventSource cannot send an Authorization header. An authenticated caller gets here a short-lived signed ticket that opens streams with the caller's grants: as the ticket query parameter of a stream URL, or, with ?cookie=1, as the HttpOnly cookie nulsgw_ticket (same-site pages). A ticket opens streams, and the JSON-RPC socket for subscribe and unsubscribe only: it is no credential for calls, on any route. A stream opened with a ticket ends, with an end event (a 401 problem), when the credential the ticket was issued for expires or, for an API key, is revoked; a ticket of a revoked key opens nothing more.
 //	@Tags			streams
 //	@Produce		json
 //	@Security		BearerAuth

@@ -21,7 +21,9 @@
 // # Concurrency
 //
 // A Server's handlers are safe for concurrent use. Server.Run owns its
-// background work (method discovery) and, when its context ends, ends every
+// background work (method discovery, and the rights watcher, which checks
+// the credentials of open streams and sockets again every second and ends
+// those that expired or were revoked) and, when its context ends, ends every
 // stream before the HTTP server is shut down (http.Server.Shutdown waits for
 // handlers, and a stream never returns on its own). Errors reach HTTP in one
 // place, httpStatus.

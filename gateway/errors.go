@@ -65,7 +65,7 @@ func httpStatus(err error) int {
 			return http.StatusUnauthorized
 		}
 		return http.StatusForbidden
-	case errors.Is(err, errCrossSite), errors.Is(err, errSecretAnswer):
+	case errors.Is(err, errCrossSite), errors.Is(err, errSecretAnswer), errors.Is(err, errTicketCalls):
 		return http.StatusForbidden
 	case errors.As(err, &limited), errors.Is(err, errClientStreams), errors.Is(err, errClientTopics), errors.Is(err, errSocketSubscriptions):
 		return http.StatusTooManyRequests

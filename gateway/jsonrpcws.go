@@ -28,10 +28,18 @@ import (
 //	→ {"jsonrpc":"2.0","method":"unsubscribe","params":["1"],"id":2}
 //
 // An event that is not a push carries its type ("gap", "upstream-error",
-// "end") beside its result. Each request is rate-limited as on POST;
+// "end") beside its result. Each request is rate-limited as on POST, a
+// subscription at its method's weight as opening the stream over SSE;
 // subscriptions take the caller's stream slots, at most
 // maxSocketSubscriptions per socket. A client that does not read its
 // messages is dropped, as a slow stream is.
+//
+// A socket opened with a stream ticket may subscribe and unsubscribe, and
+// nothing else: its calls get a 403-class error. A socket ends with a close
+// frame (closeUnauthorized and the reason) when its credential expires or
+// its key is revoked: each message checks the credential again, as a new
+// request would, and the rights watcher checks every socket every
+// recheckInterval; what the socket had not run is not run.
 
 // maxSocketSubscriptions bounds the subscriptions of one socket.
 const maxSocketSubscriptions = 16
@@ -51,6 +59,15 @@ type rpcSocket struct {
 	ctx  context.Context
 	stop context.CancelFunc
 	wg   sync.WaitGroup
+
+	// lost is closed when the caller's credential no longer holds;
+	// lostErr, set once before, says why.
+	lost     chan struct{}
+	lostOnce sync.Once
+	lostErr  error
+	// closeOnce sends the close frame of a lost socket once, whichever
+	// goroutine sees the loss first.
+	closeOnce sync.Once
 
 	mu   sync.Mutex // guards subs, next
 	subs map[string]*socketSub
@@ -84,8 +101,44 @@ func (s *Server) jsonRPCSocket(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader answered
 	}
 	ctx, stop := context.WithCancel(context.WithoutCancel(r.Context()))
-	sock := &rpcSocket{s: s, r: r, p: p, conn: conn, out: make(chan []byte, socketQueue), ctx: ctx, stop: stop, subs: map[string]*socketSub{}}
+	sock := &rpcSocket{s: s, r: r, p: p, conn: conn, out: make(chan []byte, socketQueue), ctx: ctx, stop: stop,
+		lost: make(chan struct{}), subs: map[string]*socketSub{}}
+	defer s.rights.unwatch(s.rights.watch(p, sock.lose))
 	sock.run()
+}
+
+// Close codes of a socket whose credential no longer holds (RFC 6455
+// 7.4.2 leaves 4000-4999 to applications; 4401 is the HTTP status, as
+// graphql-ws has it), and of one whose key stores cannot tell now (1013,
+// Try Again Later, IANA's registry).
+const (
+	closeUnauthorized = 4401
+	closeTryLater     = 1013
+)
+
+// lose ends the socket because its caller's credential no longer holds:
+// its rightsWatch callback, and what a request finds before it runs.
+func (sock *rpcSocket) lose(err error) {
+	sock.lostOnce.Do(func() {
+		sock.lostErr = err
+		close(sock.lost)
+	})
+}
+
+// closeLost sends the close frame of a socket whose credential no longer
+// holds, with the reason (at most 123 bytes, RFC 6455 5.5).
+func (sock *rpcSocket) closeLost() { sock.closeOnce.Do(sock.writeLostClose) }
+
+func (sock *rpcSocket) writeLostClose() {
+	code := closeUnauthorized
+	if httpStatus(sock.lostErr) == http.StatusServiceUnavailable {
+		code = closeTryLater
+	}
+	reason := problemAt(sock.lostErr, sock.r.URL.Path, "").Detail
+	if len(reason) > 123 {
+		reason = reason[:123]
+	}
+	_ = sock.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(sock.s.cfg.WriteTimeout))
 }
 
 // socketTopic is the stream-slot topic of the JSON-RPC sockets: a
@@ -108,12 +161,22 @@ func (sock *rpcSocket) run() {
 		select {
 		case <-s.streamsDone:
 		case <-sock.ctx.Done():
+		case <-sock.lost:
+			// Before the context ends: the calls running are
+			// abandoned, their answers never sent.
+			sock.stop()
+			sock.closeLost()
 		}
 		sock.stop()
 		_ = sock.conn.Close()
 	}()
 	defer func() {
 		sock.stop()
+		select {
+		case <-sock.lost:
+			sock.closeLost() // before the connection is closed
+		default:
+		}
 		_ = sock.conn.Close()
 		sock.mu.Lock()
 		for _, sub := range sock.subs {
@@ -139,12 +202,19 @@ func (sock *rpcSocket) run() {
 			sock.send(jsonrpc.Response{Error: perr})
 			continue
 		}
+		if !sock.holds() {
+			return // the close frame is sent on the way out
+		}
 		for i := range reqs {
 			q := &reqs[i]
+			if sock.ctx.Err() != nil {
+				return // closed meanwhile: the rest is not run
+			}
 			resp := jsonrpc.Response{ID: q.ID, Error: q.Err}
-			// Each request is metered as on POST /jsonrpc.
+			// Each request is metered as on POST /jsonrpc; a
+			// subscription as opening its stream over SSE.
 			var start func()
-			if err := s.spend(sock.r, sock.p, s.weight(q.Method)); err != nil {
+			if err := s.spend(sock.r, sock.p, sock.cost(q)); err != nil {
 				resp.Error = s.jsonRPCError(sock.r, q.Method, err)
 			} else if q.Err == nil {
 				resp.Result, resp.Error, start = sock.handle(q)
@@ -160,6 +230,47 @@ func (sock *rpcSocket) run() {
 		}
 	}
 }
+
+// holds reports whether the caller's credential still holds, as a new
+// request would find it (the key stores' caches make it cheap); when not,
+// the socket is lost.
+func (sock *rpcSocket) holds() bool {
+	select {
+	case <-sock.lost:
+		return false
+	default:
+	}
+	if sock.p.Anonymous() {
+		return true
+	}
+	if err := sock.s.cfg.Auth.Recheck(sock.ctx, []*auth.Principal{sock.p}, time.Now())[0]; err != nil {
+		sock.lose(err)
+		return false
+	}
+	return true
+}
+
+// cost is what a request of the socket costs: a subscription its method's
+// weight, as opening the stream over SSE does; a refused call by a
+// ticket's socket 1; anything else its method's weight (a compound method
+// pays the rest in handle).
+func (sock *rpcSocket) cost(q *jsonrpc.Request) int {
+	switch {
+	case q.Method == "subscribe":
+		var args []json.RawMessage
+		var method string
+		if json.Unmarshal(q.Params, &args) == nil && len(args) > 0 && json.Unmarshal(args[0], &method) == nil {
+			return sock.s.weight(method)
+		}
+		return 1
+	case q.Method == "unsubscribe", sock.p.Ticket:
+		return 1
+	}
+	return sock.s.weight(q.Method)
+}
+
+// errTicketCalls refuses a call on a socket opened with a stream ticket.
+var errTicketCalls = errors.New("a stream ticket opens streams and subscriptions only: this socket may subscribe and unsubscribe; make calls with the API key or JWT the ticket was issued for")
 
 // handle answers one request of the socket; start, when not nil, starts
 // a new subscription's events once the answer is sent.
@@ -181,6 +292,11 @@ func (sock *rpcSocket) handle(q *jsonrpc.Request) (result json.RawMessage, rerr 
 			sub.close()
 		}
 		return json.RawMessage(strconv.FormatBool(ok)), nil, nil
+	}
+	if sock.p.Ticket {
+		// A ticket stands in for a credential where EventSource cannot
+		// send one: to follow streams, never to call.
+		return nil, s.jsonRPCError(sock.r, q.Method, errTicketCalls), nil
 	}
 	var t jsonRPCTarget
 	t.compound, t.isCompound, t.err = s.compound(sock.ctx, q.Method)

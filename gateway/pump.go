@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -70,10 +71,12 @@ type detached struct {
 	resumed bool // resumed with Last-Event-ID and not read yet
 	once    sync.Once
 	closed  atomic.Bool
-	// expired is set when the caller's credential expires (expiry's
-	// timer); the group then ends the stream.
-	expired atomic.Bool
-	expiry  *time.Timer
+	// lost is why the caller's credential no longer holds, set by the
+	// rights watcher; the group then ends the stream.
+	lost atomic.Pointer[error]
+	// rights is the stream's watch, set before another goroutine can
+	// close the stream.
+	rights *rightsWatch
 }
 
 // group is the streams of one topic and the goroutine that writes to them.
@@ -115,16 +118,16 @@ func (p *pump) detach(w http.ResponseWriter, r *http.Request, js joined) bool {
 	head.WriteString("\n\n")
 	d := &detached{p: p, path: r.URL.Path, conn: conn, m: js.m, slot: js.slot, lastID: js.lastID, resumed: js.lastID != ""}
 	p.s.metrics.streams.Inc()
-	if _, err := d.write(p.s.cfg.WriteTimeout, head.Bytes()); err != nil || !p.add(d, js.expires) {
+	if _, err := d.write(p.s.cfg.WriteTimeout, head.Bytes()); err != nil || !p.add(d, js.p) {
 		d.close()
 	}
 	return true
 }
 
-// expire marks the stream's credential expired and wakes its group, which
-// alone writes to it.
-func (d *detached) expire() {
-	d.expired.Store(true)
+// lose records why the stream's credential no longer holds and wakes its
+// group, which alone writes to it: its rightsWatch callback.
+func (d *detached) lose(err error) {
+	d.lost.Store(&err)
 	select {
 	case d.g.wake <- struct{}{}:
 	default:
@@ -132,8 +135,8 @@ func (d *detached) expire() {
 }
 
 // add gives a stream to its topic's group, starting the group if needed,
-// and sets its expiry (zero: none).
-func (p *pump) add(d *detached, expires time.Time) bool {
+// and has the rights of its caller watched.
+func (p *pump) add(d *detached, caller *auth.Principal) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
@@ -148,11 +151,9 @@ func (p *pump) add(d *detached, expires time.Time) bool {
 		go g.run()
 	}
 	d.g = g
-	if !expires.IsZero() {
-		// Before the stream is in its group: from there on, another
-		// goroutine may close it, and read d.expiry.
-		d.expiry = time.AfterFunc(time.Until(expires), d.expire)
-	}
+	// Before the stream is in its group: from there on, another goroutine
+	// may close it, and read d.rights.
+	d.rights = p.s.rights.watch(caller, d.lose)
 	g.mu.Lock()
 	g.streams[d] = struct{}{}
 	g.mu.Unlock()
@@ -305,8 +306,8 @@ func (d *detached) deliver(rc *renderCache) bool {
 	if d.closed.Load() {
 		return false
 	}
-	if d.expired.Load() {
-		d.end(appendEventBytes("", "end", expiredData(d.path)))
+	if why := d.lost.Load(); why != nil {
+		d.end(appendEventBytes("", "end", rightsLostData(*why, d.path)))
 		return false
 	}
 	b, err := d.m.Take(takeBatch)
@@ -389,9 +390,7 @@ func (d *detached) close() {
 		d.closed.Store(true)
 		_ = d.conn.Close()
 		d.m.Close()
-		if d.expiry != nil {
-			d.expiry.Stop()
-		}
+		d.p.s.rights.unwatch(d.rights)
 		if g := d.g; g != nil {
 			g.mu.Lock()
 			delete(g.streams, d)

@@ -278,6 +278,9 @@ type Server struct {
 	policies map[string][]string
 	// pump writes the streams taken over from net/http.
 	pump *pump
+	// rights ends the streams and sockets whose credential no longer
+	// holds; Run runs it.
+	rights *rightsWatcher
 
 	announceMu sync.Mutex      // guards announced
 	announced  map[string]bool // compound methods registered on the module
@@ -338,6 +341,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		announced:     map[string]bool{},
 	}
 	s.pump = newPump(s)
+	s.rights = newRightsWatcher(cfg.Auth.Recheck)
 	s.policies = make(map[string][]string, len(cfg.Plans))
 	for name, p := range cfg.Plans {
 		if !p.Unlimited() {
@@ -362,8 +366,9 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Run discovers the upstream methods periodically until ctx ends, then ends
-// every stream.
+// Run discovers the upstream methods periodically, and checks the rights of
+// open streams and sockets again, until ctx ends; then it ends every
+// stream.
 func (s *Server) Run(ctx context.Context) error {
 	defer close(s.streamsDone)
 	defer s.pump.shutdown()
@@ -373,6 +378,7 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.syncCompounds(ctx)
 	}()
+	wg.Go(func() { s.rights.run(ctx) })
 	s.listing.run(ctx, s.cfg.CatalogRefresh)
 	wg.Wait()
 	// Asynchronous calls already accepted are answered (or time out)

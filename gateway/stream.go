@@ -72,8 +72,9 @@ type joined struct {
 	m      *subscriptions.Member
 	slot   *streamSlot
 	lastID string
-	// expires is when the caller's credential expires; zero: never.
-	expires time.Time
+	// p is the caller: the stream ends when its credential no longer
+	// holds (rightsWatcher).
+	p *auth.Principal
 }
 
 // joinStream authorizes the subscription a stream asks for, takes the
@@ -99,7 +100,7 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, boo
 		mode = "polled"
 	}
 	w.Header().Set(headerSubscription, mode)
-	js := joined{lastID: lastEventID(r), expires: p.Expires}
+	js := joined{lastID: lastEventID(r), p: p}
 	if js.slot, err = s.slots.acquire(s.clientKey(r, p), key.Topic()); err != nil {
 		s.writeError(w, r, err)
 		return joined{}, false
@@ -140,7 +141,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w, r, p, 1) {
 		return
 	}
-	js := joined{lastID: lastEventID(r), expires: p.Expires}
+	js := joined{lastID: lastEventID(r), p: p}
 	var err error
 	if js.slot, err = s.slots.acquire(s.clientKey(r, p), notificationsTopic); err != nil {
 		s.writeError(w, r, err)
@@ -188,18 +189,14 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) 
 	defer s.metrics.add(&st.counts)
 	heartbeat := time.NewTimer(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
-	var expired <-chan time.Time
-	if !js.expires.IsZero() {
-		t := time.NewTimer(time.Until(js.expires))
-		defer t.Stop()
-		expired = t.C
-	}
+	rl := &rightsLost{ch: make(chan struct{})}
+	defer s.rights.unwatch(s.rights.watch(js.p, rl.lose))
 	for {
 		select {
 		case <-r.Context().Done():
 			return
-		case <-expired:
-			sw.event("", "end", expiredData(r.URL.Path))
+		case <-rl.ch:
+			sw.event("", "end", rightsLostData(rl.err, r.URL.Path))
 			_ = sw.flush()
 			return
 		case <-s.streamsDone:
@@ -269,12 +266,24 @@ func (s *Server) dropStream(r *http.Request, err error) {
 	s.logger.Debug("stream write failed; dropping client", "err", err, "path", r.URL.Path)
 }
 
-// errCredentialExpired ends a stream whose credential expired.
-var errCredentialExpired = &auth.Error{Code: "invalid_token", Description: "the credential expired; open the stream again with a new one"}
+// rightsLost tells a stream served by its handler that its credential no
+// longer holds: err is set before ch is closed.
+type rightsLost struct {
+	ch  chan struct{}
+	err error
+}
 
-// expiredData is the end event of a stream whose credential expired.
-func expiredData(path string) []byte {
-	b, _ := json.Marshal(problemAt(errCredentialExpired, path, ""))
+// lose is the stream's rightsWatch callback.
+func (rl *rightsLost) lose(err error) {
+	rl.err = err
+	close(rl.ch)
+}
+
+// rightsLostData is the end event of a stream whose credential no longer
+// holds: a 401 problem saying why (expired, revoked), or a 503 one when
+// the key stores cannot tell.
+func rightsLostData(err error, path string) []byte {
+	b, _ := json.Marshal(problemAt(err, path, ""))
 	return b
 }
 
