@@ -478,7 +478,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 		route := chi.RouteContext(r.Context()).RoutePattern()
 		if route == "" {
-			route = "other"
+			route = labelOther
 		}
 		status := 0
 		if st := stateOf(r); st != nil {
