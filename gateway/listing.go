@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
@@ -46,6 +49,10 @@ type listing struct {
 	methods     map[string]bridge.MethodInfo
 	fetched     time.Time
 	refresh     sync.Mutex // one refresh at a time
+	// gen counts the changes of what the listing says (known,
+	// fromCatalog, methods): the documents built from it are kept until
+	// it moves (documents.go).
+	gen atomic.Uint64
 }
 
 func newListing(up Upstream, docs subscriptions.Documents, static *catalog.Catalog, logger *slog.Logger) *listing {
@@ -129,6 +136,7 @@ func (c *listing) load(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer c.bumpIfChangedLocked(c.known, c.fromCatalog, c.methods) // compares with what load leaves
 	c.fetched = time.Now()
 	var rpcErr *bridge.RPCError
 	if err != nil && c.static != nil && errors.As(err, &rpcErr) {
@@ -160,6 +168,17 @@ func (c *listing) load(ctx context.Context) error {
 	c.known, c.fromCatalog, c.methods = true, false, methods
 	return nil
 }
+
+// bumpIfChangedLocked moves gen on when the listing says something else
+// than known, fromCatalog and methods. c.mu must be held.
+func (c *listing) bumpIfChangedLocked(known, fromCatalog bool, methods map[string]bridge.MethodInfo) {
+	if known != c.known || fromCatalog != c.fromCatalog || !maps.EqualFunc(methods, c.methods, func(a, b bridge.MethodInfo) bool { return reflect.DeepEqual(a, b) }) {
+		c.gen.Add(1)
+	}
+}
+
+// generation returns the number of changes of the listing so far.
+func (c *listing) generation() uint64 { return c.gen.Load() }
 
 // command returns the catalog's description of a method.
 func (c *listing) command(name string) (catalog.Command, bool) {

@@ -255,9 +255,12 @@ type Server struct {
 	publicService *http.Client
 	logger        *slog.Logger
 	listing       *listing
-	metrics       *metrics
-	handler       http.Handler
-	router        chi.Router
+	// described keeps the documents describing the methods
+	// (documents.go).
+	described *documents
+	metrics   *metrics
+	handler   http.Handler
+	router    chi.Router
 
 	// slots bounds the streams, in all and per client.
 	slots *streamSlots
@@ -318,6 +321,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		announced:     map[string]bool{},
 	}
 	s.pump = newPump(s)
+	s.described = &documents{s: s}
 	s.policies = make(map[string][]string, len(cfg.Plans))
 	for name, p := range cfg.Plans {
 		if !p.Unlimited() {
@@ -379,8 +383,8 @@ func (s *Server) routes() http.Handler {
 	getHead(r, "/healthz", s.healthz)
 	getHead(r, "/readyz", s.readyz)
 	r.Handle("/metrics", s.metrics.handler())
-	// Documents: open to all, within the address's anonymous quota (an
-	// OpenAPI document is built per request).
+	// Documents: open to all, within the address's anonymous quota
+	// (each is built once per change of the methods: documents.go).
 	r.Group(func(r chi.Router) {
 		r.Use(s.meterAddress)
 		getHead(r, "/openapi.json", s.openAPI)
