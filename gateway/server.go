@@ -37,6 +37,16 @@ const (
 	defaultMaxTopicsPerClient  = 20
 	defaultBodyTimeout         = 10 * time.Second
 	defaultMaxCompounds        = 100
+
+	// Bounds of the kept answers (Config.StoredAnswers): one client's
+	// asynchronous and idempotent calls of the last ResultTTL (10 minutes)
+	// at 1.6 a second, each answer 1 MiB at most; all of them within a
+	// quarter of a GiB.
+	defaultStoredAnswersPerClient           = 1000
+	defaultStoredAnswerBytesPerClient       = 16 << 20
+	defaultStoredAnswers                    = 100_000
+	defaultStoredAnswerBytes                = 256 << 20
+	defaultMaxStoredAnswerBytes       int64 = 1 << 20
 )
 
 // streamHub is what the gateway uses of a *subscriptions.Hub.
@@ -79,6 +89,19 @@ type Config struct {
 	// ResultTTL is how long the answer of an asynchronous or idempotent
 	// call is kept. Default 10m.
 	ResultTTL time.Duration
+	// StoredAnswers bound the answers kept for ResultTTL (asynchronous and
+	// idempotent calls), in memory or in Redis (then for every instance
+	// together): per client (a credential, or an address when anonymous)
+	// and in all, by count and by bytes. Room for an answer is taken when
+	// its call starts: beyond the client's share a call gets 429, beyond
+	// the total 503, both with Retry-After. A zero field gets its default:
+	// 1000 answers and 16 MiB per client, 100,000 and 256 MiB in all.
+	StoredAnswers subscriptions.AnswerBounds
+	// MaxStoredAnswerBytes bounds one kept answer's body. A larger answer
+	// (or one the caller's share has no room left for) is given to the
+	// caller of a synchronous call, and kept as a 507 problem document
+	// saying it was not kept. Default 1 MiB.
+	MaxStoredAnswerBytes int64
 	// IdempotencyTTL is how long an Idempotency-Key is held while its
 	// first call runs, if the instance dies before answering. Once the
 	// answer is there, the key lives as long as it (ResultTTL); a
@@ -196,6 +219,21 @@ func (c Config) withDefaults() Config {
 	if c.IdempotencyTTL <= 0 {
 		c.IdempotencyTTL = c.ResultTTL
 	}
+	if c.StoredAnswers.PerClient <= 0 {
+		c.StoredAnswers.PerClient = defaultStoredAnswersPerClient
+	}
+	if c.StoredAnswers.PerClientBytes <= 0 {
+		c.StoredAnswers.PerClientBytes = defaultStoredAnswerBytesPerClient
+	}
+	if c.StoredAnswers.Total <= 0 {
+		c.StoredAnswers.Total = defaultStoredAnswers
+	}
+	if c.StoredAnswers.TotalBytes <= 0 {
+		c.StoredAnswers.TotalBytes = defaultStoredAnswerBytes
+	}
+	if c.MaxStoredAnswerBytes <= 0 {
+		c.MaxStoredAnswerBytes = defaultMaxStoredAnswerBytes
+	}
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{string(bridge.ScopePublic)}
 	}
@@ -274,7 +312,10 @@ type Server struct {
 	announced  map[string]bool // compound methods registered on the module
 
 	// async counts the asynchronous calls running; Run waits for them.
-	async            sync.WaitGroup
+	async sync.WaitGroup
+	// inflight are the calls with an Idempotency-Key running here, for
+	// their retries to wait on (replay).
+	inflight         inflight
 	lastStateWarning atomic.Int64 // unix second of the last state warning
 	stateDownAt      atomic.Int64 // unix nanoseconds of the last shared-state failure
 	// stateLocal: Calls never waits (in memory), so its operations need
