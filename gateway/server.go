@@ -56,6 +56,8 @@ type streamHub interface {
 	Publish(name, typ string, data []byte) error
 	Stats() subscriptions.Stats
 	Stalled() error
+	// Grace is how long a topic outlives its last reader.
+	Grace() time.Duration
 }
 
 // methodRegistry is what the gateway uses of its own *bridge.Module: the
@@ -357,7 +359,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		publicService: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		logger:        logger,
 		listing:       newListing(cfg.Upstream, cfg.Documents, cfg.Catalog, logger),
-		slots:         newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient),
+		slots:         newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient, cfg.Hub.Grace()),
 		streamsDone:   make(chan struct{}),
 		announced:     map[string]bool{},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/internal/retry"
@@ -26,6 +27,11 @@ type topic struct {
 	firstPushOnce sync.Once
 	cancel        context.CancelFunc // stops produce; nil for local topics
 	path          pushPath           // for Hub.Stalled
+	// idleSince is when a topic fed from upstream lost its last reader
+	// (Unix nanoseconds; 0 while it has readers, or has had none yet).
+	// Written under mu; read without it by the hub, which ends the
+	// topics idle the longest first (Hub.topicFor).
+	idleSince atomic.Int64
 
 	// mu guards everything below. Readers (Member.Ready and Take) share
 	// it: an append wakes every stream of the topic at once, and they must
@@ -142,6 +148,7 @@ func (t *topic) join(afterMs int64, after uint64, resume bool) *Member {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.members++
+	t.idleSince.Store(0)
 	if t.grace != nil {
 		t.grace.Stop()
 		t.grace = nil
@@ -190,9 +197,13 @@ func (t *topic) leave() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.members--
+	if t.members > 0 || t.closed || t.key == nil {
+		return
+	}
+	t.idleSince.Store(time.Now().UnixNano())
 	// A shared topic's loop decides when it ends, from the whole
 	// cluster's presence.
-	if t.members > 0 || t.closed || t.key == nil || t.h.cfg.Cluster != nil {
+	if t.h.cfg.Cluster != nil {
 		return
 	}
 	t.grace = time.AfterFunc(t.h.cfg.Grace, func() {
@@ -204,6 +215,17 @@ func (t *topic) leave() {
 			t.close(nil)
 		}
 	})
+}
+
+// evict ends the topic if it still has no reader: the hub needs its place.
+func (t *topic) evict() {
+	t.mu.Lock()
+	idle := t.members == 0 && !t.closed
+	t.mu.Unlock()
+	if idle {
+		t.h.logger.Debug("topic idle; ended for a new one", slog.String("topic", t.name))
+		t.close(nil)
+	}
 }
 
 // close ends the topic: readers drain what is retained, then get err.
