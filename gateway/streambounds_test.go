@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -80,5 +81,106 @@ func TestTopicFloodWithClosedStreams(t *testing.T) {
 	}
 	if ev := live.next(3 * time.Second); height(t, ev) != 11 {
 		t.Fatalf("a live stream after evictions: %+v", ev)
+	}
+}
+
+// TestPolledStreamsPauseWithoutReaders is hole 5's second half: a polled
+// subscription kept calling its method through --grace after its last
+// client left (a 3-second stream of a method polled 14 times). It pauses
+// while its topic has no reader, and resumes for one that comes back,
+// Last-Event-ID and all; an event poller that skipped calls says the
+// changes meanwhile may be lost (a gap event).
+func TestPolledStreamsPauseWithoutReaders(t *testing.T) {
+	t.Parallel()
+	url, n, calls := counterModule(t)
+	tg := startGateway(t, gatewayOptions{nodeURL: url, hub: subscriptions.Config{Grace: time.Minute},
+		feeds: func(up Upstream) subscriptions.Upstream {
+			return Feeds{Upstream: up, PollEvents: 100 * time.Millisecond}
+		}})
+	idle := func() bool { return tg.slots.count() == 0 && tg.hub.Stats().Members == 0 }
+
+	// A period stream.
+	s := openSSE(t, tg.url+"/rpc/counter/stream?period=1", "")
+	s.next(3 * time.Second)
+	n.Store(1)
+	lastID := s.next(3 * time.Second).ID
+	s.close()
+	waitFor(t, "the last reader to leave", idle)
+	before := calls.Load()
+	time.Sleep(2500 * time.Millisecond) // two and a half periods without a reader
+	if got := calls.Load() - before; got > 1 {
+		t.Fatalf("a period-1 poller with no reader called its method %d times in 2.5 s", got)
+	}
+	// Back with Last-Event-ID: the topic and its events are there, the
+	// poller calls again.
+	n.Store(2)
+	r := openSSE(t, tg.url+"/rpc/counter/stream?period=1", lastID)
+	ev := r.next(3 * time.Second)
+	if ev.Type != "" || height(t, ev) != 2 {
+		t.Fatalf("resumed period stream: %+v, want the next answer", ev)
+	}
+	if next := r.next(3 * time.Second); next.Type != "" {
+		t.Fatalf("then %+v, want the next answer", next)
+	}
+	r.close()
+
+	// An event stream of a poller (every 100 ms).
+	e := openSSE(t, tg.url+"/rpc/counter/stream", "")
+	lastID = e.next(3 * time.Second).ID
+	e.close()
+	waitFor(t, "the last reader to leave", idle)
+	before = calls.Load()
+	time.Sleep(500 * time.Millisecond)
+	if got := calls.Load() - before; got > 1 {
+		t.Fatalf("an event poller with no reader called its method %d times in 0.5 s (every 100 ms)", got)
+	}
+	n.Store(3)
+	e = openSSE(t, tg.url+"/rpc/counter/stream", lastID)
+	if ev := e.next(3 * time.Second); ev.Type != "gap" {
+		t.Fatalf("resumed event stream after skipped calls: %+v, want a gap event first", ev)
+	}
+	if ev := e.next(3 * time.Second); height(t, ev) != 3 {
+		t.Fatalf("then %+v, want the change", ev)
+	}
+}
+
+// TestClusterPolledStreamsPause: in a cluster the holder and the standby
+// each poll; both pause while no instance has a reader, and resume when one
+// comes back on either.
+func TestClusterPolledStreamsPause(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := redistest.Client(t)
+	url, n, calls := counterModule(t)
+	oa, ob := redisOptions(t, rdb, prefix, "a", url), redisOptions(t, rdb, prefix, "b", url)
+	oa.hub.Grace, ob.hub.Grace = time.Minute, time.Minute
+	a, b := startGateway(t, oa), startGateway(t, ob)
+	const stream = "/rpc/counter/stream?period=1"
+	sa := openSSE(t, a.url+stream, "")
+	sa.next(3 * time.Second)
+	sb := openSSE(t, b.url+stream, "")
+	sb.next(3 * time.Second)
+	n.Store(1)
+	lastID := sb.next(3 * time.Second).ID
+	sa.close()
+	sb.close()
+	waitFor(t, "the last readers to leave", func() bool {
+		return a.hub.Stats().Members == 0 && b.hub.Stats().Members == 0
+	})
+	time.Sleep(500 * time.Millisecond) // a few presence ticks (100 ms)
+	before := calls.Load()
+	time.Sleep(2500 * time.Millisecond)
+	if got := calls.Load() - before; got > 2 {
+		t.Fatalf("the cluster's pollers called their method %d times in 2.5 s with no reader anywhere", got)
+	}
+	if a.hub.Stats().Topics != 1 || b.hub.Stats().Topics != 1 {
+		t.Fatal("the topic did not live through its grace period")
+	}
+	n.Store(2)
+	r := openSSE(t, b.url+stream, lastID)
+	if ev := r.next(3 * time.Second); ev.Type != "" || height(t, ev) != 2 {
+		t.Fatalf("resumed on an instance: %+v, want the next answer", ev)
+	}
+	if ev := r.next(3 * time.Second); ev.Type != "" {
+		t.Fatalf("then %+v", ev)
 	}
 }
