@@ -175,6 +175,7 @@ func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.described.compoundsChanged()
 	s.announceCompound(c)
 	w.Header().Set("Location", "/compound-methods/"+c.Name)
 	writeJSON(w, http.StatusCreated, c)
@@ -222,6 +223,7 @@ func (s *Server) deleteCompound(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("%w: compound method %s", errUnknownMethod, name))
 		return
 	}
+	s.described.compoundsChanged()
 	if s.cfg.Module != nil {
 		s.announceMu.Lock()
 		delete(s.announced, name)

@@ -110,6 +110,14 @@ type derivedFeed struct {
 	done   chan struct{}
 }
 
+// Pause implements subscriptions.Pausable for a source that can pause (a
+// polled one); a pushed source's events are derived as they come.
+func (f *derivedFeed) Pause(paused bool) {
+	if p, ok := f.src.(subscriptions.Pausable); ok {
+		p.Pause(paused)
+	}
+}
+
 func newDerivedFeed(src subscriptions.Feed, d derivedStream, up Upstream, params json.RawMessage) *derivedFeed {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &derivedFeed{src: src, d: d, up: up, params: params, ch: make(chan subscriptions.Update, 16), ctx: ctx, cancel: cancel, done: make(chan struct{})}

@@ -47,6 +47,7 @@ func httpStatus(err error) int {
 		authErr  *auth.Error
 		accErr   *accessError
 		limited  *rateLimitedError
+		quota    *subscriptions.QuotaError
 	)
 	switch {
 	case errors.As(err, &maxBytes), errors.Is(err, errBatchAnswerTooLarge):
@@ -69,6 +70,17 @@ func httpStatus(err error) int {
 		return http.StatusForbidden
 	case errors.As(err, &limited), errors.Is(err, errClientStreams), errors.Is(err, errClientTopics), errors.Is(err, errSocketSubscriptions):
 		return http.StatusTooManyRequests
+	case errors.As(err, &quota):
+		// The caller's share of the kept answers is its own limit; the
+		// total is the gateway's.
+		if quota.Total {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusTooManyRequests
+	case errors.Is(err, errAnswerNotKept):
+		// Kept in place of an answer beyond the bounds: the call ran,
+		// its answer could not be stored (RFC 4918 11.5).
+		return http.StatusInsufficientStorage
 	case errors.Is(err, errRouteNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, errMethodNotAllowed):
@@ -85,7 +97,7 @@ func httpStatus(err error) int {
 		// The IETF idempotency-key draft's answer to a key reused
 		// with another payload.
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, errKeyInFlight):
+	case errors.Is(err, errKeyInFlight), errors.Is(err, errKeyFreed):
 		return http.StatusConflict
 	case errors.Is(err, ErrCompoundExists):
 		return http.StatusConflict

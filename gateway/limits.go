@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
@@ -139,23 +140,49 @@ var (
 // streamSlots bounds the streams: in all, per client, and the distinct
 // subscriptions (topics) per client, so that one client can neither take
 // every stream slot nor make the gateway subscribe upstream without end.
+//
+// A topic outlives its last stream by the hub's grace period, and holds its
+// upstream subscription (and a place among the hub's --max-topics) that
+// long: so it stays in the share of the client whose stream left it last,
+// for grace, unless a stream joins it again. Else a client could open and
+// close distinct streams, each leaving a topic behind, and fill the hub.
 type streamSlots struct {
 	max, perClient, perClientTopics int
+	grace                           time.Duration
 
-	mu      sync.Mutex // guards total, clients
+	mu      sync.Mutex // guards total, clients, topics
 	total   int
 	clients map[string]*clientStreams
+	topics  map[string]*topicStreams
 }
 
 // clientStreams is what one client holds.
 type clientStreams struct {
 	streams int
-	topics  map[string]int // topic → streams of this client on it
+	// topics are the topics of the client's streams, with their count;
+	// 0 for a topic its last stream left, in its grace period.
+	topics map[string]int
 }
 
-func newStreamSlots(max, perClient, perClientTopics int) *streamSlots {
-	return &streamSlots{max: max, perClient: perClient, perClientTopics: perClientTopics, clients: map[string]*clientStreams{}}
+// topicStreams are the streams of one topic.
+type topicStreams struct {
+	streams int
+	// left is the client charged with the topic in its grace period
+	// (streams 0), until expire fires; graces counts the grace periods,
+	// so that a timer of an earlier one does nothing.
+	left   string
+	expire *time.Timer
+	graces uint64
 }
+
+func newStreamSlots(max, perClient, perClientTopics int, grace time.Duration) *streamSlots {
+	return &streamSlots{max: max, perClient: perClient, perClientTopics: perClientTopics, grace: grace,
+		clients: map[string]*clientStreams{}, topics: map[string]*topicStreams{}}
+}
+
+// lingers reports whether a topic outlives its last stream: a hub topic
+// fed from upstream, not the notifications' nor a socket's slot.
+func lingers(topic string) bool { return topic != notificationsTopic && topic != socketTopic }
 
 // acquire takes a slot for client's stream of topic, or says which bound
 // refuses it.
@@ -175,11 +202,39 @@ func (ss *streamSlots) acquire(client, topic string) (*streamSlot, error) {
 	if _, ok := c.topics[topic]; !ok && len(c.topics) >= ss.perClientTopics {
 		return nil, errClientTopics
 	}
+	ts := ss.topics[topic]
+	if ts == nil {
+		ts = &topicStreams{}
+		ss.topics[topic] = ts
+	}
+	if ts.left != "" {
+		// Out of its grace period: no longer the leaver's to bear
+		// (unless the leaver is this client, which bears it anyway).
+		ts.expire.Stop()
+		if ts.left != client {
+			ss.unchargeLocked(ts.left, topic)
+		}
+		ts.left, ts.expire = "", nil
+	}
+	ts.streams++
 	ss.clients[client] = c
 	c.streams++
 	c.topics[topic]++
 	ss.total++
 	return &streamSlot{ss: ss, client: client, topic: topic}, nil
+}
+
+// unchargeLocked takes topic, in its grace period, out of client's share.
+// ss.mu must be held.
+func (ss *streamSlots) unchargeLocked(client, topic string) {
+	c := ss.clients[client]
+	if c == nil || c.topics[topic] != 0 {
+		return
+	}
+	delete(c.topics, topic)
+	if c.streams == 0 && len(c.topics) == 0 {
+		delete(ss.clients, client)
+	}
 }
 
 // count returns the streams open.
@@ -204,11 +259,40 @@ func (sl *streamSlot) release() {
 		ss.total--
 		c := ss.clients[sl.client]
 		c.streams--
-		if c.topics[sl.topic]--; c.topics[sl.topic] == 0 {
+		c.topics[sl.topic]--
+		ts := ss.topics[sl.topic]
+		ts.streams--
+		switch {
+		case ts.streams > 0:
+			// Others read it: it is not in its grace period.
+			if c.topics[sl.topic] == 0 {
+				delete(c.topics, sl.topic)
+			}
+		case lingers(sl.topic) && ss.grace > 0:
+			// The last stream: the topic stays in this client's share
+			// (c.topics[topic] 0) for the grace period.
+			ts.left = sl.client
+			ts.graces++
+			n := ts.graces
+			ts.expire = time.AfterFunc(ss.grace, func() { ss.expire(sl.topic, ts, n) })
+		default:
 			delete(c.topics, sl.topic)
+			delete(ss.topics, sl.topic)
 		}
-		if c.streams == 0 {
+		if c.streams == 0 && len(c.topics) == 0 {
 			delete(ss.clients, sl.client)
 		}
 	})
+}
+
+// expire ends the grace period n of ts, the streams of topic, if it is
+// still on.
+func (ss *streamSlots) expire(topic string, ts *topicStreams, n uint64) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.topics[topic] != ts || ts.graces != n || ts.left == "" {
+		return
+	}
+	ss.unchargeLocked(ts.left, topic)
+	delete(ss.topics, topic)
 }

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
+	"reflect"
 	"regexp"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
@@ -49,6 +52,10 @@ type listing struct {
 	decisions map[string]policy.Decision
 	fetched   time.Time
 	refresh   sync.Mutex // one refresh at a time; taken before mu
+	// gen counts the changes of what the listing says (known,
+	// fromCatalog, methods): the documents built from it are kept until
+	// it moves (documents.go).
+	gen atomic.Uint64
 }
 
 func newListing(up Upstream, docs subscriptions.Documents, static *catalog.Catalog, pol *policy.Policy, logger *slog.Logger) *listing {
@@ -107,6 +114,7 @@ func (c *listing) load(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer c.bumpIfChangedLocked(c.known, c.fromCatalog, c.methods) // compares with what load leaves
 	c.fetched = time.Now()
 	var rpcErr *bridge.RPCError
 	if err != nil && c.static != nil && errors.As(err, &rpcErr) {
@@ -168,6 +176,17 @@ func (c *listing) decide(name string, m bridge.MethodInfo, listed bool) policy.D
 	}
 	return c.policy.Decide(name, nil)
 }
+
+// bumpIfChangedLocked moves gen on when the listing says something else
+// than known, fromCatalog and methods. c.mu must be held.
+func (c *listing) bumpIfChangedLocked(known, fromCatalog bool, methods map[string]bridge.MethodInfo) {
+	if known != c.known || fromCatalog != c.fromCatalog || !maps.EqualFunc(methods, c.methods, func(a, b bridge.MethodInfo) bool { return reflect.DeepEqual(a, b) }) {
+		c.gen.Add(1)
+	}
+}
+
+// generation returns the number of changes of the listing so far.
+func (c *listing) generation() uint64 { return c.gen.Load() }
 
 // command returns the catalog's description of a method.
 func (c *listing) command(name string) (catalog.Command, bool) {

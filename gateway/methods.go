@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
@@ -61,11 +62,24 @@ type MethodList struct {
 //	@Failure		429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router			/methods [get]
 func (s *Server) listMethods(w http.ResponseWriter, r *http.Request) {
-	docs, source := s.methodDocs(r)
-	writeJSON(w, http.StatusOK, MethodList{Discovered: source == sourceUpstream, Source: source, Methods: docs})
+	b, err := s.described.get(r.Context(), docMethods)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeRaw(w, http.StatusOK, b)
 }
 
-func (s *Server) methodDocs(r *http.Request) ([]MethodDoc, string) {
+// methodList is the answer of GET /methods, as the listing and the compound
+// methods describe them.
+func (s *Server) methodList(compounds []Compound) ([]byte, error) {
+	docs, source := s.methodDocs(compounds)
+	return json.Marshal(MethodList{Discovered: source == sourceUpstream, Source: source, Methods: docs})
+}
+
+// methodDocs describes the callable methods: the listing's, then the
+// compound methods.
+func (s *Server) methodDocs(compounds []Compound) ([]MethodDoc, string) {
 	list, source := s.listing.list()
 	docs := make([]MethodDoc, 0, len(list))
 	for _, m := range list {
@@ -85,11 +99,8 @@ func (s *Server) methodDocs(r *http.Request) ([]MethodDoc, string) {
 			docs = append(docs, d)
 		}
 	}
-	compounds, err := s.cfg.Compounds.List(r.Context())
-	if err == nil {
-		for _, c := range compounds {
-			docs = append(docs, methodDoc(s.compoundInfo(c), true))
-		}
+	for _, c := range compounds {
+		docs = append(docs, methodDoc(s.compoundInfo(c), true))
 	}
 	return docs, source
 }

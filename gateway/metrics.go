@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
@@ -38,7 +40,91 @@ type metrics struct {
 	// secretsWithheld counts answers refused on the way out because they
 	// carried a secret (policy.SecretField).
 	secretsWithheld prometheus.Counter
+
+	// methodLabels are the NULS method names given a label value of
+	// their own (see methodLabel); methodLabelCount counts them.
+	methodLabels     sync.Map // string → struct{}
+	methodLabelCount atomic.Int64
 }
+
+// Every label value of the gateway's metrics comes from a fixed or bounded
+// set, whatever callers send: each value is a time series kept for the
+// process's lifetime, so a label a stranger chooses (an HTTP method token,
+// a method name) would grow /metrics without end.
+//
+//   - route: the router's patterns ("/rpc/{method}", ...), or "other"
+//     for a request no route matched.
+//   - method (HTTP): GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, or
+//     "other" (httpMethodLabel).
+//   - code: a status net/http knows (about 60), 499, or "other"
+//     (statusLabel).
+//   - nuls_method: a method the listing knows (the upstream's listing or
+//     the catalog: the operator's modules decide it, not a caller), at
+//     most maxMethodLabels of them; "(other)" or "(multi)" beyond
+//     (Server.metricMethod).
+//   - outcome: "ok" or a status, as code.
+//   - cause: the three gap causes.
+const (
+	labelOther = "other"
+	// maxMethodLabels bounds the NULS method names with a label of their
+	// own. A listing is the operator's (the NULS 2 catalog has 276
+	// commands, a live node lists about 260), but it is re-read every
+	// minute and an upstream may change it: the bound keeps a listing
+	// that changes, or one of a module gone astray, from growing the
+	// metrics without end.
+	maxMethodLabels = 1024
+)
+
+// httpMethodLabel is the label of an HTTP method: the methods of RFC 9110
+// and PATCH that the gateway could route, others as one.
+func httpMethodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return labelOther
+}
+
+// statusLabels are the label values of the statuses net/http knows, and
+// nginx's 499, by status; "" for the others.
+var statusLabels = func() (labels [600]string) {
+	for code := range labels {
+		if http.StatusText(code) != "" || code == statusClientClosed {
+			labels[code] = strconv.Itoa(code)
+		}
+	}
+	return labels
+}()
+
+// statusLabel is the label of an HTTP status.
+func statusLabel(code int) string {
+	if code >= 0 && code < len(statusLabels) && statusLabels[code] != "" {
+		return statusLabels[code]
+	}
+	return labelOther
+}
+
+// methodLabel is the label of a NULS method the listing knows: its own
+// name while fewer than maxMethodLabels names have one, else "(other)".
+func (m *metrics) methodLabel(name string) string {
+	if _, ok := m.methodLabels.Load(name); ok {
+		return name
+	}
+	if m.methodLabelCount.Add(1) > maxMethodLabels {
+		m.methodLabelCount.Add(-1)
+		return otherMethod
+	}
+	if _, loaded := m.methodLabels.LoadOrStore(name, struct{}{}); loaded {
+		m.methodLabelCount.Add(-1) // another request stored it first
+	}
+	return name
+}
+
+// Labels of upstream calls that are not one known method.
+const (
+	otherMethod = "(other)"
+	multiMethod = "(multi)"
+)
 
 // Causes of the gap events a stream writes (label "cause" of
 // nuls_gateway_stream_gap_events_total).
@@ -144,14 +230,14 @@ func (m *metrics) handler() http.Handler {
 }
 
 func (m *metrics) observeRequest(route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.requests.WithLabelValues(route, httpMethodLabel(method), statusLabel(status)).Inc()
 	m.latency.WithLabelValues(route).Observe(d.Seconds())
 }
 
 func (m *metrics) observeCall(method string, err error, d time.Duration) {
 	outcome := "ok"
 	if err != nil {
-		outcome = strconv.Itoa(httpStatus(err))
+		outcome = statusLabel(httpStatus(err))
 	}
 	m.upstreamCalls.WithLabelValues(method, outcome).Inc()
 	m.upstreamTime.WithLabelValues(method).Observe(d.Seconds())

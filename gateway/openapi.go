@@ -7,7 +7,6 @@ import (
 	httpSwagger "github.com/swaggo/http-swagger/v2"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
-	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 	"github.com/nuls-gateway/nuls-gateway/openapi"
 )
 
@@ -22,7 +21,7 @@ import (
 //	@Failure	429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router		/openapi.json [get]
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
-	b, err := openapi.JSON(buildinfo.Version(), s.documentedMethods(r))
+	b, err := s.described.get(r.Context(), docOpenAPI)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -50,7 +49,9 @@ func (s *Server) openRPC(w http.ResponseWriter, r *http.Request) {
 }
 
 // openRPCDocument is the OpenRPC document as r's client reaches the
-// gateway: its server is POST /jsonrpc at the host r was sent to.
+// gateway: its server is POST /jsonrpc at the host r was sent to. The
+// document is built once per change of the methods, with a placeholder
+// where the server's URL goes (documents.go); only the URL is r's.
 func (s *Server) openRPCDocument(r *http.Request) ([]byte, error) {
 	scheme := "http"
 	if r.TLS != nil {
@@ -60,13 +61,17 @@ func (s *Server) openRPCDocument(r *http.Request) ([]byte, error) {
 	if host == "" {
 		host = "localhost"
 	}
-	return openapi.OpenRPC(buildinfo.Version(), scheme+"://"+host+"/jsonrpc", s.documentedMethods(r))
+	b, err := s.described.get(r.Context(), docOpenRPC)
+	if err != nil {
+		return nil, err
+	}
+	return withServerURL(b, scheme+"://"+host+"/jsonrpc")
 }
 
 // documentedMethods describes the callable methods, compound ones
 // included, for the OpenAPI and OpenRPC documents.
-func (s *Server) documentedMethods(r *http.Request) []openapi.Method {
-	docs, _ := s.methodDocs(r)
+func (s *Server) documentedMethods(compounds []Compound) []openapi.Method {
+	docs, _ := s.methodDocs(compounds)
 	methods := make([]openapi.Method, 0, len(docs))
 	for _, d := range docs {
 		m := openapi.Method{Name: d.Name, Description: d.Description, Compound: d.Compound, Scope: d.Scope, Result: d.Result,

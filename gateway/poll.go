@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
@@ -24,7 +25,17 @@ import (
 //
 // The first answer is sent at once (D10, D11), the range filters the
 // others (D12). One poller per topic: the hub shares it among the
-// streams, and in a cluster only the lease holder runs it.
+// streams, and in a cluster only the lease holder runs it (and the
+// standby, for its record).
+//
+// A poller calls nobody's method: while its topic has no reader (the grace
+// period after the last one left, on every instance), the hub pauses it
+// (subscriptions.Pausable). Resumed, it calls again at once if a period
+// has passed since its last call, else when it has: never more often than
+// its period. An event poller's first change after a pause that skipped
+// calls is marked Gap, since changes between may have been missed (the
+// hub then writes a gap event first); a period poller's readers get its
+// next answer, the state then, as after any period.
 
 // pollFeed is an emulated subscription. Its goroutine ends when the feed
 // is closed or its method fails for good.
@@ -41,6 +52,10 @@ type pollFeed struct {
 	close sync.Once
 	done  chan struct{}
 	err   error // set before ch is closed
+	// paused is set while the hub pauses the poller; wake tells the
+	// poller it changed.
+	paused atomic.Bool
+	wake   chan struct{}
 }
 
 // pollTimeout bounds one call of a poller: at most its interval, at most
@@ -53,21 +68,76 @@ func newPollFeed(up Upstream, k subscriptions.Key, every time.Duration, event bo
 		return nil, err
 	}
 	f := &pollFeed{up: up, key: k, every: every, event: event, iv: iv, hasIv: ok,
-		ch: make(chan subscriptions.Update, 16), stop: make(chan struct{}), done: make(chan struct{})}
+		ch: make(chan subscriptions.Update, 16), stop: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	go f.run()
 	return f, nil
+}
+
+// Pause implements subscriptions.Pausable.
+func (f *pollFeed) Pause(paused bool) {
+	f.paused.Store(paused)
+	select {
+	case f.wake <- struct{}{}:
+	default: // a wake is already due
+	}
+}
+
+// waitResumed waits while the poller is paused; false when it is closed.
+func (f *pollFeed) waitResumed() bool {
+	for f.paused.Load() {
+		select {
+		case <-f.stop:
+			return false
+		case <-f.wake:
+		}
+	}
+	return true
 }
 
 func (f *pollFeed) run() {
 	defer close(f.done)
 	defer close(f.ch)
-	t := time.NewTicker(f.every)
+	// A timer rather than a ticker: a pause stops it, and a resume sets it
+	// to a period after the last call.
+	t := time.NewTimer(0)
 	defer t.Stop()
 	var last []byte
+	var lastCall time.Time
 	changes := 0
-	first := true
+	first, skipped := true, false
+	// pause waits out a pause; false when the feed is closed.
+	pause := func() bool {
+		t.Stop()
+		if !f.waitResumed() {
+			return false
+		}
+		skipped = skipped || time.Since(lastCall) > f.every
+		t.Reset(time.Until(lastCall.Add(f.every)))
+		return true
+	}
 	for {
+		select {
+		case <-f.stop:
+			return
+		case <-f.wake:
+			if f.paused.Load() && !pause() {
+				return
+			}
+			continue
+		case <-t.C:
+		}
+		if f.paused.Load() {
+			if !pause() {
+				return
+			}
+			continue
+		}
+		lastCall = time.Now()
 		u, ok := f.poll()
+		gap := false
+		if ok {
+			gap, skipped = skipped, false
+		}
 		switch {
 		case !ok:
 			// A transport failure (the upstream away): the next tick
@@ -86,6 +156,7 @@ func (f *pollFeed) run() {
 			}
 			last = u.Data
 			if changes++; changes%max(f.key.EventCounter, 1) == 0 && f.inRange(u.Data) {
+				u.Gap = gap
 				f.send(u)
 			}
 		default:
@@ -93,11 +164,7 @@ func (f *pollFeed) run() {
 				f.send(u)
 			}
 		}
-		select {
-		case <-f.stop:
-			return
-		case <-t.C:
-		}
+		t.Reset(time.Until(lastCall.Add(f.every)))
 	}
 }
 

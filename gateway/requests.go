@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -26,10 +28,6 @@ const (
 	headerPreferenceApplied = "Preference-Applied"
 )
 
-// idempotencyPoll is the interval at which a retried call looks for the
-// first call's answer.
-const idempotencyPoll = 25 * time.Millisecond
-
 // errStateUnavailable reports that the shared state a request needs (an
 // asynchronous call's record, an idempotency key) cannot be reached.
 var errStateUnavailable = errors.New("shared state unavailable")
@@ -38,8 +36,16 @@ var errStateUnavailable = errors.New("shared state unavailable")
 var errKeyReused = errors.New("Idempotency-Key reused with a different request")
 
 // errKeyInFlight reports an Idempotency-Key whose first call has not
-// answered in time.
+// answered (yet, or in time, or for good: its instance died).
 var errKeyInFlight = errors.New("the first request with this Idempotency-Key is still in progress")
+
+// errKeyFreed reports an Idempotency-Key whose first call got no final
+// answer: the key is free again, for a retry to run the call.
+var errKeyFreed = errors.New("the first request with this Idempotency-Key got no final answer; send it again")
+
+// errAnswerNotKept is the answer kept in place of one the bounds of the
+// kept answers leave no room for (see keepAnswer).
+var errAnswerNotKept = errors.New("the call ran, but its answer was not kept")
 
 // answer is an HTTP answer that can be stored and replayed.
 type answer struct {
@@ -83,20 +89,32 @@ func (s *Server) errorAnswer(r *http.Request, err error) answer {
 // every instance. Every call is recorded while in flight (method, instance,
 // deadline).
 //
+// The answers of asynchronous and idempotent calls are kept for ResultTTL,
+// within StoredAnswers: room for one is taken from the caller's share, and
+// from the total, before the call runs (429 or 503 beyond, with
+// Retry-After), and resized to the answer when it comes (see keepAnswer).
+//
 // fingerprint identifies the request for its Idempotency-Key; it is computed
 // only for requests that carry one.
 func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string, fingerprint func() (string, error), run func(context.Context) answer) {
 	async := preferAsync(r)
 	key := r.Header.Get(headerIdempotencyKey)
-	owner := principalOf(r).ID
-	rec := subscriptions.CallRecord{ID: newCallID(), Method: method, Instance: s.cfg.Instance, Owner: owner, Deadline: time.Now().Add(s.cfg.CallTimeout)}
-	keep := time.Duration(0)
-	if async || key != "" {
-		keep = s.cfg.ResultTTL
-	}
 	if len(key) > 255 {
 		s.writeError(w, r, badRequest("Idempotency-Key is longer than 255 characters"))
 		return
+	}
+	p := principalOf(r)
+	rec := subscriptions.CallRecord{ID: newCallID(), Method: method, Instance: s.cfg.Instance, Owner: p.ID, Deadline: time.Now().Add(s.cfg.CallTimeout)}
+	keep := time.Duration(0)
+	if async || key != "" {
+		keep = s.cfg.ResultTTL
+		rec.Client = s.clientKey(r, p)
+		// Room for the answer before anything: a call beyond the
+		// bounds does not run.
+		if err := s.cfg.Calls.Reserve(r.Context(), rec, subscriptions.AnswerOverhead, s.cfg.CallTimeout+time.Second+roomMargin, s.cfg.StoredAnswers); err != nil {
+			s.writeStateError(w, r, err)
+			return
+		}
 	}
 	// The call is recorded before its key is claimed: a retry that finds
 	// the key bound, on any instance, then finds the call's record too,
@@ -106,6 +124,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 	if recorded {
 		if err := s.cfg.Calls.Begin(s.stateContext(r.Context(), keep), rec, s.cfg.CallTimeout+time.Second); err != nil {
 			if keep > 0 {
+				s.finish(r.Context(), rec, answer{}, 0) // its room
 				s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
 				return
 			}
@@ -116,6 +135,8 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 			recorded = false
 		}
 	}
+	scoped := ""
+	var local *localCall
 	if key != "" {
 		fp, err := fingerprint()
 		if err != nil {
@@ -123,10 +144,14 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 			s.writeError(w, r, err)
 			return
 		}
-		boundID, boundFP, claimed, err := s.cfg.Calls.Claim(r.Context(), idempotencyScope(owner, key), fp, rec.ID, s.cfg.IdempotencyTTL)
+		// A retry on this instance waits for the call here (replay).
+		local = s.inflight.start(rec.ID)
+		scoped = idempotencyScope(rec.Client, key)
+		boundID, boundFP, claimed, err := s.cfg.Calls.Claim(r.Context(), scoped, fp, rec.ID, s.cfg.IdempotencyTTL)
 		if err != nil || !claimed {
 			// This call will not run: forget its record.
 			s.finish(r.Context(), rec, answer{}, 0)
+			s.inflight.end(local, answer{}, false)
 		}
 		if err != nil {
 			s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
@@ -137,12 +162,8 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 			return
 		}
 	}
-	scoped := ""
-	if key != "" {
-		scoped = idempotencyScope(owner, key)
-	}
 	if async {
-		s.goAsync(r, rec, keep, scoped, run)
+		s.goAsync(r, rec, keep, scoped, local, run)
 		location := "/requests/" + rec.ID
 		w.Header().Set("Location", location)
 		w.Header().Set(headerPreferenceApplied, "respond-async")
@@ -156,13 +177,36 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 		// free again, and the answer not kept (IETF Idempotency-Key).
 		s.releaseKey(r.Context(), scoped)
 		s.finish(r.Context(), rec, a, 0)
+		s.inflight.end(local, a, false)
 	case recorded:
-		s.finish(r.Context(), rec, a, keep)
+		kept, _ := s.finish(r.Context(), rec, a, keep)
 		if scoped != "" {
 			s.extendKey(r.Context(), scoped)
+			// Final: replayed to the retries here even if the store
+			// failed.
+			s.inflight.end(local, kept, true)
 		}
 	}
+	// The caller gets the answer itself, kept or not.
 	a.write(w)
+}
+
+// roomMargin is how much longer a room lives than the record it holds: in
+// Redis they expire apart (the record's key and the script's), and the
+// record must not outlive its room.
+const roomMargin = time.Second
+
+// writeStateError answers a failure to reserve room for an answer: beyond
+// the caller's share (429) or the total (503), with Retry-After; or the
+// shared state away (503).
+func (s *Server) writeStateError(w http.ResponseWriter, r *http.Request, err error) {
+	var qe *subscriptions.QuotaError
+	if !errors.As(err, &qe) {
+		s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
+		return
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int((qe.RetryAfter+time.Second-1)/time.Second)))
+	s.writeError(w, r, err)
 }
 
 // final reports whether an answer is final, and so may be replayed for an
@@ -195,15 +239,12 @@ func (s *Server) extendKey(ctx context.Context, key string) {
 }
 
 // idempotencyScope is the name of an Idempotency-Key in the shared store:
-// each credential has keys of its own, so that nobody replays another's
-// answer by sending its key; anonymous callers share one space (they have
-// no identity to tell them apart, and an address may change between a call
-// and its retry).
-func idempotencyScope(owner, key string) string {
-	if owner == "" {
-		return "anonymous " + key
-	}
-	return fingerprintOf(owner) + " " + key
+// each client has keys of its own, so that nobody replays or blocks
+// another's by sending its key. client is clientKey's: the credential, or
+// the address of an anonymous caller (whose retry must then come from the
+// same address, or the same IPv6 /64).
+func idempotencyScope(client, key string) string {
+	return fingerprintOf(client) + " " + key
 }
 
 // stateDownFor is how long plain calls skip their in-flight record after
@@ -236,22 +277,90 @@ func (s *Server) stateContext(ctx context.Context, keep time.Duration) context.C
 	return ctx
 }
 
-// finish stores a call's answer (or forgets the call).
-func (s *Server) finish(ctx context.Context, rec subscriptions.CallRecord, a answer, keep time.Duration) {
-	rec.Status, rec.Header, rec.Body = a.status, a.header, a.body
+// finish stores a call's answer for keep (or forgets the call, and frees
+// its room, when keep is 0). It returns the answer kept, which is another
+// one when a's size is beyond the bounds (see keepAnswer), and whether it
+// was kept.
+func (s *Server) finish(ctx context.Context, rec subscriptions.CallRecord, a answer, keep time.Duration) (answer, bool) {
 	if !s.stateLocal {
 		// The answer is stored even if the client went away meanwhile.
 		ctx = s.stateContext(context.WithoutCancel(ctx), keep)
 	}
+	if keep > 0 && rec.Client != "" {
+		var err error
+		if a, err = s.keepAnswer(ctx, rec, a, keep); err != nil {
+			s.markStateDown()
+			s.stateWarning("keeping a call's answer", err)
+			return a, false
+		}
+	}
+	rec.Status, rec.Header, rec.Body = a.status, a.header, a.body
 	if err := s.cfg.Calls.Finish(ctx, rec, keep); err != nil {
 		s.markStateDown()
 		s.stateWarning("storing a call's answer", err)
+		return a, false
 	}
+	return a, keep > 0
+}
+
+// keepAnswer resizes the room of rec's answer to a, for keep, and returns
+// the answer to keep: a itself, or, when a is larger than one kept answer
+// may be (MaxStoredAnswerBytes) or than the room the caller's share or the
+// total has left, a 507 problem document saying so, which the room taken
+// when the call started holds (AnswerOverhead). So the gateway never keeps
+// more than its bounds, whatever the answers: the caller of a synchronous
+// call has the answer itself; a retry of its Idempotency-Key is told the
+// call ran and gets no second run.
+func (s *Server) keepAnswer(ctx context.Context, rec subscriptions.CallRecord, a answer, keep time.Duration) (answer, error) {
+	rec.Status, rec.Header, rec.Body = a.status, a.header, a.body
+	size := subscriptions.AnswerSize(rec)
+	why := ""
+	if int64(len(a.body)) > s.cfg.MaxStoredAnswerBytes {
+		why = fmt.Sprintf("its body (%d bytes) is larger than one kept answer may be (%d bytes)", len(a.body), s.cfg.MaxStoredAnswerBytes)
+	} else {
+		err := s.cfg.Calls.Reserve(ctx, rec, size, keep+roomMargin, s.cfg.StoredAnswers)
+		var qe *subscriptions.QuotaError
+		switch {
+		case err == nil:
+			return a, nil
+		case !errors.As(err, &qe):
+			return a, err
+		case qe.Total:
+			why = fmt.Sprintf("the answers kept leave no room for it (%d bytes)", size)
+		default:
+			why = fmt.Sprintf("this caller's answers kept leave no room for it (%d bytes)", size)
+		}
+	}
+	stub := notKeptAnswer(rec, why)
+	rec.Status, rec.Header, rec.Body = stub.status, stub.header, stub.body
+	// The stub fits the room taken at the start: this only sets its
+	// lifetime.
+	return stub, s.cfg.Calls.Reserve(ctx, rec, subscriptions.AnswerSize(rec), keep+roomMargin, s.cfg.StoredAnswers)
+}
+
+// notKeptAnswer is what is kept of a call's answer that the bounds leave
+// no room for: a 507 problem document saying why, with the reply's NULS
+// headers. It is smaller than subscriptions.AnswerOverhead.
+func notKeptAnswer(rec subscriptions.CallRecord, why string) answer {
+	status := httpStatus(errAnswerNotKept)
+	p := Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Method: rec.Method,
+		Detail: errAnswerNotKept.Error() + ": " + why}
+	b, err := json.Marshal(p)
+	if err != nil {
+		b = []byte(fallbackProblem)
+	}
+	h := map[string]string{"Content-Type": "application/problem+json"}
+	for _, k := range []string{headerMessageID, headerRequestID} {
+		if v := rec.Header[k]; v != "" && len(v) <= 64 {
+			h[k] = v
+		}
+	}
+	return answer{status: status, header: h, body: b}
 }
 
 // goAsync runs an asynchronous call on its own, owned by Run: shutdown waits
 // for it to answer or time out.
-func (s *Server) goAsync(r *http.Request, rec subscriptions.CallRecord, keep time.Duration, key string, run func(context.Context) answer) {
+func (s *Server) goAsync(r *http.Request, rec subscriptions.CallRecord, keep time.Duration, key string, local *localCall, run func(context.Context) answer) {
 	s.async.Add(1)
 	ctx := context.WithoutCancel(r.Context())
 	go func() {
@@ -259,19 +368,27 @@ func (s *Server) goAsync(r *http.Request, rec subscriptions.CallRecord, keep tim
 		a := run(ctx)
 		// The answer is kept for /requests/{id} whatever it is; a key is
 		// bound to it only when it is final.
-		s.finish(ctx, rec, a, keep)
+		kept, _ := s.finish(ctx, rec, a, keep)
 		switch {
 		case key == "":
 		case final(a):
 			s.extendKey(ctx, key)
+			s.inflight.end(local, kept, true)
 		default:
 			s.releaseKey(ctx, key)
+			s.inflight.end(local, a, false)
 		}
 	}()
 }
 
-// replay answers a retried call with the first call's answer, waiting for it
-// while it runs (on whatever instance).
+// replay answers a retried call with the first call's answer. It never
+// polls the shared store: when the first call runs on this instance, the
+// retry waits for it here (inflight); when it runs on another, the retry
+// is answered 409 at once, with Retry-After until the call's deadline.
+// (The IETF Idempotency-Key draft answers 409 to a retry while the first
+// request is in progress; waiting on this instance is a courtesy that
+// costs no store read.) So a retry costs the store its claim and at most
+// one read, whatever the number of retries.
 func (s *Server) replay(w http.ResponseWriter, r *http.Request, id string, mismatch, async bool) {
 	if mismatch {
 		s.writeError(w, r, errKeyReused)
@@ -283,36 +400,96 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, id string, misma
 		writeJSON(w, http.StatusAccepted, RequestStatus{ID: id, Status: "pending", Location: "/requests/" + id})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CallTimeout+2*time.Second)
-	defer cancel()
-	t := time.NewTicker(idempotencyPoll)
-	defer t.Stop()
-	for {
-		rec, ok, err := s.cfg.Calls.Get(ctx, id)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
-			return
-		case ok && rec.Done:
-			w.Header().Set(headerReplayed, "true")
-			answer{status: rec.Status, header: rec.Header, body: rec.Body}.write(w)
-			return
-		case !ok && err == nil:
-			// The first call's record is gone: its instance died
-			// before answering. Whether the module ran it is unknown.
-			s.writeError(w, r, errKeyInFlight)
-			return
-		}
+	if lc := s.inflight.get(id); lc != nil {
+		timer := time.NewTimer(s.cfg.CallTimeout + 2*time.Second)
+		defer timer.Stop()
 		select {
-		case <-ctx.Done():
-			if r.Context().Err() != nil {
-				return
-			}
+		case <-lc.done:
+		case <-r.Context().Done():
+			return
+		case <-timer.C:
+			w.Header().Set("Retry-After", "1")
 			s.writeError(w, r, errKeyInFlight)
 			return
-		case <-t.C:
 		}
+		if !lc.kept {
+			w.Header().Set("Retry-After", "1")
+			s.writeError(w, r, errKeyFreed)
+			return
+		}
+		w.Header().Set(headerReplayed, "true")
+		lc.a.write(w)
+		return
 	}
+	rec, ok, err := s.cfg.Calls.Get(r.Context(), id)
+	switch {
+	case err != nil:
+		s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
+	case ok && rec.Done:
+		w.Header().Set(headerReplayed, "true")
+		answer{status: rec.Status, header: rec.Header, body: rec.Body}.write(w)
+	case !ok:
+		// The first call's record is gone: its instance died before
+		// answering, or its answer was not final. Whether the module
+		// ran it is unknown.
+		w.Header().Set("Retry-After", "1")
+		s.writeError(w, r, errKeyInFlight)
+	default:
+		// In flight on another instance: at once, no waiting on the
+		// store.
+		wait := max(time.Until(rec.Deadline), time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		s.writeError(w, r, errKeyInFlight)
+	}
+}
+
+// inflight are the calls with an Idempotency-Key running on this instance,
+// by call ID: a retry of one waits for its answer here.
+type inflight struct {
+	mu    sync.Mutex // guards calls
+	calls map[string]*localCall
+}
+
+// localCall is one keyed call running on this instance. done is closed
+// when it ends; a and kept are then its answer as kept, and whether it was
+// (a call whose answer was not final is not).
+type localCall struct {
+	id   string
+	done chan struct{}
+	a    answer
+	kept bool
+}
+
+// start registers the call id.
+func (in *inflight) start(id string) *localCall {
+	lc := &localCall{id: id, done: make(chan struct{})}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.calls == nil {
+		in.calls = map[string]*localCall{}
+	}
+	in.calls[id] = lc
+	return lc
+}
+
+// get returns the running call id, or nil.
+func (in *inflight) get(id string) *localCall {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.calls[id]
+}
+
+// end ends lc with its answer, once its answer is stored (or known not
+// to be): a retry that misses it here finds the answer in the store.
+func (in *inflight) end(lc *localCall, a answer, kept bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.calls[lc.id] != lc {
+		return // ended already
+	}
+	delete(in.calls, lc.id)
+	lc.a, lc.kept = a, kept
+	close(lc.done)
 }
 
 // RequestStatus describes an asynchronous call that has not answered yet.

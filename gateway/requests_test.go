@@ -102,6 +102,7 @@ func TestIdempotencyKey(t *testing.T) {
 // its claim, until release is closed.
 type gatedCalls struct {
 	subscriptions.Calls
+	claims  atomic.Int64
 	once    sync.Once
 	claimed chan struct{}
 	release chan struct{}
@@ -109,6 +110,7 @@ type gatedCalls struct {
 
 func (g *gatedCalls) Claim(ctx context.Context, key, fingerprint, id string, ttl time.Duration) (string, string, bool, error) {
 	boundID, boundFP, claimed, err := g.Calls.Claim(ctx, key, fingerprint, id, ttl)
+	g.claims.Add(1)
 	if claimed {
 		g.once.Do(func() {
 			close(g.claimed)
@@ -152,7 +154,7 @@ func TestIdempotencyKeyRetryRightAfterClaim(t *testing.T) {
 	first := send()
 	<-calls.claimed
 	retried := send()
-	time.Sleep(2 * idempotencyPoll) // the retry finds the key bound
+	waitFor(t, "the retry to find the key bound", func() bool { return calls.claims.Load() == 2 })
 	close(calls.release)
 	a, b := <-first, <-retried
 	if a.status != http.StatusOK || b.status != http.StatusOK || a.body != b.body || b.h.Get(headerReplayed) != "true" {

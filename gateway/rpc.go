@@ -161,7 +161,7 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	fingerprint := func() (string, error) { return fingerprintOf("/rpc", string(body)), nil }
-	s.serveCall(w, r, "(multi)", fingerprint, func(ctx context.Context) answer {
+	s.serveCall(w, r, multiMethod, fingerprint, func(ctx context.Context) answer {
 		reply, err := s.upstreamCall(ctx, p, calls)
 		if err != nil {
 			return s.errorAnswer(r, err)
@@ -207,16 +207,17 @@ func (s *Server) upstreamCall(ctx context.Context, p *auth.Principal, calls []br
 	return reply, nil
 }
 
-// metricMethod names a call for the metrics without letting arbitrary names
-// in: unknown methods share one label.
+// metricMethod names a call for the metrics and traces without letting
+// arbitrary names in: a method the listing does not know shares one label,
+// and so do those past the bound of method labels (see methodLabel).
 func (s *Server) metricMethod(calls []bridge.MethodCall) string {
 	if len(calls) > 1 {
-		return "(multi)"
+		return multiMethod
 	}
 	if _, known, ok := s.listing.lookupCached(calls[0].Method); !known || !ok {
-		return "(other)"
+		return otherMethod
 	}
-	return calls[0].Method
+	return s.metrics.methodLabel(calls[0].Method)
 }
 
 // checkCall checks that p may call method, that the parameters stay within

@@ -38,6 +38,16 @@ const (
 	defaultMaxTopicsPerClient  = 20
 	defaultBodyTimeout         = 10 * time.Second
 	defaultMaxCompounds        = 100
+
+	// Bounds of the kept answers (Config.StoredAnswers): one client's
+	// asynchronous and idempotent calls of the last ResultTTL (10 minutes)
+	// at 1.6 a second, each answer 1 MiB at most; all of them within a
+	// quarter of a GiB.
+	defaultStoredAnswersPerClient           = 1000
+	defaultStoredAnswerBytesPerClient       = 16 << 20
+	defaultStoredAnswers                    = 100_000
+	defaultStoredAnswerBytes                = 256 << 20
+	defaultMaxStoredAnswerBytes       int64 = 1 << 20
 )
 
 // streamHub is what the gateway uses of a *subscriptions.Hub.
@@ -47,6 +57,8 @@ type streamHub interface {
 	Publish(name, typ string, data []byte) error
 	Stats() subscriptions.Stats
 	Stalled() error
+	// Grace is how long a topic outlives its last reader.
+	Grace() time.Duration
 }
 
 // methodRegistry is what the gateway uses of its own *bridge.Module: the
@@ -80,6 +92,19 @@ type Config struct {
 	// ResultTTL is how long the answer of an asynchronous or idempotent
 	// call is kept. Default 10m.
 	ResultTTL time.Duration
+	// StoredAnswers bound the answers kept for ResultTTL (asynchronous and
+	// idempotent calls), in memory or in Redis (then for every instance
+	// together): per client (a credential, or an address when anonymous)
+	// and in all, by count and by bytes. Room for an answer is taken when
+	// its call starts: beyond the client's share a call gets 429, beyond
+	// the total 503, both with Retry-After. A zero field gets its default:
+	// 1000 answers and 16 MiB per client, 100,000 and 256 MiB in all.
+	StoredAnswers subscriptions.AnswerBounds
+	// MaxStoredAnswerBytes bounds one kept answer's body. A larger answer
+	// (or one the caller's share has no room left for) is given to the
+	// caller of a synchronous call, and kept as a 507 problem document
+	// saying it was not kept. Default 1 MiB.
+	MaxStoredAnswerBytes int64
 	// IdempotencyTTL is how long an Idempotency-Key is held while its
 	// first call runs, if the instance dies before answering. Once the
 	// answer is there, the key lives as long as it (ResultTTL); a
@@ -205,6 +230,21 @@ func (c Config) withDefaults() Config {
 	if c.IdempotencyTTL <= 0 {
 		c.IdempotencyTTL = c.ResultTTL
 	}
+	if c.StoredAnswers.PerClient <= 0 {
+		c.StoredAnswers.PerClient = defaultStoredAnswersPerClient
+	}
+	if c.StoredAnswers.PerClientBytes <= 0 {
+		c.StoredAnswers.PerClientBytes = defaultStoredAnswerBytesPerClient
+	}
+	if c.StoredAnswers.Total <= 0 {
+		c.StoredAnswers.Total = defaultStoredAnswers
+	}
+	if c.StoredAnswers.TotalBytes <= 0 {
+		c.StoredAnswers.TotalBytes = defaultStoredAnswerBytes
+	}
+	if c.MaxStoredAnswerBytes <= 0 {
+		c.MaxStoredAnswerBytes = defaultMaxStoredAnswerBytes
+	}
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{string(bridge.ScopePublic)}
 	}
@@ -267,9 +307,12 @@ type Server struct {
 	publicService *http.Client
 	logger        *slog.Logger
 	listing       *listing
-	metrics       *metrics
-	handler       http.Handler
-	router        chi.Router
+	// described keeps the documents describing the methods
+	// (documents.go).
+	described *documents
+	metrics   *metrics
+	handler   http.Handler
+	router    chi.Router
 
 	// slots bounds the streams, in all and per client.
 	slots *streamSlots
@@ -286,7 +329,10 @@ type Server struct {
 	announced  map[string]bool // compound methods registered on the module
 
 	// async counts the asynchronous calls running; Run waits for them.
-	async            sync.WaitGroup
+	async sync.WaitGroup
+	// inflight are the calls with an Idempotency-Key running here, for
+	// their retries to wait on (replay).
+	inflight         inflight
 	lastStateWarning atomic.Int64 // unix second of the last state warning
 	stateDownAt      atomic.Int64 // unix nanoseconds of the last shared-state failure
 	// stateLocal: Calls never waits (in memory), so its operations need
@@ -336,12 +382,13 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		publicService: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		logger:        logger,
 		listing:       newListing(cfg.Upstream, cfg.Documents, cfg.Catalog, cfg.Policy, logger),
-		slots:         newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient),
+		slots:         newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient, cfg.Hub.Grace()),
 		streamsDone:   make(chan struct{}),
 		announced:     map[string]bool{},
 	}
 	s.pump = newPump(s)
 	s.rights = newRightsWatcher(cfg.Auth.Recheck)
+	s.described = &documents{s: s}
 	s.policies = make(map[string][]string, len(cfg.Plans))
 	for name, p := range cfg.Plans {
 		if !p.Unlimited() {
@@ -405,8 +452,8 @@ func (s *Server) routes() http.Handler {
 	getHead(r, "/healthz", s.healthz)
 	getHead(r, "/readyz", s.readyz)
 	r.Handle("/metrics", s.metrics.handler())
-	// Documents: open to all, within the address's anonymous quota (an
-	// OpenAPI document is built per request).
+	// Documents: open to all, within the address's anonymous quota
+	// (each is built once per change of the methods: documents.go).
 	r.Group(func(r chi.Router) {
 		r.Use(s.meterAddress)
 		getHead(r, "/openapi.json", s.openAPI)
@@ -504,7 +551,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 		route := chi.RouteContext(r.Context()).RoutePattern()
 		if route == "" {
-			route = "other"
+			route = labelOther
 		}
 		status := 0
 		if st := stateOf(r); st != nil {

@@ -23,13 +23,16 @@ func (s *Server) traceRequests(next http.Handler) http.Handler {
 	prop := otel.GetTextMapPropagator()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := s.cfg.Tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+		// Span names are a bounded set, as metric labels (a stranger's
+		// method token is in the attribute, not the name).
+		method := httpMethodLabel(r.Method)
+		ctx, span := s.cfg.Tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
 				attribute.String("client.address", s.clientIP(r))))
 		defer span.End()
 		next.ServeHTTP(w, r.WithContext(ctx))
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
-			span.SetName(r.Method + " " + rc.RoutePattern())
+			span.SetName(method + " " + rc.RoutePattern())
 			span.SetAttributes(attribute.String("http.route", rc.RoutePattern()))
 		}
 		if st := stateOf(r); st != nil && st.status != 0 {

@@ -2,8 +2,12 @@ package subscriptions
 
 import (
 	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +17,10 @@ import (
 
 // RedisCalls is Calls in Redis, so that any instance answers for a call
 // another one made: "<prefix>:call:<id>" hashes and "<prefix>:idem:<key>"
-// strings, all with TTLs.
+// strings, all with TTLs. The rooms of the kept answers are counted under
+// "<prefix>:{answers}:..." (all of them, and per client), in one Redis
+// Cluster slot for the script that keeps them within bounds (answers.lua),
+// which every instance runs: the bounds are the cluster's.
 type RedisCalls struct {
 	rdb     redis.UniversalClient
 	prefix  string
@@ -32,6 +39,37 @@ func NewRedisCalls(rdb redis.UniversalClient, prefix string, opTimeout time.Dura
 }
 
 func (rc *RedisCalls) callKey(id string) string { return rc.prefix + ":call:" + id }
+
+//go:embed lua/answers.lua
+var answersLua string
+
+var answersScript = redis.NewScript(answersLua)
+
+// answerKeys are the keys of answers.lua for client's rooms.
+func (rc *RedisCalls) answerKeys(client string) []string {
+	tag := rc.prefix + ":{answers}"
+	h := sha256.Sum256([]byte(client))
+	c := tag + ":client:" + hex.EncodeToString(h[:16])
+	return []string{tag + ":all", tag + ":all:bytes", c, c + ":bytes"}
+}
+
+// Reserve implements Calls: one round trip (EVALSHA), atomic across
+// instances.
+func (rc *RedisCalls) Reserve(ctx context.Context, rec CallRecord, bytes int64, ttl time.Duration, b AnswerBounds) error {
+	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
+	defer cancel()
+	res, err := answersScript.Run(ctx, rc.rdb, rc.answerKeys(rec.Client), "reserve", rec.ID, max(bytes, AnswerOverhead), ttl.Milliseconds(),
+		b.PerClient, b.PerClientBytes, b.Total, b.TotalBytes).Int64Slice()
+	switch {
+	case err != nil:
+		return err
+	case len(res) != 2:
+		return fmt.Errorf("subscriptions: answers.lua answered %v", res)
+	case res[0] == 0:
+		return nil
+	}
+	return &QuotaError{Total: res[0] == 2, RetryAfter: time.Duration(res[1]) * time.Millisecond}
+}
 
 // Begin implements Calls: one round trip (MULTI: HSET, PEXPIRE).
 func (rc *RedisCalls) Begin(ctx context.Context, rec CallRecord, ttl time.Duration) error {
@@ -52,8 +90,21 @@ func (rc *RedisCalls) Finish(ctx context.Context, rec CallRecord, keep time.Dura
 	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
 	defer cancel()
 	k := rc.callKey(rec.ID)
-	if keep <= 0 {
+	if keep <= 0 && rec.Client == "" {
 		return rc.rdb.Del(ctx, k).Err()
+	}
+	if keep <= 0 {
+		// The record and its room: one round trip, not atomic (they are
+		// in two slots); a room left behind expires with its call.
+		cmds, err := rc.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.Del(ctx, k)
+			answersScript.EvalSha(ctx, p, rc.answerKeys(rec.Client), "free", rec.ID)
+			return nil
+		})
+		if err != nil && isNoScript(cmds[1].Err()) {
+			return answersScript.Run(ctx, rc.rdb, rc.answerKeys(rec.Client), "free", rec.ID).Err()
+		}
+		return err
 	}
 	header, _ := json.Marshal(rec.Header)
 	_, err := rc.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -125,4 +176,10 @@ func (rc *RedisCalls) Claim(ctx context.Context, key, fingerprint, id string, tt
 	}
 	boundID, boundFP, _ := strings.Cut(v, " ")
 	return boundID, boundFP, false, nil
+}
+
+// isNoScript reports whether err is Redis's answer to an EVALSHA of a
+// script it does not have (yet, or no longer).
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }

@@ -1,6 +1,10 @@
 package subscriptions
 
 import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,5 +61,126 @@ func TestCalls(t *testing.T) {
 				t.Fatal("a key outlived the time Extend gave it")
 			}
 		})
+	}
+}
+
+// TestAnswerBounds runs the bounds of the kept answers on both
+// implementations: rooms per client and in all, by count and by bytes; a
+// refusal changes nothing and says which bound and when to retry; a room
+// freed, or expired, is room again; an answer larger than its room is not
+// kept (memory).
+func TestAnswerBounds(t *testing.T) {
+	t.Parallel()
+	impls := map[string]func(t *testing.T) Calls{
+		"memory": func(*testing.T) Calls { return NewMemoryCalls() },
+		"redis": func(t *testing.T) Calls {
+			rdb, prefix := redistest.Client(t)
+			return NewRedisCalls(rdb, prefix, 0)
+		},
+	}
+	b := AnswerBounds{PerClient: 3, PerClientBytes: 4 * AnswerOverhead, Total: 4, TotalBytes: 6 * AnswerOverhead}
+	for name, newCalls := range impls {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := newCalls(t)
+			ctx := t.Context()
+			rec := func(client string, i int) CallRecord {
+				return CallRecord{ID: fmt.Sprintf("%s-%d", client, i), Client: client}
+			}
+			reserve := func(r CallRecord, bytes int64, ttl time.Duration) error {
+				t.Helper()
+				return c.Reserve(ctx, r, bytes, ttl, b)
+			}
+			quota := func(err error) *QuotaError {
+				t.Helper()
+				var qe *QuotaError
+				if !errors.As(err, &qe) {
+					t.Fatalf("%v: want a *QuotaError", err)
+				}
+				if qe.RetryAfter < time.Second {
+					t.Fatalf("retry after %v", qe.RetryAfter)
+				}
+				return qe
+			}
+			for i := range 3 {
+				if err := reserve(rec("a", i), 0, time.Minute); err != nil {
+					t.Fatalf("room %d: %v", i, err)
+				}
+			}
+			// The client's share, by count.
+			if qe := quota(reserve(rec("a", 3), 0, time.Minute)); qe.Total {
+				t.Fatal("the client's share refused as the total")
+			}
+			// Resizing a room within the client's bytes, and past them.
+			if err := reserve(rec("a", 0), 2*AnswerOverhead, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if qe := quota(reserve(rec("a", 1), 3*AnswerOverhead, time.Minute)); qe.Total {
+				t.Fatal("the client's bytes refused as the total")
+			}
+			// Another client: the total, by count.
+			if err := reserve(rec("b", 0), 0, 200*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			if qe := quota(reserve(rec("b", 1), 0, time.Minute)); !qe.Total {
+				t.Fatal("the total refused as the client's share")
+			}
+			// A room freed is room again; so is one expired.
+			if err := c.Finish(ctx, rec("a", 2), 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := reserve(rec("b", 1), 0, time.Minute); err != nil {
+				t.Fatalf("after a room was freed: %v", err)
+			}
+			time.Sleep(300 * time.Millisecond) // b-0's room expires
+			if err := reserve(rec("b", 2), 0, time.Minute); err != nil {
+				t.Fatalf("after a room expired: %v", err)
+			}
+			// The total, by bytes: a 2, b-1 and b-2 1, a-1 1: 5 of 6.
+			if qe := quota(reserve(rec("b", 1), 3*AnswerOverhead, time.Minute)); !qe.Total {
+				t.Fatal("the total's bytes refused as the client's")
+			}
+			// An answer kept within its room; one larger is not (the
+			// memory store checks; Redis keeps what the gateway sized).
+			r := rec("a", 0)
+			r.Body = make([]byte, 2*AnswerOverhead-100)
+			if err := c.Finish(ctx, r, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if name == "memory" {
+				r := rec("a", 1)
+				r.Body = make([]byte, 2*AnswerOverhead)
+				if err := c.Finish(ctx, r, time.Minute); !errors.Is(err, ErrNoRoom) {
+					t.Fatalf("an answer larger than its room: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestAnswerBoundsAcrossInstances: instances sharing Redis racing for the
+// last rooms take exactly as many as the bounds allow.
+func TestAnswerBoundsAcrossInstances(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := redistest.Client(t)
+	instances := []Calls{NewRedisCalls(rdb, prefix, 0), NewRedisCalls(rdb, prefix, 0), NewRedisCalls(rdb, prefix, 0)}
+	b := AnswerBounds{PerClient: 7, Total: 100}
+	var taken atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Go(func() {
+			err := instances[i%3].Reserve(t.Context(), CallRecord{ID: fmt.Sprint(i), Client: "c"}, 0, time.Minute, b)
+			var qe *QuotaError
+			switch {
+			case err == nil:
+				taken.Add(1)
+			case !errors.As(err, &qe):
+				t.Errorf("reserve %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := taken.Load(); n != 7 {
+		t.Fatalf("%d rooms taken, want the bound 7", n)
 	}
 }

@@ -88,9 +88,11 @@ type Cluster interface {
 	Range(ctx context.Context, topic, afterID string, count int) ([]Event, error)
 	// Tail returns the last count events, oldest first.
 	Tail(ctx context.Context, topic string, count int) ([]Event, error)
-	// Present records whether this instance has readers of topic and
-	// returns how many instances have.
-	Present(ctx context.Context, topic string, here bool) (int, error)
+	// Present records whether this instance has readers of topic, or
+	// had within its grace period (here), and whether it has some now
+	// (reading); it returns how many instances are present, and how many
+	// are reading.
+	Present(ctx context.Context, topic string, here, reading bool) (present, readers int, err error)
 	// Announcements delivers the names of topics with new events. It is a
 	// hint: a missed one is made up by polling.
 	Announcements() <-chan string

@@ -46,7 +46,7 @@ var (
 // RedisClusterConfig configures a RedisCluster.
 type RedisClusterConfig struct {
 	// Prefix starts every key: "<prefix>:{<topic>}:lease", ":standby",
-	// ":log", ":members", and the channel "<prefix>:events". The braces keep a
+	// ":log", ":members", ":readers", and the channel "<prefix>:events". The braces keep a
 	// topic's keys in one Redis Cluster slot, as the scripts need.
 	Prefix string
 	// Instance names this gateway instance in leases and presence; it must
@@ -266,16 +266,25 @@ func toEvents(msgs []redis.XMessage) ([]Event, error) {
 }
 
 // Present implements Cluster.
-func (c *RedisCluster) Present(ctx context.Context, topic string, here bool) (int, error) {
+func (c *RedisCluster) Present(ctx context.Context, topic string, here, reading bool) (int, int, error) {
 	ctx, cancel := c.op(ctx)
 	defer cancel()
 	now := time.Now().UnixMilli()
-	expiry := "0"
-	if here {
-		expiry = strconv.FormatInt(now+c.cfg.PresenceTTL.Milliseconds(), 10)
+	expiry := func(on bool) string {
+		if !on {
+			return "0"
+		}
+		return strconv.FormatInt(now+c.cfg.PresenceTTL.Milliseconds(), 10)
 	}
-	return presenceScript.Run(ctx, c.rdb, []string{c.key(topic, "members")},
-		c.cfg.Instance, now, expiry, (2 * c.cfg.PresenceTTL).Milliseconds()).Int()
+	counts, err := presenceScript.Run(ctx, c.rdb, []string{c.key(topic, "members"), c.key(topic, "readers")},
+		c.cfg.Instance, now, expiry(here), (2 * c.cfg.PresenceTTL).Milliseconds(), expiry(here && reading)).Int64Slice()
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(counts) != 2 {
+		return 0, 0, fmt.Errorf("subscriptions: presence.lua answered %v", counts)
+	}
+	return int(counts[0]), int(counts[1]), nil
 }
 
 // Announcements implements Cluster.

@@ -9,7 +9,8 @@
 // connection, or by another instance after a takeover) and what it answers
 // first shows that pushes were missed, the topic appends a TypeGap event,
 // which readers get in order like any other. The upstream subscription ends
-// a grace period after the last reader leaves.
+// a grace period after the last reader leaves; a feed that calls the
+// upstream itself (Pausable) is paused meanwhile.
 //
 // # Concurrency
 //

@@ -20,10 +20,22 @@ const stallAfter = 5 * time.Second
 // it last delivered, and the oldest push waiting to be appended.
 type pushPath struct {
 	subscribed, fed, pending atomic.Int64
+	// paused is set while the topic's polled feed pauses (no reader):
+	// its silence tells nothing.
+	paused atomic.Bool
 }
 
 func (p *pushPath) subscribe(now time.Time) { p.subscribed.Store(now.UnixNano()); p.fed.Store(0) }
 func (p *pushPath) unsubscribe()            { p.subscribed.Store(0); p.pending.Store(0) }
+
+// pause notes a pause of the feed, or its end: a resumed feed is judged
+// as one subscribed now.
+func (p *pushPath) pause(paused bool, now time.Time) {
+	p.paused.Store(paused)
+	if !paused && p.subscribed.Load() != 0 {
+		p.subscribe(now)
+	}
+}
 
 // stalled reports why the push path of a topic of key is wedged at now.
 func (p *pushPath) stalled(k *Key, now time.Time) error {
@@ -33,7 +45,7 @@ func (p *pushPath) stalled(k *Key, now time.Time) error {
 		}
 	}
 	sub := p.subscribed.Load()
-	if k == nil || k.Period <= 0 || sub == 0 {
+	if k == nil || k.Period <= 0 || sub == 0 || p.paused.Load() {
 		// An event subscription pushes when the node's events come:
 		// its silence tells nothing.
 		return nil

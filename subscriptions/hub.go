@@ -231,19 +231,50 @@ func (h *Hub) Publish(name, typ string, data []byte) error {
 
 // topicFor returns the topic called name, creating it when missing. key is
 // nil for local topics.
+//
+// When the topics fed from upstream are at MaxTopics, the one idle the
+// longest (no reader since, in its grace period) ends to make room: a topic
+// nobody reads never keeps out one somebody would.
 func (h *Hub) topicFor(name string, key *Key) (*topic, bool, error) {
+	for range evictTries {
+		t, created, idle, err := h.topicOrIdle(name, key)
+		if idle == nil {
+			return t, created, err
+		}
+		idle.evict()
+	}
+	return nil, false, ErrTooManyTopics
+}
+
+// evictTries bounds the topics one Join may end to make room, each of
+// which another Join may have taken meanwhile.
+const evictTries = 4
+
+// topicOrIdle is topicFor's step under h.mu: the topic, or, when the
+// topics are at MaxTopics, the one to end first (nil: none idle, and
+// ErrTooManyTopics).
+func (h *Hub) topicOrIdle(name string, key *Key) (t *topic, created bool, idle *topic, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.ctx == nil || h.ctx.Err() != nil {
-		return nil, false, ErrClosed
+		return nil, false, nil, ErrClosed
 	}
 	if t, ok := h.topics[name]; ok {
-		return t, false, nil
+		return t, false, nil, nil
 	}
 	if key != nil && h.fed >= h.cfg.MaxTopics {
-		return nil, false, ErrTooManyTopics
+		var since int64
+		for _, c := range h.topics {
+			if at := c.idleSince.Load(); c.key != nil && at != 0 && (idle == nil || at < since) {
+				idle, since = c, at
+			}
+		}
+		if idle == nil {
+			return nil, false, nil, ErrTooManyTopics
+		}
+		return nil, false, idle, nil
 	}
-	t := newTopic(h, name, key)
+	t = newTopic(h, name, key)
 	h.topics[name] = t
 	if key != nil {
 		h.fed++
@@ -259,7 +290,7 @@ func (h *Hub) topicFor(name string, key *Key) (*topic, bool, error) {
 			}
 		}()
 	}
-	return t, true, nil
+	return t, true, nil, nil
 }
 
 // dispatch hands the cluster's announcements to the local topics until ctx
@@ -306,6 +337,9 @@ func (h *Hub) snapshot() []*topic {
 	}
 	return topics
 }
+
+// Grace returns how long a topic outlives its last reader (Config.Grace).
+func (h *Hub) Grace() time.Duration { return h.cfg.Grace }
 
 // Stats counts the hub's topics and readers.
 type Stats struct {

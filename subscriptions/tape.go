@@ -144,7 +144,9 @@ func (t *topic) record(ctx context.Context, tp *tape, log *slog.Logger) {
 		if err == nil {
 			attempt = 0
 			t.path.subscribe(time.Now())
+			detach := t.attach(feed)
 			final := t.copyFeed(ctx, feed, tp, renewed)
+			detach()
 			t.path.unsubscribe()
 			_ = feed.Close()
 			if final || ctx.Err() != nil {
@@ -166,6 +168,7 @@ func (t *topic) record(ctx context.Context, tp *tape, log *slog.Logger) {
 // ended with a final update.
 func (t *topic) copyFeed(ctx context.Context, feed Feed, tp *tape, renewed bool) bool {
 	first := true
+	resumes := t.resumes.Load()
 	for {
 		select {
 		case <-ctx.Done():
@@ -176,6 +179,11 @@ func (t *topic) copyFeed(ctx context.Context, feed Feed, tp *tape, renewed bool)
 			}
 			now := time.Now()
 			t.path.fed.Store(now.UnixNano())
+			if r := t.resumes.Load(); r != resumes {
+				// The first update after a pause (a polled feed's)
+				// tells the state, as a feed's first does.
+				resumes, first = r, true
+			}
 			tp.record(tapeEntry{u: u, at: now, renewed: renewed || u.Gap, first: first})
 			renewed, first = false, false
 			if u.Final {

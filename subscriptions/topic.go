@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/internal/retry"
@@ -26,6 +27,11 @@ type topic struct {
 	firstPushOnce sync.Once
 	cancel        context.CancelFunc // stops produce; nil for local topics
 	path          pushPath           // for Hub.Stalled
+	// idleSince is when a topic fed from upstream lost its last reader
+	// (Unix nanoseconds; 0 while it has readers, or has had none yet).
+	// Written under mu; read without it by the hub, which ends the
+	// topics idle the longest first (Hub.topicFor).
+	idleSince atomic.Int64
 
 	// mu guards everything below. Readers (Member.Ready and Take) share
 	// it: an append wakes every stream of the topic at once, and they must
@@ -52,6 +58,13 @@ type topic struct {
 	grace   *time.Timer
 	closed  bool
 	err     error // why the topic closed
+	// paused is set while the topic's polled feeds (pausers) are to call
+	// nobody: no reader here, nor (shared topic) on any instance. See
+	// setPausedLocked.
+	paused  bool
+	pausers map[Pausable]struct{}
+	// resumes counts the ends of pauses (read without mu by copyFeed).
+	resumes atomic.Uint64
 }
 
 func newTopic(h *Hub, name string, key *Key) *topic {
@@ -142,6 +155,8 @@ func (t *topic) join(afterMs int64, after uint64, resume bool) *Member {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.members++
+	t.idleSince.Store(0)
+	t.setPausedLocked(false)
 	if t.grace != nil {
 		t.grace.Stop()
 		t.grace = nil
@@ -190,11 +205,16 @@ func (t *topic) leave() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.members--
-	// A shared topic's loop decides when it ends, from the whole
-	// cluster's presence.
-	if t.members > 0 || t.closed || t.key == nil || t.h.cfg.Cluster != nil {
+	if t.members > 0 || t.closed || t.key == nil {
 		return
 	}
+	t.idleSince.Store(time.Now().UnixNano())
+	// A shared topic's loop decides when it ends, and pauses, from the
+	// whole cluster's presence.
+	if t.h.cfg.Cluster != nil {
+		return
+	}
+	t.setPausedLocked(true)
 	t.grace = time.AfterFunc(t.h.cfg.Grace, func() {
 		t.mu.Lock()
 		idle := t.members == 0
@@ -204,6 +224,66 @@ func (t *topic) leave() {
 			t.close(nil)
 		}
 	})
+}
+
+// setPausedLocked pauses the topic's polled feeds, or resumes them: a feed
+// that calls the upstream for the topic (pollFeed) calls nobody's while
+// the topic has no reader, through its grace period. t.mu must be held.
+func (t *topic) setPausedLocked(paused bool) {
+	if t.paused == paused {
+		return
+	}
+	t.paused = paused
+	t.path.pause(paused, time.Now())
+	if !paused {
+		t.resumes.Add(1)
+	}
+	for p := range t.pausers {
+		p.Pause(paused)
+	}
+}
+
+// pauseIfIdle pauses the polled feeds of a shared topic that has no reader
+// here, when no other instance has one (readersElsewhere false); else it
+// resumes them.
+func (t *topic) pauseIfIdle(readersElsewhere bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.setPausedLocked(t.members == 0 && !readersElsewhere)
+}
+
+// attach makes a feed of the topic pause with it, when it can; detach
+// undoes it.
+func (t *topic) attach(f Feed) (detach func()) {
+	p, ok := f.(Pausable)
+	if !ok {
+		return func() {}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.pausers == nil {
+		t.pausers = map[Pausable]struct{}{}
+	}
+	t.pausers[p] = struct{}{}
+	if t.paused {
+		p.Pause(true)
+	}
+	return func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		delete(t.pausers, p)
+	}
+}
+
+// evict ends the topic if it still has no reader: the hub needs its place.
+func (t *topic) evict() {
+	t.mu.Lock()
+	idle := t.members == 0 && !t.closed
+	t.mu.Unlock()
+	if idle {
+		t.h.logger.Debug("topic idle; ended for a new one", slog.String("topic", t.name))
+		t.close(nil)
+	}
 }
 
 // close ends the topic: readers drain what is retained, then get err.
@@ -268,7 +348,9 @@ func (t *topic) produce(ctx context.Context) {
 		}
 		attempt = 0
 		t.path.subscribe(time.Now())
+		detach := t.attach(feed)
 		final := t.pump(ctx, feed, t.hasFed())
+		detach()
 		t.path.unsubscribe()
 		_ = feed.Close()
 		if final != nil {

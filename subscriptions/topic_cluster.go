@@ -81,7 +81,7 @@ func (t *topic) clusterLoop(ctx context.Context) {
 		if m.role != RoleMirror {
 			_ = c.Release(ctx, t.name)
 		}
-		_, _ = c.Present(ctx, t.name, false)
+		_, _, _ = c.Present(ctx, t.name, false, false)
 	}()
 
 	// Load what the log retains, so that resuming readers find it here.
@@ -248,7 +248,7 @@ func (t *topic) upkeep(ctx context.Context, m *mirror, log *slog.Logger) bool {
 		m.idleSince = time.Now()
 	}
 	here := members > 0 || time.Since(m.idleSince) < t.h.cfg.Grace
-	anywhere, err := c.Present(ctx, t.name, here)
+	anywhere, readers, err := c.Present(ctx, t.name, here, members > 0)
 	if err != nil {
 		log.Debug("presence heartbeat failed", slog.Any("err", err))
 		return here || m.role != RoleMirror // Redis unreachable: keep what we have
@@ -256,6 +256,10 @@ func (t *topic) upkeep(ctx context.Context, m *mirror, log *slog.Logger) bool {
 	if anywhere == 0 {
 		return false // nobody reads this topic any more: end it
 	}
+	// A polled subscription (holder's or standby's) calls the upstream
+	// only while some instance has readers; in the grace periods it
+	// pauses (a reader joining here resumes it at once, see join).
+	t.pauseIfIdle(readers > 0)
 	switch {
 	case m.role == RoleHolder:
 		// Others read it: go on producing for them.

@@ -24,6 +24,15 @@ type Feed interface {
 	Close() error
 }
 
+// Pausable is a Feed that can stop calling the upstream while its topic has
+// no reader (a subscription the gateway emulates by calling the method):
+// the hub pauses it when the last reader leaves (of every instance, for a
+// shared topic), through the grace period, and resumes it when one comes.
+// Pause must not block.
+type Pausable interface {
+	Pause(paused bool)
+}
+
 // Update is one push of a Feed.
 type Update struct {
 	// Type is TypePush or TypeError.

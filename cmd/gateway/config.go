@@ -74,6 +74,11 @@ const (
 	envMaxStreamsPerClient = "GATEWAY_MAX_STREAMS_PER_CLIENT"
 	envMaxTopicsPerClient  = "GATEWAY_MAX_TOPICS_PER_CLIENT"
 	envMaxCompounds        = "GATEWAY_MAX_COMPOUND_METHODS"
+	envMaxStoredPerClient  = "GATEWAY_MAX_STORED_ANSWERS_PER_CLIENT"
+	envMaxStoredBytesPer   = "GATEWAY_MAX_STORED_BYTES_PER_CLIENT"
+	envMaxStored           = "GATEWAY_MAX_STORED_ANSWERS"
+	envMaxStoredBytes      = "GATEWAY_MAX_STORED_BYTES"
+	envMaxStoredAnswer     = "GATEWAY_MAX_STORED_ANSWER_BYTES"
 	envTrustedProxies      = "GATEWAY_TRUSTED_PROXIES"
 	envHeaderTimeout       = "GATEWAY_HEADER_TIMEOUT"
 	envBodyTimeout         = "GATEWAY_BODY_TIMEOUT"
@@ -148,11 +153,18 @@ type config struct {
 	MaxStreamsPerClient int
 	MaxTopicsPerClient  int
 	MaxCompounds        int
-	TrustedProxies      []netip.Prefix
-	HeaderTimeout       time.Duration
-	BodyTimeout         time.Duration
-	MaxHeaderBytes      int
-	TLSCert, TLSKey     string
+	// The bounds of the answers kept for asynchronous and idempotent
+	// calls (gateway.Config.StoredAnswers, MaxStoredAnswerBytes).
+	MaxStoredAnswersPerClient int
+	MaxStoredBytesPerClient   int
+	MaxStoredAnswers          int
+	MaxStoredBytes            int
+	MaxStoredAnswerBytes      int
+	TrustedProxies            []netip.Prefix
+	HeaderTimeout             time.Duration
+	BodyTimeout               time.Duration
+	MaxHeaderBytes            int
+	TLSCert, TLSKey           string
 }
 
 // errVersion is parseConfig's answer to --version, which it printed.
@@ -265,6 +277,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	intVar(&c.MaxStreamsPerClient, "max-streams-per-client", envMaxStreamsPerClient, 100, "most concurrent streams of one client (a credential, or an address when anonymous); more get 429")
 	intVar(&c.MaxTopicsPerClient, "max-topics-per-client", envMaxTopicsPerClient, 20, "most distinct subscriptions one client's streams follow; more get 429")
 	intVar(&c.MaxCompounds, "max-compound-methods", envMaxCompounds, 100, "most compound methods")
+	intVar(&c.MaxStoredAnswersPerClient, "max-stored-answers-per-client", envMaxStoredPerClient, 1000, "most answers of asynchronous and idempotent calls kept for one client (a credential, or an address when anonymous), those running included; more calls get 429")
+	intVar(&c.MaxStoredBytesPerClient, "max-stored-bytes-per-client", envMaxStoredBytesPer, 16<<20, "most bytes of answers kept for one client; an answer beyond them is kept as a 507 saying so")
+	intVar(&c.MaxStoredAnswers, "max-stored-answers", envMaxStored, 100000, "most answers kept in all (for every instance together with Redis); more calls get 503")
+	intVar(&c.MaxStoredBytes, "max-stored-bytes", envMaxStoredBytes, 256<<20, "most bytes of answers kept in all; an answer beyond them is kept as a 507 saying so")
+	intVar(&c.MaxStoredAnswerBytes, "max-stored-answer-bytes", envMaxStoredAnswer, 1<<20, "largest answer body kept for an asynchronous or idempotent call; a larger one is answered but kept as a 507 saying so")
 	fs.StringVar(&proxies, "trusted-proxies", env(envTrustedProxies, ""), "comma-separated CIDRs of the proxies whose X-Forwarded-For names the client, for per-address limits (env "+envTrustedProxies+")")
 	durationVar(&c.HeaderTimeout, "header-timeout", envHeaderTimeout, 10*time.Second, "time a client has to send a request's headers")
 	durationVar(&c.BodyTimeout, "body-timeout", envBodyTimeout, 10*time.Second, "time a client has to send a request's body")
@@ -373,6 +390,9 @@ func (c *config) validate() []error {
 	}
 	if c.MaxBodyBytes <= 0 || c.MaxStreams <= 0 || c.Retention <= 0 || c.CallTimeout <= 0 || c.MaxBatchAnswerBytes <= 0 {
 		errs = append(errs, errors.New("--max-body-bytes, --max-batch-answer-bytes, --max-streams, --retention and --call-timeout must be positive"))
+	}
+	if c.MaxStoredAnswersPerClient <= 0 || c.MaxStoredBytesPerClient <= 0 || c.MaxStoredAnswers <= 0 || c.MaxStoredBytes <= 0 || c.MaxStoredAnswerBytes <= 0 {
+		errs = append(errs, errors.New("--max-stored-answers-per-client, --max-stored-bytes-per-client, --max-stored-answers, --max-stored-bytes and --max-stored-answer-bytes must be positive"))
 	}
 	if c.MaxTopics <= 0 || c.MaxStreamsPerClient <= 0 || c.MaxTopicsPerClient <= 0 || c.MaxCompounds <= 0 ||
 		c.HeaderTimeout <= 0 || c.BodyTimeout <= 0 || c.MaxHeaderBytes <= 0 || c.TicketTTL <= 0 {

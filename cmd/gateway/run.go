@@ -238,6 +238,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		TrustedProxies: cfg.TrustedProxies, MaxStreamsPerClient: cfg.MaxStreamsPerClient, MaxTopicsPerClient: cfg.MaxTopicsPerClient,
 		BodyTimeout: cfg.BodyTimeout, MaxCompounds: cfg.MaxCompounds, Catalog: methods, EventPollInterval: cfg.EventPollInterval,
 		Tracer: tp.Tracer(), PublicServiceURL: cfg.PublicService, ChainID: chainID,
+		StoredAnswers: subscriptions.AnswerBounds{
+			PerClient: cfg.MaxStoredAnswersPerClient, PerClientBytes: int64(cfg.MaxStoredBytesPerClient),
+			Total: cfg.MaxStoredAnswers, TotalBytes: int64(cfg.MaxStoredBytes),
+		},
+		MaxStoredAnswerBytes: int64(cfg.MaxStoredAnswerBytes),
 	}
 	if rdb != nil {
 		cluster, err := subscriptions.NewRedisCluster(rdb, subscriptions.RedisClusterConfig{

@@ -1,0 +1,128 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// labelValues gathers reg and returns, per metric and label, the values
+// exported, and the number of series of each metric.
+func labelValues(t *testing.T, reg *prometheus.Registry) (map[string]map[string]map[string]bool, map[string]int) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	values, series := map[string]map[string]map[string]bool{}, map[string]int{}
+	for _, mf := range mfs {
+		name := mf.GetName()
+		if !strings.HasPrefix(name, "nuls_gateway_") {
+			continue
+		}
+		values[name] = map[string]map[string]bool{}
+		for _, m := range mf.GetMetric() {
+			series[name]++
+			for _, l := range m.GetLabel() {
+				if values[name][l.GetName()] == nil {
+					values[name][l.GetName()] = map[string]bool{}
+				}
+				values[name][l.GetName()][l.GetValue()] = true
+			}
+		}
+	}
+	return values, series
+}
+
+// TestMetricLabelsBounded: every label of every metric the gateway exports
+// comes from a bounded set, whatever callers send. Odd HTTP method tokens
+// on known and unknown routes, and calls of methods nobody lists, add no
+// series: /metrics is as large after 300 of them as after 20.
+func TestMetricLabelsBounded(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	tg := startGateway(t, gatewayOptions{cfg: Config{Registry: reg}})
+	send := func(from, to int) {
+		for i := from; i < to; i++ {
+			paths := []string{"/rpc/latestHeight", fmt.Sprintf("/nope/%d", i), "/openapi.json", fmt.Sprintf("/rpc/m%d/stream", i)}
+			req, err := http.NewRequestWithContext(t.Context(), fmt.Sprintf("X-ODD-%d", i), tg.url+paths[i%len(paths)], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			// A method no listing has: refused, never labelled.
+			if code, _, _ := post(t, fmt.Sprintf("%s/rpc/unlisted%d", tg.url, i), `{}`); code != http.StatusNotFound {
+				t.Fatalf("an unlisted method: %d", code)
+			}
+		}
+		if code, _, _ := post(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`); code != http.StatusOK {
+			t.Fatalf("latestHeight: %d", code)
+		}
+	}
+	send(0, 20)
+	_, before := labelValues(t, reg)
+	send(20, 300)
+	values, after := labelValues(t, reg)
+	for name, n := range after {
+		if n != before[name] {
+			t.Errorf("%s: %d series after 20 odd requests, %d after 300", name, before[name], n)
+		}
+	}
+	allowed := map[string]func(string) bool{
+		"method": func(v string) bool {
+			return strings.Contains(" GET HEAD POST PUT PATCH DELETE OPTIONS other ", " "+v+" ")
+		},
+		"route": func(v string) bool {
+			return v == labelOther || !strings.Contains(v, "nope") && !strings.Contains(v, "/m1")
+		},
+		"code": func(v string) bool {
+			var c int
+			_, err := fmt.Sscanf(v, "%d", &c)
+			return v == labelOther || err == nil && (http.StatusText(c) != "" || c == statusClientClosed)
+		},
+		"nuls_method": func(v string) bool { return !strings.HasPrefix(v, "unlisted") },
+	}
+	for name, labels := range values {
+		for label, vals := range labels {
+			ok := allowed[label]
+			for v := range vals {
+				if ok != nil && !ok(v) {
+					t.Errorf("%s{%s=%q}: a caller's text in a label", name, label, v)
+				}
+			}
+		}
+	}
+	if !values["nuls_gateway_http_requests_total"]["method"][labelOther] {
+		t.Error("the odd methods are not counted under method=\"other\"")
+	}
+	if !values["nuls_gateway_upstream_calls_total"]["nuls_method"]["latestHeight"] {
+		t.Error("a listed method has no label of its own")
+	}
+}
+
+// TestMethodLabelsCapped: past maxMethodLabels names, methods share
+// "(other)", so that a listing that changes cannot grow the metrics
+// without end.
+func TestMethodLabelsCapped(t *testing.T) {
+	t.Parallel()
+	var m metrics
+	distinct := map[string]bool{}
+	for i := range 3 * maxMethodLabels {
+		distinct[m.methodLabel(fmt.Sprintf("m%d", i))] = true
+	}
+	if len(distinct) != maxMethodLabels+1 || !distinct[otherMethod] {
+		t.Fatalf("%d distinct labels, want %d and %q", len(distinct), maxMethodLabels+1, otherMethod)
+	}
+	if got := m.methodLabel("m0"); got != "m0" {
+		t.Fatalf("a name labelled before the bound: %q", got)
+	}
+}
