@@ -120,7 +120,7 @@ func TestStoredAnswersBounded(t *testing.T) {
 	ta := newTestAuth(t, auth.Config{})
 	one, other := ta.addKey(t, auth.KeyRecord{Scopes: []string{auth.ScopePublic}}), ta.addKey(t, auth.KeyRecord{Scopes: []string{auth.ScopePublic}})
 	bounds := subscriptions.AnswerBounds{PerClient: 3, PerClientBytes: 3 * subscriptions.AnswerOverhead, Total: 5, TotalBytes: 1 << 20}
-	tg := startGateway(t, gatewayOptions{nodeURL: am.url, cfg: Config{Auth: ta, StoredAnswers: bounds, MaxStoredAnswerBytes: 8 << 10, ResultTTL: 2 * time.Second}})
+	tg := startGateway(t, gatewayOptions{nodeURL: am.url, cfg: Config{UnlistedScope: "public", Auth: ta, StoredAnswers: bounds, MaxStoredAnswerBytes: 8 << 10, ResultTTL: 2 * time.Second}})
 	async := func(key, body string) (int, http.Header) {
 		t.Helper()
 		code, h, _ := postWith(t, tg.url+"/rpc/blob", body, asyncHeader(key))
@@ -213,7 +213,7 @@ func TestStoredAnswersFlood(t *testing.T) {
 	t.Parallel()
 	am := newAnswersModule(t)
 	const size, share = 30 << 10, 256 << 10
-	tg := startGateway(t, gatewayOptions{nodeURL: am.url, cfg: Config{
+	tg := startGateway(t, gatewayOptions{nodeURL: am.url, cfg: Config{UnlistedScope: "public",
 		StoredAnswers: subscriptions.AnswerBounds{PerClientBytes: share}, MaxStoredAnswerBytes: 1 << 20,
 	}})
 	var locations []string
@@ -248,6 +248,7 @@ func TestStoredAnswersAcrossInstances(t *testing.T) {
 	oa, ob := redisOptions(t, rdb, prefix, "a", am.url), redisOptions(t, rdb, prefix, "b", am.url)
 	for _, o := range []*gatewayOptions{&oa, &ob} {
 		o.cfg.StoredAnswers = subscriptions.AnswerBounds{PerClient: 3}
+		o.cfg.UnlistedScope = "public"
 	}
 	a, b := startGateway(t, oa), startGateway(t, ob)
 	for i, g := range []*testGateway{a, b, a} {
@@ -268,7 +269,7 @@ func TestStoredAnswersAcrossInstances(t *testing.T) {
 func TestAnonymousIdempotencyKeysPerAddress(t *testing.T) {
 	t.Parallel()
 	am := newAnswersModule(t)
-	tg := startGateway(t, gatewayOptions{nodeURL: am.url, cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}})
+	tg := startGateway(t, gatewayOptions{nodeURL: am.url, cfg: Config{UnlistedScope: "public", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}})
 	from := func(addr, body string) (int, http.Header, string) {
 		t.Helper()
 		return postWith(t, tg.url+"/rpc/blob", body, map[string]string{"Idempotency-Key": "order-1", "X-Forwarded-For": addr})
@@ -334,6 +335,7 @@ func TestIdempotentRetriesDoNotPoll(t *testing.T) {
 	oa, ob := redisOptions(t, rdb, prefix, "a", am.url), redisOptions(t, rdb, prefix, "b", am.url)
 	ca, cb := &countingCalls{Calls: oa.cfg.Calls}, &countingCalls{Calls: ob.cfg.Calls}
 	oa.cfg.Calls, ob.cfg.Calls = ca, cb
+	oa.cfg.UnlistedScope, ob.cfg.UnlistedScope = "public", "public"
 	a, b := startGateway(t, oa), startGateway(t, ob)
 
 	first := holdCall(t, a.url, "k")

@@ -63,7 +63,7 @@ func TestDocumentsBuiltOncePerChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	ta := newTestAuth(t, auth.Config{})
-	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, m), cfg: Config{Auth: ta, CatalogRefresh: 20 * time.Millisecond}})
+	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, m), cfg: Config{Auth: ta, UnlistedScope: "public", CatalogRefresh: 20 * time.Millisecond}})
 	builds := func() int64 { return tg.described.builds.Load() }
 
 	// Many requests, from hosts of every name: three builds.

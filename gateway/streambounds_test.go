@@ -93,7 +93,7 @@ func TestTopicFloodWithClosedStreams(t *testing.T) {
 func TestPolledStreamsPauseWithoutReaders(t *testing.T) {
 	t.Parallel()
 	url, n, calls := counterModule(t)
-	tg := startGateway(t, gatewayOptions{nodeURL: url, hub: subscriptions.Config{Grace: time.Minute},
+	tg := startGateway(t, gatewayOptions{nodeURL: url, hub: subscriptions.Config{Grace: time.Minute}, cfg: Config{Policy: counterPolicy(t)},
 		feeds: func(up Upstream) subscriptions.Upstream {
 			return Feeds{Upstream: up, PollEvents: 100 * time.Millisecond}
 		}})
@@ -153,6 +153,7 @@ func TestClusterPolledStreamsPause(t *testing.T) {
 	url, n, calls := counterModule(t)
 	oa, ob := redisOptions(t, rdb, prefix, "a", url), redisOptions(t, rdb, prefix, "b", url)
 	oa.hub.Grace, ob.hub.Grace = time.Minute, time.Minute
+	oa.cfg.Policy, ob.cfg.Policy = counterPolicy(t), counterPolicy(t)
 	a, b := startGateway(t, oa), startGateway(t, ob)
 	const stream = "/rpc/counter/stream?period=1"
 	sa := openSSE(t, a.url+stream, "")
