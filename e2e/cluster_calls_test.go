@@ -89,11 +89,12 @@ func TestClusterAsyncAndIdempotency(t *testing.T) {
 		var wg sync.WaitGroup
 		var firstDone time.Time
 		wg.Go(func() {
-			answers[0], errs[0] = post(t.Context(), g[0].URL+"/rpc/ac_transfer", body, "Idempotency-Key", key)
+			answers[0], errs[0] = post(t.Context(), g[0].URL+"/rpc/ac_transfer", body, "Idempotency-Key", key, "Authorization", "Bearer "+c.OperatorKey)
 			firstDone = time.Now()
 		})
 		// Poll without pause: the first call takes a few milliseconds.
-		for deadline := time.Now().Add(5 * time.Second); c.Redis.Client.Exists(t.Context(), c.Prefix+":idem:anonymous "+key).Val() == 0; {
+		// The key's name in Redis is the credential's scope of it.
+		for deadline := time.Now().Add(5 * time.Second); len(c.Redis.Client.Keys(t.Context(), c.Prefix+":idem:* "+key).Val()) == 0; {
 			if time.Now().After(deadline) {
 				t.Fatal("instance 0 did not claim the key in Redis")
 			}
@@ -101,7 +102,7 @@ func TestClusterAsyncAndIdempotency(t *testing.T) {
 		retried := time.Now()
 		for i := 1; i < len(g); i++ {
 			wg.Go(func() {
-				answers[i], errs[i] = post(t.Context(), g[i].URL+"/rpc/ac_transfer", body, "Idempotency-Key", key)
+				answers[i], errs[i] = post(t.Context(), g[i].URL+"/rpc/ac_transfer", body, "Idempotency-Key", key, "Authorization", "Bearer "+c.OperatorKey)
 			})
 		}
 		wg.Wait()
@@ -127,7 +128,7 @@ func TestClusterAsyncAndIdempotency(t *testing.T) {
 		for i := range g {
 			wg.Go(func() {
 				<-start
-				answers[i], errs[i] = post(t.Context(), g[i].URL+"/rpc/ac_transfer", body, "Idempotency-Key", key)
+				answers[i], errs[i] = post(t.Context(), g[i].URL+"/rpc/ac_transfer", body, "Idempotency-Key", key, "Authorization", "Bearer "+c.OperatorKey)
 			})
 		}
 		close(start)

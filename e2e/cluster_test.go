@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,9 @@ type cluster struct {
 	Prefix string
 	// Extra are more flags of every instance.
 	Extra []string
+	// KeysFile holds OperatorKey, a key with the admin scope, which every
+	// instance takes (the transfers take passwords).
+	KeysFile, OperatorKey string
 }
 
 // startCluster starts a redis-server, the simulated node (a block every
@@ -62,6 +66,7 @@ func startCluster(t *testing.T, n int, extraArgs ...string) *cluster {
 func startClusterOn(t *testing.T, n int, redisURL string, extraArgs ...string) *cluster {
 	t.Helper()
 	c := &cluster{RedisURL: redisURL, Prefix: "e2e-" + randomHex(4), Extra: extraArgs}
+	c.KeysFile, c.OperatorKey = operatorKey(t)
 	c.Node = startDevnode(t, "--block-interval", blockInterval.String())
 	for range n {
 		c.Gateways = append(c.Gateways, startGateway(t, c.gatewayArgs()...))
@@ -71,7 +76,8 @@ func startClusterOn(t *testing.T, n int, redisURL string, extraArgs ...string) *
 
 // gatewayArgs are the flags of a gateway instance of the cluster.
 func (c *cluster) gatewayArgs() []string {
-	return append([]string{"--upstream", c.Node.URL, "--redis-url", c.RedisURL, "--redis-prefix", c.Prefix}, c.Extra...)
+	return append([]string{"--upstream", c.Node.URL, "--redis-url", c.RedisURL, "--redis-prefix", c.Prefix,
+		"--keys-file", c.KeysFile, "--scopes", "public,admin"}, c.Extra...)
 }
 
 // bases returns the instances' base URLs.
@@ -513,4 +519,25 @@ func sum(xs []int) int {
 		n += x
 	}
 	return n
+}
+
+// operatorKey makes a keys file holding one key with the public and admin
+// scopes, as an operator does with `gateway keys add`, and returns the
+// file and the key. The wallet's commands take passwords: only such a key
+// reaches them in front of a real upstream (here, the simulated node's
+// process).
+func operatorKey(t *testing.T) (file, key string) {
+	t.Helper()
+	file = t.TempDir() + "/keys.json"
+	out, err := exec.Command(gatewayBinary(t), "keys", "add", "--keys-file", file, "--name", "e2e-operator", "--scopes", "public,admin").CombinedOutput()
+	if err != nil {
+		t.Fatalf("gateway keys add: %v\n%s", err, out)
+	}
+	for _, field := range strings.Fields(string(out)) {
+		if strings.HasPrefix(field, "ngw_") {
+			return file, field
+		}
+	}
+	t.Fatalf("gateway keys add printed no key: %s", out)
+	return "", ""
 }
