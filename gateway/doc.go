@@ -4,10 +4,12 @@
 //
 // Every caller is a stranger until its credential says otherwise (package
 // auth): the routes that call the upstream or change state authenticate it,
-// and access decides what it may call. The module protocol's own commands
-// are never callable; the kernel commands only by the admin scope, when the
-// operator allows them; a method whose scope is unknown only when the
-// operator gives unlisted methods a scope. Rate limits (package ratelimit),
+// and access decides what it may call, by the scope package policy gives
+// each method: the strictest of the listing, the catalog and the gateway's
+// rules, so that no listing opens a secret-bearing command. The module
+// protocol's own commands are never callable; the kernel commands only by
+// the admin scope, when the operator allows them. On the way out, an answer
+// that carries a secret field reaches only the admin scope (release). Rate limits (package ratelimit),
 // fair shares of the streams, body deadlines and size limits bound what one
 // caller can hold; cross-site requests from origins not allowed are refused.
 //
