@@ -66,7 +66,7 @@ func httpStatus(err error) int {
 			return http.StatusUnauthorized
 		}
 		return http.StatusForbidden
-	case errors.Is(err, errCrossSite), errors.Is(err, errSecretAnswer), errors.Is(err, errTicketCalls):
+	case errors.Is(err, errCrossSite), errors.Is(err, errSecretAnswer), errors.Is(err, errSecretParam), errors.Is(err, errTicketCalls):
 		return http.StatusForbidden
 	case errors.As(err, &limited), errors.Is(err, errClientStreams), errors.Is(err, errClientTopics), errors.Is(err, errSocketSubscriptions):
 		return http.StatusTooManyRequests
@@ -218,7 +218,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if (p.Status == http.StatusServiceUnavailable || p.Status == http.StatusTooManyRequests) && h.Get("Retry-After") == "" {
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
-	if p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden && !errors.Is(err, errCrossSite) && !errors.Is(err, errSecretAnswer) {
+	if p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden && !errors.Is(err, errCrossSite) && !errors.Is(err, errSecretAnswer) && !errors.Is(err, errSecretParam) {
 		h.Set("WWW-Authenticate", challenge(err))
 	}
 	b, merr := json.Marshal(p)

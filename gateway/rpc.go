@@ -229,6 +229,9 @@ func (s *Server) checkCall(ctx context.Context, p *auth.Principal, method string
 	if err != nil {
 		return err
 	}
+	if err := s.checkSecretParams(p, method, d, params); err != nil {
+		return err
+	}
 	if err := d.CheckParams(params); err != nil {
 		return err
 	}

@@ -148,6 +148,30 @@ func TestNoListingOpensASecret(t *testing.T) {
 			t.Errorf("%s reached the node %d times", m, n)
 		}
 	}
+	// Nor with a domain, or in another case, which an upstream may route
+	// to the same command while the names the catalog lacks are open.
+	for _, m := range []string{"Nuls.ac_getAllPriKey", "AC_GETALLPRIKEY", "Nuls.Ac_Transfer", "ROLLBACKBLOCK"} {
+		if status, _, body := post(t, tg.url+"/rpc/"+m, `{"chainId":1,"password":"x"}`); status < 400 {
+			t.Errorf("/rpc/%s: %d %s", m, status, body)
+		}
+	}
+	// A name only the upstream knows, opened by --unlisted-scope: its
+	// parameters may not carry a secret, at any depth, but from the admin
+	// scope.
+	for _, params := range []string{`{"chainId":1,"password":"x"}`, `{"inputs":[{"address":"a","signPassword":"x"}]}`, `{"k":{"PriKey":"00"}}`} {
+		status, _, body := postWith(t, tg.url+"/rpc/getCtx", params, bearer(ta.public))
+		if status != http.StatusForbidden {
+			t.Errorf("getCtx with %s: %d %s", params, status, body)
+		}
+	}
+	if n := ln.count("getCtx"); n != 0 {
+		t.Errorf("getCtx with a secret reached the node %d times", n)
+	}
+	// (The admin scope may send one: what refuses it then is only that
+	// getCtx does not declare k.)
+	if status, _, body := postWith(t, tg.url+"/rpc/getCtx", `{"k":{"PriKey":"00"}}`, bearer(ta.admin)); status != http.StatusBadRequest {
+		t.Errorf("getCtx with a secret, admin: %d %s", status, body)
+	}
 	// A public read of the same listing still works, and the method list
 	// shows none of them as public.
 	if status, _, body := post(t, tg.url+"/rpc/getBalance", `{"chainId":1,"assetChainId":1,"assetId":1,"address":"NULSd6Hg"}`); status != http.StatusOK {
@@ -174,8 +198,16 @@ func TestSecretAnswersNeedTheAdminScope(t *testing.T) {
 	node := startNode(t, devnode.Config{Mode: devnode.ModeJava}) // lists nothing: the catalog describes it
 	ta := newTestAuth(t, auth.Config{})
 	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), noWait: true,
-		cfg: Config{Catalog: catalog.NULS2(), Auth: ta, Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}}})
+		cfg: Config{Catalog: catalog.NULS2(), Auth: ta, Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}, UnlistedScope: auth.ScopePublic}})
 	waitReadyz(t, tg.url)
+	// The names the catalog lacks are open, but a domain or another case
+	// does not make a command one of them: a credential is asked for (401),
+	// rather than the call going to the node as an unlisted name.
+	for _, m := range []string{"AC_GETACCOUNTLIST", "Nuls.ac_getAccountList", "Nuls.CS_GETPACKERINFO"} {
+		if status, _, body := post(t, tg.url+"/rpc/"+m, `{"chainId":2}`); status != http.StatusUnauthorized {
+			t.Errorf("%s: %d %s, want 401", m, status, body)
+		}
+	}
 	addr := node.GenesisAccounts()[0].Address
 	reads := map[string]string{
 		"cs_getPackerInfo": `{"chainId":2}`, "cs_getSeedNodeInfo": `{"chainId":2}`, "cs_getConsensusConfig": `{"chainId":2}`,

@@ -345,6 +345,9 @@ func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string
 	if err != nil {
 		return key, err
 	}
+	if err := s.checkSecretParams(p, method, d, params); err != nil {
+		return key, err
+	}
 	if err := d.CheckParams(params); err != nil {
 		return key, err
 	}

@@ -48,6 +48,11 @@ type Policy struct {
 	public  map[string]bool
 	streams map[string]bool
 	dev     map[string]bool
+	// folded maps the lowercase names of the catalogs' commands to
+	// their names: an upstream may route Nuls.AC_TRANSFER to
+	// ac_transfer (Nulstar lists "<Domain>.<Method>", and older builds
+	// match in any case), so such a name is decided as the command.
+	folded map[string]string
 }
 
 // New returns a Policy. It fails when an override names an unknown scope,
@@ -62,6 +67,15 @@ func New(cfg Config) (*Policy, error) {
 	p := &Policy{cfg: cfg, public: cfg.Exposure.publicSet(), streams: map[string]bool{}, dev: map[string]bool{}}
 	for _, s := range cfg.Exposure.Streams {
 		p.streams[s] = true
+	}
+	p.folded = map[string]string{}
+	for _, c := range []*catalog.Catalog{cfg.Catalog, cfg.Custom} {
+		if c == nil {
+			continue
+		}
+		for _, cmd := range c.Commands() {
+			p.folded[strings.ToLower(cmd.Name)] = cmd.Name
+		}
 	}
 	if cfg.DevWallet {
 		for _, n := range DevWalletCommands {
@@ -95,6 +109,10 @@ type Decision struct {
 	// Poll is set when the gateway may call it again and again: period
 	// subscriptions, and event subscriptions it emulates.
 	Poll bool
+	// OpenSecrets is set for the simulated node's wallet commands under
+	// Config.DevWallet: their callers may send passwords without the
+	// admin scope.
+	OpenSecrets bool
 	// Known is set when a catalog (the NULS 2 one, or the custom one)
 	// describes the command.
 	Known bool
@@ -140,6 +158,9 @@ func (p *Policy) Decide(name string, listed *bridge.MethodInfo) Decision {
 		}
 		return Decision{Scope: auth.ScopeAdmin, Kernel: true, Why: name + " is a kernel command"}
 	}
+	if canon, ok := p.folded[BareName(name)]; ok {
+		name = canon
+	}
 	d := Decision{Bounds: p.cfg.Exposure.Bounds[name]}
 	cmd, known := p.command(name)
 	d.Known = known
@@ -176,7 +197,7 @@ func (p *Policy) Decide(name string, listed *bridge.MethodInfo) Decision {
 		// scope than admin stays.
 		switch {
 		case p.dev[name]:
-			d.Scope = auth.ScopePublic
+			d.Scope, d.OpenSecrets = auth.ScopePublic, true
 		case d.Scope == auth.ScopePublic || d.Scope == auth.ScopePrivate && !p.explicit(name):
 			d.Scope = auth.ScopeAdmin
 		}

@@ -42,6 +42,13 @@ func TestExposureReviewsTheCatalog(t *testing.T) {
 			}
 		}
 	}
+	folded := map[string]string{}
+	for _, cmd := range cat.Commands() {
+		if other, ok := folded[strings.ToLower(cmd.Name)]; ok {
+			t.Errorf("%s and %s differ only in case: a case variant would be decided as one of them", cmd.Name, other)
+		}
+		folded[strings.ToLower(cmd.Name)] = cmd.Name
+	}
 	var unreviewed []string
 	for _, cmd := range cat.Commands() {
 		secret := len(p.secrets(cmd.Name, cmd, nil)) > 0
@@ -237,6 +244,9 @@ func TestDecide(t *testing.T) {
 		{"unlock", public, auth.ScopeAdmin, false},       // ... but a secret is admin
 		{"notInCatalog", public, "", false},              // unlisted: not callable
 		{"notInCatalog", &bridge.MethodInfo{MethodScope: "public", Parameters: []bridge.ParameterInfo{{ParameterName: "priKey"}}}, "", false},
+		{"Nuls.ac_transfer", public, auth.ScopeAdmin, false}, // a domain and a case do not hide a command
+		{"AC_GETPRIKEYBYADDRESS", public, auth.ScopeAdmin, false},
+		{"Nuls.LatestHeight", public, auth.ScopePublic, true},
 		{"RegisterAPI", public, "", false},
 		{"Nuls.shutdown", public, "", false},
 	}
@@ -247,8 +257,12 @@ func TestDecide(t *testing.T) {
 		}
 	}
 	// An unlisted name with a secret parameter is admin even when the
-	// operator makes unlisted names public.
+	// operator makes unlisted names public; so is a case variant of a
+	// secret-bearing command.
 	loose, _ := New(Config{Catalog: catalog.NULS2(), UnlistedScope: auth.ScopePublic})
+	if d := loose.Decide("Ac_Transfer", nil); d.Scope != auth.ScopeAdmin {
+		t.Errorf("Ac_Transfer with unlisted names public: %q, want admin", d.Scope)
+	}
 	d := loose.Decide("importKey", &bridge.MethodInfo{MethodScope: "public", Parameters: []bridge.ParameterInfo{{ParameterName: "privateKey"}}})
 	if d.Scope != auth.ScopeAdmin {
 		t.Errorf("importKey with a privateKey parameter: %q, want admin", d.Scope)
