@@ -36,6 +36,8 @@ func (s *Server) access(ctx context.Context, p *auth.Principal, method string) (
 		return m, known, d, fmt.Errorf("%w: %s", errUnknownMethod, method)
 	case !d.Callable():
 		return m, known, d, fmt.Errorf("%w: %s", errNotCallable, d.Why)
+	case !s.exposed(d.Scope) && d.Why != "":
+		return m, known, d, fmt.Errorf("%w: %s is %s: %s", errNotCallable, method, d.Scope, d.Why)
 	case !s.exposed(d.Scope):
 		return m, known, d, fmt.Errorf("%w: %s is %s", errNotCallable, method, d.Scope)
 	}
