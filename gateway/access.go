@@ -5,11 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 )
+
+// methodName is what the gateway accepts as a NULS method name: the names of
+// the real node's listing, with room for domains.
+var methodName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$`)
 
 // access decides whether p may call method, and returns what the listing
 // says of it (known is false when the upstream lists nothing) and what the
@@ -24,8 +29,8 @@ func (s *Server) access(ctx context.Context, p *auth.Principal, method string) (
 	if protocol, _ := policy.CommandKind(method); protocol {
 		return m, false, d, fmt.Errorf("%w: %s is a command of the module protocol, never callable through the gateway", errNotCallable, method)
 	}
-	m, known, ok := s.listing.lookup(ctx, method)
-	d = s.listing.decide(method, m, known && ok)
+	m, known, ok := s.listing.Lookup(ctx, method)
+	d = s.listing.Decide(method, m, known && ok)
 	switch {
 	case d.Kernel && !d.Callable():
 		return m, false, d, fmt.Errorf("%w: %s", errNotCallable, d.Why)
@@ -92,8 +97,8 @@ func (e *accessError) Error() string {
 func (s *Server) compoundScope(c Compound) string {
 	scope := auth.ScopePublic
 	for _, child := range c.Methods {
-		info, known, ok := s.listing.lookupCached(child.Method)
-		scope = policy.Stricter(scope, s.listing.decide(child.Method, info, known && ok).Scope)
+		info, known, ok := s.listing.LookupCached(child.Method)
+		scope = policy.Stricter(scope, s.listing.Decide(child.Method, info, known && ok).Scope)
 	}
 	return scope
 }
@@ -119,7 +124,7 @@ func (s *Server) checkSecretParams(p *auth.Principal, method string, d policy.De
 
 // errSecretAnswer refuses an answer that carries a secret to a caller who
 // may not read secrets: 403, whoever the caller.
-var errSecretAnswer = errors.New("the answer carries a secret, which only the admin scope may read")
+var errSecretAnswer = policy.ErrSecretAnswer
 
 // release is the last line on the way out: an answer that carries a secret
 // field (policy.SecretField) reaches only callers with the admin scope.

@@ -271,7 +271,7 @@ func (s *Server) validateCompound(ctx context.Context, p *auth.Principal, c Comp
 	// must be methods it could call.
 	creator := *p
 	creator.Methods = nil
-	if _, known, ok := s.listing.lookup(ctx, c.Name); known && ok {
+	if _, known, ok := s.listing.Lookup(ctx, c.Name); known && ok {
 		return fmt.Errorf("%w: %s is an upstream method", ErrCompoundExists, c.Name)
 	}
 	aliasKind := map[string]bridge.JSONKind{}
@@ -321,7 +321,7 @@ func declaredKind(m bridge.MethodInfo, param string) bridge.JSONKind {
 // store is not asked for it: a call of an upstream method then needs no
 // shared state, and goes on while Redis is away.
 func (s *Server) compound(ctx context.Context, name string) (Compound, bool, error) {
-	if _, known, ok := s.listing.lookupCached(name); known && ok {
+	if _, known, ok := s.listing.LookupCached(name); known && ok {
 		return Compound{}, false, nil
 	}
 	return s.cfg.Compounds.Get(ctx, name)
@@ -407,7 +407,7 @@ func (s *Server) compoundInfo(c Compound) bridge.MethodInfo {
 		mi.Parameters = append(mi.Parameters, typed)
 	}
 	for _, child := range c.Methods {
-		info, _, _ := s.listing.lookupCached(child.Method)
+		info, _, _ := s.listing.LookupCached(child.Method)
 		declared := map[string]bridge.ParameterInfo{}
 		for _, p := range info.Parameters {
 			declared[p.ParameterName] = p
@@ -441,7 +441,7 @@ func (s *Server) childParams(child CompoundChild, caller map[string]json.RawMess
 			out[param] = v
 		}
 	}
-	info, _, _ := s.listing.lookupCached(child.Method)
+	info, _, _ := s.listing.LookupCached(child.Method)
 	for _, p := range info.Parameters {
 		if _, aliased := child.Params[p.ParameterName]; aliased {
 			continue

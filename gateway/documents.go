@@ -90,7 +90,7 @@ func (d *documents) get(ctx context.Context, kind int) ([]byte, error) {
 	defer d.mu.Unlock()
 	// The generation is read before the listing is: a change while the
 	// document is built makes the next request build it again.
-	state := docState{listing: d.s.listing.generation()}
+	state := docState{listing: d.s.listing.Generation()}
 	if gen := d.compoundGen.Load(); !d.haveRead || gen != d.readGen || time.Since(d.read) >= compoundRecheck {
 		list, err := d.s.cfg.Compounds.List(ctx)
 		switch {

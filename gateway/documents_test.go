@@ -98,15 +98,15 @@ func TestDocumentsBuiltOncePerChange(t *testing.T) {
 		t.Fatalf("%d documents built for 40 requests of 3 documents, want 3", n)
 	}
 	// Listing refreshes that change nothing build nothing.
-	gen := tg.listing.generation()
-	fetched := func() time.Time { tg.listing.mu.RLock(); defer tg.listing.mu.RUnlock(); return tg.listing.fetched }
+	gen := tg.listing.Generation()
+	fetched := tg.listing.Fetched
 	for range 3 {
 		at := fetched()
 		waitFor(t, "a listing refresh", func() bool { return fetched().After(at) })
 	}
 	round()
-	if n := builds(); n != 3 || tg.listing.generation() != gen {
-		t.Fatalf("after refreshes that changed nothing: %d builds, generation %d → %d", n, gen, tg.listing.generation())
+	if n := builds(); n != 3 || tg.listing.Generation() != gen {
+		t.Fatalf("after refreshes that changed nothing: %d builds, generation %d → %d", n, gen, tg.listing.Generation())
 	}
 
 	// A compound method made here: in the next documents at once.

@@ -19,11 +19,6 @@ type eachCaller interface {
 	CallEach(ctx context.Context, method string, params json.RawMessage) map[string]bridge.Answer
 }
 
-// CallEach implements eachCaller with the role table's modules.
-func (m *Managed) CallEach(ctx context.Context, method string, params json.RawMessage) map[string]bridge.Answer {
-	return m.modules.CallEach(ctx, method, params)
-}
-
 // ModuleAnswer is one module's answer in POST /rpc/{method}/each.
 type ModuleAnswer struct {
 	// Result is the method's result, when the module answered success.

@@ -193,6 +193,20 @@ func problemAt(err error, path, requestID string) Problem {
 	return p
 }
 
+// StreamError describes a failure as the event a stream sends for it (the
+// upstream-error and end events): the problem document /rpc answers the
+// same failure with, naming the method. It is upstream.Feeds.RenderError.
+func StreamError(method string, err error) json.RawMessage {
+	prob := problemAt(err, "", "")
+	prob.Method = method
+	var rpcErr *bridge.RPCError
+	if errors.As(err, &rpcErr) {
+		prob.Detail = rpcErr.Comment
+	}
+	b, _ := json.Marshal(prob)
+	return b
+}
+
 // writeError answers with a problem document and logs what the client does
 // not see.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {

@@ -63,7 +63,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	// What may be called is known only once the upstream was asked for
 	// its methods (and, when it lists none, the catalog took over):
 	// before, a call would be refused.
-	if !s.listing.attempted() {
+	if !s.listing.Attempted() {
 		check("methods", errMethodsUnknown)
 	} else {
 		check("methods", nil)

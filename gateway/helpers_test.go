@@ -24,6 +24,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -80,7 +81,7 @@ type testGateway struct {
 	client *bridge.Client
 	hub    *subscriptions.Hub
 	url    string
-	up     Upstream
+	up     upstream.Upstream
 	// moduleURL is the gateway's module endpoint (manager topology), and
 	// module the module served there.
 	moduleURL string
@@ -94,8 +95,8 @@ type gatewayOptions struct {
 	manager bool   // topology T2
 	client  bridge.ClientConfig
 	noWait  bool
-	// feeds builds the hub's upstream; default Feeds{Upstream: up}.
-	feeds func(Upstream) subscriptions.Upstream
+	// feeds builds the hub's upstream; default feeds(up, 0).
+	feeds func(upstream.Upstream) subscriptions.Upstream
 }
 
 // startGateway wires a Server as cmd/gateway does, with short timings.
@@ -108,7 +109,7 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 		url = tg.node.URL()
 	}
 	var hub *subscriptions.Hub
-	notify := func(_ *bridge.Peer, n *bridge.Notification) { PublishNotification(hub, n) }
+	notify := func(_ *bridge.Peer, n *bridge.Notification) { upstream.PublishNotification(hub, n) }
 	cc := o.client
 	cc.URL, cc.FirstDialJitter, cc.OnNotification = url, -1, notify
 	if cc.BackoffMin == 0 {
@@ -135,7 +136,7 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 		runCtx(t, modules.Run)
 		runCtx(t, link.Run)
 		tg.client = link.Client()
-		tg.up = NewManaged(link, modules, testLogger(t))
+		tg.up = upstream.NewManaged(link, modules, testLogger(t))
 		o.cfg.Module = module
 		// The module endpoint has a listener of its own, never the
 		// HTTP one.
@@ -147,12 +148,12 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 		}
 		runCtx(t, c.Run)
 		tg.client = c
-		tg.up = NewDirect(c)
+		tg.up = upstream.NewDirect(c)
 	}
 	if o.hub.FirstPushWait == 0 {
 		o.hub.FirstPushWait = 500 * time.Millisecond
 	}
-	var feeds subscriptions.Upstream = Feeds{Upstream: tg.up}
+	var feeds subscriptions.Upstream = feeds(tg.up, 0)
 	if o.feeds != nil {
 		feeds = o.feeds(tg.up)
 	}
@@ -180,7 +181,7 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 		if err := tg.client.WaitReady(ctx); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "method discovery", func() bool { _, source := srv.listing.list(); return source == sourceUpstream })
+		waitFor(t, "method discovery", func() bool { _, source := srv.listing.List(); return source == upstream.SourceUpstream })
 	}
 	return tg
 }
@@ -456,4 +457,10 @@ func customMethods(t testing.TB, methods string, cfg policy.Config) (*policy.Pol
 		t.Fatal(err)
 	}
 	return p, catalog.NULS2().With(custom)
+}
+
+// feeds is the hub's upstream over up as cmd/gateway builds it, with
+// event subscriptions polled every pollEvents (0: pushed).
+func feeds(up upstream.Upstream, pollEvents time.Duration) upstream.Feeds {
+	return upstream.Feeds{Upstream: up, PollEvents: pollEvents, RenderError: StreamError}
 }

@@ -236,7 +236,7 @@ func (s *Server) invoke(ctx context.Context, p *auth.Principal, method string, p
 		var declared []bridge.ParameterInfo
 		if isCompound {
 			declared = s.compoundInfo(c).Parameters
-		} else if m, known, _ := s.listing.lookup(ctx, method); known {
+		} else if m, known, _ := s.listing.Lookup(ctx, method); known {
 			declared = m.Parameters
 		}
 		if params, err = byPosition(method, params, declared); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // Rate limit headers (draft-ietf-httpapi-ratelimit-headers).
@@ -182,7 +183,7 @@ func newStreamSlots(max, perClient, perClientTopics int, grace time.Duration) *s
 
 // lingers reports whether a topic outlives its last stream: a hub topic
 // fed from upstream, not the notifications' nor a socket's slot.
-func lingers(topic string) bool { return topic != notificationsTopic && topic != socketTopic }
+func lingers(topic string) bool { return topic != upstream.NotificationsTopic && topic != socketTopic }
 
 // acquire takes a slot for client's stream of topic, or says which bound
 // refuses it.

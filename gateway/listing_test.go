@@ -12,6 +12,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // waitReadyz waits for /readyz to answer 200: the upstream connected and
@@ -50,7 +51,7 @@ func TestCatalogWhenUpstreamListsNothing(t *testing.T) {
 	waitReadyz(t, tg.url)
 
 	ml, byName := methodList(t, tg.url)
-	if ml.Source != sourceCatalog || ml.Discovered {
+	if ml.Source != upstream.SourceCatalog || ml.Discovered {
 		t.Fatalf("/methods source %q discovered %v, want the catalog", ml.Source, ml.Discovered)
 	}
 	// The account module's reads answer the wallet's encrypted keys:
@@ -128,7 +129,7 @@ func TestCatalogEventsOnAListing(t *testing.T) {
 
 	listed := startGateway(t, gatewayOptions{nodeURL: node.URL(), cfg: Config{Catalog: catalog.NULS2()}})
 	ml, byName := methodList(t, listed.url)
-	if ml.Source != sourceUpstream || !ml.Discovered {
+	if ml.Source != upstream.SourceUpstream || !ml.Discovered {
 		t.Fatalf("source %q", ml.Source)
 	}
 	gb := byName["getBalance"]
@@ -197,7 +198,7 @@ func TestInFrontOfAJavaLikeNode(t *testing.T) {
 	node := startNode(t, devnode.Config{Mode: devnode.ModeJava})
 	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), noWait: true, cfg: Config{Catalog: catalog.NULS2()}})
 	waitReadyz(t, tg.url)
-	if ml, _ := methodList(t, tg.url); ml.Source != sourceCatalog {
+	if ml, _ := methodList(t, tg.url); ml.Source != upstream.SourceCatalog {
 		t.Fatalf("source %q", ml.Source)
 	}
 	addr := node.GenesisAccounts()[0].Address
@@ -230,8 +231,8 @@ func TestInFrontOfAConnectorLikeNode(t *testing.T) {
 	t.Parallel()
 	node := startNode(t, devnode.Config{Mode: devnode.ModeConnector})
 	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), cfg: Config{Catalog: catalog.NULS2(), EventPollInterval: 50 * time.Millisecond},
-		feeds: func(up Upstream) subscriptions.Upstream {
-			return Feeds{Upstream: up, PollEvents: 50 * time.Millisecond}
+		feeds: func(up upstream.Upstream) subscriptions.Upstream {
+			return feeds(up, 50*time.Millisecond)
 		}})
 	s := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
 	if m := s.resp.Header.Get(headerSubscription); m != "polled" {

@@ -16,6 +16,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/policy"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // TestManagedTopology covers T2: the gateway registers with the Manager,
@@ -30,16 +31,8 @@ func TestManagedTopology(t *testing.T) {
 	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), manager: true,
 		cfg: Config{Auth: ta, Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}}})
 	admin := bearer(ta.admin)
-	managed := tg.up.(*Managed)
-	waitFor(t, "module connections", func() bool {
-		n := 0
-		for _, c := range managed.modules.Clients() {
-			if c.Ready() {
-				n++
-			}
-		}
-		return n >= len(node.ModuleURLs())
-	})
+	managed := tg.up.(*upstream.Managed)
+	waitFor(t, "module connections", func() bool { return managed.Ready() == nil })
 
 	node.ProduceBlock()
 	acct := node.GenesisAccounts()[0]
@@ -60,15 +53,8 @@ func TestManagedTopology(t *testing.T) {
 		moduleURLs[u] = true
 	}
 	for method := range calls {
-		managed.mu.Lock()
-		c := managed.routes[method]
-		managed.mu.Unlock()
-		if c == nil || !moduleURLs[c.URL()] {
-			got := "<none>"
-			if c != nil {
-				got = c.URL()
-			}
-			t.Errorf("%s routed to %s, want one of the modules %v", method, got, node.ModuleURLs())
+		if url, ok := managed.Route(method); !ok || !moduleURLs[url] {
+			t.Errorf("%s routed to %q, want one of the modules %v", method, url, node.ModuleURLs())
 		}
 	}
 	// An unknown method is a 404, whoever is asked.
@@ -367,7 +353,7 @@ func TestBehindNulstarServiceManager(t *testing.T) {
 		"Parameters":[{"ParameterName":"n","ParameterType":"int"}]}]`, policy.Config{})
 	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, sm), manager: true, cfg: Config{Policy: pol}})
 	ml, byName := methodList(t, tg.url)
-	if ml.Source != sourceUpstream || byName["getThing"].Name == "" {
+	if ml.Source != upstream.SourceUpstream || byName["getThing"].Name == "" {
 		t.Fatalf("/methods %+v", ml)
 	}
 	if status, _, body := post(t, tg.url+"/rpc/getThing", `{"n":21}`); status != http.StatusOK || body != `{"thing":42}` {

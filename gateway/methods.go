@@ -6,6 +6,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // MethodDoc describes one callable method.
@@ -74,19 +75,19 @@ func (s *Server) listMethods(w http.ResponseWriter, r *http.Request) {
 // methods describe them.
 func (s *Server) methodList(compounds []Compound) ([]byte, error) {
 	docs, source := s.methodDocs(compounds)
-	return json.Marshal(MethodList{Discovered: source == sourceUpstream, Source: source, Methods: docs})
+	return json.Marshal(MethodList{Discovered: source == upstream.SourceUpstream, Source: source, Methods: docs})
 }
 
 // methodDocs describes the callable methods: the listing's, then the
 // compound methods.
 func (s *Server) methodDocs(compounds []Compound) ([]MethodDoc, string) {
-	list, source := s.listing.list()
+	list, source := s.listing.List()
 	docs := make([]MethodDoc, 0, len(list))
 	for _, m := range list {
 		if scope, ok := s.listedScope(m); ok {
 			m.MethodScope = scope
 			d := methodDoc(m, false)
-			if cmd, ok := s.listing.command(m.MethodName); ok {
+			if cmd, ok := s.listing.Command(m.MethodName); ok {
 				d.Module, d.Result = cmd.Module, cmd.Result
 				required := map[string]bool{}
 				for _, name := range cmd.Required() {
@@ -109,7 +110,7 @@ func (s *Server) methodDocs(compounds []Compound) ([]MethodDoc, string) {
 // whether it shows m at all: only what some caller may call (the policy's
 // decision), in a scope the gateway exposes.
 func (s *Server) listedScope(m bridge.MethodInfo) (string, bool) {
-	d := s.listing.decide(m.MethodName, m, true)
+	d := s.listing.Decide(m.MethodName, m, true)
 	return d.Scope, d.Callable() && s.exposed(d.Scope)
 }
 

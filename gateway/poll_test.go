@@ -10,6 +10,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // counterModule is an upstream whose method "counter" answers {"value": n}
@@ -92,8 +93,8 @@ func TestPeriodStreamsArePolled(t *testing.T) {
 func TestEventStreamsPolled(t *testing.T) {
 	t.Parallel()
 	url, n, calls := counterModule(t)
-	tg := startGateway(t, gatewayOptions{nodeURL: url, cfg: Config{Policy: counterPolicy(t)}, feeds: func(up Upstream) subscriptions.Upstream {
-		return Feeds{Upstream: up, PollEvents: 20 * time.Millisecond}
+	tg := startGateway(t, gatewayOptions{nodeURL: url, cfg: Config{Policy: counterPolicy(t)}, feeds: func(up upstream.Upstream) subscriptions.Upstream {
+		return feeds(up, 20*time.Millisecond)
 	}})
 	s := openSSE(t, tg.url+"/rpc/counter/stream", "")
 	if v := height(t, s.next(2*time.Second)); v != 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // Response headers of a call.
@@ -186,7 +187,7 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) {
 // metrics. An answer that carries a secret reaches p only if p may read
 // secrets (release).
 func (s *Server) upstreamCall(ctx context.Context, p *auth.Principal, calls []bridge.MethodCall) (*bridge.Reply, error) {
-	if b, ok := s.cfg.Upstream.(selfBounded); !ok || b.CallTimeout() > s.cfg.CallTimeout {
+	if b, ok := s.cfg.Upstream.(upstream.SelfBounded); !ok || b.CallTimeout() > s.cfg.CallTimeout {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.CallTimeout)
 		defer cancel()
@@ -214,7 +215,7 @@ func (s *Server) metricMethod(calls []bridge.MethodCall) string {
 	if len(calls) > 1 {
 		return multiMethod
 	}
-	if _, known, ok := s.listing.lookupCached(calls[0].Method); !known || !ok {
+	if _, known, ok := s.listing.LookupCached(calls[0].Method); !known || !ok {
 		return otherMethod
 	}
 	return s.metrics.methodLabel(calls[0].Method)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 func TestCall(t *testing.T) {
@@ -150,7 +151,7 @@ func TestUpstreamTimeoutSelfBounded(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	tg := startGateway(t, gatewayOptions{nodeURL: node, cfg: Config{CallTimeout: timeout, UnlistedScope: "public"},
 		client: bridge.ClientConfig{CallTimeout: timeout}})
-	if b, ok := tg.up.(selfBounded); !ok || b.CallTimeout() != timeout {
+	if b, ok := tg.up.(upstream.SelfBounded); !ok || b.CallTimeout() != timeout {
 		t.Fatalf("upstream %T does not bound its calls by %v", tg.up, timeout)
 	}
 	start := time.Now()

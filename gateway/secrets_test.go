@@ -23,6 +23,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // These tests are the holes of the second security review ("no secret
@@ -341,7 +342,7 @@ func TestStreamsCannotWrite(t *testing.T) {
 	for _, events := range []time.Duration{0, 50 * time.Millisecond} {
 		events := events
 		tg := startGateway(t, gatewayOptions{nodeURL: ln.url, cfg: Config{EventPollInterval: events},
-			feeds: func(up Upstream) subscriptions.Upstream { return Feeds{Upstream: up, PollEvents: events} }})
+			feeds: func(up upstream.Upstream) subscriptions.Upstream { return feeds(up, events) }})
 		for _, m := range []string{"tx_newTx", "tx_broadcast", "getCirculat", "sc_validate_call", "sc_invoke_view", "getBlockByHeight", "getBlockHeadersByHeightRange"} {
 			for _, mode := range []string{"period=1", "eventCounter=1"} {
 				if events == 0 && mode == "eventCounter=1" {

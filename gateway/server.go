@@ -22,6 +22,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // Defaults of Config.
@@ -72,7 +73,7 @@ type methodRegistry interface {
 // Config configures a Server. Upstream and Hub are required.
 type Config struct {
 	// Upstream serves the NULS methods.
-	Upstream Upstream
+	Upstream upstream.Upstream
 	// Hub shares the subscriptions behind the streams.
 	Hub streamHub
 	// Module is the gateway's own NULS module, when it registers with a
@@ -306,7 +307,7 @@ type Server struct {
 	// publicService is the client of Config.PublicServiceURL.
 	publicService *http.Client
 	logger        *slog.Logger
-	listing       *listing
+	listing       *upstream.Listing
 	// described keeps the documents describing the methods
 	// (documents.go).
 	described *documents
@@ -381,7 +382,8 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		// No redirects: the operator's URL is the one asked.
 		publicService: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		logger:        logger,
-		listing:       newListing(cfg.Upstream, cfg.Documents, cfg.Catalog, cfg.Policy, logger),
+		listing: upstream.NewListing(upstream.ListingConfig{Upstream: cfg.Upstream, Documents: cfg.Documents,
+			Catalog: cfg.Catalog, Policy: cfg.Policy, CallTimeout: cfg.CallTimeout}, logger),
 		slots:         newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient, cfg.Hub.Grace()),
 		streamsDone:   make(chan struct{}),
 		announced:     map[string]bool{},
@@ -426,7 +428,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.syncCompounds(ctx)
 	}()
 	wg.Go(func() { s.rights.run(ctx) })
-	s.listing.run(ctx, s.cfg.CatalogRefresh)
+	s.listing.Run(ctx, s.cfg.CatalogRefresh)
 	wg.Wait()
 	// Asynchronous calls already accepted are answered (or time out)
 	// before the upstream goes away.

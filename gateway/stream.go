@@ -19,6 +19,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // headerSubscription says how a stream's subscription is served: pushed
@@ -96,7 +97,7 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, boo
 	// How the subscription is served: pushed by the upstream, or polled
 	// by the gateway (see pollFeed).
 	mode := "pushed"
-	if key.Period > 0 || s.cfg.EventPollInterval > 0 || !canPush(s.cfg.Upstream, key.Method) {
+	if upstream.Polled(s.cfg.Upstream, s.cfg.EventPollInterval, key.Method, key.Period) {
 		mode = "polled"
 	}
 	w.Header().Set(headerSubscription, mode)
@@ -143,11 +144,11 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
 	}
 	js := joined{lastID: lastEventID(r), p: p}
 	var err error
-	if js.slot, err = s.slots.acquire(s.clientKey(r, p), notificationsTopic); err != nil {
+	if js.slot, err = s.slots.acquire(s.clientKey(r, p), upstream.NotificationsTopic); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if js.m, err = s.cfg.Hub.JoinLocal(notificationsTopic, js.lastID); err != nil {
+	if js.m, err = s.cfg.Hub.JoinLocal(upstream.NotificationsTopic, js.lastID); err != nil {
 		js.slot.release()
 		s.writeError(w, r, err)
 		return
@@ -306,13 +307,13 @@ func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string
 		err   error
 	)
 	source := method
-	if dv, ok := derivedStreams[method]; ok {
+	if src, dinfo, ok := upstream.Derived(method); ok {
 		// Who may stream the source may stream what is made of it.
-		source = dv.source
-		if _, _, d, err = s.access(ctx, p, dv.source); err != nil {
+		source = src
+		if _, _, d, err = s.access(ctx, p, src); err != nil {
 			return key, err
 		}
-		info, known = dv.info, true
+		info, known = dinfo, true
 	} else if info, known, d, err = s.access(ctx, p, method); err != nil {
 		return key, err
 	}
@@ -337,7 +338,7 @@ func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string
 	// The gateway calls a method again and again for a period stream, and
 	// for an event stream it emulates: only the reads the policy lets it
 	// poll, so that no stream repeats a write or an unbounded read.
-	polled := key.Period > 0 || s.cfg.EventPollInterval > 0 || !canPush(s.cfg.Upstream, source)
+	polled := upstream.Polled(s.cfg.Upstream, s.cfg.EventPollInterval, source, key.Period)
 	if polled && !d.Poll {
 		return key, badRequest(method + " is not a read the gateway calls again and again: it offers no period stream here, nor an event stream the upstream does not push")
 	}

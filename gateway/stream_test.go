@@ -12,16 +12,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // countingFeeds counts the upstream subscriptions opened and alive.
 type countingFeeds struct {
-	Feeds
+	upstream.Feeds
 	opened, live atomic.Int64
 }
 
@@ -132,7 +134,7 @@ func TestStreamShared(t *testing.T) {
 	node := startNode(t, devnode.Config{})
 	tg := startGateway(t, gatewayOptions{nodeURL: node.URL()})
 	// A hub over a counting upstream replaces the gateway's.
-	cu := &countingFeeds{Feeds: Feeds{Upstream: tg.up}}
+	cu := &countingFeeds{Feeds: feeds(tg.up, 0)}
 	hub := subscriptions.NewHub(subscriptions.Config{Grace: 200 * time.Millisecond, FirstPushWait: 500 * time.Millisecond}, cu, testLogger(t))
 	runCtx(t, hub.Run)
 	tg.Server.cfg.Hub = hub

@@ -9,6 +9,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // TestTopicFloodWithClosedStreams is hole 5: one address filled
@@ -94,8 +95,8 @@ func TestPolledStreamsPauseWithoutReaders(t *testing.T) {
 	t.Parallel()
 	url, n, calls := counterModule(t)
 	tg := startGateway(t, gatewayOptions{nodeURL: url, hub: subscriptions.Config{Grace: time.Minute}, cfg: Config{Policy: counterPolicy(t)},
-		feeds: func(up Upstream) subscriptions.Upstream {
-			return Feeds{Upstream: up, PollEvents: 100 * time.Millisecond}
+		feeds: func(up upstream.Upstream) subscriptions.Upstream {
+			return feeds(up, 100*time.Millisecond)
 		}})
 	idle := func() bool { return tg.slots.count() == 0 && tg.hub.Stats().Members == 0 }
 

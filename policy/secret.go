@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 )
@@ -69,6 +70,11 @@ func secretFields(t *catalog.Type, path string, out []string) []string {
 	}
 	return out
 }
+
+// ErrSecretAnswer refuses an answer that carries a secret (SecretField) to
+// whoever may not read secrets: the gateway's callers without the admin
+// scope, and every stream.
+var ErrSecretAnswer = errors.New("the answer carries a secret, which only the admin scope may read")
 
 // SecretField returns the name of an object member of the JSON text b that
 // holds a secret (SecretName), and whether there is one: the last line on

@@ -23,6 +23,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/tracing"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // stage is a set of components that start together and stop together, in
@@ -97,8 +98,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	instance := instanceName()
 
-	upstream := newStage() // upstream connections and the simulated node
-	defer upstream.stop()
+	upstreams := newStage() // upstream connections and the simulated node
+	defer upstreams.stop()
 	upstreamURL := cfg.Upstream
 	chainID := cfg.ChainID
 	if upstreamURL == "" {
@@ -106,7 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		upstream.goRun(logger, "devnode", node.Run)
+		upstreams.goRun(logger, "devnode", node.Run)
 		upstreamURL = node.URL()
 		if chainID == 0 {
 			chainID = node.ChainID()
@@ -163,9 +164,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		registry.MustRegister(instrumentRedis(rdb))
 	}
 	var hub *subscriptions.Hub
-	notify := func(_ *bridge.Peer, n *bridge.Notification) { gateway.PublishNotification(hub, n) }
+	notify := func(_ *bridge.Peer, n *bridge.Notification) { upstream.PublishNotification(hub, n) }
 
-	var up gateway.Upstream
+	var up upstream.Upstream
 	switch cfg.Topology {
 	case topologyDirect:
 		client, err := bridge.NewClient(bridge.ClientConfig{
@@ -175,8 +176,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		upstream.goRun(logger, "upstream", client.Run)
-		up = gateway.NewDirect(client)
+		upstreams.goRun(logger, "upstream", client.Run)
+		up = upstream.NewDirect(client)
 	case topologyManager:
 		host, port, _ := net.SplitHostPort(advertise)
 		var link *bridge.ManagerLink
@@ -204,9 +205,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		upstream.goRun(logger, "modules", modules.Run)
-		upstream.goRun(logger, "manager", link.Run)
-		up = gateway.NewManaged(link, modules, logger.With("component", "routing"))
+		upstreams.goRun(logger, "modules", modules.Run)
+		upstreams.goRun(logger, "manager", link.Run)
+		up = upstream.NewManaged(link, modules, logger.With("component", "routing"))
 	}
 
 	methods, custom, err := newCatalog(cfg)
@@ -258,7 +259,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		gwCfg.Compounds = gateway.DocumentCompounds{Docs: subscriptions.NewRedisDocuments(rdb, cfg.RedisPrefix+":compounds", 0)}
 		gwCfg.ReadyChecks = map[string]func(context.Context) error{"redis": redisPing(rdb)}
 	}
-	hub = subscriptions.NewHub(hubCfg, gateway.Feeds{Upstream: up, PollEvents: cfg.EventPollInterval}, logger.With("component", "hub"))
+	hub = subscriptions.NewHub(hubCfg, upstream.Feeds{Upstream: up, PollEvents: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, RenderError: gateway.StreamError}, logger.With("component", "hub"))
 	hubStage.goRun(logger, "hub", hub.Run)
 	gwCfg.Hub = hub
 	if cfg.Topology == topologyManager {

@@ -1,10 +1,11 @@
-package gateway
+package upstream
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
@@ -49,6 +50,14 @@ var derivedStreams = map[string]derivedStream{
 			}},
 		derive: accountBalance,
 	},
+}
+
+// Derived returns what a derived stream called name is made of: the module
+// method it follows (its source) and what it declares (its parameters;
+// events only). ok is false for any other name.
+func Derived(name string) (source string, info bridge.MethodInfo, ok bool) {
+	d, ok := derivedStreams[name]
+	return d.source, d.info, ok
 }
 
 // accountBalance asks the ledger's getBalanceNonce, with the stream's
@@ -99,10 +108,12 @@ func newHeader(ctx context.Context, up Upstream, params, push json.RawMessage) (
 // stream's. Its goroutine ends when the source's feed ends or it is
 // closed.
 type derivedFeed struct {
-	src    subscriptions.Feed
-	d      derivedStream
-	up     Upstream
-	params json.RawMessage
+	src     subscriptions.Feed
+	d       derivedStream
+	up      Upstream
+	timeout time.Duration // of each call that derives an event
+	render  func(method string, err error) json.RawMessage
+	params  json.RawMessage
 	ch     chan subscriptions.Update
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -118,9 +129,9 @@ func (f *derivedFeed) Pause(paused bool) {
 	}
 }
 
-func newDerivedFeed(src subscriptions.Feed, d derivedStream, up Upstream, params json.RawMessage) *derivedFeed {
+func newDerivedFeed(src subscriptions.Feed, d derivedStream, fs Feeds, params json.RawMessage) *derivedFeed {
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &derivedFeed{src: src, d: d, up: up, params: params, ch: make(chan subscriptions.Update, 16), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	f := &derivedFeed{src: src, d: d, up: fs.Upstream, timeout: fs.CallTimeout, render: fs.RenderError, params: params, ch: make(chan subscriptions.Update, 16), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	go f.run()
 	return f
 }
@@ -130,15 +141,14 @@ func (f *derivedFeed) run() {
 	defer close(f.ch)
 	for u := range f.src.Updates() {
 		if u.Type != subscriptions.TypeError {
-			data, err := f.d.derive(f.ctx, f.up, f.params, u.Data)
+			ctx, cancel := context.WithTimeout(f.ctx, f.timeout)
+			data, err := f.d.derive(ctx, f.up, f.params, u.Data)
+			cancel()
 			if err != nil {
 				if f.ctx.Err() != nil {
 					return
 				}
-				prob := problemAt(err, "", "")
-				prob.Method = f.d.info.MethodName
-				data, _ = json.Marshal(prob)
-				u = subscriptions.Update{Type: subscriptions.TypeError, Data: data, Gap: u.Gap}
+				u = subscriptions.Update{Type: subscriptions.TypeError, Data: f.render(f.d.info.MethodName, err), Gap: u.Gap}
 			} else {
 				u.Data = data
 			}

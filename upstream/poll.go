@@ -1,4 +1,4 @@
-package gateway
+package upstream
 
 import (
 	"bytes"
@@ -40,7 +40,9 @@ import (
 // pollFeed is an emulated subscription. Its goroutine ends when the feed
 // is closed or its method fails for good.
 type pollFeed struct {
-	up    Upstream
+	up      Upstream
+	timeout time.Duration // of one call: at most the period, at most Feeds.CallTimeout
+	render  func(method string, err error) json.RawMessage
 	key   subscriptions.Key
 	every time.Duration
 	event bool // keep only changes, every key.EventCounter of them
@@ -58,16 +60,12 @@ type pollFeed struct {
 	wake   chan struct{}
 }
 
-// pollTimeout bounds one call of a poller: at most its interval, at most
-// the gateway's call timeout of 10 s.
-func pollTimeout(every time.Duration) time.Duration { return min(every, defaultCallTimeout) }
-
-func newPollFeed(up Upstream, k subscriptions.Key, every time.Duration, event bool) (*pollFeed, error) {
+func newPollFeed(fs Feeds, k subscriptions.Key, every time.Duration, event bool) (*pollFeed, error) {
 	iv, ok, err := bridge.ParseInterval(k.Range)
 	if err != nil {
 		return nil, err
 	}
-	f := &pollFeed{up: up, key: k, every: every, event: event, iv: iv, hasIv: ok,
+	f := &pollFeed{up: fs.Upstream, timeout: min(every, fs.CallTimeout), render: fs.RenderError, key: k, every: every, event: event, iv: iv, hasIv: ok,
 		ch: make(chan subscriptions.Update, 16), stop: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	go f.run()
 	return f, nil
@@ -170,7 +168,7 @@ func (f *pollFeed) run() {
 
 // poll calls the method once; ok is false on a failure of the transport.
 func (f *pollFeed) poll() (subscriptions.Update, bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), pollTimeout(f.every))
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
 	go func() {
 		select {
@@ -183,11 +181,11 @@ func (f *pollFeed) poll() (subscriptions.Update, bool) {
 	var rpcErr *bridge.RPCError
 	switch {
 	case errors.As(err, &rpcErr):
-		return toUpdate(f.key.Method, bridge.Push{Err: rpcErr}), true
+		return toUpdate(f.key.Method, bridge.Push{Err: rpcErr}, f.render), true
 	case err != nil:
 		return subscriptions.Update{}, false
 	}
-	return toUpdate(f.key.Method, bridge.Push{Results: reply.Results}), true
+	return toUpdate(f.key.Method, bridge.Push{Results: reply.Results}, f.render), true
 }
 
 func (f *pollFeed) send(u subscriptions.Update) {

@@ -1,7 +1,8 @@
-package gateway
+package upstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -22,16 +23,17 @@ type Upstream interface {
 	Ready() error
 }
 
-// selfBounded is an Upstream that bounds each call by itself, when the
+// SelfBounded is an Upstream that bounds each call by itself, when the
 // call's context has no deadline: the gateway then gives it none, which
 // saves a context and a timer per call.
-type selfBounded interface {
+type SelfBounded interface {
 	CallTimeout() time.Duration
 }
 
-// rpcClient is what the gateway uses of a *bridge.Client.
+// rpcClient is what an upstream uses of a *bridge.Client (an interface for
+// the tests' stand-ins).
 type rpcClient interface {
-	Call(ctx context.Context, method string, params any) ([]byte, error)
+	Call(ctx context.Context, method string, params any) (json.RawMessage, error)
 	CallMethods(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error)
 	Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subscription, error)
 	Ready() bool
@@ -39,23 +41,7 @@ type rpcClient interface {
 	CallTimeout() time.Duration
 }
 
-// clientAdapter narrows *bridge.Client to rpcClient.
-type clientAdapter struct{ c *bridge.Client }
-
-func (a clientAdapter) Call(ctx context.Context, method string, params any) ([]byte, error) {
-	return a.c.Call(ctx, method, params)
-}
-func (a clientAdapter) CallMethods(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
-	return a.c.CallMethods(ctx, calls)
-}
-func (a clientAdapter) Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subscription, error) {
-	return a.c.Subscribe(ctx, req)
-}
-func (a clientAdapter) Ready() bool { return a.c.Ready() }
-
-func (a clientAdapter) Connections() int64 { return a.c.Connections() }
-
-func (a clientAdapter) CallTimeout() time.Duration { return a.c.CallTimeout() }
+var _ rpcClient = (*bridge.Client)(nil)
 
 // reconnects is how many connections a client negotiated after its first.
 func reconnects(n int64) int64 { return max(n-1, 0) }
@@ -68,14 +54,14 @@ type Direct struct {
 }
 
 // NewDirect returns the T1 upstream over a running client.
-func NewDirect(c *bridge.Client) *Direct { return &Direct{c: clientAdapter{c}} }
+func NewDirect(c *bridge.Client) *Direct { return &Direct{c: c} }
 
 // Call implements Upstream.
 func (d *Direct) Call(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
 	return d.c.CallMethods(ctx, calls)
 }
 
-// CallTimeout implements selfBounded: the client bounds each call.
+// CallTimeout implements SelfBounded: the client bounds each call.
 func (d *Direct) CallTimeout() time.Duration { return d.c.CallTimeout() }
 
 // Subscribe implements Upstream.

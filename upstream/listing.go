@@ -1,4 +1,4 @@
-package gateway
+package upstream
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
-	"regexp"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -19,28 +18,29 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
-// methodName is what the gateway accepts as a NULS method name: the names of
-// the real node's listing, with room for domains.
-var methodName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$`)
-
 // catalogRetry is the least time between two refreshes caused by lookups of
 // unknown methods.
 const catalogRetry = 5 * time.Second
 
-// listing is the list of the upstream's methods, discovered with ListAPI.
-// When the upstream cannot list its methods (a Java module), the static
-// catalog (package catalog: the NULS 2 modules' commands, and custom ones)
-// describes them; a name the catalog lacks is then unlisted, as when there
-// is no catalog at all. What the upstream lists describes a method; the
-// catalog adds what a listing cannot say (events the module raises). The
-// policy decides every method's scope and streams, once per listing: see
-// decide.
-type listing struct {
+// Listing is the list of the upstream's methods, discovered with ListAPI
+// (or GetConsolidatedAPI). When the upstream cannot list its methods (a Java
+// module), the static catalog (package catalog: the NULS 2 modules'
+// commands, and custom ones) describes them; a name the catalog lacks is
+// then unlisted, as when there is no catalog at all. What the upstream lists
+// describes a method; the catalog adds what a listing cannot say (events the
+// module raises). The policy decides every method's scope and streams, once
+// per listing: see Decide.
+//
+// Its methods are safe for concurrent use; Run owns its refreshes. Lock
+// order: refresh, then mu.
+type Listing struct {
 	up     Upstream
 	docs   subscriptions.Documents // shares the list with the other instances
 	static *catalog.Catalog        // nil: no catalog
 	policy *policy.Policy
 	logger *slog.Logger
+	// timeout bounds one discovery.
+	timeout time.Duration
 
 	mu    sync.RWMutex // guards known, fromCatalog, methods, decisions, fetched
 	known bool
@@ -53,14 +53,36 @@ type listing struct {
 	fetched   time.Time
 	refresh   sync.Mutex // one refresh at a time; taken before mu
 	// gen counts the changes of what the listing says (known,
-	// fromCatalog, methods): the documents built from it are kept until
-	// it moves (documents.go).
+	// fromCatalog, methods): what is built from it is kept until it moves.
 	gen atomic.Uint64
 }
 
-func newListing(up Upstream, docs subscriptions.Documents, static *catalog.Catalog, pol *policy.Policy, logger *slog.Logger) *listing {
-	return &listing{up: up, docs: docs, static: static, policy: pol, logger: logger,
-		methods: map[string]bridge.MethodInfo{}, decisions: map[string]policy.Decision{}}
+// ListingConfig configures a Listing. Upstream, Documents and Policy are
+// required.
+type ListingConfig struct {
+	Upstream Upstream
+	// Documents shares the discovered list with the other instances, for
+	// those whose upstream cannot list (state.Documents).
+	Documents subscriptions.Documents
+	// Catalog describes the methods when the upstream lists none. Nil:
+	// nothing does.
+	Catalog *catalog.Catalog
+	// Policy decides each method's scope.
+	Policy *policy.Policy
+	// CallTimeout bounds one discovery. Default 10s (D19).
+	CallTimeout time.Duration
+}
+
+// NewListing returns a Listing; Run discovers the methods.
+func NewListing(cfg ListingConfig, logger *slog.Logger) *Listing {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	return &Listing{up: cfg.Upstream, docs: cfg.Documents, static: cfg.Catalog, policy: cfg.Policy, logger: logger,
+		timeout: cfg.CallTimeout, methods: map[string]bridge.MethodInfo{}, decisions: map[string]policy.Decision{}}
 }
 
 // catalogMethod describes a catalog command as a listing would.
@@ -94,9 +116,9 @@ func withPolicyModes(mi bridge.MethodInfo, d policy.Decision) bridge.MethodInfo 
 // catalogDoc is the name of the method list among the shared documents.
 const catalogDoc = "methods"
 
-// load fetches the method list, and shares it; when the upstream cannot
+// Load fetches the method list, and shares it; when the upstream cannot
 // list its methods, the list another instance shared is used.
-func (c *listing) load(ctx context.Context) error {
+func (c *Listing) Load(ctx context.Context) error {
 	c.refresh.Lock()
 	defer c.refresh.Unlock()
 	list, err := c.up.Methods(ctx)
@@ -136,7 +158,7 @@ func (c *listing) load(ctx context.Context) error {
 	}
 	methods := make(map[string]bridge.MethodInfo, len(list))
 	for _, m := range list {
-		if cmd, ok := c.command(m.MethodName); ok {
+		if cmd, ok := c.Command(m.MethodName); ok {
 			m = withCatalogModes(m, cmd)
 		}
 		methods[m.MethodName] = m
@@ -151,7 +173,7 @@ func (c *listing) load(ctx context.Context) error {
 
 // decideAll asks the policy about every method, and makes the methods'
 // period streams its own.
-func (c *listing) decideAll(methods map[string]bridge.MethodInfo) (map[string]bridge.MethodInfo, map[string]policy.Decision) {
+func (c *Listing) decideAll(methods map[string]bridge.MethodInfo) (map[string]bridge.MethodInfo, map[string]policy.Decision) {
 	decisions := make(map[string]policy.Decision, len(methods))
 	for name, m := range methods {
 		d := c.policy.Decide(name, &m)
@@ -161,10 +183,10 @@ func (c *listing) decideAll(methods map[string]bridge.MethodInfo) (map[string]br
 	return methods, decisions
 }
 
-// decide is the policy's decision of a method that lookup found (listed:
+// Decide is the policy's decision of a method that lookup found (listed:
 // m is its listing entry) or not: cached for the listed ones, made at each
 // call for the others (their names are the caller's, and not kept).
-func (c *listing) decide(name string, m bridge.MethodInfo, listed bool) policy.Decision {
+func (c *Listing) Decide(name string, m bridge.MethodInfo, listed bool) policy.Decision {
 	if listed {
 		c.mu.RLock()
 		d, ok := c.decisions[name]
@@ -179,17 +201,25 @@ func (c *listing) decide(name string, m bridge.MethodInfo, listed bool) policy.D
 
 // bumpIfChangedLocked moves gen on when the listing says something else
 // than known, fromCatalog and methods. c.mu must be held.
-func (c *listing) bumpIfChangedLocked(known, fromCatalog bool, methods map[string]bridge.MethodInfo) {
+func (c *Listing) bumpIfChangedLocked(known, fromCatalog bool, methods map[string]bridge.MethodInfo) {
 	if known != c.known || fromCatalog != c.fromCatalog || !maps.EqualFunc(methods, c.methods, func(a, b bridge.MethodInfo) bool { return reflect.DeepEqual(a, b) }) {
 		c.gen.Add(1)
 	}
 }
 
-// generation returns the number of changes of the listing so far.
-func (c *listing) generation() uint64 { return c.gen.Load() }
+// Generation returns the number of changes of the listing so far.
+func (c *Listing) Generation() uint64 { return c.gen.Load() }
 
-// command returns the catalog's description of a method.
-func (c *listing) command(name string) (catalog.Command, bool) {
+// Fetched returns when the listing was last asked of the upstream; zero
+// before the first answer.
+func (c *Listing) Fetched() time.Time {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.fetched
+}
+
+// Command returns the catalog's description of a method.
+func (c *Listing) Command(name string) (catalog.Command, bool) {
 	if c.static == nil {
 		return catalog.Command{}, false
 	}
@@ -200,9 +230,9 @@ func (c *listing) command(name string) (catalog.Command, bool) {
 // succeeds (the upstream may not be connected yet).
 const catalogPoll = 250 * time.Millisecond
 
-// run refreshes the catalog every interval until ctx ends; until the first
+// Run refreshes the catalog every interval until ctx ends; until the first
 // success, it tries every catalogPoll.
-func (c *listing) run(ctx context.Context, interval time.Duration) {
+func (c *Listing) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -213,15 +243,15 @@ func (c *listing) run(ctx context.Context, interval time.Duration) {
 		}
 		next := catalogPoll
 		if c.up.Ready() == nil {
-			lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := c.load(lctx)
+			lctx, cancel := context.WithTimeout(ctx, c.timeout)
+			err := c.Load(lctx)
 			cancel()
 			switch {
 			case err == nil:
 				next = interval
 			case ctx.Err() == nil:
 				c.logger.Debug("method discovery failed", slog.Any("err", err))
-				if c.attempted() {
+				if c.Attempted() {
 					next = interval // the upstream has no listing
 				}
 			}
@@ -230,18 +260,19 @@ func (c *listing) run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// attempted reports whether a discovery got an answer, even a refusal: a
-// Java module has no ListAPI, and asking it every poll is pointless.
-func (c *listing) attempted() bool {
+// Attempted reports whether a discovery got an answer, even a refusal: a
+// Java module has no ListAPI, and asking it every poll is pointless; and
+// until then, what may be called is not known.
+func (c *Listing) Attempted() bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return !c.fetched.IsZero()
 }
 
-// lookup finds a method. ok is false when the catalog is known and has no
+// Lookup finds a method. ok is false when the catalog is known and has no
 // such method; known is false when every name is passed through. A miss
 // refreshes the catalog first, at most every catalogRetry.
-func (c *listing) lookup(ctx context.Context, name string) (m bridge.MethodInfo, known, ok bool) {
+func (c *Listing) Lookup(ctx context.Context, name string) (m bridge.MethodInfo, known, ok bool) {
 	c.mu.RLock()
 	_, found := c.methods[name]
 	fetched := c.fetched
@@ -249,14 +280,14 @@ func (c *listing) lookup(ctx context.Context, name string) (m bridge.MethodInfo,
 	if found || c.up.Ready() != nil || time.Since(fetched) < catalogRetry {
 		return c.result(name)
 	}
-	_ = c.load(ctx)
+	_ = c.Load(ctx)
 	return c.result(name)
 }
 
 // result is lookup's answer from what is known now: a method found; a
 // name the catalog lacks, or with nothing known, unlisted (known false, ok
 // true); a name an upstream listing lacks, unknown (ok false).
-func (c *listing) result(name string) (bridge.MethodInfo, bool, bool) {
+func (c *Listing) result(name string) (bridge.MethodInfo, bool, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	m, found := c.methods[name]
@@ -269,15 +300,15 @@ func (c *listing) result(name string) (bridge.MethodInfo, bool, bool) {
 	return m, true, false
 }
 
-// Where the methods come from (MethodList.Source).
+// Where the methods come from (List's source).
 const (
-	sourceUpstream = "upstream"
-	sourceCatalog  = "catalog"
-	sourceNone     = "none"
+	SourceUpstream = "upstream"
+	SourceCatalog  = "catalog"
+	SourceNone     = "none"
 )
 
-// list returns the methods sorted by name, and where they come from.
-func (c *listing) list() ([]bridge.MethodInfo, string) {
+// List returns the methods sorted by name, and where they come from.
+func (c *Listing) List() ([]bridge.MethodInfo, string) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out := make([]bridge.MethodInfo, 0, len(c.methods))
@@ -287,12 +318,12 @@ func (c *listing) list() ([]bridge.MethodInfo, string) {
 	sort.Slice(out, func(i, j int) bool { return out[i].MethodName < out[j].MethodName })
 	switch {
 	case !c.known:
-		return out, sourceNone
+		return out, SourceNone
 	case c.fromCatalog:
-		return out, sourceCatalog
+		return out, SourceCatalog
 	}
-	return out, sourceUpstream
+	return out, SourceUpstream
 }
 
-// lookupCached finds a method without refreshing the listing.
-func (c *listing) lookupCached(name string) (bridge.MethodInfo, bool, bool) { return c.result(name) }
+// LookupCached finds a method without refreshing the listing.
+func (c *Listing) LookupCached(name string) (bridge.MethodInfo, bool, bool) { return c.result(name) }

@@ -1,4 +1,4 @@
-package gateway
+package upstream
 
 import (
 	"context"
@@ -88,7 +88,7 @@ func (m *Managed) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
 	}()
 	// A plain GetConsolidatedAPI is refused by Nulstar's ServiceManager
 	// and unknown to a Java Manager: ListAPI, then the subscription.
-	list, err := listMethodsWith(ctx, clientAdapter{m.link.Client()}, "ListAPI")
+	list, err := listMethodsWith(ctx, m.link.Client(), "ListAPI")
 	if err == nil {
 		return list, nil
 	}
@@ -107,7 +107,7 @@ func (m *Managed) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
 	seen := map[string]bool{}
 	var out []bridge.MethodInfo
 	for _, c := range m.candidates() {
-		ms, lerr := listMethods(ctx, clientAdapter{c})
+		ms, lerr := listMethods(ctx, c)
 		if lerr != nil {
 			continue
 		}
@@ -245,7 +245,7 @@ func (m *Managed) route(ctx context.Context, method string) *bridge.Client {
 		if asked || !c.Ready() || c == m.link.Client() {
 			continue
 		}
-		ms, err := listMethods(ctx, clientAdapter{c})
+		ms, err := listMethods(ctx, c)
 		var rpcErr *bridge.RPCError
 		if err != nil && !errors.As(err, &rpcErr) {
 			continue // a transport failure: ask again later
@@ -381,4 +381,22 @@ func (m *Managed) Subscribe(ctx context.Context, req bridge.Request) (*bridge.Su
 		}
 	}
 	return owner.Subscribe(ctx, req)
+}
+
+// CallEach calls method on every module of the role table, once per module
+// process (RPC-TOOL callMultiplyRpc), and returns each one's answer by role.
+func (m *Managed) CallEach(ctx context.Context, method string, params json.RawMessage) map[string]bridge.Answer {
+	return m.modules.CallEach(ctx, method, params)
+}
+
+// Route returns the URL of the module a method is routed to, once a call
+// found it; ok is false before, and for the methods the Manager forwards.
+func (m *Managed) Route(method string) (url string, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.routes[method]
+	if c == nil {
+		return "", false
+	}
+	return c.URL(), true
 }
