@@ -384,9 +384,9 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		logger:        logger,
 		listing: upstream.NewListing(upstream.ListingConfig{Upstream: cfg.Upstream, Documents: cfg.Documents,
 			Catalog: cfg.Catalog, Policy: cfg.Policy, CallTimeout: cfg.CallTimeout}, logger),
-		slots:         newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient, cfg.Hub.Grace()),
-		streamsDone:   make(chan struct{}),
-		announced:     map[string]bool{},
+		slots:       newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient, cfg.Hub.Grace()),
+		streamsDone: make(chan struct{}),
+		announced:   map[string]bool{},
 	}
 	s.pump = newPump(s)
 	s.rights = newRightsWatcher(cfg.Auth.Recheck)

@@ -114,11 +114,11 @@ type derivedFeed struct {
 	timeout time.Duration // of each call that derives an event
 	render  func(method string, err error) json.RawMessage
 	params  json.RawMessage
-	ch     chan subscriptions.Update
-	ctx    context.Context
-	cancel context.CancelFunc
-	once   sync.Once
-	done   chan struct{}
+	ch      chan subscriptions.Update
+	ctx     context.Context
+	cancel  context.CancelFunc
+	once    sync.Once
+	done    chan struct{}
 }
 
 // Pause implements subscriptions.Pausable for a source that can pause (a

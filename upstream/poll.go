@@ -43,11 +43,11 @@ type pollFeed struct {
 	up      Upstream
 	timeout time.Duration // of one call: at most the period, at most Feeds.CallTimeout
 	render  func(method string, err error) json.RawMessage
-	key   subscriptions.Key
-	every time.Duration
-	event bool // keep only changes, every key.EventCounter of them
-	iv    bridge.Interval
-	hasIv bool
+	key     subscriptions.Key
+	every   time.Duration
+	event   bool // keep only changes, every key.EventCounter of them
+	iv      bridge.Interval
+	hasIv   bool
 
 	ch    chan subscriptions.Update
 	stop  chan struct{}
