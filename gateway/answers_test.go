@@ -15,7 +15,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
-	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/state"
 )
 
 // answersModule is an upstream with a method "blob" answering
@@ -119,7 +119,7 @@ func TestStoredAnswersBounded(t *testing.T) {
 	am := newAnswersModule(t)
 	ta := newTestAuth(t, auth.Config{})
 	one, other := ta.addKey(t, auth.KeyRecord{Scopes: []string{auth.ScopePublic}}), ta.addKey(t, auth.KeyRecord{Scopes: []string{auth.ScopePublic}})
-	bounds := subscriptions.AnswerBounds{PerClient: 3, PerClientBytes: 3 * subscriptions.AnswerOverhead, Total: 5, TotalBytes: 1 << 20}
+	bounds := state.AnswerBounds{PerClient: 3, PerClientBytes: 3 * state.AnswerOverhead, Total: 5, TotalBytes: 1 << 20}
 	tg := startGateway(t, gatewayOptions{nodeURL: am.url, cfg: Config{UnlistedScope: "public", Auth: ta, StoredAnswers: bounds, MaxStoredAnswerBytes: 8 << 10, ResultTTL: 2 * time.Second}})
 	async := func(key, body string) (int, http.Header) {
 		t.Helper()
@@ -214,7 +214,7 @@ func TestStoredAnswersFlood(t *testing.T) {
 	am := newAnswersModule(t)
 	const size, share = 30 << 10, 256 << 10
 	tg := startGateway(t, gatewayOptions{nodeURL: am.url, cfg: Config{UnlistedScope: "public",
-		StoredAnswers: subscriptions.AnswerBounds{PerClientBytes: share}, MaxStoredAnswerBytes: 1 << 20,
+		StoredAnswers: state.AnswerBounds{PerClientBytes: share}, MaxStoredAnswerBytes: 1 << 20,
 	}})
 	var locations []string
 	for i := range 40 {
@@ -247,7 +247,7 @@ func TestStoredAnswersAcrossInstances(t *testing.T) {
 	am := newAnswersModule(t)
 	oa, ob := redisOptions(t, rdb, prefix, "a", am.url), redisOptions(t, rdb, prefix, "b", am.url)
 	for _, o := range []*gatewayOptions{&oa, &ob} {
-		o.cfg.StoredAnswers = subscriptions.AnswerBounds{PerClient: 3}
+		o.cfg.StoredAnswers = state.AnswerBounds{PerClient: 3}
 		o.cfg.UnlistedScope = "public"
 	}
 	a, b := startGateway(t, oa), startGateway(t, ob)
@@ -289,11 +289,11 @@ func TestAnonymousIdempotencyKeysPerAddress(t *testing.T) {
 
 // countingCalls counts the reads of the store (Get) and the claims.
 type countingCalls struct {
-	subscriptions.Calls
+	state.Calls
 	gets, claims atomic.Int64
 }
 
-func (c *countingCalls) Get(ctx context.Context, id string) (subscriptions.CallRecord, bool, error) {
+func (c *countingCalls) Get(ctx context.Context, id string) (state.CallRecord, bool, error) {
 	c.gets.Add(1)
 	return c.Calls.Get(ctx, id)
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/policy"
-	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/state"
 )
 
 // Compound is a virtual method (D14): its child methods run in order, each
@@ -507,7 +507,7 @@ func (s *Server) restoreCompounds(ctx context.Context) error {
 // DocumentCompounds keeps the compound methods in shared documents (Redis),
 // so that every instance serves the same ones.
 type DocumentCompounds struct {
-	Docs subscriptions.Documents
+	Docs state.Documents
 }
 
 var _ CompoundStore = DocumentCompounds{}

@@ -12,6 +12,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/policy"
+	"github.com/nuls-gateway/nuls-gateway/state"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -47,7 +48,7 @@ func httpStatus(err error) int {
 		authErr  *auth.Error
 		accErr   *accessError
 		limited  *rateLimitedError
-		quota    *subscriptions.QuotaError
+		quota    *state.QuotaError
 	)
 	switch {
 	case errors.As(err, &maxBytes), errors.Is(err, errBatchAnswerTooLarge):

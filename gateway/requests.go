@@ -18,7 +18,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/state"
 )
 
 // Headers of asynchronous and idempotent calls.
@@ -104,14 +104,14 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 		return
 	}
 	p := principalOf(r)
-	rec := subscriptions.CallRecord{ID: newCallID(), Method: method, Instance: s.cfg.Instance, Owner: p.ID, Deadline: time.Now().Add(s.cfg.CallTimeout)}
+	rec := state.CallRecord{ID: newCallID(), Method: method, Instance: s.cfg.Instance, Owner: p.ID, Deadline: time.Now().Add(s.cfg.CallTimeout)}
 	keep := time.Duration(0)
 	if async || key != "" {
 		keep = s.cfg.ResultTTL
 		rec.Client = s.clientKey(r, p)
 		// Room for the answer before anything: a call beyond the
 		// bounds does not run.
-		if err := s.cfg.Calls.Reserve(r.Context(), rec, subscriptions.AnswerOverhead, s.cfg.CallTimeout+time.Second+roomMargin, s.cfg.StoredAnswers); err != nil {
+		if err := s.cfg.Calls.Reserve(r.Context(), rec, state.AnswerOverhead, s.cfg.CallTimeout+time.Second+roomMargin, s.cfg.StoredAnswers); err != nil {
 			s.writeStateError(w, r, err)
 			return
 		}
@@ -200,7 +200,7 @@ const roomMargin = time.Second
 // the caller's share (429) or the total (503), with Retry-After; or the
 // shared state away (503).
 func (s *Server) writeStateError(w http.ResponseWriter, r *http.Request, err error) {
-	var qe *subscriptions.QuotaError
+	var qe *state.QuotaError
 	if !errors.As(err, &qe) {
 		s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
 		return
@@ -281,7 +281,7 @@ func (s *Server) stateContext(ctx context.Context, keep time.Duration) context.C
 // its room, when keep is 0). It returns the answer kept, which is another
 // one when a's size is beyond the bounds (see keepAnswer), and whether it
 // was kept.
-func (s *Server) finish(ctx context.Context, rec subscriptions.CallRecord, a answer, keep time.Duration) (answer, bool) {
+func (s *Server) finish(ctx context.Context, rec state.CallRecord, a answer, keep time.Duration) (answer, bool) {
 	if !s.stateLocal {
 		// The answer is stored even if the client went away meanwhile.
 		ctx = s.stateContext(context.WithoutCancel(ctx), keep)
@@ -311,15 +311,15 @@ func (s *Server) finish(ctx context.Context, rec subscriptions.CallRecord, a ans
 // more than its bounds, whatever the answers: the caller of a synchronous
 // call has the answer itself; a retry of its Idempotency-Key is told the
 // call ran and gets no second run.
-func (s *Server) keepAnswer(ctx context.Context, rec subscriptions.CallRecord, a answer, keep time.Duration) (answer, error) {
+func (s *Server) keepAnswer(ctx context.Context, rec state.CallRecord, a answer, keep time.Duration) (answer, error) {
 	rec.Status, rec.Header, rec.Body = a.status, a.header, a.body
-	size := subscriptions.AnswerSize(rec)
+	size := state.AnswerSize(rec)
 	why := ""
 	if int64(len(a.body)) > s.cfg.MaxStoredAnswerBytes {
 		why = fmt.Sprintf("its body (%d bytes) is larger than one kept answer may be (%d bytes)", len(a.body), s.cfg.MaxStoredAnswerBytes)
 	} else {
 		err := s.cfg.Calls.Reserve(ctx, rec, size, keep+roomMargin, s.cfg.StoredAnswers)
-		var qe *subscriptions.QuotaError
+		var qe *state.QuotaError
 		switch {
 		case err == nil:
 			return a, nil
@@ -335,13 +335,13 @@ func (s *Server) keepAnswer(ctx context.Context, rec subscriptions.CallRecord, a
 	rec.Status, rec.Header, rec.Body = stub.status, stub.header, stub.body
 	// The stub fits the room taken at the start: this only sets its
 	// lifetime.
-	return stub, s.cfg.Calls.Reserve(ctx, rec, subscriptions.AnswerSize(rec), keep+roomMargin, s.cfg.StoredAnswers)
+	return stub, s.cfg.Calls.Reserve(ctx, rec, state.AnswerSize(rec), keep+roomMargin, s.cfg.StoredAnswers)
 }
 
 // notKeptAnswer is what is kept of a call's answer that the bounds leave
 // no room for: a 507 problem document saying why, with the reply's NULS
-// headers. It is smaller than subscriptions.AnswerOverhead.
-func notKeptAnswer(rec subscriptions.CallRecord, why string) answer {
+// headers. It is smaller than state.AnswerOverhead.
+func notKeptAnswer(rec state.CallRecord, why string) answer {
 	status := httpStatus(errAnswerNotKept)
 	p := Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Method: rec.Method,
 		Detail: errAnswerNotKept.Error() + ": " + why}
@@ -360,7 +360,7 @@ func notKeptAnswer(rec subscriptions.CallRecord, why string) answer {
 
 // goAsync runs an asynchronous call on its own, owned by Run: shutdown waits
 // for it to answer or time out.
-func (s *Server) goAsync(r *http.Request, rec subscriptions.CallRecord, keep time.Duration, key string, local *localCall, run func(context.Context) answer) {
+func (s *Server) goAsync(r *http.Request, rec state.CallRecord, keep time.Duration, key string, local *localCall, run func(context.Context) answer) {
 	s.async.Add(1)
 	ctx := context.WithoutCancel(r.Context())
 	go func() {

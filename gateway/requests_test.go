@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
+	"github.com/nuls-gateway/nuls-gateway/state"
 
 	"github.com/redis/go-redis/v9"
 
@@ -101,7 +102,7 @@ func TestIdempotencyKey(t *testing.T) {
 // gatedCalls holds the first call that claims an idempotency key right after
 // its claim, until release is closed.
 type gatedCalls struct {
-	subscriptions.Calls
+	state.Calls
 	claims  atomic.Int64
 	once    sync.Once
 	claimed chan struct{}
@@ -125,7 +126,7 @@ func (g *gatedCalls) Claim(ctx context.Context, key, fingerprint, id string, ttl
 // refused as the retry of a call whose instance died.
 func TestIdempotencyKeyRetryRightAfterClaim(t *testing.T) {
 	t.Parallel()
-	calls := &gatedCalls{Calls: subscriptions.NewMemoryCalls(), claimed: make(chan struct{}), release: make(chan struct{})}
+	calls := &gatedCalls{Calls: state.NewMemoryCalls(), claimed: make(chan struct{}), release: make(chan struct{})}
 	tg := startGateway(t, gatewayOptions{cfg: Config{Calls: calls}})
 	type reply struct {
 		status int
@@ -170,14 +171,14 @@ func redisOptions(t *testing.T, rdb *redis.Client, prefix, instance, nodeURL str
 		t.Fatal(err)
 	}
 	runCtx(t, cl.Run)
-	docs := subscriptions.NewRedisDocuments(rdb, prefix+":compounds", 0)
+	docs := state.NewRedisDocuments(rdb, prefix+":compounds", 0)
 	return gatewayOptions{
 		nodeURL: nodeURL,
 		hub:     subscriptions.Config{Cluster: cl, ClusterTick: 100 * time.Millisecond},
 		cfg: Config{
 			Instance:  instance,
-			Calls:     subscriptions.NewRedisCalls(rdb, prefix, 0),
-			Documents: subscriptions.NewRedisDocuments(rdb, prefix+":catalog", 0),
+			Calls:     state.NewRedisCalls(rdb, prefix, 0),
+			Documents: state.NewRedisDocuments(rdb, prefix+":catalog", 0),
 			Compounds: DocumentCompounds{Docs: docs},
 		},
 	}
@@ -241,12 +242,12 @@ func TestSharedStateAcrossInstances(t *testing.T) {
 // stallingCalls fails every operation after a delay, as Redis does while
 // it is away (a dial timeout).
 type stallingCalls struct {
-	subscriptions.Calls
+	state.Calls
 	delay time.Duration
 	begun atomic.Int64
 }
 
-func (c *stallingCalls) Begin(ctx context.Context, _ subscriptions.CallRecord, _ time.Duration) error {
+func (c *stallingCalls) Begin(ctx context.Context, _ state.CallRecord, _ time.Duration) error {
 	c.begun.Add(1)
 	time.Sleep(c.delay)
 	return errors.New("redis: dial tcp: connection refused")
@@ -256,7 +257,7 @@ func (c *stallingCalls) Begin(ctx context.Context, _ subscriptions.CallRecord, _
 // plain calls do not wait on the shared state again for a while.
 func TestPlainCallsSkipStateWhileDown(t *testing.T) {
 	t.Parallel()
-	calls := &stallingCalls{Calls: subscriptions.NewMemoryCalls(), delay: 300 * time.Millisecond}
+	calls := &stallingCalls{Calls: state.NewMemoryCalls(), delay: 300 * time.Millisecond}
 	tg := startGateway(t, gatewayOptions{cfg: Config{Calls: calls}})
 	if status, _, body := post(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`); status != http.StatusOK {
 		t.Fatalf("%d %s", status, body)
@@ -314,7 +315,7 @@ func TestIdempotencyKeepsOnlyFinalAnswers(t *testing.T) {
 
 // slowCalls answers every operation after 5s, or when its context ends, as
 // a Redis that is slow (DEBUG SLEEP 5).
-type slowCalls struct{ subscriptions.Calls }
+type slowCalls struct{ state.Calls }
 
 func (slowCalls) wait(ctx context.Context) error {
 	select {
@@ -324,10 +325,10 @@ func (slowCalls) wait(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-func (c slowCalls) Begin(ctx context.Context, _ subscriptions.CallRecord, _ time.Duration) error {
+func (c slowCalls) Begin(ctx context.Context, _ state.CallRecord, _ time.Duration) error {
 	return c.wait(ctx)
 }
-func (c slowCalls) Finish(ctx context.Context, _ subscriptions.CallRecord, _ time.Duration) error {
+func (c slowCalls) Finish(ctx context.Context, _ state.CallRecord, _ time.Duration) error {
 	return c.wait(ctx)
 }
 
@@ -335,7 +336,7 @@ func (c slowCalls) Finish(ctx context.Context, _ subscriptions.CallRecord, _ tim
 // and waits at most plainStateWait for it, however slow Redis is.
 func TestPlainCallsDoNotWaitOnASlowState(t *testing.T) {
 	t.Parallel()
-	tg := startGateway(t, gatewayOptions{cfg: Config{Calls: slowCalls{subscriptions.NewMemoryCalls()}}})
+	tg := startGateway(t, gatewayOptions{cfg: Config{Calls: slowCalls{state.NewMemoryCalls()}}})
 	start := time.Now()
 	if status, _, body := post(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`); status != http.StatusOK {
 		t.Fatalf("%d %s", status, body)

@@ -21,6 +21,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
+	"github.com/nuls-gateway/nuls-gateway/state"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
@@ -83,10 +84,10 @@ type Config struct {
 	Compounds CompoundStore
 	// Calls records the calls in flight, the answers of asynchronous and
 	// idempotent calls, and the idempotency keys. Default: in memory.
-	Calls subscriptions.Calls
+	Calls state.Calls
 	// Documents keeps the discovered method list for every instance to
 	// answer the same. Default: in memory.
-	Documents subscriptions.Documents
+	Documents state.Documents
 	// Instance names this gateway instance in call records. Default: a
 	// random name.
 	Instance string
@@ -100,7 +101,7 @@ type Config struct {
 	// its call starts: beyond the client's share a call gets 429, beyond
 	// the total 503, both with Retry-After. A zero field gets its default:
 	// 1000 answers and 16 MiB per client, 100,000 and 256 MiB in all.
-	StoredAnswers subscriptions.AnswerBounds
+	StoredAnswers state.AnswerBounds
 	// MaxStoredAnswerBytes bounds one kept answer's body. A larger answer
 	// (or one the caller's share has no room left for) is given to the
 	// caller of a synchronous call, and kept as a 507 problem document
@@ -217,10 +218,10 @@ func (c Config) withDefaults() Config {
 		c.Registry = prometheus.NewRegistry()
 	}
 	if c.Calls == nil {
-		c.Calls = subscriptions.NewMemoryCalls()
+		c.Calls = state.NewMemoryCalls()
 	}
 	if c.Documents == nil {
-		c.Documents = subscriptions.NewMemoryDocuments()
+		c.Documents = state.NewMemoryDocuments()
 	}
 	if c.Instance == "" {
 		c.Instance = "gw-" + newCallID()[:8]

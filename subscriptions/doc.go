@@ -47,10 +47,6 @@
 // appends the tape to the log. The loop owns the topic's mirror state and
 // starts and stops the other two.
 //
-// Calls and Documents are the other shared state of the gateway (calls in
-// flight, asynchronous answers, idempotency keys; compound methods and the
-// method list), each with a memory and a Redis implementation.
-//
 // Lock order: topic.mu before Member.mu; Hub.mu is never held while taking
 // a topic's lock except in Stats, which takes them one at a time. A topic
 // leaves the Hub before it is marked closed, so a reader told of the end

@@ -15,7 +15,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/policy"
-	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/state"
 )
 
 // catalogRetry is the least time between two refreshes caused by lookups of
@@ -35,8 +35,8 @@ const catalogRetry = 5 * time.Second
 // order: refresh, then mu.
 type Listing struct {
 	up     Upstream
-	docs   subscriptions.Documents // shares the list with the other instances
-	static *catalog.Catalog        // nil: no catalog
+	docs   state.Documents  // shares the list with the other instances
+	static *catalog.Catalog // nil: no catalog
 	policy *policy.Policy
 	logger *slog.Logger
 	// timeout bounds one discovery.
@@ -63,7 +63,7 @@ type ListingConfig struct {
 	Upstream Upstream
 	// Documents shares the discovered list with the other instances, for
 	// those whose upstream cannot list (state.Documents).
-	Documents subscriptions.Documents
+	Documents state.Documents
 	// Catalog describes the methods when the upstream lists none. Nil:
 	// nothing does.
 	Catalog *catalog.Catalog

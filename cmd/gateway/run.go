@@ -21,6 +21,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
+	"github.com/nuls-gateway/nuls-gateway/state"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/tracing"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
@@ -78,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			logger.Warn("traces not all exported", slog.Any("err", err))
 		}
 	}()
-	state := "memory"
+	store := "memory"
 	var rdb redis.UniversalClient
 	if cfg.RedisURL != "" {
 		redis.SetLogger(redisLog{logger.With("component", "redis")})
@@ -87,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		// Closed last, after the hub and the server are done with it.
 		defer rdb.Close()
-		state = "redis"
+		store = "redis"
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if err := rdb.Ping(pctx).Err(); err != nil {
 			// Start anyway: calls work without Redis, /readyz says
@@ -239,7 +240,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		TrustedProxies: cfg.TrustedProxies, MaxStreamsPerClient: cfg.MaxStreamsPerClient, MaxTopicsPerClient: cfg.MaxTopicsPerClient,
 		BodyTimeout: cfg.BodyTimeout, MaxCompounds: cfg.MaxCompounds, Catalog: methods, EventPollInterval: cfg.EventPollInterval,
 		Tracer: tp.Tracer(), PublicServiceURL: cfg.PublicService, ChainID: chainID,
-		StoredAnswers: subscriptions.AnswerBounds{
+		StoredAnswers: state.AnswerBounds{
 			PerClient: cfg.MaxStoredAnswersPerClient, PerClientBytes: int64(cfg.MaxStoredBytesPerClient),
 			Total: cfg.MaxStoredAnswers, TotalBytes: int64(cfg.MaxStoredBytes),
 		},
@@ -254,9 +255,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		hubStage.goRun(logger, "cluster", cluster.Run)
 		hubCfg.Cluster = cluster
-		gwCfg.Calls = subscriptions.NewRedisCalls(rdb, cfg.RedisPrefix, 0)
-		gwCfg.Documents = subscriptions.NewRedisDocuments(rdb, cfg.RedisPrefix+":catalog", 0)
-		gwCfg.Compounds = gateway.DocumentCompounds{Docs: subscriptions.NewRedisDocuments(rdb, cfg.RedisPrefix+":compounds", 0)}
+		gwCfg.Calls = state.NewRedisCalls(rdb, cfg.RedisPrefix, 0)
+		gwCfg.Documents = state.NewRedisDocuments(rdb, cfg.RedisPrefix+":catalog", 0)
+		gwCfg.Compounds = gateway.DocumentCompounds{Docs: state.NewRedisDocuments(rdb, cfg.RedisPrefix+":compounds", 0)}
 		gwCfg.ReadyChecks = map[string]func(context.Context) error{"redis": redisPing(rdb)}
 	}
 	hub = subscriptions.NewHub(hubCfg, upstream.Feeds{Upstream: up, PollEvents: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, RenderError: gateway.StreamError}, logger.With("component", "hub"))
@@ -329,7 +330,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger.Info("gateway listening",
 		slog.String("version", buildinfo.Version()), slog.String("commit", buildinfo.Commit()), slog.Bool("tracing", tp.Tracer() != nil),
 		slog.String("addr", ln.Addr().String()), slog.String("scheme", scheme), slog.String("upstream", redactedURL(upstreamURL)),
-		slog.String("topology", cfg.Topology), slog.String("state", state), slog.String("instance", instance),
+		slog.String("topology", cfg.Topology), slog.String("state", store), slog.String("instance", instance),
 		slog.String("scopes", strings.Join(cfg.Scopes, ",")), slog.Duration("call_timeout", cfg.CallTimeout),
 		slog.String("anonymous_scopes", strings.Join(cfg.AnonymousScopes, ",")), slog.Bool("keys_file", cfg.KeysFile != ""),
 		slog.Bool("jwt", cfg.JWTSecret != "" || cfg.JWKS != ""), slog.String("rate_plans", ratelimit.FormatPlans(cfg.RatePlans)),

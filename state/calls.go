@@ -1,4 +1,4 @@
-package subscriptions
+package state
 
 import (
 	"container/heap"
@@ -68,9 +68,9 @@ type QuotaError struct {
 
 func (e *QuotaError) Error() string {
 	if e.Total {
-		return "subscriptions: as many answers are kept as the gateway keeps"
+		return "state: as many answers are kept as the gateway keeps"
 	}
-	return "subscriptions: this client has as many answers kept as one client may"
+	return "state: this client has as many answers kept as one client may"
 }
 
 // Calls keeps CallRecords and idempotency keys. Implementations are safe for
@@ -106,7 +106,7 @@ type Calls interface {
 
 // ErrNoRoom refuses to keep an answer larger than the room reserved for it
 // (see Calls.Reserve).
-var ErrNoRoom = errors.New("subscriptions: no room reserved for this answer")
+var ErrNoRoom = errors.New("state: no room reserved for this answer")
 
 // MemoryCalls is Calls for one instance. The answers it keeps stay within
 // their rooms, and so within the bounds given to Reserve.

@@ -1,4 +1,4 @@
-package subscriptions
+package state
 
 import (
 	"context"
@@ -38,6 +38,9 @@ func NewRedisCalls(rdb redis.UniversalClient, prefix string, opTimeout time.Dura
 	return &RedisCalls{rdb: rdb, prefix: prefix, timeout: opTimeout}
 }
 
+// defaultOpTimeout bounds one Redis operation of the stores.
+const defaultOpTimeout = 2 * time.Second
+
 func (rc *RedisCalls) callKey(id string) string { return rc.prefix + ":call:" + id }
 
 //go:embed lua/answers.lua
@@ -64,7 +67,7 @@ func (rc *RedisCalls) Reserve(ctx context.Context, rec CallRecord, bytes int64, 
 	case err != nil:
 		return err
 	case len(res) != 2:
-		return fmt.Errorf("subscriptions: answers.lua answered %v", res)
+		return fmt.Errorf("state: answers.lua answered %v", res)
 	case res[0] == 0:
 		return nil
 	}
