@@ -9,6 +9,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 )
 
@@ -94,7 +95,7 @@ func (e *accessError) Error() string {
 
 // compoundScope is the scope a compound method needs: the strictest of its
 // children's; "" when a child is not callable.
-func (s *Server) compoundScope(c Compound) string {
+func (s *Server) compoundScope(c compound.Definition) string {
 	scope := auth.ScopePublic
 	for _, child := range c.Methods {
 		info, known, ok := s.listing.LookupCached(child.Method)

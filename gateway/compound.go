@@ -6,121 +6,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"regexp"
-	"sort"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/policy"
-	"github.com/nuls-gateway/nuls-gateway/state"
 )
-
-// Compound is a virtual method (D14): its child methods run in order, each
-// with the caller's parameters renamed through its aliases.
-type Compound struct {
-	// Name of the virtual method, called with POST /rpc/{name}.
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-	// Methods are the children, in execution order.
-	Methods []CompoundChild `json:"methods"`
-}
-
-// CompoundChild is one child method and its parameter aliases.
-type CompoundChild struct {
-	Method string `json:"method"`
-	// Params maps each child parameter to the name the caller uses for it
-	// (the NULS CompoundMethods form {"param": "alias"}).
-	Params map[string]string `json:"params,omitempty"`
-}
-
-// CompoundStore keeps the compound methods. Implementations are safe for
-// concurrent use.
-type CompoundStore interface {
-	// Add stores c; it fails with ErrCompoundExists when the name is taken.
-	Add(ctx context.Context, c Compound) error
-	// Get returns the compound method called name, and whether it exists.
-	Get(ctx context.Context, name string) (Compound, bool, error)
-	// List returns every compound method, sorted by name.
-	List(ctx context.Context) ([]Compound, error)
-	// Delete removes one; it reports whether it existed.
-	Delete(ctx context.Context, name string) (bool, error)
-}
-
-// ErrCompoundExists reports a compound method name already taken.
-var ErrCompoundExists = errors.New("gateway: compound method exists")
 
 // errTooManyCompounds reports a compound method beyond Config.MaxCompounds.
 var errTooManyCompounds = errors.New("the gateway holds as many compound methods as it allows")
-
-// Bounds of one compound method: they are kept by every instance,
-// described in every OpenAPI document and announced to the Manager.
-const (
-	maxCompoundBytes       = 16 << 10
-	maxCompoundChildren    = 16
-	maxCompoundParams      = 32 // per child
-	maxCompoundDescription = 1024
-)
-
-// paramName is what a compound method accepts as a parameter or an alias.
-var paramName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
-
-// MemoryCompounds is a CompoundStore in memory, for one instance.
-type MemoryCompounds struct {
-	mu sync.RWMutex // guards m
-	m  map[string]Compound
-}
-
-var _ CompoundStore = (*MemoryCompounds)(nil)
-
-// NewMemoryCompounds returns an empty store.
-func NewMemoryCompounds() *MemoryCompounds { return &MemoryCompounds{m: map[string]Compound{}} }
-
-// Add implements CompoundStore.
-func (s *MemoryCompounds) Add(_ context.Context, c Compound) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[c.Name]; ok {
-		return ErrCompoundExists
-	}
-	s.m[c.Name] = c
-	return nil
-}
-
-// Get implements CompoundStore.
-func (s *MemoryCompounds) Get(_ context.Context, name string) (Compound, bool, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	c, ok := s.m[name]
-	return c, ok, nil
-}
-
-// List implements CompoundStore.
-func (s *MemoryCompounds) List(context.Context) ([]Compound, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]Compound, 0, len(s.m))
-	for _, c := range s.m {
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
-}
-
-// Delete implements CompoundStore.
-func (s *MemoryCompounds) Delete(_ context.Context, name string) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.m[name]
-	delete(s.m, name)
-	return ok, nil
-}
 
 // createCompound registers a compound method.
 //
@@ -132,8 +30,8 @@ func (s *MemoryCompounds) Delete(_ context.Context, name string) (bool, error) {
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Security		APIKeyAuth
-//	@Param			compound	body		Compound	true	"The compound method"
-//	@Success		201			{object}	Compound
+//	@Param			compound	body		compound.Definition	true	"The compound method"
+//	@Success		201			{object}	compound.Definition
 //	@Failure		400			{object}	Problem	"Invalid definition, alias collision, or a definition beyond the bounds"
 //	@Failure		401			{object}	Problem	"A credential is needed"
 //	@Failure		403			{object}	Problem	"The credential lacks the admin scope"
@@ -147,13 +45,13 @@ func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w, r, p, 1) {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxCompoundBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, compound.MaxBytes)
 	body, err := readBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := decodeCompound(body)
+	c, err := compound.Decode(body)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -187,7 +85,7 @@ func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) {
 //	@ID			listCompoundMethods
 //	@Tags		methods
 //	@Produce	json
-//	@Success	200	{array}		Compound
+//	@Success	200	{array}		compound.Definition
 //	@Failure	429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router		/compound-methods [get]
 func (s *Server) listCompounds(w http.ResponseWriter, r *http.Request) {
@@ -206,7 +104,7 @@ func (s *Server) listCompounds(w http.ResponseWriter, r *http.Request) {
 //	@Tags		methods
 //	@Security	BearerAuth
 //	@Security	APIKeyAuth
-//	@Param		name	path	string	true	"Compound method name"
+//	@Param		name	path	string	true	"compound.Definition method name"
 //	@Success	204
 //	@Failure	401	{object}	Problem
 //	@Failure	403	{object}	Problem
@@ -233,96 +131,38 @@ func (s *Server) deleteCompound(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// decodeCompound reads a definition strictly: known fields only, one JSON
-// value and nothing after it.
-func decodeCompound(body []byte) (Compound, error) {
-	var c Compound
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, badRequest("malformed compound method: " + err.Error())
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return c, badRequest("malformed compound method: data after the JSON object")
-	}
-	return c, nil
-}
-
 // validateCompound checks a definition: a free valid name, children the
-// creator may call, bounded sizes and no colliding aliases. An alias may feed
-// several parameters (chainId and assetChainId, say) but only of one type:
-// an alias feeding an integer and a string collides.
-func (s *Server) validateCompound(ctx context.Context, p *auth.Principal, c Compound) error {
+// creator may call, and the model's bounds (compound.Definition.Validate).
+func (s *Server) validateCompound(ctx context.Context, p *auth.Principal, c compound.Definition) error {
 	if !methodName.MatchString(c.Name) {
 		return fmt.Errorf("%w %q", errBadMethodName, c.Name)
 	}
 	if protocol, kernel := policy.CommandKind(c.Name); protocol || kernel {
 		return badRequest(c.Name + " is a command of the module protocol")
 	}
-	switch {
-	case len(c.Methods) == 0:
-		return badRequest("a compound method needs child methods")
-	case len(c.Methods) > maxCompoundChildren:
-		return badRequest(fmt.Sprintf("a compound method has at most %d children", maxCompoundChildren))
-	case utf8.RuneCountInString(c.Description) > maxCompoundDescription:
-		return badRequest(fmt.Sprintf("the description is longer than %d characters", maxCompoundDescription))
+	if _, known, ok := s.listing.Lookup(ctx, c.Name); known && ok {
+		return fmt.Errorf("%w: %s is an upstream method", compound.ErrExists, c.Name)
 	}
 	// The creator's grants, whatever its method allow-list: the children
 	// must be methods it could call.
 	creator := *p
 	creator.Methods = nil
-	if _, known, ok := s.listing.Lookup(ctx, c.Name); known && ok {
-		return fmt.Errorf("%w: %s is an upstream method", ErrCompoundExists, c.Name)
-	}
-	aliasKind := map[string]bridge.JSONKind{}
-	seen := map[string]bool{}
-	for _, child := range c.Methods {
-		if seen[child.Method] {
-			return badRequest("child method " + child.Method + " appears twice")
+	return c.Validate(func(method string) (bridge.MethodInfo, error) {
+		if _, kernel := policy.CommandKind(method); kernel {
+			return bridge.MethodInfo{}, badRequest(method + " is a kernel command")
 		}
-		seen[child.Method] = true
-		if _, kernel := policy.CommandKind(child.Method); kernel {
-			return badRequest("child method " + child.Method + " is a kernel command")
-		}
-		info, _, _, err := s.access(ctx, &creator, child.Method)
-		if err != nil {
-			return fmt.Errorf("child method %s: %w", child.Method, err)
-		}
-		if len(child.Params) > maxCompoundParams {
-			return badRequest(fmt.Sprintf("child method %s: at most %d parameters", child.Method, maxCompoundParams))
-		}
-		for param, alias := range child.Params {
-			if !paramName.MatchString(alias) || !paramName.MatchString(param) {
-				return badRequest("child method " + child.Method + ": parameters and aliases are names of letters, digits and _")
-			}
-			kind := declaredKind(info, param)
-			if prev, ok := aliasKind[alias]; ok && prev != kind && prev != bridge.KindAny && kind != bridge.KindAny {
-				return badRequest(fmt.Sprintf("alias %s collides: it names parameters of types %s and %s", alias, prev, kind))
-			}
-			if kind != bridge.KindAny || aliasKind[alias] == bridge.KindAny {
-				aliasKind[alias] = kind
-			}
-		}
-	}
-	return nil
-}
-
-func declaredKind(m bridge.MethodInfo, param string) bridge.JSONKind {
-	for _, p := range m.Parameters {
-		if p.ParameterName == param {
-			return p.Kind()
-		}
-	}
-	return bridge.KindAny
+		info, _, _, err := s.access(ctx, &creator, method)
+		return info, err
+	})
 }
 
 // compound returns the compound method called name, if any. A method the
 // upstream lists is never one (validateCompound refuses its name), so the
 // store is not asked for it: a call of an upstream method then needs no
 // shared state, and goes on while Redis is away.
-func (s *Server) compound(ctx context.Context, name string) (Compound, bool, error) {
+func (s *Server) compound(ctx context.Context, name string) (compound.Definition, bool, error) {
 	if _, known, ok := s.listing.LookupCached(name); known && ok {
-		return Compound{}, false, nil
+		return compound.Definition{}, false, nil
 	}
 	return s.cfg.Compounds.Get(ctx, name)
 }
@@ -330,7 +170,7 @@ func (s *Server) compound(ctx context.Context, name string) (Compound, bool, err
 // checkCompound checks that p may call the compound method c with params:
 // it needs the highest scope of c's children, and its allow-list, if any,
 // must name c.
-func (s *Server) checkCompound(p *auth.Principal, c Compound, params json.RawMessage) error {
+func (s *Server) checkCompound(p *auth.Principal, c compound.Definition, params json.RawMessage) error {
 	scope := s.compoundScope(c)
 	if !s.exposed(scope) {
 		return fmt.Errorf("%w: %s is %s", errNotCallable, c.Name, scope)
@@ -343,7 +183,7 @@ func (s *Server) checkCompound(p *auth.Principal, c Compound, params json.RawMes
 
 // compoundWeight is what a call of c costs: its own weight when one is
 // configured, else the sum of its children's.
-func (s *Server) compoundWeight(c Compound) int {
+func (s *Server) compoundWeight(c compound.Definition) int {
 	if w, ok := s.cfg.Weights[c.Name]; ok {
 		return w
 	}
@@ -358,7 +198,7 @@ func (s *Server) compoundWeight(c Compound) int {
 // the whole. The result is {"<child>": <result>, ...} in child order. The
 // children are checked with p's grants: the allow-list that let p call the
 // compound method lets it call what the method is made of.
-func (s *Server) runCompound(ctx context.Context, p *auth.Principal, c Compound, params json.RawMessage) (json.RawMessage, error) {
+func (s *Server) runCompound(ctx context.Context, p *auth.Principal, c compound.Definition, params json.RawMessage) (json.RawMessage, error) {
 	grants := *p
 	grants.Methods = nil
 	var caller map[string]json.RawMessage
@@ -368,7 +208,7 @@ func (s *Server) runCompound(ctx context.Context, p *auth.Principal, c Compound,
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for i, child := range c.Methods {
-		raw, _ := json.Marshal(s.childParams(child, caller))
+		raw, _ := json.Marshal(child.Arguments(caller, s.childInfo(child.Method)))
 		if err := s.checkCall(ctx, &grants, child.Method, raw); err != nil {
 			return nil, fmt.Errorf("%s: %w", child.Method, err)
 		}
@@ -388,74 +228,20 @@ func (s *Server) runCompound(ctx context.Context, p *auth.Principal, c Compound,
 	return b.Bytes(), nil
 }
 
-// compoundInfo describes a compound method like an upstream one: its
-// parameters are its aliases, typed by the child parameters they feed, and
-// the children's declared parameters that no alias feeds, which the caller
-// passes under their own names (childParams).
-func (s *Server) compoundInfo(c Compound) bridge.MethodInfo {
-	mi := bridge.MethodInfo{
-		MethodName: c.Name, MethodDescription: c.Description, MethodMinEvent: "0", MethodMinPeriod: "0",
-		MethodScope: s.compoundScope(c), Parameters: []bridge.ParameterInfo{},
-	}
-	seen := map[string]bool{}
-	add := func(name string, typed bridge.ParameterInfo) {
-		if seen[name] {
-			return
-		}
-		seen[name] = true
-		typed.ParameterName = name
-		mi.Parameters = append(mi.Parameters, typed)
-	}
-	for _, child := range c.Methods {
-		info, _, _ := s.listing.LookupCached(child.Method)
-		declared := map[string]bridge.ParameterInfo{}
-		for _, p := range info.Parameters {
-			declared[p.ParameterName] = p
-		}
-		aliases := make([]string, 0, len(child.Params))
-		byAlias := map[string]string{}
-		for param, alias := range child.Params {
-			aliases = append(aliases, alias)
-			byAlias[alias] = param
-		}
-		sort.Strings(aliases)
-		for _, alias := range aliases {
-			add(alias, declared[byAlias[alias]])
-		}
-		for _, p := range info.Parameters {
-			if _, aliased := child.Params[p.ParameterName]; !aliased {
-				add(p.ParameterName, p)
-			}
-		}
-	}
-	return mi
+// compoundInfo describes a compound method like an upstream one.
+func (s *Server) compoundInfo(c compound.Definition) bridge.MethodInfo {
+	return c.Info(s.compoundScope(c), s.childInfo)
 }
 
-// childParams are the parameters of one child, from the caller's: each
-// alias's value under the child's name for it, and each parameter the
-// child declares that no alias feeds, under its own name.
-func (s *Server) childParams(child CompoundChild, caller map[string]json.RawMessage) map[string]json.RawMessage {
-	out := map[string]json.RawMessage{}
-	for param, alias := range child.Params {
-		if v, ok := caller[alias]; ok {
-			out[param] = v
-		}
-	}
-	info, _, _ := s.listing.LookupCached(child.Method)
-	for _, p := range info.Parameters {
-		if _, aliased := child.Params[p.ParameterName]; aliased {
-			continue
-		}
-		if v, ok := caller[p.ParameterName]; ok {
-			out[p.ParameterName] = v
-		}
-	}
-	return out
+// childInfo is what a child method declares, as the listing knows it.
+func (s *Server) childInfo(method string) bridge.MethodInfo {
+	info, _, _ := s.listing.LookupCached(method)
+	return info
 }
 
 // announceCompound registers the compound method on the gateway's own module,
 // so that RegisterAPI tells the Manager (D14), and other modules can call it.
-func (s *Server) announceCompound(c Compound) {
+func (s *Server) announceCompound(c compound.Definition) {
 	if s.cfg.Module == nil {
 		return
 	}
@@ -502,72 +288,6 @@ func (s *Server) restoreCompounds(ctx context.Context) error {
 		s.announceCompound(c)
 	}
 	return nil
-}
-
-// DocumentCompounds keeps the compound methods in shared documents (Redis),
-// so that every instance serves the same ones.
-type DocumentCompounds struct {
-	Docs state.Documents
-}
-
-var _ CompoundStore = DocumentCompounds{}
-
-// Add implements CompoundStore.
-func (d DocumentCompounds) Add(ctx context.Context, c Compound) error {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	ok, err := d.Docs.Add(ctx, c.Name, b)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errStateUnavailable, err)
-	}
-	if !ok {
-		return ErrCompoundExists
-	}
-	return nil
-}
-
-// Get implements CompoundStore.
-func (d DocumentCompounds) Get(ctx context.Context, name string) (Compound, bool, error) {
-	b, ok, err := d.Docs.Get(ctx, name)
-	if err != nil || !ok {
-		if err != nil {
-			err = fmt.Errorf("%w: %v", errStateUnavailable, err)
-		}
-		return Compound{}, false, err
-	}
-	var c Compound
-	if err := json.Unmarshal(b, &c); err != nil {
-		return Compound{}, false, err
-	}
-	return c, true, nil
-}
-
-// List implements CompoundStore.
-func (d DocumentCompounds) List(ctx context.Context) ([]Compound, error) {
-	docs, err := d.Docs.List(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errStateUnavailable, err)
-	}
-	out := make([]Compound, 0, len(docs))
-	for _, b := range docs {
-		var c Compound
-		if json.Unmarshal(b, &c) == nil {
-			out = append(out, c)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
-}
-
-// Delete implements CompoundStore.
-func (d DocumentCompounds) Delete(ctx context.Context, name string) (bool, error) {
-	ok, err := d.Docs.Delete(ctx, name)
-	if err != nil {
-		return false, fmt.Errorf("%w: %v", errStateUnavailable, err)
-	}
-	return ok, nil
 }
 
 // compoundSync is how often the compound methods another instance added or

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/compound"
 )
 
 // deleteWith sends a DELETE and returns the status.
@@ -87,9 +88,9 @@ func TestCompoundMethods(t *testing.T) {
 		{"protocol command child", `{"name":"x7","methods":[{"method":"RegisterAPI"}]}`, http.StatusNotFound},
 		{"protocol command name", `{"name":"ListAPI","methods":[{"method":"latestHeight"}]}`, http.StatusBadRequest},
 		{"kernel command child", `{"name":"x8","methods":[{"method":"terminate"}]}`, http.StatusBadRequest},
-		{"too many children", `{"name":"x9","methods":[` + strings.TrimSuffix(strings.Repeat(`{"method":"latestHeight"},`, maxCompoundChildren+1), ",") + `]}`, http.StatusBadRequest},
-		{"too large", `{"name":"x10","description":"` + strings.Repeat("x", maxCompoundBytes) + `","methods":[{"method":"latestHeight"}]}`, http.StatusRequestEntityTooLarge},
-		{"long description", `{"name":"x11","description":"` + strings.Repeat("é", maxCompoundDescription+1) + `","methods":[{"method":"latestHeight"}]}`, http.StatusBadRequest},
+		{"too many children", `{"name":"x9","methods":[` + strings.TrimSuffix(strings.Repeat(`{"method":"latestHeight"},`, compound.MaxChildren+1), ",") + `]}`, http.StatusBadRequest},
+		{"too large", `{"name":"x10","description":"` + strings.Repeat("x", compound.MaxBytes) + `","methods":[{"method":"latestHeight"}]}`, http.StatusRequestEntityTooLarge},
+		{"long description", `{"name":"x11","description":"` + strings.Repeat("é", 1024+1) + `","methods":[{"method":"latestHeight"}]}`, http.StatusBadRequest},
 		{"bad alias", `{"name":"x12","methods":[{"method":"latestHeight","params":{"chainId":"a b"}}]}`, http.StatusBadRequest},
 	}
 	for _, tt := range tests {
@@ -200,15 +201,17 @@ func TestCompoundMethodsNeedAdmin(t *testing.T) {
 	}
 }
 
-// unreachableCompounds is a CompoundStore whose shared state cannot be
+// unreachableCompounds is a compound.Store whose shared state cannot be
 // reached, as Redis while it is down.
 type unreachableCompounds struct{}
 
-func (unreachableCompounds) Add(context.Context, Compound) error { return errStateUnavailable }
-func (unreachableCompounds) Get(context.Context, string) (Compound, bool, error) {
-	return Compound{}, false, errStateUnavailable
+func (unreachableCompounds) Add(context.Context, compound.Definition) error {
+	return errStateUnavailable
 }
-func (unreachableCompounds) List(context.Context) ([]Compound, error) {
+func (unreachableCompounds) Get(context.Context, string) (compound.Definition, bool, error) {
+	return compound.Definition{}, false, errStateUnavailable
+}
+func (unreachableCompounds) List(context.Context) ([]compound.Definition, error) {
 	return nil, errStateUnavailable
 }
 func (unreachableCompounds) Delete(context.Context, string) (bool, error) {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 	"github.com/nuls-gateway/nuls-gateway/openapi"
 )
@@ -69,7 +70,7 @@ type documents struct {
 	mu sync.Mutex
 	// compounds are the compound methods as last read, with their digest;
 	// read is when, and readGen the compoundGen then.
-	compounds []Compound
+	compounds []compound.Definition
 	digest    [sha256.Size]byte
 	read      time.Time
 	readGen   uint64

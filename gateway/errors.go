@@ -10,6 +10,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/state"
@@ -43,6 +44,7 @@ func httpStatus(err error) int {
 		bad      *badRequestError
 		pce      *bridge.ParamCheckError
 		bound    *policy.BoundError
+		badDef   *compound.InvalidError
 		maxBytes *http.MaxBytesError
 		bodyErr  *bodyError
 		authErr  *auth.Error
@@ -90,7 +92,7 @@ func httpStatus(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, subscriptions.ErrTooManyTopics):
 		return http.StatusServiceUnavailable
-	case errors.As(err, &bad), errors.As(err, &pce), errors.As(err, &bound), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
+	case errors.As(err, &bad), errors.As(err, &pce), errors.As(err, &bound), errors.As(err, &badDef), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
 		return http.StatusBadRequest
 	case errors.Is(err, errUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, errUnknownRequest):
 		return http.StatusNotFound
@@ -100,7 +102,7 @@ func httpStatus(err error) int {
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, errKeyInFlight), errors.Is(err, errKeyFreed):
 		return http.StatusConflict
-	case errors.Is(err, ErrCompoundExists):
+	case errors.Is(err, compound.ErrExists):
 		return http.StatusConflict
 	case errors.As(err, &rpcErr):
 		switch {
@@ -119,7 +121,7 @@ func httpStatus(err error) int {
 		return http.StatusBadGateway
 	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrConnectionLost),
 		errors.Is(err, bridge.ErrClosed), errors.Is(err, errTooManyStreams), errors.Is(err, subscriptions.ErrClosed),
-		errors.Is(err, subscriptions.ErrUnavailable), errors.Is(err, errStateUnavailable), errors.Is(err, errUpstreamUnavailable):
+		errors.Is(err, subscriptions.ErrUnavailable), errors.Is(err, errStateUnavailable), errors.Is(err, errUpstreamUnavailable), errors.Is(err, compound.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, context.Canceled):
 		return statusClientClosed

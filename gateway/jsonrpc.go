@@ -11,6 +11,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 )
 
@@ -104,9 +105,9 @@ func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		t := &targets[i]
-		t.compound, t.isCompound, t.err = s.compound(r.Context(), q.Method)
+		t.def, t.isCompound, t.err = s.compound(r.Context(), q.Method)
 		if t.isCompound {
-			extra += max(s.compoundWeight(t.compound)-s.weight(q.Method), 0)
+			extra += max(s.compoundWeight(t.def)-s.weight(q.Method), 0)
 		}
 	}
 	if extra > 0 && !s.admit(w, r, p, extra) {
@@ -189,7 +190,7 @@ func (s *Server) writeJSONRPC(w http.ResponseWriter, resps []jsonrpc.Response, b
 // jsonRPCTarget is what a request's method is: a compound method or not,
 // as the compound store said when the batch was metered.
 type jsonRPCTarget struct {
-	compound   Compound
+	def        compound.Definition
 	isCompound bool
 	err        error
 	// budget bounds the answers of the request's batch; nil: no bound
@@ -228,7 +229,7 @@ func (s *Server) invoke(ctx context.Context, p *auth.Principal, method string, p
 		// Reserved by JSON-RPC for its own extensions.
 		return nil, fmt.Errorf("%w: %s", errUnknownMethod, method)
 	}
-	c, isCompound, err := t.compound, t.isCompound, t.err
+	c, isCompound, err := t.def, t.isCompound, t.err
 	if err != nil {
 		return nil, err
 	}

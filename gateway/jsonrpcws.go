@@ -299,10 +299,10 @@ func (sock *rpcSocket) handle(q *jsonrpc.Request) (result json.RawMessage, rerr 
 		return nil, s.jsonRPCError(sock.r, q.Method, errTicketCalls), nil
 	}
 	var t jsonRPCTarget
-	t.compound, t.isCompound, t.err = s.compound(sock.ctx, q.Method)
+	t.def, t.isCompound, t.err = s.compound(sock.ctx, q.Method)
 	if t.isCompound {
 		// A compound method costs its children, as on POST.
-		if err := s.spend(sock.r, sock.p, s.compoundWeight(t.compound)-s.weight(q.Method)); err != nil {
+		if err := s.spend(sock.r, sock.p, s.compoundWeight(t.def)-s.weight(q.Method)); err != nil {
 			return nil, s.jsonRPCError(sock.r, q.Method, err), nil
 		}
 	}

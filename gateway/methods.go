@@ -6,6 +6,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
+	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
@@ -73,14 +74,14 @@ func (s *Server) listMethods(w http.ResponseWriter, r *http.Request) {
 
 // methodList is the answer of GET /methods, as the listing and the compound
 // methods describe them.
-func (s *Server) methodList(compounds []Compound) ([]byte, error) {
+func (s *Server) methodList(compounds []compound.Definition) ([]byte, error) {
 	docs, source := s.methodDocs(compounds)
 	return json.Marshal(MethodList{Discovered: source == upstream.SourceUpstream, Source: source, Methods: docs})
 }
 
 // methodDocs describes the callable methods: the listing's, then the
 // compound methods.
-func (s *Server) methodDocs(compounds []Compound) ([]MethodDoc, string) {
+func (s *Server) methodDocs(compounds []compound.Definition) ([]MethodDoc, string) {
 	list, source := s.listing.List()
 	docs := make([]MethodDoc, 0, len(list))
 	for _, m := range list {

@@ -8,10 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
-	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
 // metrics are the gateway's Prometheus metrics, registered on the registry

@@ -7,6 +7,7 @@ import (
 	httpSwagger "github.com/swaggo/http-swagger/v2"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/openapi"
 )
 
@@ -70,7 +71,7 @@ func (s *Server) openRPCDocument(r *http.Request) ([]byte, error) {
 
 // documentedMethods describes the callable methods, compound ones
 // included, for the OpenAPI and OpenRPC documents.
-func (s *Server) documentedMethods(compounds []Compound) []openapi.Method {
+func (s *Server) documentedMethods(compounds []compound.Definition) []openapi.Method {
 	docs, _ := s.methodDocs(compounds)
 	methods := make([]openapi.Method, 0, len(docs))
 	for _, d := range docs {

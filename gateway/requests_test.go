@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 	"github.com/nuls-gateway/nuls-gateway/state"
 
@@ -179,7 +180,7 @@ func redisOptions(t *testing.T, rdb *redis.Client, prefix, instance, nodeURL str
 			Instance:  instance,
 			Calls:     state.NewRedisCalls(rdb, prefix, 0),
 			Documents: state.NewRedisDocuments(rdb, prefix+":catalog", 0),
-			Compounds: DocumentCompounds{Docs: docs},
+			Compounds: compound.DocumentStore{Docs: docs},
 		},
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
+	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 	"github.com/nuls-gateway/nuls-gateway/state"
@@ -81,7 +82,7 @@ type Config struct {
 	// Manager; nil otherwise.
 	Module methodRegistry
 	// Compounds stores the compound methods. Default: in memory.
-	Compounds CompoundStore
+	Compounds compound.Store
 	// Calls records the calls in flight, the answers of asynchronous and
 	// idempotent calls, and the idempotency keys. Default: in memory.
 	Calls state.Calls
@@ -212,7 +213,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.Compounds == nil {
-		c.Compounds = NewMemoryCompounds()
+		c.Compounds = compound.NewMemoryStore()
 	}
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/gateway"
 	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 	"github.com/nuls-gateway/nuls-gateway/policy"
@@ -257,7 +258,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		hubCfg.Cluster = cluster
 		gwCfg.Calls = state.NewRedisCalls(rdb, cfg.RedisPrefix, 0)
 		gwCfg.Documents = state.NewRedisDocuments(rdb, cfg.RedisPrefix+":catalog", 0)
-		gwCfg.Compounds = gateway.DocumentCompounds{Docs: state.NewRedisDocuments(rdb, cfg.RedisPrefix+":compounds", 0)}
+		gwCfg.Compounds = compound.DocumentStore{Docs: state.NewRedisDocuments(rdb, cfg.RedisPrefix+":compounds", 0)}
 		gwCfg.ReadyChecks = map[string]func(context.Context) error{"redis": redisPing(rdb)}
 	}
 	hub = subscriptions.NewHub(hubCfg, upstream.Feeds{Upstream: up, PollEvents: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, RenderError: gateway.StreamError}, logger.With("component", "hub"))
