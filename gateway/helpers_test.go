@@ -96,7 +96,7 @@ type gatewayOptions struct {
 	client  bridge.ClientConfig
 	noWait  bool
 	// feeds builds the hub's upstream; default feeds(up, 0).
-	feeds func(upstream.Upstream) subscriptions.Upstream
+	feeds func(upstream.Upstream) subscriptions.Source
 }
 
 // startGateway wires a Server as cmd/gateway does, with short timings.
@@ -153,7 +153,7 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 	if o.hub.FirstPushWait == 0 {
 		o.hub.FirstPushWait = 500 * time.Millisecond
 	}
-	var feeds subscriptions.Upstream = feeds(tg.up, 0)
+	var feeds subscriptions.Source = feeds(tg.up, 0)
 	if o.feeds != nil {
 		feeds = o.feeds(tg.up)
 	}

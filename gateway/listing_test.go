@@ -231,7 +231,7 @@ func TestInFrontOfAConnectorLikeNode(t *testing.T) {
 	t.Parallel()
 	node := startNode(t, devnode.Config{Mode: devnode.ModeConnector})
 	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), cfg: Config{Catalog: catalog.NULS2(), EventPollInterval: 50 * time.Millisecond},
-		feeds: func(up upstream.Upstream) subscriptions.Upstream {
+		feeds: func(up upstream.Upstream) subscriptions.Source {
 			return feeds(up, 50*time.Millisecond)
 		}})
 	s := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")

@@ -51,7 +51,7 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
 			writeRaw(w, http.StatusOK, []byte("[]")) // nuls-api answers an empty batch with one
 			return
 		}
-		s.writeCompat(w, []nulsapi.Answer{{ID: json.RawMessage(`"0"`), Error: &nulsapi.Error{Code: strconv.Itoa(perr.Code), Message: perr.Message}}}, false)
+		s.writeCompat(w, []nulsapi.Outcome{{ID: json.RawMessage(`"0"`), Error: &nulsapi.Error{Code: strconv.Itoa(perr.Code), Message: perr.Message}}}, false)
 		return
 	}
 	p := principalOf(r)
@@ -104,9 +104,9 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
 		s.writeJSONRPC(w, resps, batch)
 		return
 	}
-	answers := make([]nulsapi.Answer, len(reqs))
+	answers := make([]nulsapi.Outcome, len(reqs))
 	for i, q := range reqs {
-		answers[i] = nulsapi.Answer{ID: q.ID, Result: outcomes[i].result}
+		answers[i] = nulsapi.Outcome{ID: q.ID, Result: outcomes[i].result}
 		switch {
 		case q.Err != nil:
 			answers[i].Error = &nulsapi.Error{Code: nulsapi.CodeInvalidRequest, Message: q.Err.Message}
@@ -287,7 +287,7 @@ func (s *Server) nulsAPIStrictError(r *http.Request, method string, err error) *
 }
 
 // writeCompat writes nuls-api's answers, at HTTP 200.
-func (s *Server) writeCompat(w http.ResponseWriter, answers []nulsapi.Answer, batch bool) {
+func (s *Server) writeCompat(w http.ResponseWriter, answers []nulsapi.Outcome, batch bool) {
 	b, err := nulsapi.EncodeCompat(answers, batch)
 	if err != nil {
 		s.logger.Error("nuls-api answer not encoded", "err", err)

@@ -93,7 +93,7 @@ func TestPeriodStreamsArePolled(t *testing.T) {
 func TestEventStreamsPolled(t *testing.T) {
 	t.Parallel()
 	url, n, calls := counterModule(t)
-	tg := startGateway(t, gatewayOptions{nodeURL: url, cfg: Config{Policy: counterPolicy(t)}, feeds: func(up upstream.Upstream) subscriptions.Upstream {
+	tg := startGateway(t, gatewayOptions{nodeURL: url, cfg: Config{Policy: counterPolicy(t)}, feeds: func(up upstream.Upstream) subscriptions.Source {
 		return feeds(up, 20*time.Millisecond)
 	}})
 	s := openSSE(t, tg.url+"/rpc/counter/stream", "")

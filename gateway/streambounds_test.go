@@ -95,7 +95,7 @@ func TestPolledStreamsPauseWithoutReaders(t *testing.T) {
 	t.Parallel()
 	url, n, calls := counterModule(t)
 	tg := startGateway(t, gatewayOptions{nodeURL: url, hub: subscriptions.Config{Grace: time.Minute}, cfg: Config{Policy: counterPolicy(t)},
-		feeds: func(up upstream.Upstream) subscriptions.Upstream {
+		feeds: func(up upstream.Upstream) subscriptions.Source {
 			return feeds(up, 100*time.Millisecond)
 		}})
 	idle := func() bool { return tg.slots.count() == 0 && tg.hub.Stats().Members == 0 }

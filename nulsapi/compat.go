@@ -23,8 +23,8 @@ type Error struct {
 	Data    any    `json:"data,omitempty"`
 }
 
-// Answer is one answer of a body, encoded as nuls-api does.
-type Answer struct {
+// Outcome is one request's answer in a body, encoded as nuls-api does.
+type Outcome struct {
 	// ID is the request's id as sent (nil when absent).
 	ID     json.RawMessage
 	Result any
@@ -48,7 +48,7 @@ func CompatID(raw json.RawMessage) string {
 
 // MarshalJSON writes {"jsonrpc":"2.0","id":"…","result":…} or the error,
 // leaving out a null result as nuls-api (NON_NULL) does.
-func (a Answer) MarshalJSON() ([]byte, error) {
+func (a Outcome) MarshalJSON() ([]byte, error) {
 	out := struct {
 		JSONRPC string `json:"jsonrpc"`
 		ID      string `json:"id"`
@@ -63,7 +63,7 @@ func (a Answer) MarshalJSON() ([]byte, error) {
 
 // EncodeCompat writes the answers of a body as nuls-api does: a batch of
 // one as the object alone, an empty batch as [].
-func EncodeCompat(answers []Answer, batch bool) ([]byte, error) {
+func EncodeCompat(answers []Outcome, batch bool) ([]byte, error) {
 	if !batch || len(answers) == 1 {
 		if len(answers) == 0 {
 			return []byte("[]"), nil
@@ -71,7 +71,7 @@ func EncodeCompat(answers []Answer, batch bool) ([]byte, error) {
 		return json.Marshal(answers[0])
 	}
 	if answers == nil {
-		answers = []Answer{}
+		answers = []Outcome{}
 	}
 	return json.Marshal(answers)
 }

@@ -69,7 +69,7 @@ func startInstanceWith(t *testing.T, shared *redis.Client, prefix, name string, 
 	if o.firstPushWait == 0 {
 		o.firstPushWait = 50 * time.Millisecond
 	}
-	var upstream Upstream = up
+	var upstream Source = up
 	if o.node != nil {
 		upstream = o.node.upstream(up)
 	}
@@ -198,7 +198,7 @@ func (n *fakeNode) mute(up *fakeUpstream) {
 	}
 }
 
-func (n *fakeNode) upstream(up *fakeUpstream) Upstream {
+func (n *fakeNode) upstream(up *fakeUpstream) Source {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.ups = append(n.ups, up)

@@ -116,7 +116,7 @@ func (c Config) withDefaults() Config {
 // concurrent use.
 type Hub struct {
 	cfg      Config
-	upstream Upstream
+	upstream Source
 	logger   *slog.Logger
 
 	mu     sync.Mutex // guards ctx, topics, fed
@@ -127,7 +127,7 @@ type Hub struct {
 }
 
 // NewHub returns a hub over upstream; Run starts it.
-func NewHub(cfg Config, upstream Upstream, logger *slog.Logger) *Hub {
+func NewHub(cfg Config, upstream Source, logger *slog.Logger) *Hub {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

@@ -66,7 +66,7 @@ func (f *fakeFeed) Close() error {
 }
 func (f *fakeFeed) push(v int) { f.ch <- Update{Data: json.RawMessage(fmt.Sprint(v))} }
 
-func startHub(t *testing.T, cfg Config, up Upstream) *Hub {
+func startHub(t *testing.T, cfg Config, up Source) *Hub {
 	t.Helper()
 	if cfg.FirstPushWait == 0 {
 		cfg.FirstPushWait = 20 * time.Millisecond

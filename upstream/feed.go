@@ -17,7 +17,7 @@ import (
 const NotificationsTopic = "notifications"
 
 // Feeds opens the hub's upstream subscriptions on an Upstream: it
-// implements subscriptions.Upstream. A subscription is pushed by the
+// implements subscriptions.Source. A subscription is pushed by the
 // upstream or polled by the gateway, as Polled decides: period
 // subscriptions always, event subscriptions when PollEvents is set or the
 // upstream cannot push the method. Derived streams (newHeaders,
@@ -38,7 +38,7 @@ type Feeds struct {
 	RenderError func(method string, err error) json.RawMessage
 }
 
-var _ subscriptions.Upstream = Feeds{}
+var _ subscriptions.Source = Feeds{}
 
 // DefaultCallTimeout is Feeds.CallTimeout's default, the gateway's (D19).
 const DefaultCallTimeout = 10 * time.Second
@@ -73,7 +73,7 @@ func Polled(up Upstream, pollEvents time.Duration, method string, period int) bo
 	return period > 0 || pollEvents > 0 || !canPush(up, method)
 }
 
-// Subscribe implements subscriptions.Upstream.
+// Subscribe implements subscriptions.Source.
 func (f Feeds) Subscribe(ctx context.Context, k subscriptions.Key) (subscriptions.Feed, error) {
 	f = f.withDefaults()
 	if d, ok := derivedStreams[k.Method]; ok {

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 )
 
-// Upstream opens the subscriptions a Hub shares. The gateway implements it
+// Source opens the subscriptions a Hub shares. The gateway implements it
 // with the bridge package.
-type Upstream interface {
+type Source interface {
 	// Subscribe opens the subscription k. It returns once the
 	// subscription Request is sent: the first push may come later.
 	Subscribe(ctx context.Context, k Key) (Feed, error)
