@@ -339,6 +339,9 @@ func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string
 	// for an event stream it emulates: only the reads the policy lets it
 	// poll, so that no stream repeats a write or an unbounded read.
 	polled := upstream.Polled(s.cfg.Upstream, s.cfg.EventPollInterval, source, key.Period)
+	if !d.Streamable() {
+		return key, badRequest(method + " is not a read the gateway streams: it offers no stream here")
+	}
 	if polled && !d.Poll {
 		return key, badRequest(method + " is not a read the gateway calls again and again: it offers no period stream here, nor an event stream the upstream does not push")
 	}

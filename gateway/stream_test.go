@@ -17,6 +17,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
@@ -276,6 +277,10 @@ func TestUpstreamRestart(t *testing.T) {
 	if got := height(t, s.next(2*time.Second)); got != 0 {
 		t.Fatalf("after the gap: height %d, want the new chain's 0", got)
 	}
+	// (Counted once the write is done, which the client may see first.)
+	waitFor(t, "the upstream gap event counted", func() bool {
+		return testutil.ToFloat64(tg.metrics.gaps.WithLabelValues(gapUpstream)) >= 1
+	})
 	if v := testutil.ToFloat64(tg.metrics.gaps.WithLabelValues(gapUpstream)); v != 1 {
 		t.Errorf("upstream gap events counted: %v, want 1", v)
 	}
@@ -428,7 +433,8 @@ func TestSlowClientDropped(t *testing.T) {
 		}
 		return out, nil
 	}}))
-	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, m), cfg: Config{UnlistedScope: "public"}})
+	pol, _ := customMethods(t, `[{"MethodName":"big","MethodScope":"public","MethodMinEvent":"1"}]`, policy.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, m), cfg: Config{Policy: pol}})
 
 	// The stuck client: a raw connection with a small receive buffer that
 	// never reads.

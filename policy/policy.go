@@ -109,6 +109,11 @@ type Decision struct {
 	// Poll is set when the gateway may call it again and again: period
 	// subscriptions, and event subscriptions it emulates.
 	Poll bool
+	// Events is set when the module raises the command's events (the
+	// catalog's statement: latestHeight), or a custom module declares
+	// event streams of it: an event stream the upstream pushes is then
+	// the module's own, not the command run again.
+	Events bool
 	// OpenSecrets is set for the simulated node's wallet commands under
 	// Config.DevWallet: their callers may send passwords without the
 	// admin scope.
@@ -121,6 +126,13 @@ type Decision struct {
 	// Bounds limit its parameters.
 	Bounds []Bound
 }
+
+// Streamable reports whether the command may be streamed: the gateway
+// polls it (period streams, emulated events), or the module raises its
+// events. Even an event stream the upstream pushes runs the command once
+// when it opens (the first answer at once, D10): so no stream of a
+// command that is neither.
+func (d Decision) Streamable() bool { return d.Poll || d.Events }
 
 // Callable reports whether the command may be called at all.
 func (d Decision) Callable() bool { return d.Scope != "" }
@@ -173,11 +185,13 @@ func (p *Policy) Decide(name string, listed *bridge.MethodInfo) Decision {
 	case custom:
 		d.Scope = cmd.Scope
 		d.Poll = cmd.MinPeriod > 0 || cmd.MinEvent > 0
+		d.Events = cmd.MinEvent > 0
 	case known:
 		d.Scope, d.Why = auth.ScopePrivate, name+" is not among the commands the gateway opens to the public"
 		if p.public[name] {
 			d.Scope, d.Why = auth.ScopePublic, ""
 			d.Poll = p.streams[name]
+			d.Events = cmd.Events
 		}
 	default:
 		d.Scope = p.cfg.UnlistedScope
@@ -214,7 +228,7 @@ func (p *Policy) Decide(name string, listed *bridge.MethodInfo) Decision {
 		d.Scope = Stricter(d.Scope, listedScope)
 	}
 	if d.Secrets = secrets; len(secrets) > 0 {
-		d.Poll = false
+		d.Poll, d.Events = false, false
 		if !p.dev[name] {
 			d.Why = name + " takes or answers a secret (" + strings.Join(secrets, ", ") + ")"
 		}
@@ -222,7 +236,7 @@ func (p *Policy) Decide(name string, listed *bridge.MethodInfo) Decision {
 	if d.Scope != auth.ScopePublic && d.Scope != "" && !custom {
 		// The gateway polls only the reviewed public reads, and a custom
 		// module's methods as it declares them.
-		d.Poll = false
+		d.Poll, d.Events = false, false
 	}
 	return d
 }
