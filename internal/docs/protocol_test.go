@@ -31,6 +31,10 @@ var (
 	anchorTag = regexp.MustCompile(`<a id="([^"]+)"></a>`)
 	// heading is a Markdown heading line.
 	heading = regexp.MustCompile(`(?m)^#{1,6}[ \t]+(.+)$`)
+	// decisionHeading is the title of a decision's own section: "D17:
+	// Kernel commands", possibly numbered ("9.17 D17 ..."). A heading that
+	// only mentions a decision ("Decisions D1 to D22") is not its section.
+	decisionHeading = regexp.MustCompile(`^(?:[0-9.]+\s+)?D([0-9]{1,2}s?)\b`)
 )
 
 // TestProtocolCitations fails when a Go file cites a decision that
@@ -100,7 +104,7 @@ func TestProtocolCitations(t *testing.T) {
 
 // documentTargets returns the anchors of a Markdown document (explicit
 // <a id> tags and the identifiers GitHub derives from headings) and the
-// decisions that a heading names.
+// decisions that have a section of their own.
 func documentTargets(doc []byte) (anchors, decisions map[string]bool) {
 	anchors, decisions = map[string]bool{}, map[string]bool{}
 	for _, m := range anchorTag.FindAllSubmatch(doc, -1) {
@@ -109,7 +113,7 @@ func documentTargets(doc []byte) (anchors, decisions map[string]bool) {
 	for _, m := range heading.FindAllSubmatch(doc, -1) {
 		title := string(m[1])
 		anchors[headingSlug(title)] = true
-		for _, d := range decisionRef.FindAllStringSubmatch(title, -1) {
+		if d := decisionHeading.FindStringSubmatch(title); d != nil {
 			decisions["D"+d[1]] = true
 		}
 	}
