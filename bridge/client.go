@@ -46,7 +46,7 @@ type ClientConfig struct {
 	// set. Default "nulsgo".
 	Abbreviation string
 	// FixedAbbreviation sends Abbreviation as is: a Manager connection
-	// must use the same one as its RegisterAPI (Part A2).
+	// must use the same one as its RegisterAPI (D22).
 	FixedAbbreviation bool
 	// CompressionRate is the zlib level asked for (D9). Default 0: real
 	// peers do not compress.

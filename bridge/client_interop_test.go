@@ -14,10 +14,10 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// javaPeer answers like the Java modules of Part A2: negotiation always "1",
-// one Response per method in request order, the Ack after the Response with
-// Java's RequestId spelling, and for an event subscription the Response and
-// an identical push at once.
+// javaPeer answers like the Java modules (docs/protocol.md#java):
+// negotiation always "1", one Response per method in request order, the Ack
+// after the Response with Java's RequestId spelling, and for an event
+// subscription the Response and an identical push at once.
 func javaPeer(t *testing.T, onRequest func(r *rawPeer, m *Message, req *Request)) string {
 	t.Helper()
 	return rawServer(t, func(r *rawPeer) {

@@ -9,10 +9,10 @@ import (
 	"unicode/utf8"
 )
 
-// Decode parses one frame tolerantly, as a client must (Part A, rule 1):
-// every scalar may be a string or a number, the legacy camelCase spellings are
-// accepted (field names match case-insensitively), and unknown fields are
-// ignored. A frame that is not a usable message gives a *DecodeError.
+// Decode parses one frame tolerantly, as a client must (rule 1 of
+// docs/protocol.md#the-two-rules): every scalar may be a string or a number,
+// the legacy camelCase spellings are accepted (field names match
+// case-insensitively), and unknown fields are ignored. A frame that is not a usable message gives a *DecodeError.
 func Decode(data []byte) (*Message, error) {
 	return decode(data, false)
 }
@@ -651,7 +651,8 @@ func decodeRequest(f *frame, r *Request) error {
 	// Request's path.
 	path := func() string { return f.fieldPath("RequestMethods") }
 	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '[' {
-		// The V1.1/1.2 array form: no real peer accepts it (Part B §3.3).
+		// The V1.1/1.2 array form: no real peer accepts it
+		// (docs/protocol.md#request).
 		return decodeErr(path(), "must be an object keyed by method name; the V1.1 array form is not supported")
 	}
 	members, err := f.objectMembers("RequestMethods", raw)

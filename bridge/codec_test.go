@@ -12,8 +12,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// vector is one line of a testdata/vectors/*.jsonl file (copied verbatim from
-// the project's shared protocol reference).
+// vector is one line of a testdata/vectors/*.jsonl file: real captured
+// traffic and strings, kept verbatim (testdata/vectors/README.md,
+// docs/protocol.md#vectors).
 type vector struct {
 	Source    string          `json:"source"`
 	Offset    int             `json:"offset"`
@@ -287,7 +288,7 @@ func TestDecodeTolerant(t *testing.T) {
 }
 
 // TestDecodeStrict proves the strict decoder rejects what a Java peer drops
-// (Part A2) and accepts what we send.
+// (docs/protocol.md#strictness) and accepts what we send.
 func TestDecodeStrict(t *testing.T) {
 	t.Parallel()
 	rejected := []string{

@@ -13,7 +13,7 @@ import (
 // dialSpacing separates two connections opened to the same host: Nulstar
 // identifies an accepted connection by the millisecond it was accepted, so
 // connections accepted in the same millisecond get each other's answers
-// (Part A2, D22).
+// (docs/protocol.md#nulstar, D22).
 const dialSpacing = 3 * time.Millisecond
 
 // dialGates serialises dials per host:port across the whole process, which is
@@ -36,7 +36,7 @@ func dialURL(raw string) (*url.URL, error) {
 
 // dial opens a WebSocket to rawURL within timeout (a Java server never
 // answers a path that does not start with /ws: only a deadline ends such a
-// dial, Part A2). No WebSocket extension is offered.
+// dial, D22). No WebSocket extension is offered.
 func dial(ctx context.Context, rawURL string, timeout time.Duration) (*websocket.Conn, error) {
 	u, err := dialURL(rawURL)
 	if err != nil {

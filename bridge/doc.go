@@ -10,8 +10,9 @@
 // subscriptions, ranges, maximum response sizes, compound methods, method
 // versions and the kernel commands.
 //
-// The decision table the package implements is Part A of the project's
-// protocol reference; comments cite its rows as D1 to D22.
+// The decisions the package implements are in docs/protocol.md (section
+// "Decisions D1 to D22", with the message types and what the real peers
+// do); comments cite them as D1 to D22.
 //
 // # Pieces
 //

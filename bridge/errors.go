@@ -67,7 +67,8 @@ func decodeErr(field, format string, args ...any) *DecodeError {
 }
 
 // Error codes used by our module side. They are the Java module's codes, so
-// that a client written against a real node sees the same values (Part A2).
+// that a client written against a real node sees the same values
+// (docs/protocol.md#errors).
 const (
 	CodeServerError    = "err_0002" // the handler failed unexpectedly
 	CodeParameterError = "err_0012" // missing, out of range or malformed parameter
@@ -75,7 +76,8 @@ const (
 	CodeRequestTimeout = "err_0022" // Java's client-side timeout code
 )
 
-// Nulstar's status values (Part B §4.5) that callers may branch on.
+// Nulstar's status values (docs/protocol.md#errors) that callers may branch
+// on.
 const (
 	NulstarStatusMethodError   = 1 // method could not be executed
 	NulstarStatusNoMethod      = 2 // method not found on this channel (NCN-2)

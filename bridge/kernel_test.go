@@ -24,8 +24,8 @@ func trustAll(*http.Request) bool { return true }
 func trustQuery(r *http.Request) bool { return r.URL.Query().Get("trusted") == "yes" }
 
 // rpcToolModuleTable is a module table in the shape of the RPC-TOOL design
-// document's status command (Part B §5.6): the services and, per module,
-// its address, state, commands and dependencies.
+// document's status command (D17 in docs/protocol.md): the services and,
+// per module, its address, state, commands and dependencies.
 const rpcToolModuleTable = `{
 	"service": ["account", "block"],
 	"available": true,

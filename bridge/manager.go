@@ -32,7 +32,7 @@ type Endpoint struct {
 
 // URL returns the WebSocket URL of the endpoint. Java modules listen at /ws;
 // a table without APIVersion comes from the Java Manager, whose modules are
-// all Java (Part B §5.1).
+// all Java (docs/protocol.md#registration, D20).
 func (e Endpoint) URL() string {
 	u := "ws://" + net.JoinHostPort(e.IP, e.Port)
 	if e.APIVersion == "" {
@@ -187,7 +187,7 @@ func NewManagerLink(cfg ManagerLinkConfig, logger *slog.Logger) (*ManagerLink, e
 	cc := cfg.Client
 	cc.URL = cfg.URL
 	// The Manager connection carries the module's own Abbreviation, the
-	// one RegisterAPI declares (Part A2).
+	// one RegisterAPI declares (D22).
 	cc.Abbreviation = cfg.Module.cfg.Abbreviation
 	cc.FixedAbbreviation = true
 	cc.Module = cfg.Module

@@ -73,7 +73,8 @@ type NegotiateConnection struct {
 	// that a server can refuse a value it cannot parse.
 	CompressionRate string
 	// Abbreviation names the connection; Java servers need it for
-	// subscriptions (Part A2). Omitted from the frame when empty.
+	// subscriptions (docs/protocol.md#java). Omitted from the frame when
+	// empty.
 	Abbreviation string
 }
 

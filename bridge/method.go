@@ -213,7 +213,7 @@ func compileMethod(m Method) (*registered, error) {
 }
 
 // checkParams validates params against the declared parameters, with the
-// comments and codes of the Java modules (Part B §3.4).
+// comments and codes of the Java modules (docs/protocol.md#response).
 func (r *registered) checkParams(params map[string]json.RawMessage) *RPCError {
 	for _, pc := range r.checks {
 		v, ok := params[pc.Name]
@@ -224,7 +224,8 @@ func (r *registered) checkParams(params map[string]json.RawMessage) *RPCError {
 			continue
 		}
 		if !pc.kind.Matches(v) {
-			// What Java answers when a handler's cast fails (Part A2).
+			// What Java answers when a handler's cast fails
+			// (docs/protocol.md#java).
 			return ParamError(CodeServerError, "Server-side processing failed! Param wrong type:"+pc.Name)
 		}
 		if pc.hasIv {

@@ -50,7 +50,8 @@ type ModuleConfig struct {
 	// OnNotification receives the Notifications peers send (D15).
 	OnNotification func(*Peer, *Notification)
 	// NoPushes answers a subscription's Request once and never pushes,
-	// as Nulstar's Connector does for the modules behind it (Part A2):
+	// as Nulstar's Connector does for the modules behind it
+	// (docs/protocol.md#subscriptions-through-nulstar):
 	// for simulated peers that cannot push.
 	NoPushes bool
 	// TrustAccepted reports whether a connection the module accepts

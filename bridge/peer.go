@@ -586,7 +586,7 @@ func major(v string) string {
 }
 
 // notFoundResponse is what a Java module answers for an unknown method
-// (Part A2): status 65536, err_0021, no data.
+// (docs/protocol.md#java): status 65536, err_0021, no data.
 func notFoundResponse(requestID, method, version string) *Response {
 	return &Response{
 		RequestID:              requestID,

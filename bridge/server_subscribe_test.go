@@ -78,8 +78,8 @@ func TestServerUnsubscribe(t *testing.T) {
 				t.Fatalf("push %s", resultsText(r.ResponseData))
 			}
 			w.send(envelope("unsub", TypeUnsubscribe, `{"UnsubscribeMethods":`+tt.entries+`}`))
-			// No reply to an Unsubscribe (Part B §3.5); it is handled
-			// before the next Request.
+			// No reply to an Unsubscribe (docs/protocol.md#unsubscribe);
+			// it is handled before the next Request.
 			w.sync("sync")
 			tm.bump()
 			if tt.stops {
@@ -95,7 +95,8 @@ func TestServerUnsubscribe(t *testing.T) {
 	}
 	t.Run("period subscription", func(t *testing.T) {
 		t.Parallel()
-		// Unlike Java (Part A2), our server stops period subscriptions.
+		// Unlike Java (docs/protocol.md#java), our server stops period
+		// subscriptions.
 		tm := subscriptionModule(t)
 		w := dialWire(t, tm.url)
 		w.negotiate(0)

@@ -14,8 +14,8 @@ import (
 )
 
 // The module side (server) against a scripted peer that sends the frames of
-// Java modules, Nulstar and the Python client (Part A2 and B of the
-// protocol reference).
+// Java modules, Nulstar and the Python client (docs/protocol.md: the
+// message types, and what the real peers send).
 
 // vectorFrame returns the frame of one vector, by file and offset.
 func vectorFrame(t *testing.T, file string, offset int) string {
@@ -122,7 +122,8 @@ func TestServerNegotiation(t *testing.T) {
 }
 
 // TestServerWithoutNegotiation: a Request on a connection that never
-// negotiated is answered, as both real servers do (Part B §3.2).
+// negotiated is answered, as both real servers do
+// (docs/protocol.md#negotiateconnectionresponse).
 func TestServerWithoutNegotiation(t *testing.T) {
 	t.Parallel()
 	tm := newTestModule(t, ModuleConfig{})
@@ -363,9 +364,9 @@ func TestServerConsolidatedResponse(t *testing.T) {
 	w.quiet(100 * time.Millisecond)
 }
 
-// TestServerJavaErrorShapes covers D3 and the Java error frames of Part A2:
-// status 65536 (a JSON number), the err_ codes and comments, and
-// ResponseData null for an unknown method.
+// TestServerJavaErrorShapes covers D3 and the Java error frames
+// (docs/protocol.md#java): status 65536 (a JSON number), the err_ codes
+// and comments, and ResponseData null for an unknown method.
 func TestServerJavaErrorShapes(t *testing.T) {
 	t.Parallel()
 	tm := newTestModule(t, ModuleConfig{})

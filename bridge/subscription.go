@@ -60,7 +60,7 @@ type Subscription struct {
 // Subscribe sends a subscription Request (its SubscriptionEventCounter or
 // SubscriptionPeriod must be set) and returns the live subscription. It does
 // not wait for the first Response: a Java peer sends none for a period
-// subscription until its first tick (Part A2).
+// subscription until its first tick (D11).
 func (c *Client) Subscribe(ctx context.Context, req Request) (*Subscription, error) {
 	if !req.IsSubscription() {
 		return nil, errors.New("bridge: Subscribe needs SubscriptionEventCounter or SubscriptionPeriod")

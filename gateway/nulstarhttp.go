@@ -23,7 +23,7 @@ import (
 // is a door for scripts, not for administration. The caller's
 // authentication, body limits and rate limit are those of /rpc.
 //
-// Answers follow the Connector's (protocol reference Part A2): every
+// Answers follow the Connector's (docs/protocol.md#nulstar): every
 // failure is a Response at HTTP 200, with the Connector's statuses: 2
 // method not found (for a method the caller may not call, too), 5 timeout
 // or unavailable, 7 a body that is not a JSON Request message; a module's

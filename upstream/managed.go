@@ -20,7 +20,8 @@ import (
 // configuration: a module's ListAPI tells what it serves when it has one;
 // otherwise the first module that does not answer "method not found" is
 // remembered for that method. The Manager itself is the last candidate.
-// Subscriptions go to the module directly, as they must (Part B §4.2).
+// Subscriptions go to the module directly, as they must
+// (docs/protocol.md#subscriptions-through-nulstar).
 type Managed struct {
 	link    *bridge.ManagerLink
 	modules *bridge.Modules

@@ -9,7 +9,8 @@ import (
 
 // Defaults of Config.
 const (
-	// DefaultListen is the Manager's address on a NULS node (Part A).
+	// DefaultListen is the Manager's address on a NULS node
+	// (docs/protocol.md#default-endpoints).
 	DefaultListen = "127.0.0.1:7771"
 	// DefaultBlockInterval is the time between two blocks.
 	DefaultBlockInterval = time.Second
@@ -39,8 +40,9 @@ type Config struct {
 	// DefaultChainID.
 	ChainID int
 	// Strict makes every endpoint drop, with no reply, each frame that
-	// has a field a Java module does not know, as Java does (Part A2):
-	// tests use it to prove a client sends only the documented fields.
+	// has a field a Java module does not know, as Java does
+	// (docs/protocol.md#java): tests use it to prove a client sends only
+	// the documented fields.
 	Strict bool
 	// Now is the clock of block and transaction times. Default time.Now.
 	Now func() time.Time
@@ -54,8 +56,9 @@ type Config struct {
 	// like the specification: ModeJava answers no ListAPI, as a Java
 	// module or the Java Manager; ModeConnector answers a module's
 	// failure as success with {}, and a subscription once with no push
-	// after, as Nulstar's Connector (Part A2). Default "": the
-	// specification. The module endpoints are not affected.
+	// after, as Nulstar's Connector (docs/protocol.md#real-peers).
+	// Default "": the specification. The module endpoints are not
+	// affected.
 	Mode string
 }
 

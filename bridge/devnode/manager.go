@@ -12,12 +12,12 @@ import (
 )
 
 // The main endpoint plays the Manager the way the Java kernel (mykernel)
-// does (Part A2, Part B §5.3): RegisterAPI is answered at once with every
-// registered role's {IP, Port} (no APIVersion), the node's own modules
-// included, and raises the RegisterAPI event whenever the table changes, so
-// that modules subscribed to it (bridge.ManagerLink subscribes with
-// SubscriptionEventCounter 1) get the new table pushed. ListAPI answers like
-// the Nulstar Connector: every method keyed "<Domain>.<MethodName>".
+// does (docs/protocol.md#registration): RegisterAPI is answered at once
+// with every registered role's {IP, Port} (no APIVersion), the node's own
+// modules included, and raises the RegisterAPI event whenever the table
+// changes, so that modules subscribed to it (bridge.ManagerLink subscribes
+// with SubscriptionEventCounter 1) get the new table pushed. ListAPI answers
+// like the Nulstar Connector: every method keyed "<Domain>.<MethodName>".
 //
 // A registered module's roles and methods are dropped when the connection
 // it registered on closes, as Nulstar does; the table is then pushed again.

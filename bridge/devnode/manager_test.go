@@ -14,7 +14,8 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 )
 
-// liveListAPI is the ListAPI result of a live node (Part B §6).
+// liveListAPI is the ListAPI result of a live node
+// (docs/protocol.md#methods-of-a-live-node).
 func liveListAPI(t *testing.T) map[string]bridge.MethodInfo {
 	t.Helper()
 	b, err := os.ReadFile("../testdata/vectors/listapi_live_node_2020-01.json")

@@ -198,7 +198,7 @@ func (n *Node) newRegistered(host string, conn bridge.ConnConfig, settings map[s
 }
 
 // maskFailures answers a method's failures as Nulstar's Connector relays a
-// module's: success, with {} (Part A2).
+// module's: success, with {} (docs/protocol.md#nulstar).
 func maskFailures(m bridge.Method) bridge.Method {
 	h := m.Handler
 	m.Handler = func(ctx context.Context, c *bridge.Call) (any, error) {

@@ -110,8 +110,8 @@ func latestHeightRequest(id string) *bridge.Message {
 
 // TestStrict checks that a strict node drops, with no reply, a frame with a
 // field Java does not know, as the Python client's top-level
-// ProtocolVersion or its RequestType (Part B §2.4), and still answers a
-// correct one; and that a tolerant node answers both.
+// ProtocolVersion or its RequestType (docs/protocol.md#strictness), and
+// still answers a correct one; and that a tolerant node answers both.
 func TestStrict(t *testing.T) {
 	t.Parallel()
 	extras := []struct {
