@@ -21,7 +21,7 @@ type Definition struct {
 	Description string `json:"description,omitempty"`
 	// Methods are the children, in execution order.
 	Methods []Child `json:"methods"`
-}
+} //	@name	gateway.Compound
 
 // Child is one child method and its parameter aliases.
 type Child struct {
@@ -29,7 +29,7 @@ type Child struct {
 	// Params maps each child parameter to the name the caller uses for it
 	// (the NULS CompoundMethods form {"param": "alias"}).
 	Params map[string]string `json:"params,omitempty"`
-}
+} //	@name	gateway.CompoundChild
 
 // Bounds of one compound method: they are kept by every instance,
 // described in every OpenAPI document and announced to the Manager.

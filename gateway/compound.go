@@ -104,7 +104,7 @@ func (s *Server) listCompounds(w http.ResponseWriter, r *http.Request) {
 //	@Tags		methods
 //	@Security	BearerAuth
 //	@Security	APIKeyAuth
-//	@Param		name	path	string	true	"compound.Definition method name"
+//	@Param		name	path	string	true	"Compound method name"
 //	@Success	204
 //	@Failure	401	{object}	Problem
 //	@Failure	403	{object}	Problem
