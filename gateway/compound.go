@@ -156,17 +156,6 @@ func (s *Server) validateCompound(ctx context.Context, p *auth.Principal, c comp
 	})
 }
 
-// compound returns the compound method called name, if any. A method the
-// upstream lists is never one (validateCompound refuses its name), so the
-// store is not asked for it: a call of an upstream method then needs no
-// shared state, and goes on while Redis is away.
-func (s *Server) compound(ctx context.Context, name string) (compound.Definition, bool, error) {
-	if _, known, ok := s.listing.LookupCached(name); known && ok {
-		return compound.Definition{}, false, nil
-	}
-	return s.cfg.Compounds.Get(ctx, name)
-}
-
 // checkCompound checks that p may call the compound method c with params:
 // it needs the highest scope of c's children, and its allow-list, if any,
 // must name c.
@@ -209,10 +198,13 @@ func (s *Server) runCompound(ctx context.Context, p *auth.Principal, c compound.
 	b.WriteByte('{')
 	for i, child := range c.Methods {
 		raw, _ := json.Marshal(child.Arguments(caller, s.childInfo(child.Method)))
-		if err := s.checkCall(ctx, &grants, child.Method, raw); err != nil {
+		// A child is an upstream method (a compound method cannot be
+		// one's child: it is no name the listing knows).
+		t := target{name: child.Method}
+		if err := s.check(ctx, &grants, t, raw); err != nil {
 			return nil, fmt.Errorf("%s: %w", child.Method, err)
 		}
-		reply, err := s.upstreamCall(ctx, p, []bridge.MethodCall{{Method: child.Method, Params: raw}})
+		result, _, err := s.run(ctx, p, t, raw)
 		if err != nil {
 			return nil, err
 		}
@@ -222,7 +214,7 @@ func (s *Server) runCompound(ctx context.Context, p *auth.Principal, c compound.
 		name, _ := json.Marshal(child.Method)
 		b.Write(name)
 		b.WriteByte(':')
-		b.Write(reply.Results[0].Result)
+		b.Write(result)
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
@@ -248,11 +240,11 @@ func (s *Server) announceCompound(c compound.Definition) {
 	info := s.compoundInfo(c)
 	m := bridge.Method{Name: c.Name, Description: c.Description, Scope: bridge.Scope(info.MethodScope),
 		Handler: func(ctx context.Context, call *bridge.Call) (any, error) {
-			cur, ok, err := s.compound(ctx, c.Name)
-			if err != nil || !ok {
+			cur := s.resolve(ctx, c.Name)
+			if cur.err != nil || !cur.isCompound {
 				return nil, bridge.Fail(bridge.CodeMethodNotFound, "Cmd not found:"+c.Name+",")
 			}
-			res, err := s.runCompound(ctx, modulePrincipal, cur, call.Params)
+			res, err := s.runCompound(ctx, modulePrincipal, cur.def, call.Params)
 			if err != nil {
 				var rpcErr *bridge.RPCError
 				if errors.As(err, &rpcErr) {

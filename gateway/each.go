@@ -73,7 +73,7 @@ func (s *Server) callEach(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &accessError{method: method + " on every module", scope: auth.ScopeAdmin, anonymous: p.Anonymous()})
 		return
 	}
-	if err := s.checkCall(r.Context(), p, method, params); err != nil {
+	if err := s.check(r.Context(), p, target{name: method}, params); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

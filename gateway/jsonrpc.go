@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
-	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 )
 
@@ -98,17 +96,15 @@ func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w, r, p, max(cost, 1)) {
 		return
 	}
-	targets := make([]jsonRPCTarget, len(reqs))
+	targets := make([]target, len(reqs))
 	extra := 0
 	for i, q := range reqs {
+		targets[i].name = q.Method
 		if q.Err != nil || strings.HasPrefix(q.Method, "rpc.") {
 			continue
 		}
-		t := &targets[i]
-		t.def, t.isCompound, t.err = s.compound(r.Context(), q.Method)
-		if t.isCompound {
-			extra += max(s.compoundWeight(t.def)-s.weight(q.Method), 0)
-		}
+		targets[i] = s.resolve(r.Context(), q.Method)
+		extra += s.extraCost(targets[i])
 	}
 	if extra > 0 && !s.admit(w, r, p, extra) {
 		return
@@ -187,19 +183,8 @@ func (s *Server) writeJSONRPC(w http.ResponseWriter, resps []jsonrpc.Response, b
 	writeRaw(w, http.StatusOK, b)
 }
 
-// jsonRPCTarget is what a request's method is: a compound method or not,
-// as the compound store said when the batch was metered.
-type jsonRPCTarget struct {
-	def        compound.Definition
-	isCompound bool
-	err        error
-	// budget bounds the answers of the request's batch; nil: no bound
-	// but the upstream's frame limit (a lone request).
-	budget *answerBudget
-}
-
 // jsonRPCCall runs one valid request for p.
-func (s *Server) jsonRPCCall(r *http.Request, p *auth.Principal, q *jsonrpc.Request, t jsonRPCTarget) (json.RawMessage, *jsonrpc.Error) {
+func (s *Server) jsonRPCCall(r *http.Request, p *auth.Principal, q *jsonrpc.Request, t target) (json.RawMessage, *jsonrpc.Error) {
 	if q.Method == "rpc.discover" {
 		// OpenRPC's service discovery: the document of GET /openrpc.json.
 		doc, err := s.openRPCDocument(r)
@@ -211,7 +196,7 @@ func (s *Server) jsonRPCCall(r *http.Request, p *auth.Principal, q *jsonrpc.Requ
 	if err := t.budget.check(); err != nil {
 		return nil, s.jsonRPCError(r, q.Method, err)
 	}
-	result, err := s.invoke(r.Context(), p, q.Method, q.Params, t)
+	result, err := s.dispatch(r.Context(), p, t, q.Params)
 	if err == nil {
 		err = t.budget.spend(len(result))
 	}
@@ -219,48 +204,6 @@ func (s *Server) jsonRPCCall(r *http.Request, p *auth.Principal, q *jsonrpc.Requ
 		return nil, s.jsonRPCError(r, q.Method, err)
 	}
 	return result, nil
-}
-
-// invoke runs method (of target t) for p with params (an object, an array
-// in declared order, or nil), as POST /rpc/{method} does without its HTTP
-// extras (idempotency keys, asynchronous answers).
-func (s *Server) invoke(ctx context.Context, p *auth.Principal, method string, params json.RawMessage, t jsonRPCTarget) (json.RawMessage, error) {
-	if strings.HasPrefix(method, "rpc.") {
-		// Reserved by JSON-RPC for its own extensions.
-		return nil, fmt.Errorf("%w: %s", errUnknownMethod, method)
-	}
-	c, isCompound, err := t.def, t.isCompound, t.err
-	if err != nil {
-		return nil, err
-	}
-	if len(params) > 0 && params[0] == '[' {
-		var declared []bridge.ParameterInfo
-		if isCompound {
-			declared = s.compoundInfo(c).Parameters
-		} else if m, known, _ := s.listing.Lookup(ctx, method); known {
-			declared = m.Parameters
-		}
-		if params, err = byPosition(method, params, declared); err != nil {
-			return nil, err
-		}
-	}
-	if len(params) == 0 {
-		params = json.RawMessage(`{}`)
-	}
-	if isCompound {
-		if err := s.checkCompound(p, c, params); err != nil {
-			return nil, err
-		}
-		return s.runCompound(ctx, p, c, params)
-	}
-	if err := s.checkCall(ctx, p, method, params); err != nil {
-		return nil, err
-	}
-	reply, err := s.upstreamCall(ctx, p, []bridge.MethodCall{{Method: method, Params: params}})
-	if err != nil {
-		return nil, err
-	}
-	return reply.Results[0].Result, nil
 }
 
 // byPosition names positional params by the method's declared parameters,

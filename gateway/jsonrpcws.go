@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -298,13 +299,13 @@ func (sock *rpcSocket) handle(q *jsonrpc.Request) (result json.RawMessage, rerr 
 		// send one: to follow streams, never to call.
 		return nil, s.jsonRPCError(sock.r, q.Method, errTicketCalls), nil
 	}
-	var t jsonRPCTarget
-	t.def, t.isCompound, t.err = s.compound(sock.ctx, q.Method)
-	if t.isCompound {
-		// A compound method costs its children, as on POST.
-		if err := s.spend(sock.r, sock.p, s.compoundWeight(t.def)-s.weight(q.Method)); err != nil {
-			return nil, s.jsonRPCError(sock.r, q.Method, err), nil
-		}
+	t := target{name: q.Method}
+	if !strings.HasPrefix(q.Method, "rpc.") {
+		t = s.resolve(sock.ctx, q.Method)
+	}
+	// A compound method costs its children, as on POST.
+	if err := s.spend(sock.r, sock.p, s.extraCost(t)); err != nil {
+		return nil, s.jsonRPCError(sock.r, q.Method, err), nil
 	}
 	result, rerr = s.jsonRPCCall(sock.r.WithContext(sock.ctx), sock.p, q, t)
 	return result, rerr, nil

@@ -186,7 +186,7 @@ func (c nulsAPICaller) Call(ctx context.Context, command string, params map[stri
 	if c.m.Filtered {
 		result, err = c.s.readFiltered(ctx, c.p, command, raw)
 	} else {
-		result, err = c.s.invoke(ctx, c.p, command, raw, jsonRPCTarget{})
+		result, err = c.s.dispatch(ctx, c.p, target{name: command}, raw)
 	}
 	if err == nil {
 		err = c.budget.spend(len(result))

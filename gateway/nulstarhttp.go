@@ -94,7 +94,7 @@ func (s *Server) nulstarCall(ctx context.Context, p *auth.Principal, requestID s
 		if len(c.Params) == 0 {
 			calls[i].Params = []byte(`{}`)
 		}
-		if err := s.checkCall(ctx, p, c.Method, calls[i].Params); err != nil {
+		if err := s.check(ctx, p, target{name: c.Method}, calls[i].Params); err != nil {
 			var pce *bridge.ParamCheckError
 			if errors.As(err, &pce) {
 				return &bridge.Response{RequestID: requestID, ResponseStatus: bridge.StatusFailed,

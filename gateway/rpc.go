@@ -5,14 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
-	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // Response headers of a call.
@@ -70,20 +68,11 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w, r, p, s.weight(method)) {
 		return
 	}
-	c, isCompound, err := s.compound(r.Context(), method)
-	if err != nil {
-		s.writeError(w, r, err)
+	t := s.resolve(r.Context(), method)
+	if extra := s.extraCost(t); extra > 0 && !s.admit(w, r, p, extra) {
 		return
 	}
-	if extra := s.compoundWeight(c) - s.weight(method); isCompound && extra > 0 && !s.admit(w, r, p, extra) {
-		return
-	}
-	if isCompound {
-		err = s.checkCompound(p, c, params)
-	} else {
-		err = s.checkCall(r.Context(), p, method, params)
-	}
-	if err != nil {
+	if err := s.check(r.Context(), p, t, params); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -95,18 +84,14 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 		return fingerprintOf("/rpc/"+method, canonical), nil
 	}
 	s.serveCall(w, r, method, fingerprint, func(ctx context.Context) answer {
-		if isCompound {
-			result, err := s.runCompound(ctx, p, c, params)
-			if err != nil {
-				return s.errorAnswer(r, err)
-			}
+		result, reply, err := s.run(ctx, p, t, params)
+		switch {
+		case err != nil:
+			return s.errorAnswer(r, err)
+		case reply == nil:
 			return okAnswer(nil, result)
 		}
-		reply, err := s.upstreamCall(ctx, p, []bridge.MethodCall{{Method: method, Params: params}})
-		if err != nil {
-			return s.errorAnswer(r, err)
-		}
-		return okAnswer(replyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), reply.Results[0].Result)
+		return okAnswer(replyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), result)
 	})
 }
 
@@ -156,7 +141,7 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, c := range calls {
-		if err := s.checkCall(r.Context(), p, c.Method, c.Params); err != nil {
+		if err := s.check(r.Context(), p, target{name: c.Method}, c.Params); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -181,31 +166,6 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) {
 		b.WriteByte('}')
 		return okAnswer(replyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), b.Bytes())
 	})
-}
-
-// upstreamCall calls for p with the configured timeout and records the
-// metrics. An answer that carries a secret reaches p only if p may read
-// secrets (release).
-func (s *Server) upstreamCall(ctx context.Context, p *auth.Principal, calls []bridge.MethodCall) (*bridge.Reply, error) {
-	if b, ok := s.cfg.Upstream.(upstream.SelfBounded); !ok || b.CallTimeout() > s.cfg.CallTimeout {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.CallTimeout)
-		defer cancel()
-	}
-	ctx, endSpan := s.traceCall(ctx, calls)
-	start := time.Now()
-	reply, err := s.cfg.Upstream.Call(ctx, calls)
-	s.metrics.observeCall(s.metricMethod(calls), err, time.Since(start))
-	endSpan(reply, err)
-	if err != nil {
-		return reply, err
-	}
-	for _, res := range reply.Results {
-		if err := s.release(p, res.Method, res.Result); err != nil {
-			return nil, err
-		}
-	}
-	return reply, nil
 }
 
 // metricMethod names a call for the metrics and traces without letting
