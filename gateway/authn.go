@@ -64,8 +64,10 @@ func (s *Server) authenticateWith(check func(*http.Request) (*auth.Principal, er
 			// stranger cannot try credentials, or make the gateway ask
 			// Redis for made-up keys, faster than an anonymous caller
 			// may call.
-			if !errors.Is(err, auth.ErrUnavailable) && !s.admitAddress(w, r) {
-				return
+			if !errors.Is(err, auth.ErrUnavailable) {
+				if aerr := s.admitAddress(w, r); aerr != nil {
+					err = aerr
+				}
 			}
 			s.writeError(w, r, err)
 			return
@@ -146,20 +148,18 @@ type StreamTicket struct {
 //	@Failure		429		{object}	Problem			"Rate limited"
 //	@Failure		503		{object}	Problem			"The shared secret is unavailable"
 //	@Router			/stream-tickets [post]
-func (s *Server) streamTicket(w http.ResponseWriter, r *http.Request) {
+func (s *Server) streamTicket(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	if p.Anonymous() || p.Ticket {
 		// A ticket is a credential's stand-in; a ticket cannot beget one.
-		s.writeError(w, r, &auth.Error{Code: "invalid_request", Description: "a stream ticket is issued for an API key or a JWT"})
-		return
+		return &auth.Error{Code: "invalid_request", Description: "a stream ticket is issued for an API key or a JWT"}
 	}
-	if !s.admit(w, r, p, 1) {
-		return
+	if err := s.admit(w, r, p, 1); err != nil {
+		return err
 	}
 	t, err := s.cfg.Auth.IssueTicket(r.Context(), p)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if r.URL.Query().Get("cookie") == "1" || r.URL.Query().Get("cookie") == "true" {
 		http.SetCookie(w, &http.Cookie{
@@ -170,4 +170,5 @@ func (s *Server) streamTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, StreamTicket{Ticket: t.Token, ExpiresAt: t.Expires, ExpiresIn: int(time.Until(t.Expires).Seconds())})
+	return nil
 }

@@ -40,43 +40,38 @@ var errTooManyCompounds = errors.New("the gateway holds as many compound methods
 //	@Failure		413			{object}	Problem	"Definition larger than 16 KiB"
 //	@Failure		415			{object}	Problem	"The body is not application/json"
 //	@Router			/compound-methods [post]
-func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
-	if !s.admit(w, r, p, 1) {
-		return
+	if err := s.admit(w, r, p, 1); err != nil {
+		return err
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, compound.MaxBytes)
 	body, err := readBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	c, err := compound.Decode(body)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.validateCompound(r.Context(), p, c); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if list, err := s.cfg.Compounds.List(r.Context()); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	} else if len(list) >= s.cfg.MaxCompounds {
 		// Another instance may add one at the same time: the bound is
 		// exceeded by at most the instances that raced.
-		s.writeError(w, r, fmt.Errorf("%w (%d)", errTooManyCompounds, s.cfg.MaxCompounds))
-		return
+		return fmt.Errorf("%w (%d)", errTooManyCompounds, s.cfg.MaxCompounds)
 	}
 	if err := s.cfg.Compounds.Add(r.Context(), c); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.described.compoundsChanged()
 	s.announceCompound(c)
 	w.Header().Set("Location", "/compound-methods/"+c.Name)
 	writeJSON(w, http.StatusCreated, c)
+	return nil
 }
 
 // listCompounds lists the compound methods.
@@ -88,13 +83,13 @@ func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) {
 //	@Success	200	{array}		compound.Definition
 //	@Failure	429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router		/compound-methods [get]
-func (s *Server) listCompounds(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listCompounds(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.cfg.Compounds.List(r.Context())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, list)
+	return nil
 }
 
 // deleteCompound removes a compound method.
@@ -110,16 +105,14 @@ func (s *Server) listCompounds(w http.ResponseWriter, r *http.Request) {
 //	@Failure	403	{object}	Problem
 //	@Failure	404	{object}	Problem
 //	@Router		/compound-methods/{name} [delete]
-func (s *Server) deleteCompound(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteCompound(w http.ResponseWriter, r *http.Request) error {
 	name := chi.URLParam(r, "name")
 	ok, err := s.cfg.Compounds.Delete(r.Context(), name)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if !ok {
-		s.writeError(w, r, fmt.Errorf("%w: compound method %s", errUnknownMethod, name))
-		return
+		return fmt.Errorf("%w: compound method %s", errUnknownMethod, name)
 	}
 	s.described.compoundsChanged()
 	if s.cfg.Module != nil {
@@ -129,6 +122,7 @@ func (s *Server) deleteCompound(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Module.Unregister(name)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // validateCompound checks a definition: a free valid name, children the

@@ -48,34 +48,29 @@ var errNoModules = errors.New("the upstream is one endpoint (direct topology): c
 //	@Failure		404		{object}	Problem	"Unknown method, or the direct topology"
 //	@Failure		429		{object}	Problem
 //	@Router			/rpc/{method}/each [post]
-func (s *Server) callEach(w http.ResponseWriter, r *http.Request) {
+func (s *Server) callEach(w http.ResponseWriter, r *http.Request) error {
 	method := chi.URLParam(r, "method")
 	p := principalOf(r)
 	each, ok := s.cfg.Upstream.(eachCaller)
 	if !ok {
-		s.writeError(w, r, fmt.Errorf("%w: %w", errUnknownMethod, errNoModules))
-		return
+		return fmt.Errorf("%w: %w", errUnknownMethod, errNoModules)
 	}
 	body, err := readBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	params, err := parseParams(body)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	if !s.admit(w, r, p, s.weight(method)) {
-		return
+	if err := s.admit(w, r, p, s.weight(method)); err != nil {
+		return err
 	}
 	if !p.HasScope(auth.ScopeAdmin) {
-		s.writeError(w, r, &accessError{method: method + " on every module", scope: auth.ScopeAdmin, anonymous: p.Anonymous()})
-		return
+		return &accessError{method: method + " on every module", scope: auth.ScopeAdmin, anonymous: p.Anonymous()}
 	}
 	if err := s.check(r.Context(), p, target{name: method}, params); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CallTimeout)
 	defer cancel()
@@ -89,4 +84,5 @@ func (s *Server) callEach(w http.ResponseWriter, r *http.Request) {
 		out[role] = ModuleAnswer{Result: a.Result}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }

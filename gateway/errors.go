@@ -210,6 +210,20 @@ func StreamError(method string, err error) json.RawMessage {
 	return b
 }
 
+// handlerFunc is a handler that returns its failure rather than write it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts h to net/http: a failure it returns is answered here, in
+// one place, as a problem document (writeError). h returns an error only
+// when it has written nothing.
+func (s *Server) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
 // writeError answers with a problem document and logs what the client does
 // not see.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {

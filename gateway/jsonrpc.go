@@ -74,14 +74,14 @@ type jsonRPCErrorData struct {
 //	@Failure		415		{object}	Problem
 //	@Failure		429		{object}	Problem
 //	@Router			/jsonrpc [post]
-func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) {
-	_, reqs, batch, perr, ok := s.readJSONRPC(w, r)
-	if !ok {
-		return
+func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) error {
+	_, reqs, batch, perr, err := s.readJSONRPC(r)
+	if err != nil {
+		return err
 	}
 	if perr != nil {
 		s.writeJSONRPC(w, []jsonrpc.Response{{Error: perr}}, false)
-		return
+		return nil
 	}
 	p := principalOf(r)
 	cost := 0
@@ -93,8 +93,8 @@ func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) {
 	// Metered before the compound store is asked, as /rpc/{method}: a
 	// name is not free to look up. A compound method then costs what its
 	// children cost.
-	if !s.admit(w, r, p, max(cost, 1)) {
-		return
+	if err := s.admit(w, r, p, max(cost, 1)); err != nil {
+		return err
 	}
 	targets := make([]target, len(reqs))
 	extra := 0
@@ -106,8 +106,10 @@ func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) {
 		targets[i] = s.resolve(r.Context(), q.Method)
 		extra += s.extraCost(targets[i])
 	}
-	if extra > 0 && !s.admit(w, r, p, extra) {
-		return
+	if extra > 0 {
+		if err := s.admit(w, r, p, extra); err != nil {
+			return err
+		}
 	}
 	if len(reqs) > 1 {
 		budget := newAnswerBudget(s.cfg.MaxBatchAnswerBytes)
@@ -130,22 +132,22 @@ func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.writeJSONRPC(w, out, batch)
+	return nil
 }
 
 // readJSONRPC reads a JSON-RPC body: its requests, or the error to answer
-// alone (not JSON, not a request, a batch beyond maxJSONRPCBatch). ok is
-// false when the body could not be read, which is answered already.
-func (s *Server) readJSONRPC(w http.ResponseWriter, r *http.Request) (body []byte, reqs []jsonrpc.Request, batch bool, perr *jsonrpc.Error, ok bool) {
-	body, err := readBody(r)
+// alone (not JSON, not a request, a batch beyond maxJSONRPCBatch). err is
+// a body that could not be read, the HTTP answer's.
+func (s *Server) readJSONRPC(r *http.Request) (body []byte, reqs []jsonrpc.Request, batch bool, perr *jsonrpc.Error, err error) {
+	body, err = readBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return nil, nil, false, nil, false
+		return nil, nil, false, nil, err
 	}
 	reqs, batch, perr = jsonrpc.Parse(body)
 	if perr == nil && len(reqs) > maxJSONRPCBatch {
 		perr = jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "Invalid Request: a batch of %d requests; at most %d", len(reqs), maxJSONRPCBatch)
 	}
-	return body, reqs, batch, perr, true
+	return body, reqs, batch, perr, nil
 }
 
 // runBatch runs do for each request of a body, jsonRPCParallel at a time

@@ -85,27 +85,27 @@ type socketSub struct {
 func (sub *socketSub) close() { sub.once.Do(func() { close(sub.stop) }) }
 
 // jsonRPCSocket serves GET /jsonrpc.
-func (s *Server) jsonRPCSocket(w http.ResponseWriter, r *http.Request) {
+func (s *Server) jsonRPCSocket(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	// A socket is a long-lived connection: it takes one of the caller's
 	// stream slots, as a stream does, whatever it subscribes to.
 	slot, err := s.slots.acquire(s.clientKey(r, p), socketTopic)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	defer slot.release()
 	// The cross-origin guard refused foreign pages already (actsOnGet).
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	conn, err := up.Upgrade(w, r, nil)
 	if err != nil {
-		return // the upgrader answered
+		return nil // the upgrader answered
 	}
 	ctx, stop := context.WithCancel(context.WithoutCancel(r.Context()))
 	sock := &rpcSocket{s: s, r: r, p: p, conn: conn, out: make(chan []byte, socketQueue), ctx: ctx, stop: stop,
 		lost: make(chan struct{}), subs: map[string]*socketSub{}}
 	defer s.rights.unwatch(s.rights.watch(p, sock.lose))
 	sock.run()
+	return nil
 }
 
 // Close codes of a socket whose credential no longer holds (RFC 6455

@@ -64,9 +64,9 @@ func (s *Server) weight(method string) int {
 }
 
 // admit spends cost units of the caller's quota and sets the RateLimit
-// headers. Beyond the quota it answers 429 and reports false; so it does
-// when the caller left while Redis was asked.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, p *auth.Principal, cost int) bool {
+// headers. Beyond the quota it returns a *rateLimitedError (429, with
+// Retry-After set); when the limiter cannot tell, its error.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, p *auth.Principal, cost int) error {
 	return s.admitAs(w, r, s.clientKey(r, p), s.planOf(p), cost)
 }
 
@@ -90,7 +90,7 @@ func (s *Server) spend(r *http.Request, p *auth.Principal, cost int) error {
 }
 
 // admitAddress spends one unit of the address's anonymous quota.
-func (s *Server) admitAddress(w http.ResponseWriter, r *http.Request) bool {
+func (s *Server) admitAddress(w http.ResponseWriter, r *http.Request) error {
 	return s.admitAs(w, r, "ip:"+s.clientIP(r), s.cfg.Plans[s.cfg.AnonymousPlan], 1)
 }
 
@@ -98,20 +98,21 @@ func (s *Server) admitAddress(w http.ResponseWriter, r *http.Request) bool {
 // request of the routes it guards.
 func (s *Server) meterAddress(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.admitAddress(w, r) {
-			next.ServeHTTP(w, r)
+		if err := s.admitAddress(w, r); err != nil {
+			s.writeError(w, r, err)
+			return
 		}
+		next.ServeHTTP(w, r)
 	})
 }
 
-func (s *Server) admitAs(w http.ResponseWriter, r *http.Request, key string, plan ratelimit.Plan, cost int) bool {
+func (s *Server) admitAs(w http.ResponseWriter, r *http.Request, key string, plan ratelimit.Plan, cost int) error {
 	if s.cfg.Limiter == nil || plan.Unlimited() {
-		return true
+		return nil
 	}
 	res, err := s.cfg.Limiter.Allow(r.Context(), key, plan, cost)
 	if err != nil {
-		s.writeError(w, r, err)
-		return false
+		return err
 	}
 	if res.Local {
 		s.metrics.rateLimitLocal.Inc()
@@ -126,10 +127,9 @@ func (s *Server) admitAs(w http.ResponseWriter, r *http.Request, key string, pla
 	if !res.Allowed {
 		s.metrics.rateLimited.Inc()
 		h.Set("Retry-After", strconv.Itoa(res.RetryAfterSeconds()))
-		s.writeError(w, r, &rateLimitedError{plan: plan.Name, retry: res.RetryAfterSeconds()})
-		return false
+		return &rateLimitedError{plan: plan.Name, retry: res.RetryAfterSeconds()}
 	}
-	return true
+	return nil
 }
 
 // Fair shares of the streams.

@@ -63,13 +63,13 @@ type MethodList struct {
 //	@Success		200	{object}	MethodList
 //	@Failure		429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router			/methods [get]
-func (s *Server) listMethods(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listMethods(w http.ResponseWriter, r *http.Request) error {
 	b, err := s.described.get(r.Context(), docMethods)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeRaw(w, http.StatusOK, b)
+	return nil
 }
 
 // methodList is the answer of GET /methods, as the listing and the compound

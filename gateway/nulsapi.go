@@ -36,23 +36,23 @@ import (
 //	@Failure		413		{object}	Problem
 //	@Failure		429		{object}	Problem
 //	@Router			/nuls-api/jsonrpc [post]
-func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
+func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) error {
 	strict := r.URL.Query().Get("strict") == "true" || r.URL.Query().Get("strict") == "1"
-	body, reqs, batch, perr, ok := s.readJSONRPC(w, r)
-	if !ok {
-		return
+	body, reqs, batch, perr, err := s.readJSONRPC(r)
+	if err != nil {
+		return err
 	}
 	if perr != nil {
 		if strict {
 			s.writeJSONRPC(w, []jsonrpc.Response{{Error: perr}}, false)
-			return
+			return nil
 		}
 		if perr.Code == jsonrpc.CodeInvalidRequest && len(body) > 0 && body[0] == '[' {
 			writeRaw(w, http.StatusOK, []byte("[]")) // nuls-api answers an empty batch with one
-			return
+			return nil
 		}
 		s.writeCompat(w, []nulsapi.Outcome{{ID: json.RawMessage(`"0"`), Error: &nulsapi.Error{Code: strconv.Itoa(perr.Code), Message: perr.Message}}}, false)
-		return
+		return nil
 	}
 	p := principalOf(r)
 	// Each request costs what it makes the gateway do: its commands'
@@ -69,8 +69,8 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
 			cost += s.weight(q.Method)
 		}
 	}
-	if !s.admit(w, r, p, max(cost, 1)) {
-		return
+	if err := s.admit(w, r, p, max(cost, 1)); err != nil {
+		return err
 	}
 	var budget *answerBudget
 	if len(reqs) > 1 {
@@ -102,7 +102,7 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		s.writeJSONRPC(w, resps, batch)
-		return
+		return nil
 	}
 	answers := make([]nulsapi.Outcome, len(reqs))
 	for i, q := range reqs {
@@ -115,6 +115,7 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.writeCompat(w, answers, batch)
+	return nil
 }
 
 // errNotInProfile is a method the nuls-api profile does not serve.

@@ -56,11 +56,10 @@ var nulstarIDs atomic.Uint64
 //	@Failure		415		{object}	Problem
 //	@Failure		429		{object}	Problem
 //	@Router			/nulstar [post]
-func (s *Server) nulstarHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) nulstarHTTP(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	msg, err := bridge.Decode(body)
 	var req *bridge.Request
@@ -74,17 +73,18 @@ func (s *Server) nulstarHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.writeNulstar(w, &bridge.Response{RequestID: requestID, ResponseStatus: nulstarFormatError,
 			ResponseErrorCode: "NCN-7", ResponseComment: "Message is not in JSon format!"})
-		return
+		return nil
 	}
 	p := publicOnly(principalOf(r))
 	cost := 0
 	for _, c := range req.RequestMethods {
 		cost += s.weight(c.Method)
 	}
-	if !s.admit(w, r, p, cost) {
-		return
+	if err := s.admit(w, r, p, cost); err != nil {
+		return err
 	}
 	s.writeNulstar(w, s.nulstarCall(r.Context(), p, msg.MessageID, req.RequestMethods))
+	return nil
 }
 
 // nulstarCall runs the methods of a Request for p and describes the

@@ -21,13 +21,13 @@ import (
 //	@Success	200	{object}	object
 //	@Failure	429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router		/openapi.json [get]
-func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 	b, err := s.described.get(r.Context(), docOpenAPI)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeRaw(w, http.StatusOK, b)
+	return nil
 }
 
 // openRPC serves the OpenRPC document of POST /jsonrpc, which the
@@ -40,13 +40,13 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 //	@Success	200	{object}	object
 //	@Failure	429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router		/openrpc.json [get]
-func (s *Server) openRPC(w http.ResponseWriter, r *http.Request) {
+func (s *Server) openRPC(w http.ResponseWriter, r *http.Request) error {
 	b, err := s.openRPCDocument(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeRaw(w, http.StatusOK, b)
+	return nil
 }
 
 // openRPCDocument is the OpenRPC document as r's client reaches the

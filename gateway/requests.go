@@ -96,12 +96,11 @@ func (s *Server) errorAnswer(r *http.Request, err error) answer {
 //
 // fingerprint identifies the request for its Idempotency-Key; it is computed
 // only for requests that carry one.
-func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string, fingerprint func() (string, error), run func(context.Context) answer) {
+func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string, fingerprint func() (string, error), run func(context.Context) answer) error {
 	async := preferAsync(r)
 	key := r.Header.Get(headerIdempotencyKey)
 	if len(key) > 255 {
-		s.writeError(w, r, badRequest("Idempotency-Key is longer than 255 characters"))
-		return
+		return badRequest("Idempotency-Key is longer than 255 characters")
 	}
 	p := principalOf(r)
 	rec := state.CallRecord{ID: newCallID(), Method: method, Instance: s.cfg.Instance, Owner: p.ID, Deadline: time.Now().Add(s.cfg.CallTimeout)}
@@ -112,8 +111,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 		// Room for the answer before anything: a call beyond the
 		// bounds does not run.
 		if err := s.cfg.Calls.Reserve(r.Context(), rec, state.AnswerOverhead, s.cfg.CallTimeout+time.Second+roomMargin, s.cfg.StoredAnswers); err != nil {
-			s.writeStateError(w, r, err)
-			return
+			return stateError(w, err)
 		}
 	}
 	// The call is recorded before its key is claimed: a retry that finds
@@ -125,8 +123,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 		if err := s.cfg.Calls.Begin(s.stateContext(r.Context(), keep), rec, s.cfg.CallTimeout+time.Second); err != nil {
 			if keep > 0 {
 				s.finish(r.Context(), rec, answer{}, 0) // its room
-				s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
-				return
+				return fmt.Errorf("%w: %v", errStateUnavailable, err)
 			}
 			// A plain call does not need the record: it goes on
 			// without, and so do the next ones for a while.
@@ -141,8 +138,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 		fp, err := fingerprint()
 		if err != nil {
 			s.finish(r.Context(), rec, answer{}, 0)
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		// A retry on this instance waits for the call here (replay).
 		local = s.inflight.start(rec.ID)
@@ -154,12 +150,10 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 			s.inflight.end(local, answer{}, false)
 		}
 		if err != nil {
-			s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
-			return
+			return fmt.Errorf("%w: %v", errStateUnavailable, err)
 		}
 		if !claimed {
-			s.replay(w, r, boundID, boundFP != fp, async)
-			return
+			return s.replay(w, r, boundID, boundFP != fp, async)
 		}
 	}
 	if async {
@@ -168,7 +162,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 		w.Header().Set("Location", location)
 		w.Header().Set(headerPreferenceApplied, "respond-async")
 		writeJSON(w, http.StatusAccepted, RequestStatus{ID: rec.ID, Status: "pending", Method: method, Location: location})
-		return
+		return nil
 	}
 	a := run(r.Context())
 	switch {
@@ -189,6 +183,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 	}
 	// The caller gets the answer itself, kept or not.
 	a.write(w)
+	return nil
 }
 
 // roomMargin is how much longer a room lives than the record it holds: in
@@ -196,17 +191,16 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, method string
 // record must not outlive its room.
 const roomMargin = time.Second
 
-// writeStateError answers a failure to reserve room for an answer: beyond
-// the caller's share (429) or the total (503), with Retry-After; or the
+// stateError is a failure to reserve room for an answer: beyond the
+// caller's share (429) or the total (503), with Retry-After set; or the
 // shared state away (503).
-func (s *Server) writeStateError(w http.ResponseWriter, r *http.Request, err error) {
+func stateError(w http.ResponseWriter, err error) error {
 	var qe *state.QuotaError
 	if !errors.As(err, &qe) {
-		s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
-		return
+		return fmt.Errorf("%w: %v", errStateUnavailable, err)
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(int((qe.RetryAfter+time.Second-1)/time.Second)))
-	s.writeError(w, r, err)
+	return err
 }
 
 // final reports whether an answer is final, and so may be replayed for an
@@ -389,16 +383,15 @@ func (s *Server) goAsync(r *http.Request, rec state.CallRecord, keep time.Durati
 // request is in progress; waiting on this instance is a courtesy that
 // costs no store read.) So a retry costs the store its claim and at most
 // one read, whatever the number of retries.
-func (s *Server) replay(w http.ResponseWriter, r *http.Request, id string, mismatch, async bool) {
+func (s *Server) replay(w http.ResponseWriter, r *http.Request, id string, mismatch, async bool) error {
 	if mismatch {
-		s.writeError(w, r, errKeyReused)
-		return
+		return errKeyReused
 	}
 	if async {
 		w.Header().Set("Location", "/requests/"+id)
 		w.Header().Set(headerReplayed, "true")
 		writeJSON(w, http.StatusAccepted, RequestStatus{ID: id, Status: "pending", Location: "/requests/" + id})
-		return
+		return nil
 	}
 	if lc := s.inflight.get(id); lc != nil {
 		timer := time.NewTimer(s.cfg.CallTimeout + 2*time.Second)
@@ -406,41 +399,38 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, id string, misma
 		select {
 		case <-lc.done:
 		case <-r.Context().Done():
-			return
+			return nil
 		case <-timer.C:
 			w.Header().Set("Retry-After", "1")
-			s.writeError(w, r, errKeyInFlight)
-			return
+			return errKeyInFlight
 		}
 		if !lc.kept {
 			w.Header().Set("Retry-After", "1")
-			s.writeError(w, r, errKeyFreed)
-			return
+			return errKeyFreed
 		}
 		w.Header().Set(headerReplayed, "true")
 		lc.a.write(w)
-		return
+		return nil
 	}
 	rec, ok, err := s.cfg.Calls.Get(r.Context(), id)
 	switch {
 	case err != nil:
-		s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
+		return fmt.Errorf("%w: %v", errStateUnavailable, err)
 	case ok && rec.Done:
 		w.Header().Set(headerReplayed, "true")
 		answer{status: rec.Status, header: rec.Header, body: rec.Body}.write(w)
+		return nil
 	case !ok:
 		// The first call's record is gone: its instance died before
 		// answering, or its answer was not final. Whether the module
 		// ran it is unknown.
 		w.Header().Set("Retry-After", "1")
-		s.writeError(w, r, errKeyInFlight)
-	default:
-		// In flight on another instance: at once, no waiting on the
-		// store.
-		wait := max(time.Until(rec.Deadline), time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		s.writeError(w, r, errKeyInFlight)
+		return errKeyInFlight
 	}
+	// In flight on another instance: at once, no waiting on the store.
+	wait := max(time.Until(rec.Deadline), time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	return errKeyInFlight
 }
 
 // inflight are the calls with an Idempotency-Key running on this instance,
@@ -515,21 +505,22 @@ type RequestStatus struct {
 //	@Failure		404	{object}	Problem
 //	@Failure		503	{object}	Problem
 //	@Router			/requests/{id} [get]
-func (s *Server) getRequest(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getRequest(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
 	rec, ok, err := s.cfg.Calls.Get(r.Context(), id)
 	switch {
 	case err != nil:
-		s.writeError(w, r, fmt.Errorf("%w: %v", errStateUnavailable, err))
+		return fmt.Errorf("%w: %v", errStateUnavailable, err)
 	case !ok || (rec.Owner != "" && rec.Owner != principalOf(r).ID):
 		// Another credential's answer is not there for this caller.
-		s.writeError(w, r, fmt.Errorf("%w: no call %s (or its result expired)", errUnknownRequest, id))
+		return fmt.Errorf("%w: no call %s (or its result expired)", errUnknownRequest, id)
 	case !rec.Done:
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusAccepted, RequestStatus{ID: id, Status: "pending", Method: rec.Method, Location: "/requests/" + id})
 	default:
 		answer{status: rec.Status, header: rec.Header, body: rec.Body}.write(w)
 	}
+	return nil
 }
 
 var errUnknownRequest = errors.New("unknown request")

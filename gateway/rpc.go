@@ -50,31 +50,30 @@ const (
 //	@Failure		503				{object}	Problem					"Upstream unavailable"
 //	@Failure		504				{object}	Problem					"Upstream timeout"
 //	@Router			/rpc/{method} [post]
-func (s *Server) call(w http.ResponseWriter, r *http.Request) {
+func (s *Server) call(w http.ResponseWriter, r *http.Request) error {
 	method := chi.URLParam(r, "method")
 	p := principalOf(r)
 	body, err := readBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	params, err := parseParams(body)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	// Metered before the compound store is asked: a name is not free to
 	// look up.
-	if !s.admit(w, r, p, s.weight(method)) {
-		return
+	if err := s.admit(w, r, p, s.weight(method)); err != nil {
+		return err
 	}
 	t := s.resolve(r.Context(), method)
-	if extra := s.extraCost(t); extra > 0 && !s.admit(w, r, p, extra) {
-		return
+	if extra := s.extraCost(t); extra > 0 {
+		if err := s.admit(w, r, p, extra); err != nil {
+			return err
+		}
 	}
 	if err := s.check(r.Context(), p, t, params); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	fingerprint := func() (string, error) {
 		canonical, err := subscriptions.CanonicalParams(params)
@@ -83,7 +82,7 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 		}
 		return fingerprintOf("/rpc/"+method, canonical), nil
 	}
-	s.serveCall(w, r, method, fingerprint, func(ctx context.Context) answer {
+	return s.serveCall(w, r, method, fingerprint, func(ctx context.Context) answer {
 		result, reply, err := s.run(ctx, p, t, params)
 		switch {
 		case err != nil:
@@ -121,33 +120,30 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 //	@Failure		503				{object}	Problem
 //	@Failure		504				{object}	Problem
 //	@Router			/rpc [post]
-func (s *Server) callMany(w http.ResponseWriter, r *http.Request) {
+func (s *Server) callMany(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	body, err := readBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	calls, err := parseCalls(body)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	cost := 0
 	for _, c := range calls {
 		cost += s.weight(c.Method)
 	}
-	if !s.admit(w, r, p, cost) {
-		return
+	if err := s.admit(w, r, p, cost); err != nil {
+		return err
 	}
 	for _, c := range calls {
 		if err := s.check(r.Context(), p, target{name: c.Method}, c.Params); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	fingerprint := func() (string, error) { return fingerprintOf("/rpc", string(body)), nil }
-	s.serveCall(w, r, multiMethod, fingerprint, func(ctx context.Context) answer {
+	return s.serveCall(w, r, multiMethod, fingerprint, func(ctx context.Context) answer {
 		reply, err := s.upstreamCall(ctx, p, calls)
 		if err != nil {
 			return s.errorAnswer(r, err)

@@ -460,38 +460,38 @@ func (s *Server) routes() http.Handler {
 	// (each is built once per change of the methods: documents.go).
 	r.Group(func(r chi.Router) {
 		r.Use(s.meterAddress)
-		getHead(r, "/openapi.json", s.openAPI)
-		getHead(r, "/openrpc.json", s.openRPC)
+		getHead(r, "/openapi.json", s.handle(s.openAPI))
+		getHead(r, "/openrpc.json", s.handle(s.openRPC))
 		getHead(r, "/docs", s.docsRedirect)
 		// What the Swagger UI page asks for by default: the same
 		// document.
-		getHead(r, "/docs/doc.json", s.openAPI)
+		getHead(r, "/docs/doc.json", s.handle(s.openAPI))
 		getHead(r, "/docs/*", s.docs)
-		getHead(r, "/methods", s.listMethods)
-		getHead(r, "/compound-methods", s.listCompounds)
+		getHead(r, "/methods", s.handle(s.listMethods))
+		getHead(r, "/compound-methods", s.handle(s.listCompounds))
 	})
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate)
-		r.With(s.limitBody).Post("/rpc", s.callMany)
-		r.With(s.limitBody).Post("/rpc/{method}", s.call)
-		r.With(s.limitBody).Post("/rpc/{method}/each", s.callEach)
-		r.With(s.limitBody).Post("/jsonrpc", s.jsonRPC)
-		r.With(s.limitAnyBody).Post("/nulstar", s.nulstarHTTP)
-		r.With(s.limitBody).Post("/nuls-api/jsonrpc", s.nulsAPI)
-		r.With(s.limitBody).Post("/nuls-api/jsonrpc/", s.nulsAPI)
-		r.Get("/requests/{id}", s.getRequest)
-		r.With(s.limitBody).Post("/stream-tickets", s.streamTicket)
+		r.With(s.limitBody).Post("/rpc", s.handle(s.callMany))
+		r.With(s.limitBody).Post("/rpc/{method}", s.handle(s.call))
+		r.With(s.limitBody).Post("/rpc/{method}/each", s.handle(s.callEach))
+		r.With(s.limitBody).Post("/jsonrpc", s.handle(s.jsonRPC))
+		r.With(s.limitAnyBody).Post("/nulstar", s.handle(s.nulstarHTTP))
+		r.With(s.limitBody).Post("/nuls-api/jsonrpc", s.handle(s.nulsAPI))
+		r.With(s.limitBody).Post("/nuls-api/jsonrpc/", s.handle(s.nulsAPI))
+		r.Get("/requests/{id}", s.handle(s.getRequest))
+		r.With(s.limitBody).Post("/stream-tickets", s.handle(s.streamTicket))
 		// What every instance serves and the Manager is told: admin.
-		r.With(s.requireAdmin, s.limitBody).Post("/compound-methods", s.createCompound)
-		r.With(s.requireAdmin).Delete("/compound-methods/{name}", s.deleteCompound)
+		r.With(s.requireAdmin, s.limitBody).Post("/compound-methods", s.handle(s.createCompound))
+		r.With(s.requireAdmin).Delete("/compound-methods/{name}", s.handle(s.deleteCompound))
 	})
 	r.Group(func(r chi.Router) {
 		// Streams are long-lived: no timeout middleware here.
 		r.Use(s.authenticateStream)
-		r.Get("/rpc/{method}/stream", s.stream)
-		r.Get("/notifications", s.notifications)
-		r.Get("/jsonrpc", s.jsonRPCSocket)
+		r.Get("/rpc/{method}/stream", s.handle(s.stream))
+		r.Get("/notifications", s.handle(s.notifications))
+		r.Get("/jsonrpc", s.handle(s.jsonRPCSocket))
 	})
 	return r
 }
@@ -501,7 +501,7 @@ func (s *Server) routes() http.Handler {
 // /nulstar does, behind the same guards.
 func (s *Server) NulstarHandler() http.Handler {
 	return s.ownListener(func(r chi.Router) {
-		r.With(s.authenticate, s.limitAnyBody).Post("/", s.nulstarHTTP)
+		r.With(s.authenticate, s.limitAnyBody).Post("/", s.handle(s.nulstarHTTP))
 	})
 }
 
@@ -511,8 +511,8 @@ func (s *Server) NulstarHandler() http.Handler {
 func (s *Server) NulsAPIHandler() http.Handler {
 	return s.ownListener(func(r chi.Router) {
 		// The SDKs join their base URL (…/jsonrpc) and "/".
-		r.With(s.authenticate, s.limitBody).Post("/jsonrpc", s.nulsAPI)
-		r.With(s.authenticate, s.limitBody).Post("/jsonrpc/", s.nulsAPI)
+		r.With(s.authenticate, s.limitBody).Post("/jsonrpc", s.handle(s.nulsAPI))
+		r.With(s.authenticate, s.limitBody).Post("/jsonrpc/", s.handle(s.nulsAPI))
 	})
 }
 

@@ -58,14 +58,18 @@ var reservedQuery = map[string]bool{"params": true, "eventCounter": true, "perio
 //	@Failure		429				{object}	Problem	"Rate limited, or this client's share of streams or subscriptions is taken"
 //	@Failure		503				{object}	Problem	"Too many streams or subscriptions on this instance"
 //	@Router			/rpc/{method}/stream [get]
-func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
-	js, ok := s.joinStream(w, r)
-	if !ok || s.pump.detach(w, r, js) {
-		return
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
+	js, err := s.joinStream(w, r)
+	if err != nil {
+		return err
+	}
+	if s.pump.detach(w, r, js) {
+		return nil
 	}
 	defer js.slot.release()
 	defer js.m.Close()
 	s.serveStream(w, r, js)
+	return nil
 }
 
 // joined is a stream that has joined its topic: what serving it needs.
@@ -79,23 +83,22 @@ type joined struct {
 }
 
 // joinStream authorizes the subscription a stream asks for, takes the
-// caller's stream slot and joins the topic, or answers with the error. On
+// caller's stream slot and joins the topic, or returns the error. On
 // success the caller owns the slot and the member. It is apart from stream
 // so that its locals are off the stack while the stream lasts (see
 // serveStream).
-func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, bool) {
+func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, error) {
 	p := principalOf(r)
 	method := chi.URLParam(r, "method")
-	if !s.admit(w, r, p, s.weight(method)) {
-		return joined{}, false
+	if err := s.admit(w, r, p, s.weight(method)); err != nil {
+		return joined{}, err
 	}
 	key, err := s.streamKey(r.Context(), p, method, r.URL.Query())
 	if err != nil {
-		s.writeError(w, r, err)
-		return joined{}, false
+		return joined{}, err
 	}
 	// How the subscription is served: pushed by the upstream, or polled
-	// by the gateway (see pollFeed).
+	// by the gateway (see upstream.Polled).
 	mode := "pushed"
 	if upstream.Polled(s.cfg.Upstream, s.cfg.EventPollInterval, key.Method, key.Period) {
 		mode = "polled"
@@ -103,18 +106,16 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, boo
 	w.Header().Set(headerSubscription, mode)
 	js := joined{lastID: lastEventID(r), p: p}
 	if js.slot, err = s.slots.acquire(s.clientKey(r, p), key.Topic()); err != nil {
-		s.writeError(w, r, err)
-		return joined{}, false
+		return joined{}, err
 	}
 	if js.m, err = s.cfg.Hub.Join(r.Context(), key, js.lastID); err != nil {
 		js.slot.release()
-		s.writeError(w, r, err)
-		return joined{}, false
+		return joined{}, err
 	}
 	if js.lastID != "" {
 		s.metrics.resumed.Inc()
 	}
-	return js, true
+	return js, nil
 }
 
 // notifications streams the Notifications of the Manager and modules (D15).
@@ -133,35 +134,33 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, boo
 //	@Failure		429				{object}	Problem
 //	@Failure		503				{object}	Problem
 //	@Router			/notifications [get]
-func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
+func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	if !p.HasScope(auth.ScopeAdmin) {
-		s.writeError(w, r, &accessError{method: "the notifications", scope: auth.ScopeAdmin, anonymous: p.Anonymous()})
-		return
+		return &accessError{method: "the notifications", scope: auth.ScopeAdmin, anonymous: p.Anonymous()}
 	}
-	if !s.admit(w, r, p, 1) {
-		return
+	if err := s.admit(w, r, p, 1); err != nil {
+		return err
 	}
 	js := joined{lastID: lastEventID(r), p: p}
 	var err error
 	if js.slot, err = s.slots.acquire(s.clientKey(r, p), upstream.NotificationsTopic); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if js.m, err = s.cfg.Hub.JoinLocal(upstream.NotificationsTopic, js.lastID); err != nil {
 		js.slot.release()
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if js.lastID != "" {
 		s.metrics.resumed.Inc()
 	}
 	if s.pump.detach(w, r, js) {
-		return
+		return nil
 	}
 	defer js.slot.release()
 	defer js.m.Close()
 	s.serveStream(w, r, js)
+	return nil
 }
 
 func lastEventID(r *http.Request) string {
