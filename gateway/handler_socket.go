@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
@@ -405,12 +406,12 @@ func (sock *rpcSocket) follow(id string, sub *socketSub, lastID string) {
 			return
 		case <-sub.m.Ready():
 		}
-		b, err := sub.m.Take(takeBatch)
+		b, err := sub.m.Take(sse.TakeBatch)
 		switch {
 		case b.Gap:
-			notify(notification{Subscription: id, Type: "gap", Result: gapData(lastID)})
+			notify(notification{Subscription: id, Type: "gap", Result: sse.GapData(lastID)})
 		case b.Lost:
-			notify(notification{Subscription: id, Type: "gap", Result: lostData(lastID)})
+			notify(notification{Subscription: id, Type: "gap", Result: sse.LostData(lastID)})
 		}
 		for _, e := range b.Events {
 			typ := e.Type

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
@@ -25,9 +26,6 @@ import (
 // headerSubscription says how a stream's subscription is served: pushed
 // (by the upstream) or polled (the gateway calls the method).
 const headerSubscription = "X-Nuls-Subscription"
-
-// takeBatch is the most events one write carries.
-const takeBatch = 256
 
 // Query keys of a stream that are not method parameters.
 var reservedQuery = map[string]bool{"params": true, "eventCounter": true, "period": true, "range": true, "lastEventId": true, auth.TicketQuery: true}
@@ -63,7 +61,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.pump.detach(w, r, js) {
+	if s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.release, LastID: js.lastID, Caller: js.p}) {
 		return nil
 	}
 	defer js.slot.release()
@@ -154,7 +152,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 	if js.lastID != "" {
 		s.metrics.resumed.Inc()
 	}
-	if s.pump.detach(w, r, js) {
+	if s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.release, LastID: js.lastID, Caller: js.p}) {
 		return nil
 	}
 	defer js.slot.release()
@@ -179,14 +177,14 @@ func lastEventID(r *http.Request) string {
 // the frames under the select below are kept small: what is not needed
 // while waiting lives in the functions it calls.
 func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) {
-	sw, err := startSSE(w, s.cfg.RetryHint, s.cfg.WriteTimeout)
+	sw, err := sse.Start(w, s.cfg.RetryHint, s.cfg.WriteTimeout)
 	if err != nil {
 		return
 	}
 	s.metrics.streams.Inc()
 	defer s.metrics.streams.Dec()
 	st := streamState{m: js.m, sw: sw, lastID: js.lastID, resumed: js.lastID != ""}
-	defer s.metrics.add(&st.counts)
+	defer s.metrics.Delivered(&st.counts)
 	heartbeat := time.NewTimer(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	rl := &rightsLost{ch: make(chan struct{})}
@@ -196,27 +194,27 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) 
 		case <-r.Context().Done():
 			return
 		case <-rl.ch:
-			sw.event("", "end", rightsLostData(rl.err, r.URL.Path))
-			_ = sw.flush()
+			sw.Event("", "end", endData(rl.err, r.URL.Path))
+			_ = sw.Flush()
 			return
 		case <-s.streamsDone:
 			// Shutdown: end cleanly; the client reconnects (to another
 			// instance) after the retry hint, with Last-Event-ID.
-			sw.comment("server shutting down")
-			_ = sw.flush()
+			sw.Comment("server shutting down")
+			_ = sw.Flush()
 			return
 		case <-heartbeat.C:
-			sw.comment("keep-alive")
+			sw.Comment("keep-alive")
 		case <-js.m.Ready():
 			ok := st.take(r)
-			s.metrics.add(&st.counts)
+			s.metrics.Delivered(&st.counts)
 			if !ok {
 				return
 			}
 		}
-		if err := sw.flush(); err != nil {
+		if err := sw.Flush(); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				st.counts.slow(false)
+				st.counts.Slow(false)
 			}
 			s.dropStream(r, err)
 			return
@@ -228,34 +226,34 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) 
 // streamState is what serveStream keeps between events.
 type streamState struct {
 	m       *subscriptions.Member
-	sw      *sseWriter
+	sw      *sse.Writer
 	lastID  string
 	resumed bool // the stream resumed with Last-Event-ID and has not read yet
-	counts  streamCounts
+	counts  sse.Counts
 }
 
 // take queues the member's next events. It reports false when the stream
 // is over: the reader fell out of the retention, or the topic ended (the
 // last events and the end are then written).
 func (st *streamState) take(r *http.Request) bool {
-	b, err := st.m.Take(takeBatch)
+	b, err := st.m.Take(sse.TakeBatch)
 	if b.Gap && !st.resumed {
 		// A live reader fell out of the retention: it is too slow. It
 		// is dropped; it may resume.
-		st.sw.writeBatch(subscriptions.Batch{Gap: true}, st.lastID)
-		_ = st.sw.flush()
-		st.counts.slow(true)
+		st.sw.WriteBatch(subscriptions.Batch{Gap: true}, st.lastID)
+		_ = st.sw.Flush()
+		st.counts.Slow(true)
 		return false
 	}
 	st.resumed = false
-	st.sw.writeBatch(b, st.lastID)
-	st.counts.batch(b)
+	st.sw.WriteBatch(b, st.lastID)
+	st.counts.Batch(b)
 	if n := len(b.Events); n > 0 {
 		st.lastID = b.Events[n-1].ID
 	}
 	if err != nil {
-		st.sw.event("", "end", endData(err, r.URL.Path))
-		_ = st.sw.flush()
+		st.sw.Event("", "end", endData(err, r.URL.Path))
+		_ = st.sw.Flush()
 		return false
 	}
 	return true
@@ -277,14 +275,6 @@ type rightsLost struct {
 func (rl *rightsLost) lose(err error) {
 	rl.err = err
 	close(rl.ch)
-}
-
-// rightsLostData is the end event of a stream whose credential no longer
-// holds: a 401 problem saying why (expired, revoked), or a 503 one when
-// the key stores cannot tell.
-func rightsLostData(err error, path string) []byte {
-	b, _ := json.Marshal(problemAt(err, path, ""))
-	return b
 }
 
 // endData describes why a stream ended.

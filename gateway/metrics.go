@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
 	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
-	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
 // metrics are the gateway's Prometheus metrics, registered on the registry
@@ -244,49 +244,24 @@ func (m *metrics) observeCall(method string, err error, d time.Duration) {
 	m.upstreamTime.WithLabelValues(method).Observe(d.Seconds())
 }
 
-// streamCounts are a fan-out round's deliveries, added to the metrics once
-// per round rather than once per stream: the streams of a topic are written
-// by parallel workers, which would otherwise contend on the counters.
-type streamCounts struct {
-	events, logGaps, resumeGaps, slowGaps, slowDrops int
-}
-
-// batch counts the events of b as one stream wrote them.
-func (c *streamCounts) batch(b subscriptions.Batch) {
-	c.events += len(b.Events)
-	for _, e := range b.Events {
-		if e.Type == subscriptions.TypeGap {
-			c.logGaps++
-		}
-	}
-	switch {
-	case b.Gap:
-		c.events++
-		c.resumeGaps++
-	case b.Lost:
-		c.events++
-		c.logGaps++
-	}
-}
-
-// slow counts a stream dropped for being too slow; behind says it fell out
-// of the retention, and was written a gap event.
-func (c *streamCounts) slow(behind bool) {
-	c.slowDrops++
-	if behind {
-		c.events++
-		c.slowGaps++
-	}
-}
-
-func (m *metrics) add(c *streamCounts) {
-	if *c == (streamCounts{}) {
+// Delivered implements sse.Metrics: it adds a round's deliveries, and
+// zeroes c.
+func (m *metrics) Delivered(c *sse.Counts) {
+	if *c == (sse.Counts{}) {
 		return
 	}
-	m.delivered.Add(float64(c.events))
-	m.gaps.WithLabelValues(gapUpstream).Add(float64(c.logGaps))
-	m.gaps.WithLabelValues(gapResume).Add(float64(c.resumeGaps))
-	m.gaps.WithLabelValues(gapSlow).Add(float64(c.slowGaps))
-	m.slowDrops.Add(float64(c.slowDrops))
-	*c = streamCounts{}
+	m.delivered.Add(float64(c.Events))
+	m.gaps.WithLabelValues(gapUpstream).Add(float64(c.LogGaps))
+	m.gaps.WithLabelValues(gapResume).Add(float64(c.ResumeGaps))
+	m.gaps.WithLabelValues(gapSlow).Add(float64(c.SlowGaps))
+	m.slowDrops.Add(float64(c.SlowDrops))
+	*c = sse.Counts{}
 }
+
+// Opened implements sse.Metrics.
+func (m *metrics) Opened() { m.streams.Inc() }
+
+// Closed implements sse.Metrics.
+func (m *metrics) Closed() { m.streams.Dec() }
+
+var _ sse.Metrics = (*metrics)(nil)

@@ -58,6 +58,12 @@ func (rw *rightsWatcher) watch(p *auth.Principal, lost func(error)) *rightsWatch
 	return w
 }
 
+// Watch implements sse.Rights.
+func (rw *rightsWatcher) Watch(p *auth.Principal, lose func(error)) (stop func()) {
+	w := rw.watch(p, lose)
+	return func() { rw.unwatch(w) }
+}
+
 // unwatch stops watching w (nil: nothing).
 func (rw *rightsWatcher) unwatch(w *rightsWatch) {
 	if w == nil {

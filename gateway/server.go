@@ -20,6 +20,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/compound"
+	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 	"github.com/nuls-gateway/nuls-gateway/state"
@@ -323,7 +324,7 @@ type Server struct {
 	// every metered answer carries one. Never modified after New.
 	policies map[string][]string
 	// pump writes the streams taken over from net/http.
-	pump *pump
+	pump *sse.Pump
 	// rights ends the streams and sockets whose credential no longer
 	// holds; Run runs it.
 	rights *rightsWatcher
@@ -390,7 +391,6 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		streamsDone: make(chan struct{}),
 		announced:   map[string]bool{},
 	}
-	s.pump = newPump(s)
 	s.rights = newRightsWatcher(cfg.Auth.Recheck)
 	s.described = &documents{s: s}
 	s.policies = make(map[string][]string, len(cfg.Plans))
@@ -404,6 +404,8 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	s.pump = sse.NewPump(sse.Config{RetryHint: cfg.RetryHint, WriteTimeout: cfg.WriteTimeout, Heartbeat: cfg.Heartbeat,
+		Metrics: m, Rights: s.rights, EndData: endData})
 	if err := s.restoreCompounds(context.Background()); err != nil {
 		// The store may be Redis, not up yet: start anyway, as calls
 		// need no shared state; syncCompounds announces the methods
@@ -422,7 +424,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // stream.
 func (s *Server) Run(ctx context.Context) error {
 	defer close(s.streamsDone)
-	defer s.pump.shutdown()
+	defer s.pump.Shutdown()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -1,4 +1,4 @@
-package gateway
+package sse
 
 import (
 	"bytes"
@@ -11,19 +11,19 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
-// sseWriter writes Server-Sent Events (WHATWG HTML, "Server-sent events") to
+// Writer writes Server-Sent Events (WHATWG HTML, "Server-sent events") to
 // one client, each write bounded by a deadline.
-type sseWriter struct {
+type Writer struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
 	buf     *bytes.Buffer
 }
 
-var sseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// startSSE sends the stream's headers and the retry hint, and flushes.
-func startSSE(w http.ResponseWriter, retry, timeout time.Duration) (*sseWriter, error) {
+// Start sends the stream's headers and the retry hint, and flushes.
+func Start(w http.ResponseWriter, retry, timeout time.Duration) (*Writer, error) {
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -32,30 +32,30 @@ func startSSE(w http.ResponseWriter, retry, timeout time.Duration) (*sseWriter, 
 	// nginx and others buffer responses unless told not to.
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	s := &sseWriter{w: w, rc: rc, timeout: timeout}
+	s := &Writer{w: w, rc: rc, timeout: timeout}
 	s.begin()
 	s.buf.WriteString("retry: ")
 	s.buf.WriteString(strconv.FormatInt(retry.Milliseconds(), 10))
 	s.buf.WriteString("\n\n")
-	return s, s.flush()
+	return s, s.Flush()
 }
 
-func (s *sseWriter) begin() {
+func (s *Writer) begin() {
 	if s.buf == nil {
-		s.buf = sseBuffers.Get().(*bytes.Buffer)
+		s.buf = buffers.Get().(*bytes.Buffer)
 		s.buf.Reset()
 	}
 }
 
-// event queues one event.
-func (s *sseWriter) event(id, typ string, data []byte) {
+// Event queues one event.
+func (s *Writer) Event(id, typ string, data []byte) {
 	s.begin()
-	appendEvent(s.buf, id, typ, data)
+	AppendEvent(s.buf, id, typ, data)
 }
 
-// appendEvent renders one event. Data with newlines becomes several data:
+// AppendEvent renders one event. Data with newlines becomes several data:
 // lines.
-func appendEvent(buf *bytes.Buffer, id, typ string, data []byte) {
+func AppendEvent(buf *bytes.Buffer, id, typ string, data []byte) {
 	if id != "" {
 		buf.WriteString("id: ")
 		buf.WriteString(id)
@@ -79,40 +79,42 @@ func appendEvent(buf *bytes.Buffer, id, typ string, data []byte) {
 	buf.WriteByte('\n')
 }
 
-// appendBatch renders a batch of hub events, with a gap event first when
+// AppendBatch renders a batch of hub events, with a gap event first when
 // events were lost.
-func appendBatch(buf *bytes.Buffer, b subscriptions.Batch, lastID string) {
+func AppendBatch(buf *bytes.Buffer, b subscriptions.Batch, lastID string) {
 	switch {
 	case b.Gap:
-		appendEvent(buf, "", "gap", gapData(lastID))
+		AppendEvent(buf, "", "gap", GapData(lastID))
 	case b.Lost:
-		appendEvent(buf, "", "gap", lostData(lastID))
+		AppendEvent(buf, "", "gap", LostData(lastID))
 	}
 	for _, e := range b.Events {
-		appendEvent(buf, e.ID, e.Type, e.Data)
+		AppendEvent(buf, e.ID, e.Type, e.Data)
 	}
 }
 
-func gapData(lastID string) []byte {
+// GapData describes a gap event: events after lastID were lost for this
+// reader.
+func GapData(lastID string) []byte {
 	return subscriptions.GapData("events were lost: the stream resumed after events no longer retained", lastID)
 }
 
-// lostData describes events the shared log lost for every reader: Redis
+// LostData describes events the shared log lost for every reader: Redis
 // lost them, and the log went on from an instance's copy that lacked them.
-func lostData(lastID string) []byte {
+func LostData(lastID string) []byte {
 	return subscriptions.GapData("events were lost: the shared log was restored from a copy that lacked them", lastID)
 }
 
-// comment queues a comment line, which clients ignore: the heartbeat.
-func (s *sseWriter) comment(text string) {
+// Comment queues a comment line, which clients ignore: the heartbeat.
+func (s *Writer) Comment(text string) {
 	s.begin()
 	s.buf.WriteString(": ")
 	s.buf.WriteString(text)
 	s.buf.WriteString("\n\n")
 }
 
-// flush writes what is queued within the deadline.
-func (s *sseWriter) flush() error {
+// Flush writes what is queued within the deadline.
+func (s *Writer) Flush() error {
 	if s.buf == nil || s.buf.Len() == 0 {
 		return nil
 	}
@@ -125,24 +127,24 @@ func (s *sseWriter) flush() error {
 	if err == nil {
 		err = s.rc.Flush()
 	}
-	s.release()
+	s.Release()
 	return err
 }
 
-// release returns the buffer to the pool between events, so that an idle
+// Release returns the buffer to the pool between events, so that an idle
 // stream holds none.
-func (s *sseWriter) release() {
+func (s *Writer) Release() {
 	if s.buf != nil {
 		if s.buf.Cap() <= 64<<10 {
-			sseBuffers.Put(s.buf)
+			buffers.Put(s.buf)
 		}
 		s.buf = nil
 	}
 }
 
-// writeBatch queues a batch of hub events, with a gap event first when
+// WriteBatch queues a batch of hub events, with a gap event first when
 // events were lost.
-func (s *sseWriter) writeBatch(b subscriptions.Batch, lastID string) {
+func (s *Writer) WriteBatch(b subscriptions.Batch, lastID string) {
 	s.begin()
-	appendBatch(s.buf, b, lastID)
+	AppendBatch(s.buf, b, lastID)
 }

@@ -1,7 +1,8 @@
-package gateway
+package sse
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -15,18 +16,6 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
-
-// A stream served by a handler goroutine costs that goroutine's stack and
-// net/http's buffers for the connection: about 30 KiB, which 10,000 streams
-// multiply (BENCHMARKS.md). So once its headers are decided, an HTTP/1.1
-// stream is detached: the connection is taken over from net/http (Hijack),
-// the handler returns, and the pump writes the stream's events. The pump
-// runs one goroutine per topic, which, when the topic has new events, writes
-// them to all its streams, in parallel chunks; each write has a deadline, so
-// a client that cannot take its events is dropped rather than waited for. A
-// small goroutine per connection only waits for the client to go away. A
-// stream that cannot be detached (HTTP/2) is served by its handler
-// (serveStream).
 
 // fanOutChunk is the most streams one worker writes in a round: above it, a
 // topic's streams are written by several workers.
@@ -43,9 +32,73 @@ const fanOutWrite = 50 * time.Millisecond
 // that cannot take it does not hold the shutdown.
 const shutdownWrite = 50 * time.Millisecond
 
-// pump writes the events of detached streams.
-type pump struct {
-	s *Server
+// Config configures a Pump.
+type Config struct {
+	// RetryHint is the retry: sent to clients. Required.
+	RetryHint time.Duration
+	// WriteTimeout bounds the first write of a stream (its head).
+	// Required.
+	WriteTimeout time.Duration
+	// Heartbeat is the interval of the keep-alive comments. Required.
+	Heartbeat time.Duration
+	// Metrics counts the streams and what they delivered. Default:
+	// nothing counted.
+	Metrics Metrics
+	// Rights watches the callers' credentials while their streams are
+	// open. Nil: nobody's.
+	Rights Rights
+	// EndData is the data of the end event of a stream that ended with
+	// err (its topic's error, or the credential no longer holding), for
+	// the request at path: the gateway's problem document. Default: the
+	// error's text.
+	EndData func(err error, path string) []byte
+}
+
+// Metrics is what a Pump counts. Implementations are safe for concurrent
+// use.
+type Metrics interface {
+	// Opened and Closed count the streams open.
+	Opened()
+	Closed()
+	// Delivered adds what a round delivered, and zeroes c.
+	Delivered(c *Counts)
+}
+
+// Rights watches a caller's credential: lose is called, once, when it no
+// longer holds; stop ends the watch.
+type Rights interface {
+	Watch(caller *auth.Principal, lose func(error)) (stop func())
+}
+
+// NopMetrics counts nothing.
+type NopMetrics struct{}
+
+func (NopMetrics) Opened()             {}
+func (NopMetrics) Closed()             {}
+func (NopMetrics) Delivered(c *Counts) { *c = Counts{} }
+
+// Stream is a stream that joined its topic, which a Pump may serve.
+type Stream struct {
+	// Member reads the topic.
+	Member *subscriptions.Member
+	// Release frees what else the stream holds (its slot); the Pump
+	// calls it once, when the stream ends.
+	Release func()
+	// LastID is the Last-Event-ID the stream resumes after; "" for none.
+	LastID string
+	// Caller is whose credential the stream ends with.
+	Caller *auth.Principal
+}
+
+// TakeBatch is the most events one write carries.
+const TakeBatch = 256
+
+// Pump writes the events of detached streams. Its methods are safe for
+// concurrent use; Shutdown ends every stream and waits for its goroutines.
+//
+// Lock order: Pump.mu, then group.mu.
+type Pump struct {
+	cfg Config
 
 	mu      sync.Mutex // guards groups, stopped
 	groups  map[string]*group
@@ -54,19 +107,29 @@ type pump struct {
 	wg      sync.WaitGroup // group goroutines and connection watchers
 }
 
-func newPump(s *Server) *pump {
-	return &pump{s: s, groups: map[string]*group{}, stop: make(chan struct{})}
+// NewPump returns a Pump.
+func NewPump(cfg Config) *Pump {
+	if cfg.Metrics == nil {
+		cfg.Metrics = NopMetrics{}
+	}
+	if cfg.EndData == nil {
+		cfg.EndData = func(err error, _ string) []byte {
+			b, _ := json.Marshal(map[string]string{"detail": err.Error()})
+			return b
+		}
+	}
+	return &Pump{cfg: cfg, groups: map[string]*group{}, stop: make(chan struct{})}
 }
 
 // detached is one stream the pump serves. Its fields but closed are used by
 // its group's goroutine only.
 type detached struct {
 	g       *group
-	p       *pump
+	p       *Pump
 	path    string // the request's path, for the end event's problem
 	conn    net.Conn
 	m       *subscriptions.Member
-	slot    *streamSlot
+	release func()
 	lastID  string
 	resumed bool // resumed with Last-Event-ID and not read yet
 	once    sync.Once
@@ -74,14 +137,14 @@ type detached struct {
 	// lost is why the caller's credential no longer holds, set by the
 	// rights watcher; the group then ends the stream.
 	lost atomic.Pointer[error]
-	// rights is the stream's watch, set before another goroutine can
-	// close the stream.
-	rights *rightsWatch
+	// unwatch ends the watch of the caller's rights, set before another
+	// goroutine can close the stream.
+	unwatch func()
 }
 
 // group is the streams of one topic and the goroutine that writes to them.
 type group struct {
-	p    *pump
+	p    *Pump
 	name string
 	wake chan struct{} // a stream joined
 
@@ -89,12 +152,12 @@ type group struct {
 	streams map[*detached]struct{}
 }
 
-// detach takes the stream's connection over from net/http, writes the
+// Detach takes the stream's connection over from net/http, writes the
 // response head, and hands the stream to the pump. It reports false, having
-// written nothing, when the connection cannot be taken over; the caller then
-// serves the stream itself. On true the pump owns the member and the
-// stream's slot.
-func (p *pump) detach(w http.ResponseWriter, r *http.Request, js joined) bool {
+// written nothing, when the connection cannot be taken over (HTTP/2); the
+// caller then serves the stream itself. On true the pump owns the stream:
+// its member, and what Release frees.
+func (p *Pump) Detach(w http.ResponseWriter, r *http.Request, js Stream) bool {
 	if r.ProtoMajor != 1 {
 		return false
 	}
@@ -114,11 +177,15 @@ func (p *pump) detach(w http.ResponseWriter, r *http.Request, js joined) bool {
 	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	_ = h.Write(&head)
 	head.WriteString("\r\nretry: ")
-	head.WriteString(strconv.FormatInt(p.s.cfg.RetryHint.Milliseconds(), 10))
+	head.WriteString(strconv.FormatInt(p.cfg.RetryHint.Milliseconds(), 10))
 	head.WriteString("\n\n")
-	d := &detached{p: p, path: r.URL.Path, conn: conn, m: js.m, slot: js.slot, lastID: js.lastID, resumed: js.lastID != ""}
-	p.s.metrics.streams.Inc()
-	if _, err := d.write(p.s.cfg.WriteTimeout, head.Bytes()); err != nil || !p.add(d, js.p) {
+	if js.Release == nil {
+		js.Release = func() {}
+	}
+	d := &detached{p: p, path: r.URL.Path, conn: conn, m: js.Member, release: js.Release, lastID: js.LastID, resumed: js.LastID != "",
+		unwatch: func() {}}
+	p.cfg.Metrics.Opened()
+	if _, err := d.write(p.cfg.WriteTimeout, head.Bytes()); err != nil || !p.add(d, js.Caller) {
 		d.close()
 	}
 	return true
@@ -136,7 +203,7 @@ func (d *detached) lose(err error) {
 
 // add gives a stream to its topic's group, starting the group if needed,
 // and has the rights of its caller watched.
-func (p *pump) add(d *detached, caller *auth.Principal) bool {
+func (p *Pump) add(d *detached, caller *auth.Principal) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
@@ -153,7 +220,9 @@ func (p *pump) add(d *detached, caller *auth.Principal) bool {
 	d.g = g
 	// Before the stream is in its group: from there on, another goroutine
 	// may close it, and read d.rights.
-	d.rights = p.s.rights.watch(caller, d.lose)
+	if p.cfg.Rights != nil && caller != nil {
+		d.unwatch = p.cfg.Rights.Watch(caller, d.lose)
+	}
 	g.mu.Lock()
 	g.streams[d] = struct{}{}
 	g.mu.Unlock()
@@ -166,9 +235,9 @@ func (p *pump) add(d *detached, caller *auth.Principal) bool {
 	return true
 }
 
-// shutdown ends every detached stream cleanly: the clients reconnect (to
+// Shutdown ends every detached stream cleanly: the clients reconnect (to
 // another instance) after the retry hint, with Last-Event-ID.
-func (p *pump) shutdown() {
+func (p *Pump) Shutdown() {
 	p.mu.Lock()
 	if p.stopped {
 		p.mu.Unlock()
@@ -202,7 +271,7 @@ func (g *group) snapshot() []*detached {
 // the pump stops.
 func (g *group) run() {
 	defer g.p.wg.Done()
-	heartbeat := time.NewTicker(g.p.s.cfg.Heartbeat)
+	heartbeat := time.NewTicker(g.p.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	// changed is the topic's channel, taken before the last round: an
 	// append while the round ran, after some streams were written, closes
@@ -259,7 +328,7 @@ func (g *group) fanOut(streams []*detached, f func(*detached, *renderCache) bool
 		for _, d := range streams {
 			more = f(d, rc) || more
 		}
-		g.p.s.metrics.add(&rc.counts)
+		g.p.cfg.Metrics.Delivered(&rc.counts)
 		return more
 	}
 	workers := min(runtime.GOMAXPROCS(0), (len(streams)+fanOutChunk-1)/fanOutChunk)
@@ -275,7 +344,7 @@ func (g *group) fanOut(streams []*detached, f func(*detached, *renderCache) bool
 					more.Store(true)
 				}
 			}
-			g.p.s.metrics.add(&rc.counts)
+			g.p.cfg.Metrics.Delivered(&rc.counts)
 		}()
 	}
 	wg.Wait()
@@ -288,14 +357,14 @@ type renderCache struct {
 	first, last uint64
 	text        []byte
 	// counts are the worker's deliveries of the round.
-	counts streamCounts
+	counts Counts
 }
 
 func (rc *renderCache) render(b subscriptions.Batch) []byte {
 	first, last := b.Events[0].Seq, b.Events[len(b.Events)-1].Seq
 	if rc.text == nil || rc.first != first || rc.last != last {
 		var buf bytes.Buffer
-		appendBatch(&buf, subscriptions.Batch{Events: b.Events}, "")
+		AppendBatch(&buf, subscriptions.Batch{Events: b.Events}, "")
 		rc.first, rc.last, rc.text = first, last, buf.Bytes()
 	}
 	return rc.text
@@ -307,15 +376,15 @@ func (d *detached) deliver(rc *renderCache) bool {
 		return false
 	}
 	if why := d.lost.Load(); why != nil {
-		d.end(appendEventBytes("", "end", rightsLostData(*why, d.path)))
+		d.end(appendEventBytes("", "end", d.p.cfg.EndData(*why, d.path)))
 		return false
 	}
-	b, err := d.m.Take(takeBatch)
+	b, err := d.m.Take(TakeBatch)
 	if b.Gap && !d.resumed {
 		// A live reader fell out of the retention: it is too slow. It is
 		// dropped; it may resume.
-		d.end(appendEventBytes("", "gap", gapData(d.lastID)))
-		rc.counts.slow(true)
+		d.end(appendEventBytes("", "gap", GapData(d.lastID)))
+		rc.counts.Slow(true)
 		return false
 	}
 	d.resumed = false
@@ -323,28 +392,28 @@ func (d *detached) deliver(rc *renderCache) bool {
 		var text []byte
 		if b.Gap || b.Lost {
 			var buf bytes.Buffer
-			appendBatch(&buf, b, d.lastID)
+			AppendBatch(&buf, b, d.lastID)
 			text = buf.Bytes()
 		} else {
 			text = rc.render(b)
 		}
 		if _, werr := d.write(fanOutWrite, text); werr != nil {
 			if errors.Is(werr, os.ErrDeadlineExceeded) {
-				rc.counts.slow(false)
+				rc.counts.Slow(false)
 			}
 			d.close()
 			return false
 		}
-		rc.counts.batch(b)
+		rc.counts.Batch(b)
 		if n := len(b.Events); n > 0 {
 			d.lastID = b.Events[n-1].ID
 		}
 	}
 	if err != nil {
-		d.end(appendEventBytes("", "end", endData(err, d.path)))
+		d.end(appendEventBytes("", "end", d.p.cfg.EndData(err, d.path)))
 		return false
 	}
-	return len(b.Events) == takeBatch
+	return len(b.Events) == TakeBatch
 }
 
 // heartbeat writes a comment, which keeps proxies from closing an idle
@@ -355,7 +424,7 @@ func (d *detached) heartbeat(rc *renderCache) bool {
 	}
 	if _, err := d.write(fanOutWrite, []byte(": keep-alive\n\n")); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			rc.counts.slow(false)
+			rc.counts.Slow(false)
 		}
 		d.close()
 	}
@@ -390,19 +459,19 @@ func (d *detached) close() {
 		d.closed.Store(true)
 		_ = d.conn.Close()
 		d.m.Close()
-		d.p.s.rights.unwatch(d.rights)
+		d.unwatch()
 		if g := d.g; g != nil {
 			g.mu.Lock()
 			delete(g.streams, d)
 			g.mu.Unlock()
 		}
-		d.slot.release()
-		d.p.s.metrics.streams.Dec()
+		d.release()
+		d.p.cfg.Metrics.Closed()
 	})
 }
 
 func appendEventBytes(id, typ string, data []byte) []byte {
 	var buf bytes.Buffer
-	appendEvent(&buf, id, typ, data)
+	AppendEvent(&buf, id, typ, data)
 	return buf.Bytes()
 }
