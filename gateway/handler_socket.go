@@ -41,7 +41,7 @@ import (
 // frame (closeUnauthorized and the reason) when its credential expires or
 // its key is revoked: each message checks the credential again, as a new
 // request would, and the rights watcher checks every socket every
-// recheckInterval; what the socket had not run is not run.
+// second (auth.Watcher); what the socket had not run is not run.
 
 // maxSocketSubscriptions bounds the subscriptions of one socket.
 const maxSocketSubscriptions = 16
@@ -104,7 +104,7 @@ func (s *Server) jsonRPCSocket(w http.ResponseWriter, r *http.Request) error {
 	ctx, stop := context.WithCancel(context.WithoutCancel(r.Context()))
 	sock := &rpcSocket{s: s, r: r, p: p, conn: conn, out: make(chan []byte, socketQueue), ctx: ctx, stop: stop,
 		lost: make(chan struct{}), subs: map[string]*socketSub{}}
-	defer s.rights.unwatch(s.rights.watch(p, sock.lose))
+	defer s.rights.Watch(p, sock.lose)()
 	sock.run()
 	return nil
 }
@@ -119,7 +119,7 @@ const (
 )
 
 // lose ends the socket because its caller's credential no longer holds:
-// its rightsWatch callback, and what a request finds before it runs.
+// its auth.Watcher callback, and what a request finds before it runs.
 func (sock *rpcSocket) lose(err error) {
 	sock.lostOnce.Do(func() {
 		sock.lostErr = err

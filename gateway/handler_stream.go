@@ -76,7 +76,7 @@ type joined struct {
 	slot   *streamSlot
 	lastID string
 	// p is the caller: the stream ends when its credential no longer
-	// holds (rightsWatcher).
+	// holds (auth.Watcher).
 	p *auth.Principal
 }
 
@@ -188,7 +188,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) 
 	heartbeat := time.NewTimer(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	rl := &rightsLost{ch: make(chan struct{})}
-	defer s.rights.unwatch(s.rights.watch(js.p, rl.lose))
+	defer s.rights.Watch(js.p, rl.lose)()
 	for {
 		select {
 		case <-r.Context().Done():
@@ -271,7 +271,7 @@ type rightsLost struct {
 	err error
 }
 
-// lose is the stream's rightsWatch callback.
+// lose is the stream's auth.Watcher callback.
 func (rl *rightsLost) lose(err error) {
 	rl.err = err
 	close(rl.ch)

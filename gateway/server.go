@@ -327,7 +327,7 @@ type Server struct {
 	pump *sse.Pump
 	// rights ends the streams and sockets whose credential no longer
 	// holds; Run runs it.
-	rights *rightsWatcher
+	rights *auth.Watcher
 
 	announceMu sync.Mutex      // guards announced
 	announced  map[string]bool // compound methods registered on the module
@@ -391,7 +391,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		streamsDone: make(chan struct{}),
 		announced:   map[string]bool{},
 	}
-	s.rights = newRightsWatcher(cfg.Auth.Recheck)
+	s.rights = auth.NewWatcher(cfg.Auth.Recheck)
 	s.described = &documents{s: s}
 	s.policies = make(map[string][]string, len(cfg.Plans))
 	for name, p := range cfg.Plans {
@@ -431,7 +431,7 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.syncCompounds(ctx)
 	}()
-	wg.Go(func() { s.rights.run(ctx) })
+	wg.Go(func() { s.rights.Run(ctx) })
 	s.listing.Run(ctx, s.cfg.CatalogRefresh)
 	wg.Wait()
 	// Asynchronous calls already accepted are answered (or time out)

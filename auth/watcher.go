@@ -1,19 +1,18 @@
-package gateway
+package auth
 
 import (
 	"context"
 	"sync"
 	"time"
 
-	"github.com/nuls-gateway/nuls-gateway/auth"
 )
 
 // A stream or a socket is authorized when it opens, and then lasts: its
 // credential may expire or be revoked meanwhile. So the rights of every
 // open stream and socket are checked again, all together, every
-// recheckInterval, by one goroutine: the pump serves idle streams without
-// a goroutine or a timer each, and keeps doing so. Anonymous callers have
-// nothing to lose and are not watched.
+// recheckInterval, by one goroutine (Watcher.Run): a server of many idle
+// streams keeps no goroutine or timer per stream for it. Anonymous callers
+// have nothing to lose and are not watched.
 
 // recheckInterval is how often the rights of open streams and sockets are
 // checked again: a stream ends within it of its credential's expiry, and
@@ -25,47 +24,52 @@ const recheckInterval = time.Second
 // thousand keys whose cache is stale).
 const recheckTimeout = 2 * time.Second
 
-// rightsWatch is one watched stream or socket.
-type rightsWatch struct {
-	p *auth.Principal
+// watch is one watched stream or socket.
+type watch struct {
+	p *Principal
 	// lost is called once, from the watcher's goroutine, when p's
 	// credential no longer holds; it must not block.
 	lost func(error)
 }
 
-// rightsWatcher checks the rights of open streams and sockets again.
-type rightsWatcher struct {
-	recheck func(context.Context, []*auth.Principal, time.Time) []error
+// Watcher checks the rights of open streams and sockets again, all
+// together, every second (Run). Its methods are safe for concurrent use.
+type Watcher struct {
+	recheck func(context.Context, []*Principal, time.Time) []error
 
 	mu      sync.Mutex // guards watches
-	watches map[*rightsWatch]struct{}
+	watches map[*watch]struct{}
 }
 
-func newRightsWatcher(recheck func(context.Context, []*auth.Principal, time.Time) []error) *rightsWatcher {
-	return &rightsWatcher{recheck: recheck, watches: map[*rightsWatch]struct{}{}}
+// NewWatcher returns a Watcher that checks credentials with recheck
+// (Authenticator.Recheck).
+func NewWatcher(recheck func(context.Context, []*Principal, time.Time) []error) *Watcher {
+	return &Watcher{recheck: recheck, watches: map[*watch]struct{}{}}
 }
 
-// watch calls lost, once, when p's credential no longer holds, until
-// unwatch. It returns nil for anonymous callers, whom nothing ends.
-func (rw *rightsWatcher) watch(p *auth.Principal, lost func(error)) *rightsWatch {
+// add calls lost, once, when p's credential no longer holds, until
+// remove. It returns nil for anonymous callers, whom nothing ends.
+func (rw *Watcher) add(p *Principal, lost func(error)) *watch {
 	if p.Anonymous() {
 		return nil
 	}
-	w := &rightsWatch{p: p, lost: lost}
+	w := &watch{p: p, lost: lost}
 	rw.mu.Lock()
 	rw.watches[w] = struct{}{}
 	rw.mu.Unlock()
 	return w
 }
 
-// Watch implements sse.Rights.
-func (rw *rightsWatcher) Watch(p *auth.Principal, lose func(error)) (stop func()) {
-	w := rw.watch(p, lose)
-	return func() { rw.unwatch(w) }
+// Watch calls lose, once, from the watcher's goroutine (it must not
+// block), when p's credential no longer holds: expired, revoked, or
+// narrowed. stop ends the watch. Anonymous callers are not watched.
+func (rw *Watcher) Watch(p *Principal, lose func(error)) (stop func()) {
+	w := rw.add(p, lose)
+	return func() { rw.remove(w) }
 }
 
-// unwatch stops watching w (nil: nothing).
-func (rw *rightsWatcher) unwatch(w *rightsWatch) {
+// remove stops watching w (nil: nothing).
+func (rw *Watcher) remove(w *watch) {
 	if w == nil {
 		return
 	}
@@ -74,8 +78,9 @@ func (rw *rightsWatcher) unwatch(w *rightsWatch) {
 	rw.mu.Unlock()
 }
 
-// run checks every recheckInterval until ctx ends.
-func (rw *rightsWatcher) run(ctx context.Context) {
+// Run checks every watched credential every recheckInterval until ctx
+// ends.
+func (rw *Watcher) Run(ctx context.Context) {
 	t := time.NewTicker(recheckInterval)
 	defer t.Stop()
 	for {
@@ -90,14 +95,14 @@ func (rw *rightsWatcher) run(ctx context.Context) {
 
 // sweep checks every watched credential once, and ends those that no
 // longer hold.
-func (rw *rightsWatcher) sweep(ctx context.Context) {
+func (rw *Watcher) sweep(ctx context.Context) {
 	rw.mu.Lock()
 	if len(rw.watches) == 0 {
 		rw.mu.Unlock()
 		return
 	}
-	ws := make([]*rightsWatch, 0, len(rw.watches))
-	ps := make([]*auth.Principal, 0, len(rw.watches))
+	ws := make([]*watch, 0, len(rw.watches))
+	ps := make([]*Principal, 0, len(rw.watches))
 	for w := range rw.watches {
 		ws = append(ws, w)
 		ps = append(ps, w.p)
