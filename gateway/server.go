@@ -119,6 +119,7 @@ type Config struct {
 	// events). Nil: none.
 	Catalog *catalog.Catalog
 	// Registry receives the gateway's metrics. Default: a new registry.
+	// It must not hold them already: one Server per registry (New fails).
 	Registry *prometheus.Registry
 	// ChainID is the chain the nuls-api profile's methods that take no
 	// chainId serve (getNetworkInfo), as nuls-api reads it from its
