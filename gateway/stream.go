@@ -96,7 +96,7 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, boo
 	// How the subscription is served: pushed by the upstream, or polled
 	// by the gateway (see pollFeed).
 	mode := "pushed"
-	if key.Period > 0 || s.cfg.EventPollInterval > 0 || !canPush(s.cfg.Upstream, key.Method) {
+	if s.polled(key) {
 		mode = "polled"
 	}
 	w.Header().Set(headerSubscription, mode)
@@ -305,10 +305,8 @@ func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string
 		d     policy.Decision
 		err   error
 	)
-	source := method
 	if dv, ok := derivedStreams[method]; ok {
 		// Who may stream the source may stream what is made of it.
-		source = dv.source
 		if _, _, d, err = s.access(ctx, p, dv.source); err != nil {
 			return key, err
 		}
@@ -337,8 +335,7 @@ func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string
 	// The gateway calls a method again and again for a period stream, and
 	// for an event stream it emulates: only the reads the policy lets it
 	// poll, so that no stream repeats a write or an unbounded read.
-	polled := key.Period > 0 || s.cfg.EventPollInterval > 0 || !canPush(s.cfg.Upstream, source)
-	if polled && !d.Poll {
+	if s.polled(key) && !d.Poll {
 		return key, badRequest(method + " is not a read the gateway calls again and again: it offers no period stream here, nor an event stream the upstream does not push")
 	}
 	params, err := queryParams(q, info, known)
@@ -360,6 +357,18 @@ func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string
 		return key, badRequest(err.Error())
 	}
 	return key, nil
+}
+
+// polled reports whether the gateway calls the method of key again and
+// again (pollFeed, as Feeds.Subscribe decides) rather than the upstream
+// pushing it: a period stream, emulated events, or a method the upstream
+// cannot push. A derived stream is polled when its source is.
+func (s *Server) polled(key subscriptions.Key) bool {
+	method := key.Method
+	if d, ok := derivedStreams[method]; ok {
+		method = d.source
+	}
+	return key.Period > 0 || s.cfg.EventPollInterval > 0 || !canPush(s.cfg.Upstream, method)
 }
 
 // checkMode refuses a subscription mode the listed method does not offer: a
