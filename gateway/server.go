@@ -345,7 +345,8 @@ type Server struct {
 	streamsDone chan struct{}
 }
 
-// New returns a Server; Run starts its background work.
+// New returns a Server; Run starts its background work. New does no I/O:
+// Run announces the stored compound methods.
 func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if cfg.Upstream == nil || cfg.Hub == nil {
 		return nil, errors.New("gateway: Config needs Upstream and Hub")
@@ -401,12 +402,6 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
-	if err := s.restoreCompounds(context.Background()); err != nil {
-		// The store may be Redis, not up yet: start anyway, as calls
-		// need no shared state; syncCompounds announces the methods
-		// once the store answers.
-		s.stateWarning("restoring the compound methods", err)
-	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -414,9 +409,10 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Run discovers the upstream methods periodically, and checks the rights of
-// open streams and sockets again, until ctx ends; then it ends every
-// stream.
+// Run announces the stored compound methods and keeps them in step with
+// the store, discovers the upstream methods periodically, and checks the
+// rights of open streams and sockets again, until ctx ends; then it ends
+// every stream.
 func (s *Server) Run(ctx context.Context) error {
 	defer close(s.streamsDone)
 	defer s.pump.shutdown()
