@@ -283,3 +283,31 @@ func TestTuneGC(t *testing.T) {
 		t.Errorf("GOGC=100: GC percent %d, want it left at 100", got)
 	}
 }
+
+// TestComponentFailureStopsProcess: a component that fails (here the debug
+// listener, whose address is taken) stops the whole process with its
+// error, the other components drained, instead of leaving the gateway
+// serving without it.
+func TestComponentFailureStopsProcess(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	var logs syncBuffer
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(t.Context(), []string{"--listen", "127.0.0.1:0", "--debug-listen", busy.Addr().String()}, noEnv, io.Discard, &logs, nil)
+	}()
+	select {
+	case err := <-errc:
+		if err == nil || !strings.HasPrefix(err.Error(), "debug: ") || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatalf("run: %v, want the debug listener's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the gateway goes on serving without its debug listener:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "component failed") || !strings.Contains(logs.String(), "gateway stopped") {
+		t.Errorf("the log does not tell the failure and the stop:\n%s", logs.String())
+	}
+}
