@@ -136,6 +136,9 @@ type Config struct {
 	Tracer trace.Tracer
 	// ReadyChecks are extra readiness checks (Redis), each named.
 	ReadyChecks map[string]func(context.Context) error
+	// ReadyWarnings are told in every /readyz answer without failing it:
+	// that the upstream is a simulated node.
+	ReadyWarnings []string
 	// Scopes are the method scopes the gateway exposes at all: a caller
 	// reaches a method if its credential has the method's scope and the
 	// scope is here. Default ["public"].

@@ -35,6 +35,7 @@ const (
 	envGrace           = "GATEWAY_GRACE"
 	envShutdownTimeout = "GATEWAY_SHUTDOWN_TIMEOUT"
 	envBlockInterval   = "GATEWAY_DEVNODE_BLOCK_INTERVAL"
+	envSimulatedNode   = "GATEWAY_SIMULATED_NODE"
 	envLogLevel        = "GATEWAY_LOG_LEVEL"
 	envLogFormat       = "GATEWAY_LOG_FORMAT"
 	envDebugListen     = "GATEWAY_DEBUG_LISTEN"
@@ -124,6 +125,9 @@ type config struct {
 	NulsAPIListen   string
 	PublicService   string
 	ChainID         int
+	// SimulatedNode runs the simulated node in-process as the upstream:
+	// the explicit choice of a made-up chain, never a default.
+	SimulatedNode bool
 
 	KeysFile            string
 	JWTSecret           string
@@ -191,7 +195,7 @@ func options(c *config, raw *rawConfig) []option {
 		{"listen", envListen, ":8080", "address to serve HTTP on", groupListen, stringVar(&c.Listen)},
 		{"tls-cert", envTLSCert, "", "PEM certificate (chain) to serve HTTPS and HTTP/2 with; needs --tls-key", groupListen, stringVar(&c.TLSCert)},
 		{"tls-key", envTLSKey, "", "PEM private key of --tls-cert", groupListen, stringVar(&c.TLSKey)},
-		{"upstream", envUpstream, "", "ws:// or wss:// URL of the NULS upstream; unset: start the simulated node in-process", groupListen, stringVar(&c.Upstream)},
+		{"upstream", envUpstream, "", "ws:// or wss:// URL of the NULS upstream; required, unless --simulated-node", groupListen, stringVar(&c.Upstream)},
 		{"topology", envTopology, topologyDirect, "direct: the upstream serves every method (a Nulstar Connector, a Java module); manager: the upstream is a Manager to register with, whose modules are called directly", groupListen, stringVar(&c.Topology)},
 		{"module-listen", envModuleListen, "127.0.0.1:0", "address of the gateway's module endpoint (/ws) in the manager topology, where other modules call it; never the HTTP listener. Reach it from the Manager's network only", groupListen, stringVar(&c.ModuleListen)},
 		{"advertise", envAdvertise, "", "host:port where other modules reach this gateway's module endpoint (/ws), sent in RegisterAPI; unset: 127.0.0.1 and the --module-listen port", groupListen, stringVar(&c.Advertise)},
@@ -200,7 +204,7 @@ func options(c *config, raw *rawConfig) []option {
 		{"methods-file", envMethodsFile, "", "comma-separated JSON files of the methods of custom modules, in the RegisterAPI Methods format, added to the built-in catalog of the NULS 2 modules' commands that describes an upstream listing no methods", groupListen, stringVar(&raw.methodsFiles)},
 		{"nulstar-listen", envNulstarListen, "", "address of a listener serving, at POST /, what the Nulstar Connector's HTTP endpoint (port 8089) does: a raw Request message in, the Response message out, public methods only (also at POST /nulstar of --listen); unset: none", groupListen, stringVar(&c.NulstarListen)},
 		{"nuls-api-listen", envNulsAPIListen, "", "address of a listener serving the nuls-api profile at POST /jsonrpc, as NULS's nuls-api server does on port 18004, so that its clients need no change (also at POST /nuls-api/jsonrpc of --listen); unset: none", groupListen, stringVar(&c.NulsAPIListen)},
-		{"chain-id", envChainID, "", "the chain the nuls-api profile's methods that take no chainId serve (info, getNetworkInfo), as nuls-api's own configuration says; 0: the simulated node's when it is in-process, else they need one given", groupListen, intVar(&c.ChainID)},
+		{"chain-id", envChainID, "", "the chain the nuls-api profile's methods that take no chainId serve (info, getNetworkInfo), as nuls-api's own configuration says; 0: the simulated node's with --simulated-node, else they need one given", groupListen, intVar(&c.ChainID)},
 		{"public-service-url", envPublicService, "", "JSON-RPC URL of a NULS public-service (such as http://public-service:18003/) to forward the nuls-api profile's read methods only public-service answers (its MongoDB index: getAccountTxs, getBlockHeaderList, …); unset: they are refused, saying so", groupListen, stringVar(&c.PublicService)},
 		{"shutdown-timeout", envShutdownTimeout, "30s", "how long shutdown waits for in-flight calls", groupListen, durationVar(&c.ShutdownTimeout)},
 
@@ -262,8 +266,9 @@ func options(c *config, raw *rawConfig) []option {
 		{"debug-listen", envDebugListen, "", "address of a separate listener serving /debug/pprof; unset: none. Keep it private", groupObservability, stringVar(&c.DebugListen)},
 
 		// Development.
-		{"devnode-block-interval", envBlockInterval, "1s", "block interval of the in-process simulated node", groupDevelopment, durationVar(&c.BlockInterval)},
-		{"dev-wallet", envDevWallet, "", "with the simulated node only (no --upstream): let anonymous callers use its wallet (ac_transfer, ac_createAccount) with its made-up passwords, as the README's quick start does", groupDevelopment, boolVar(&c.DevWallet)},
+		{"simulated-node", envSimulatedNode, "", "instead of --upstream, run the simulated NULS node (bridge/devnode) in-process and serve it: a made-up chain whose funded accounts have public passwords, for development and the README's quick start (make run), never a deployment. The gateway says so in a WARN every 5 minutes and in /readyz", groupDevelopment, boolVar(&c.SimulatedNode)},
+		{"devnode-block-interval", envBlockInterval, "1s", "block interval of the simulated node (--simulated-node)", groupDevelopment, durationVar(&c.BlockInterval)},
+		{"dev-wallet", envDevWallet, "", "with --simulated-node only: let anonymous callers use its wallet (ac_transfer, ac_createAccount) with its made-up passwords, as the README's quick start does", groupDevelopment, boolVar(&c.DevWallet)},
 	}
 }
 
@@ -318,9 +323,6 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		}
 		c.MethodScopes[name] = scope
 	}
-	if c.DevWallet && c.Upstream != "" {
-		errs = append(errs, errors.New("--dev-wallet opens the simulated node's wallet: it is refused with --upstream, in front of a real node"))
-	}
 	c.Scopes = splitList(raw.scopes)
 	c.MethodsFiles = splitList(raw.methodsFiles)
 	c.CORSOrigins = splitList(raw.corsOrigins)
@@ -359,6 +361,17 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 
 func (c *config) validate() []error {
 	var errs []error
+	switch {
+	case c.Upstream == "" && !c.SimulatedNode:
+		errs = append(errs, fmt.Errorf("no upstream: give --upstream (%s), the ws:// or wss:// URL of a NULS node, or --simulated-node (%s=true) for a made-up chain in-process, for development", envUpstream, envSimulatedNode))
+	case c.Upstream != "" && c.SimulatedNode:
+		errs = append(errs, errors.New("--upstream and --simulated-node: choose one"))
+	case c.SimulatedNode && c.Topology == topologyManager:
+		errs = append(errs, errors.New("--topology manager needs --upstream, a Manager: the simulated node is served directly"))
+	}
+	if c.DevWallet && !c.SimulatedNode {
+		errs = append(errs, errors.New("--dev-wallet opens the simulated node's wallet: it needs --simulated-node, and is refused in front of a real node"))
+	}
 	if c.Upstream != "" {
 		u, err := url.Parse(c.Upstream)
 		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {

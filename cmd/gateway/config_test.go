@@ -131,7 +131,7 @@ func TestBooleanEnv(t *testing.T) {
 			}
 		}
 	}
-	env := map[string]string{envAllowKernel: "1"}
+	env := map[string]string{envAllowKernel: "1", envSimulatedNode: "1"}
 	c, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil || !c.AllowKernelCommands {
 		t.Errorf("%s=1: AllowKernelCommands %v, %v", envAllowKernel, c.AllowKernelCommands, err)

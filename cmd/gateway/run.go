@@ -159,7 +159,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer upstream.stop()
 	upstreamURL := cfg.Upstream
 	chainID := cfg.ChainID
-	if upstreamURL == "" {
+	var simulated []slog.Attr // what the warnings of the simulated node say of it
+	if cfg.SimulatedNode {
 		node, err := devnode.New(devnode.Config{Listen: "127.0.0.1:0", BlockInterval: cfg.BlockInterval}, logger.With("component", "devnode"))
 		if err != nil {
 			return err
@@ -169,9 +170,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if chainID == 0 {
 			chainID = node.ChainID()
 		}
-		logger.Info("no --upstream given: started the simulated NULS node in-process",
-			slog.String("url", upstreamURL), slog.Int("chain_id", node.ChainID()))
-		cfg.Topology = topologyDirect
+		simulated = []slog.Attr{slog.String("detail", simulatedDetail), slog.String("url", upstreamURL), slog.Int("chain_id", node.ChainID())}
+		logger.LogAttrs(ctx, slog.LevelWarn, msgSimulatedNode, simulated...)
+		upstream.goRun("simulated node warning", func(ctx context.Context) error {
+			warnSimulated(ctx, logger, simulatedWarnEvery, simulated)
+			return nil
+		})
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -310,6 +314,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		},
 		MaxStoredAnswerBytes: int64(cfg.MaxStoredAnswerBytes),
 	}
+	if simulated != nil {
+		gwCfg.ReadyWarnings = []string{readySimulated}
+	}
 	if rdb != nil {
 		cluster, err := subscriptions.NewRedisCluster(rdb, subscriptions.RedisClusterConfig{
 			Prefix: cfg.RedisPrefix, Instance: instance, Retention: cfg.Retention,
@@ -403,7 +410,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger.Info("gateway listening",
 		slog.String("version", buildinfo.Version()), slog.String("commit", buildinfo.Commit()), slog.Bool("tracing", tp.Tracer() != nil),
 		slog.String("addr", ln.Addr().String()), slog.String("scheme", scheme), slog.String("upstream", redactedURL(upstreamURL)),
-		slog.String("topology", cfg.Topology), slog.String("state", state), slog.String("instance", instance),
+		slog.String("topology", cfg.Topology), slog.Bool("simulated_node", cfg.SimulatedNode), slog.String("state", state), slog.String("instance", instance),
 		slog.String("scopes", strings.Join(cfg.Scopes, ",")), slog.Duration("call_timeout", cfg.CallTimeout),
 		slog.String("anonymous_scopes", strings.Join(cfg.AnonymousScopes, ",")), slog.Bool("keys_file", cfg.KeysFile != ""),
 		slog.Bool("jwt", cfg.JWTSecret != "" || cfg.JWKS != ""), slog.String("rate_plans", ratelimit.FormatPlans(cfg.RatePlans)),
@@ -441,6 +448,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	err = g.Wait()
 	logger.Info("gateway stopped")
 	return err
+}
+
+// msgSimulatedNode is the WARN the gateway logs at start and every
+// simulatedWarnEvery while it serves the simulated node (cmd/loadtest
+// waits for it).
+const msgSimulatedNode = "SIMULATED NULS NODE (--simulated-node): not a NULS network"
+
+// simulatedDetail is the WARN's detail.
+const simulatedDetail = "this gateway serves a made-up chain in its own process, whose funded accounts have public passwords: for development only, never a deployment"
+
+// readySimulated is /readyz's warning while the gateway serves the
+// simulated node.
+const readySimulated = "simulated node: the upstream is a made-up chain in the gateway's own process (--simulated-node), not a NULS network"
+
+// simulatedWarnEvery is how often the WARN repeats, so that a log read
+// from any point says it.
+const simulatedWarnEvery = 5 * time.Minute
+
+// warnSimulated logs msgSimulatedNode every period until ctx ends.
+func warnSimulated(ctx context.Context, logger *slog.Logger, every time.Duration, attrs []slog.Attr) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			logger.LogAttrs(ctx, slog.LevelWarn, msgSimulatedNode, attrs...)
+		}
+	}
 }
 
 func hostPort(rawURL string) string {
