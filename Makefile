@@ -8,10 +8,11 @@ all: build test
 build:
 	$(GO) build ./...
 
-# Start the gateway on :8080 with the simulated NULS node in-process, its
-# made-up wallet open to anonymous callers (--dev-wallet) for the quick start.
+# Start the gateway on :8080 with the simulated NULS node in-process
+# (--simulated-node: never a default), its made-up wallet open to anonymous
+# callers (--dev-wallet) for the quick start.
 run:
-	$(GO) run ./cmd/gateway --dev-wallet
+	$(GO) run ./cmd/gateway --simulated-node --dev-wallet
 
 # The README's test command: formatting, vet, generated files, every test with -race.
 test:

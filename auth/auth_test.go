@@ -656,3 +656,46 @@ func TestKeyID(t *testing.T) {
 		}
 	}
 }
+
+// runningStore is a key store with a Run of its own: it fails with err, or
+// runs until its context ends when err is nil.
+type runningStore struct {
+	err     error
+	stopped chan struct{}
+}
+
+func (s *runningStore) Lookup(context.Context, string) (KeyRecord, bool, error) {
+	return KeyRecord{}, false, nil
+}
+
+func (s *runningStore) Run(ctx context.Context) error {
+	defer close(s.stopped)
+	if s.err != nil {
+		return s.err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// TestRunStoreFails: a key store whose Run fails stops the others and
+// ends the Authenticator's Run with its error, for the process to stop
+// rather than serve with keys no longer kept current.
+func TestRunStoreFails(t *testing.T) {
+	boom := errors.New("the store broke")
+	ok, broken := &runningStore{stopped: make(chan struct{})}, &runningStore{err: boom, stopped: make(chan struct{})}
+	a, err := New(Config{Keys: []KeyStore{ok, broken}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(t.Context()) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, boom) {
+			t.Fatalf("Run: %v, want the store's error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run goes on after a key store failed")
+	}
+	<-ok.stopped
+}

@@ -7,8 +7,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // HeaderAPIKey is the header an API key can come in, besides Authorization.
@@ -89,19 +90,20 @@ func Open() *Authenticator {
 	return a
 }
 
-// Run keeps the key files and the JWKS current until ctx ends.
+// Run keeps the key files and the JWKS current until ctx ends, or until a
+// key store's Run fails: then it stops the others and returns that error.
+// With nothing to keep current it returns nil at once.
 func (a *Authenticator) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
+	g, ctx := errgroup.WithContext(ctx)
 	for _, s := range a.keys {
 		if r, ok := s.(interface{ Run(context.Context) error }); ok {
-			wg.Go(func() { _ = r.Run(ctx) })
+			g.Go(func() error { return r.Run(ctx) })
 		}
 	}
 	if a.jwt != nil {
-		wg.Go(func() { a.jwt.run(ctx) })
+		g.Go(func() error { a.jwt.run(ctx); return nil })
 	}
-	wg.Wait()
-	return nil
+	return g.Wait()
 }
 
 // AllowsAnonymous reports whether callers without a credential may call

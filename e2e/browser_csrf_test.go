@@ -74,7 +74,7 @@ func TestBrowserCrossSiteTransfer(t *testing.T) {
 	page := httptest.NewServer(mux)
 	t.Cleanup(page.Close)
 
-	gw := startGateway(t, "--dev-wallet") // CORS off: no origin is allowed; the transfer open to anonymous callers
+	gw := startGateway(t, "--simulated-node", "--dev-wallet") // CORS off: no origin is allowed; the transfer open to anonymous callers
 	before := balanceOf(t, gw.URL, accountB)
 	okPosts, okGets := requestsWith(t, gw.URL, "", "POST", "200"), requestsWith(t, gw.URL, "/rpc/{method}/stream", "GET", "200")
 	body := transferBody(accountA, accountB, 1_000_000)

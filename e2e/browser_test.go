@@ -73,7 +73,7 @@ func TestBrowserEventSource(t *testing.T) {
 	t.Cleanup(page.Close)
 
 	// Short blocks: a few pushes in well under a second.
-	gw := startGateway(t, "--cors-origins", page.URL, "--devnode-block-interval", "200ms")
+	gw := startGateway(t, "--simulated-node", "--cors-origins", page.URL, "--devnode-block-interval", "200ms")
 	const want = 3
 	startChromium(t, chromium, page.URL+"/?want=3&gateway="+url.QueryEscape(gw.URL))
 

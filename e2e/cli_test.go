@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os/exec"
 	"strings"
@@ -16,7 +17,12 @@ func TestCommandLine(t *testing.T) {
 	bin := gatewayBinary(t)
 	run := func(args ...string) (stdout, stderr string, code int) {
 		var out, errb bytes.Buffer
-		cmd := exec.CommandContext(t.Context(), bin, args...)
+		// Bounded: a gateway that starts instead of refusing would
+		// serve until killed.
+		ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env = gatewayEnv()
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		err := cmd.Run()
 		var ee *exec.ExitError
@@ -37,5 +43,11 @@ func TestCommandLine(t *testing.T) {
 	out, errs, code := run("--max-body-bytes", "abc")
 	if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || strings.Contains(errs, "Usage") || !strings.Contains(errs, "-max-body-bytes") {
 		t.Errorf("bad flag: exit %d, stdout %q, stderr %q: want exit 2 and one line on stderr", code, out, errs)
+	}
+	// No upstream and no --simulated-node: no made-up chain by accident.
+	// It does not start, and says how to choose.
+	out, errs, code = run("--listen", "127.0.0.1:0")
+	if code != 1 || out != "" || !strings.Contains(errs, "--upstream") || !strings.Contains(errs, "--simulated-node") {
+		t.Errorf("no upstream: exit %d, stdout %q, stderr %q: want exit 1 naming --upstream and --simulated-node", code, out, errs)
 	}
 }

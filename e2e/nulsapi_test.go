@@ -16,7 +16,7 @@ import (
 // the answers' shape as it shows them.
 func TestNulsAPIClient(t *testing.T) {
 	t.Parallel()
-	gw := startGateway(t, "--nuls-api-listen", "127.0.0.1:0")
+	gw := startGateway(t, "--simulated-node", "--nuls-api-listen", "127.0.0.1:0")
 	if gw.NulsAPIURL == "" {
 		t.Fatal("the gateway did not log its nuls-api listener's address")
 	}

@@ -20,7 +20,7 @@ func TestNulstarHTTPEndpoint(t *testing.T) {
 	t.Parallel()
 	// 640 calls from one address: above the anonymous plan's burst, which
 	// applies here as to /rpc.
-	gw := startGateway(t, "--nulstar-listen", "127.0.0.1:0", "--rate-plans", "anonymous=unlimited,default=unlimited")
+	gw := startGateway(t, "--simulated-node", "--nulstar-listen", "127.0.0.1:0", "--rate-plans", "anonymous=unlimited,default=unlimited")
 	if gw.NulstarURL == "" {
 		t.Fatal("the gateway did not log its Nulstar endpoint's address")
 	}

@@ -30,7 +30,7 @@ const (
 // generated client must then call the gateway.
 func TestOpenAPI(t *testing.T) {
 	t.Parallel()
-	gw := startGateway(t)
+	gw := startGateway(t, "--simulated-node")
 	status, spec, err := httpGet(t.Context(), gw.URL+"/openapi.json")
 	if err != nil || status != 200 {
 		t.Fatalf("GET /openapi.json: %d %v", status, err)
@@ -250,7 +250,7 @@ func copyFile(t *testing.T, from, to string) {
 // OpenRPC project's validator (npm), and that rpc.discover answers it.
 func TestOpenRPC(t *testing.T) {
 	t.Parallel()
-	gw := startGateway(t)
+	gw := startGateway(t, "--simulated-node")
 	status, doc, err := httpGet(t.Context(), gw.URL+"/openrpc.json")
 	if err != nil || status != 200 {
 		t.Fatalf("GET /openrpc.json: %d %v", status, err)

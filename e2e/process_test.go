@@ -48,7 +48,8 @@ type listeningLine struct {
 }
 
 // startGateway runs the gateway binary on a free port of 127.0.0.1, with
-// the simulated node in-process unless args say otherwise, and returns once
+// args, which name its upstream (--upstream, or --simulated-node for the
+// simulated node in-process), and returns once
 // it is ready and has discovered its methods. The process is stopped in
 // t.Cleanup, where the test fails unless SIGTERM ends it with status 0; the
 // gateway's log is in the test log when the test fails.

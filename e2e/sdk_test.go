@@ -22,7 +22,7 @@ const devnodeGenesisPassword = "nuls123456"
 func TestNulsSDK(t *testing.T) {
 	t.Parallel()
 	dir, node := npmProject(t, "sdk")
-	gw := startGateway(t, "--nuls-api-listen", "127.0.0.1:0", "--dev-wallet")
+	gw := startGateway(t, "--simulated-node", "--nuls-api-listen", "127.0.0.1:0", "--dev-wallet")
 
 	var acct struct{ Address, Pri, Pub string }
 	if err := json.Unmarshal([]byte(runTool(t, dir, nil, node, "transfer.js", "new")), &acct); err != nil || !strings.HasPrefix(acct.Address, "tNULSe") {

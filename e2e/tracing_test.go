@@ -32,7 +32,7 @@ func TestTracingExport(t *testing.T) {
 		w.Header().Set("Content-Type", "application/x-protobuf")
 	}))
 	defer collector.Close()
-	gw := startGateway(t, "--otlp-endpoint", collector.URL)
+	gw := startGateway(t, "--simulated-node", "--otlp-endpoint", collector.URL)
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, gw.URL+"/rpc/latestHeight", strings.NewReader(`{"chainId":2}`))
 	req.Header.Set("Content-Type", "application/json")

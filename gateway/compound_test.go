@@ -5,10 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/compound"
 )
 
@@ -229,5 +234,61 @@ func TestCallWithoutCompoundStore(t *testing.T) {
 	}
 	if status, _, body := post(t, tg.url+"/rpc/walletInfo", `{}`); status != http.StatusServiceUnavailable {
 		t.Fatalf("maybe a compound method: %d %s, want 503", status, body)
+	}
+}
+
+// watchedCompounds is a compound store that counts its lists, those made
+// with a context that never ends (I/O outside Run) apart, and fails the
+// first failures of them (a Redis not up yet).
+type watchedCompounds struct {
+	compound.Store
+	failures         atomic.Int64
+	lists, unbounded atomic.Int64
+}
+
+func (w *watchedCompounds) List(ctx context.Context) ([]compound.Definition, error) {
+	w.lists.Add(1)
+	if ctx.Done() == nil {
+		w.unbounded.Add(1)
+	}
+	if w.failures.Add(-1) >= 0 {
+		return nil, fmt.Errorf("%w: not up yet", errStateUnavailable)
+	}
+	return w.Store.List(ctx)
+}
+
+// TestCompoundsRestoredByRun: New does no I/O; Run announces the compound
+// methods the store holds (another instance's, a previous process's) on
+// the gateway's module, with its own context, and, when the store does not
+// answer yet, once it does.
+func TestCompoundsRestoredByRun(t *testing.T) {
+	t.Parallel()
+	for _, failures := range []int64{0, 1} {
+		t.Run(fmt.Sprintf("%d failures", failures), func(t *testing.T) {
+			t.Parallel()
+			store := &watchedCompounds{Store: compound.NewMemoryStore()}
+			store.failures.Store(failures)
+			if err := store.Add(t.Context(), compound.Definition{Name: "storedHeight",
+				Methods: []compound.Child{{Method: "latestHeight", Params: map[string]string{"chainId": "chain"}}}}); err != nil {
+				t.Fatal(err)
+			}
+			node := startNode(t, devnode.Config{})
+			tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), manager: true, cfg: Config{Compounds: store}})
+			// At once when the store answers, before the first sync;
+			// else at the next sync, compoundSync later.
+			wait := compoundSync / 2
+			if failures > 0 {
+				wait = compoundSync + 5*time.Second
+			}
+			for deadline := time.Now().Add(wait); !slices.ContainsFunc(tg.module.Methods(),
+				func(mi bridge.MethodInfo) bool { return mi.MethodName == "storedHeight" }); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the stored compound method is not on the module after %v (%d lists)", wait, store.lists.Load())
+				}
+			}
+			if n := store.unbounded.Load(); n != 0 {
+				t.Errorf("%d of %d lists of the store with a context that never ends: New or Run did I/O outside Run's context", n, store.lists.Load())
+			}
+		})
 	}
 }

@@ -1,10 +1,16 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // TestNewHeadersStream: GET /rpc/newHeaders/stream is a latestHeight
@@ -83,4 +89,94 @@ func TestAccountBalanceStream(t *testing.T) {
 	if b := read(); b.TotalBalance != "100000100000000" {
 		t.Errorf("after the transfer: %+v", b)
 	}
+}
+
+// TestDerivedStreamMode: a derived stream's X-Nuls-Subscription says how
+// its source is served, not how its own name would be: accountBalance is
+// pushed where the module pushes getBalance, and polled where events are
+// emulated (--event-poll-interval) or where the upstream cannot push
+// getBalance (Nulstar's ServiceManager forwards it), the stream then being
+// the gateway calling getBalance.
+func TestDerivedStreamMode(t *testing.T) {
+	t.Parallel()
+	const query = "?chainId=2&assetChainId=2&assetId=1&address=tNULSeBaMqPDhRwU2N8W6KCDqdzo6ZC2dDyjzQ"
+	mode := func(t *testing.T, url string) string {
+		t.Helper()
+		s := openSSE(t, url+"/rpc/accountBalance/stream"+query, "")
+		if s.resp.StatusCode != http.StatusOK {
+			t.Fatalf("accountBalance stream: %d", s.resp.StatusCode)
+		}
+		if ev := s.next(5 * time.Second); ev.Type != "" && ev.Type != "message" {
+			t.Fatalf("first event %+v", ev)
+		}
+		return s.resp.Header.Get(headerSubscription)
+	}
+	t.Run("pushed", func(t *testing.T) {
+		t.Parallel()
+		tg := startGateway(t, gatewayOptions{})
+		if m := mode(t, tg.url); m != "pushed" {
+			t.Errorf("the module pushes getBalance: %s %q, want pushed", headerSubscription, m)
+		}
+	})
+	t.Run("events emulated", func(t *testing.T) {
+		t.Parallel()
+		poll := 200 * time.Millisecond
+		tg := startGateway(t, gatewayOptions{cfg: Config{EventPollInterval: poll},
+			feeds: func(up upstream.Upstream) subscriptions.Source { return feeds(up, poll) }})
+		if m := mode(t, tg.url); m != "polled" {
+			t.Errorf("--event-poll-interval: %s %q, want polled", headerSubscription, m)
+		}
+	})
+	t.Run("source forwarded", func(t *testing.T) {
+		t.Parallel()
+		url, calls := balanceServiceManager(t)
+		tg := startGateway(t, gatewayOptions{nodeURL: url, manager: true})
+		if m := mode(t, tg.url); m != "polled" {
+			t.Errorf("getBalance forwarded by the Manager: %s %q, want polled", headerSubscription, m)
+		}
+		if calls.Load() == 0 {
+			t.Error("no getBalance forwarded: the stream was not the gateway calling it")
+		}
+	})
+}
+
+// balanceServiceManager plays Nulstar's ServiceManager routing the ledger's
+// getBalance and getBalanceNonce itself (ForwardMessage): no module
+// connection carries their pushes. It counts the getBalance calls.
+func balanceServiceManager(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	sm, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "NSM"}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sm.Close() })
+	var calls atomic.Int64
+	balance := map[string]any{"available": "5", "timeHeightLocked": "0", "permanentLocked": "0", "freeze": "0", "nonce": "0000000000000000", "nonceType": 1}
+	ledger := map[string]any{}
+	params := []map[string]string{{"ParameterName": "chainId", "ParameterType": "int"}, {"ParameterName": "assetChainId", "ParameterType": "int"},
+		{"ParameterName": "assetId", "ParameterType": "int"}, {"ParameterName": "address", "ParameterType": "String"}}
+	for _, name := range []string{"getBalance", "getBalanceNonce"} {
+		ledger["LG."+name] = map[string]any{"MethodName": name, "MethodScope": "public", "MethodMinEvent": "1", "MethodMinPeriod": "1", "Parameters": params}
+	}
+	for _, m := range []bridge.Method{
+		{Name: "RegisterAPI", MinEvent: 1, Handler: func(context.Context, *bridge.Call) (any, error) { return map[string]any{}, nil }},
+		{Name: "GetConsolidatedAPI", MinEvent: 1, Handler: func(context.Context, *bridge.Call) (any, error) {
+			return map[string]any{"Public": ledger}, nil
+		}},
+		{Name: "ForwardMessage", Handler: func(_ context.Context, c *bridge.Call) (any, error) {
+			var p map[string]json.RawMessage
+			if err := c.Bind(&p); err != nil {
+				return nil, err
+			}
+			if _, ok := p["getBalance"]; ok {
+				calls.Add(1)
+			}
+			return balance, nil
+		}},
+	} {
+		if err := sm.Register(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return newWSServer(t, sm), &calls
 }

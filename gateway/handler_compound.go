@@ -280,11 +280,17 @@ func (s *Server) restoreCompounds(ctx context.Context) error {
 // removed are announced on this instance's module.
 const compoundSync = 5 * time.Second
 
-// syncCompounds keeps the module's compound methods in step with the store
-// until ctx ends.
+// syncCompounds announces the stored compound methods, then keeps the
+// module's compound methods in step with the store until ctx ends.
 func (s *Server) syncCompounds(ctx context.Context) {
 	if s.cfg.Module == nil {
 		return
+	}
+	if err := s.restoreCompounds(ctx); err != nil && ctx.Err() == nil {
+		// The store may be Redis, not up yet: serve anyway, as calls
+		// need no shared state; the loop below announces the methods
+		// once the store answers.
+		s.stateWarning("restoring the compound methods", err)
 	}
 	t := time.NewTicker(compoundSync)
 	defer t.Stop()

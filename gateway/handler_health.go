@@ -18,6 +18,9 @@ const readyTimeout = 800 * time.Millisecond
 type Health struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks,omitempty"`
+	// Warnings are what the operator must know of this instance, which
+	// do not fail readiness: that it serves a simulated node.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // healthz reports that the process is alive.
@@ -50,7 +53,7 @@ var errMethodsUnknown = errors.New("the upstream was not asked for its methods y
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
-	h := Health{Status: "ok", Checks: map[string]string{}}
+	h := Health{Status: "ok", Checks: map[string]string{}, Warnings: s.cfg.ReadyWarnings}
 	check := func(name string, err error) {
 		if err != nil {
 			h.Status = "unavailable"

@@ -1,7 +1,7 @@
 package gateway
 
 import (
-	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -211,11 +211,11 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 		ConstLabels: prometheus.Labels{"version": buildinfo.Version(), "commit": buildinfo.Commit(), "goversion": buildinfo.GoVersion()},
 	}, func() float64 { return 1 })
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.upstreamCalls, m.upstreamTime, m.streams, m.rateLimited, m.rateLimitLocal, m.reconnects, m.delivered, m.gaps, m.resumed, m.slowDrops, m.secretsWithheld, subs, ready, build} {
+		// A collector already there is no metric to share: its
+		// functions read another Server, and this one's counts would go
+		// nowhere. One Server per registry (Config.Registry).
 		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, err
-			}
+			return nil, fmt.Errorf("gateway: metrics: %w", err)
 		}
 	}
 	return m, nil

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -124,5 +125,19 @@ func TestMethodLabelsCapped(t *testing.T) {
 	}
 	if got := m.methodLabel("m0"); got != "m0" {
 		t.Fatalf("a name labelled before the bound: %q", got)
+	}
+}
+
+// TestMetricsRegistryTaken: a registry that already holds the gateway's
+// metrics (another Server's) is refused: the second Server's counts would
+// go nowhere while /metrics showed the first one's.
+func TestMetricsRegistryTaken(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	tg := startGateway(t, gatewayOptions{cfg: Config{Registry: reg}})
+	_, err := New(Config{Upstream: tg.up, Hub: tg.hub, Registry: reg}, testLogger(t))
+	var are prometheus.AlreadyRegisteredError
+	if !errors.As(err, &are) {
+		t.Fatalf("a second Server on the same registry: %v, want an AlreadyRegisteredError", err)
 	}
 }

@@ -123,6 +123,7 @@ type Config struct {
 	// events). Nil: none.
 	Catalog *catalog.Catalog
 	// Registry receives the gateway's metrics. Default: a new registry.
+	// It must not hold them already: one Server per registry (New fails).
 	Registry *prometheus.Registry
 	// ChainID is the chain the nuls-api profile's methods that take no
 	// chainId serve (getNetworkInfo), as nuls-api reads it from its
@@ -139,6 +140,9 @@ type Config struct {
 	Tracer trace.Tracer
 	// ReadyChecks are extra readiness checks (Redis), each named.
 	ReadyChecks map[string]func(context.Context) error
+	// ReadyWarnings are told in every /readyz answer without failing it:
+	// that the upstream is a simulated node.
+	ReadyWarnings []string
 	// Scopes are the method scopes the gateway exposes at all: a caller
 	// reaches a method if its credential has the method's scope and the
 	// scope is here. Default ["public"].
@@ -348,7 +352,8 @@ type Server struct {
 	streamsDone chan struct{}
 }
 
-// New returns a Server; Run starts its background work.
+// New returns a Server; Run starts its background work. New does no I/O:
+// Run announces the stored compound methods.
 func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if cfg.Upstream == nil || cfg.Hub == nil {
 		return nil, errors.New("gateway: Config needs Upstream and Hub")
@@ -406,12 +411,6 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	s.metrics = m
 	s.pump = sse.NewPump(sse.Config{RetryHint: cfg.RetryHint, WriteTimeout: cfg.WriteTimeout, Heartbeat: cfg.Heartbeat,
 		Metrics: m, Rights: s.rights, EndData: endData})
-	if err := s.restoreCompounds(context.Background()); err != nil {
-		// The store may be Redis, not up yet: start anyway, as calls
-		// need no shared state; syncCompounds announces the methods
-		// once the store answers.
-		s.stateWarning("restoring the compound methods", err)
-	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -419,9 +418,10 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Run discovers the upstream methods periodically, and checks the rights of
-// open streams and sockets again, until ctx ends; then it ends every
-// stream.
+// Run announces the stored compound methods and keeps them in step with
+// the store, discovers the upstream methods periodically, and checks the
+// rights of open streams and sockets again, until ctx ends; then it ends
+// every stream.
 func (s *Server) Run(ctx context.Context) error {
 	defer close(s.streamsDone)
 	defer s.pump.Shutdown()

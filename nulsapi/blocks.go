@@ -119,8 +119,10 @@ func headerFrom(ctx context.Context, c Caller, chainID int, command string, para
 	return dto, err
 }
 
-func init() {
-	register(&Method{Name: "getBestBlockHeader", Params: []string{"chainId"}, Commands: []string{"latestBlockHeader"},
+// blockMethods are the profile's block header methods.
+func blockMethods() []*Method {
+	var ms []*Method
+	ms = append(ms, &Method{Name: "getBestBlockHeader", Params: []string{"chainId"}, Commands: []string{"latestBlockHeader"},
 		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
 			chainID, err := intArg(a, "chainId")
 			if err != nil {
@@ -128,7 +130,7 @@ func init() {
 			}
 			return headerFrom(ctx, c, chainID, "latestBlockHeader", map[string]any{"chainId": chainID})
 		}})
-	register(&Method{Name: "getHeaderByHeight", Params: []string{"chainId", "height"}, Commands: []string{"getBlockHeaderByHeight"},
+	ms = append(ms, &Method{Name: "getHeaderByHeight", Params: []string{"chainId", "height"}, Commands: []string{"getBlockHeaderByHeight"},
 		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
 			chainID, err1 := intArg(a, "chainId")
 			height, err2 := intArg(a, "height")
@@ -140,7 +142,7 @@ func init() {
 			}
 			return headerFrom(ctx, c, chainID, "getBlockHeaderByHeight", map[string]any{"chainId": chainID, "height": height})
 		}})
-	register(&Method{Name: "getHeaderByHash", Params: []string{"chainId", "hash"}, Commands: []string{"getBlockHeaderByHash"},
+	ms = append(ms, &Method{Name: "getHeaderByHash", Params: []string{"chainId", "hash"}, Commands: []string{"getBlockHeaderByHash"},
 		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
 			chainID, err1 := intArg(a, "chainId")
 			h, err2 := stringArg(a, "hash")
@@ -152,4 +154,5 @@ func init() {
 			}
 			return headerFrom(ctx, c, chainID, "getBlockHeaderByHash", map[string]any{"chainId": chainID, "hash": h})
 		}})
+	return ms
 }

@@ -69,7 +69,24 @@ func (m *Method) ByPosition(values []json.RawMessage) (map[string]json.RawMessag
 	return args, nil
 }
 
-var methods = map[string]*Method{}
+// methods is the profile's method table, by name: a value built once from
+// each file's methods, no init() filling a map.
+var methods = methodTable(profileMethods(), blockMethods(), txMethods(), broadcastMethods())
+
+// methodTable indexes the methods of the lists by name. Two methods of one
+// name are a programming error of this package: it panics.
+func methodTable(lists ...[]*Method) map[string]*Method {
+	t := map[string]*Method{}
+	for _, list := range lists {
+		for _, m := range list {
+			if _, dup := t[m.Name]; dup {
+				panic("nulsapi: method " + m.Name + " defined twice")
+			}
+			t[m.Name] = m
+		}
+	}
+	return t
+}
 
 // chainOf is the chainId argument when given (positionally, or by name),
 // else the Caller's chain.
@@ -82,8 +99,6 @@ func chainOf(c Caller, a map[string]json.RawMessage) (int, error) {
 	}
 	return 0, &ParamError{Detail: "[chainId] is required: this gateway has no default chain (--chain-id)"}
 }
-
-func register(m *Method) { methods[m.Name] = m }
 
 // Lookup returns the method called name.
 func Lookup(name string) (*Method, bool) {
@@ -101,8 +116,10 @@ func Methods() []*Method {
 	return out
 }
 
-func init() {
-	register(&Method{Name: "getLatestHeight", Params: []string{"chainId"}, Commands: []string{"latestHeight"},
+// profileMethods are the profile's chain and account methods.
+func profileMethods() []*Method {
+	var ms []*Method
+	ms = append(ms, &Method{Name: "getLatestHeight", Params: []string{"chainId"}, Commands: []string{"latestHeight"},
 		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
 			chainID, err := intArg(a, "chainId")
 			if err != nil {
@@ -118,7 +135,7 @@ func init() {
 			}
 			return v.Value, nil
 		}})
-	register(&Method{Name: "info", Commands: []string{"cs_getConsensusConfig"}, Filtered: true,
+	ms = append(ms, &Method{Name: "info", Commands: []string{"cs_getConsensusConfig"}, Filtered: true,
 		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
 			chainID, err := chainOf(c, a)
 			if err != nil {
@@ -152,7 +169,7 @@ func init() {
 			}
 			return out, nil
 		}})
-	register(&Method{Name: "getNetworkInfo", Commands: []string{"nw_info"},
+	ms = append(ms, &Method{Name: "getNetworkInfo", Commands: []string{"nw_info"},
 		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
 			chainID, err := chainOf(c, a)
 			if err != nil {
@@ -160,7 +177,7 @@ func init() {
 			}
 			return c.Call(ctx, "nw_info", map[string]any{"chainId": chainID})
 		}})
-	register(&Method{Name: "getAccountBalance", Params: []string{"chainId", "assetChainId", "assetId", "address"}, Commands: []string{"getBalanceNonce"},
+	ms = append(ms, &Method{Name: "getAccountBalance", Params: []string{"chainId", "assetChainId", "assetId", "address"}, Commands: []string{"getBalanceNonce"},
 		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
 			chainID, err1 := intArg(a, "chainId")
 			assetChainID, err2 := intArg(a, "assetChainId")
@@ -175,7 +192,7 @@ func init() {
 			}
 			return b, nil
 		}})
-	register(&Method{Name: "getBalanceList", Params: []string{"chainId", "address", "assetIdList"}, Commands: []string{"getBalanceNonce"},
+	ms = append(ms, &Method{Name: "getBalanceList", Params: []string{"chainId", "address", "assetIdList"}, Commands: []string{"getBalanceNonce"},
 		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
 			chainID, err1 := intArg(a, "chainId")
 			address, err2 := stringArg(a, "address")
@@ -212,6 +229,7 @@ func init() {
 			}
 			return out, nil
 		}})
+	return ms
 }
 
 // infoFields are the fields of the consensus configuration that info passes

@@ -109,8 +109,10 @@ func blockFrom(ctx context.Context, c Caller, chainID int, command string, param
 	return out, nil
 }
 
-func init() {
-	register(&Method{Name: "getTx", Params: []string{"chainId", "txHash"}, Commands: []string{"tx_getTxClient"},
+// txMethods are the profile's transaction and block methods.
+func txMethods() []*Method {
+	var ms []*Method
+	ms = append(ms, &Method{Name: "getTx", Params: []string{"chainId", "txHash"}, Commands: []string{"tx_getTxClient"},
 		run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
 			chainID, err1 := intArg(a, "chainId")
 			h, err2 := stringArg(a, "txHash")
@@ -149,7 +151,7 @@ func init() {
 		if m.param != "" {
 			params = append(params, m.param)
 		}
-		register(&Method{Name: m.name, Params: params, Commands: []string{m.command},
+		ms = append(ms, &Method{Name: m.name, Params: params, Commands: []string{m.command},
 			run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
 				chainID, err := intArg(a, "chainId")
 				if err != nil {
@@ -173,12 +175,15 @@ func init() {
 				return blockFrom(ctx, c, chainID, m.command, p)
 			}})
 	}
+	return ms
 }
 
 // ErrTxParse is nuls-api's "999" "Transaction parse error!".
 var ErrTxParse = errors.New("Transaction parse error!")
 
-func init() {
+// broadcastMethods hand a client's signed transaction to the transaction module.
+func broadcastMethods() []*Method {
+	var ms []*Method
 	// A client's signed transaction, to the transaction module: checked
 	// and broadcast, broadcast unchecked, or only checked. The answer is
 	// the module's {"value": true, "hash": …}. nuls-api also checks a
@@ -187,7 +192,7 @@ func init() {
 	for _, m := range []struct{ name, command string }{
 		{"broadcastTx", "tx_newTx"}, {"broadcastTxWithoutAnyValidation", "tx_broadcast"}, {"validateTx", "tx_verifyTx"},
 	} {
-		register(&Method{Name: m.name, Params: []string{"chainId", "txHex"}, Commands: []string{m.command},
+		ms = append(ms, &Method{Name: m.name, Params: []string{"chainId", "txHex"}, Commands: []string{m.command},
 			run: func(ctx context.Context, c Caller, a map[string]json.RawMessage) (any, error) {
 				chainID, err1 := intArg(a, "chainId")
 				txHex, err2 := stringArg(a, "txHex")
@@ -204,4 +209,5 @@ func init() {
 				return c.Call(ctx, m.command, map[string]any{"chainId": chainID, "tx": txHex})
 			}})
 	}
+	return ms
 }

@@ -62,13 +62,22 @@ render() { # name, then helm arguments
 	bin/helm template gw "$chart" --namespace nuls "$@" > "$work/$name.yaml"
 	echo "rendered $name"
 }
-render default
+# The defaults name no upstream: the chart must refuse them, saying what to
+# set, rather than render gateways that do not start (or, before, each pod a
+# simulated chain with funded accounts of its own).
+if out=$(bin/helm template gw "$chart" 2>&1); then
+	echo "helm template rendered the default values, which name no upstream"; exit 1
+elif ! grep -q gateway.upstream <<< "$out" || ! grep -q devnode.enabled <<< "$out"; then
+	echo "the default values failed, but not saying to set gateway.upstream or devnode.enabled: $out"; exit 1
+fi
+echo "the chart needs gateway.upstream or devnode.enabled"
+render default --set gateway.upstream=ws://nulstar.nuls.svc:7772
 for values in "$chart"/ci/*-values.yaml; do
 	render "$(basename "$values" .yaml)" -f "$values"
 done
 # values.schema.json must stop a misspelt or invalid value.
 for bad in redis.ulr=redis://redis:6379 gateway.topology=mesh gateway.callTimeout=ten; do
-	if bin/helm template gw "$chart" --set "$bad" > /dev/null 2>&1; then
+	if bin/helm template gw "$chart" --set gateway.upstream=ws://nulstar:7772 --set "$bad" > /dev/null 2>&1; then
 		echo "helm template accepted --set $bad: values.schema.json lets it through"; exit 1
 	fi
 done

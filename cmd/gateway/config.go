@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +35,7 @@ const (
 	envGrace           = "GATEWAY_GRACE"
 	envShutdownTimeout = "GATEWAY_SHUTDOWN_TIMEOUT"
 	envBlockInterval   = "GATEWAY_DEVNODE_BLOCK_INTERVAL"
+	envSimulatedNode   = "GATEWAY_SIMULATED_NODE"
 	envLogLevel        = "GATEWAY_LOG_LEVEL"
 	envLogFormat       = "GATEWAY_LOG_FORMAT"
 	envDebugListen     = "GATEWAY_DEBUG_LISTEN"
@@ -125,6 +125,9 @@ type config struct {
 	NulsAPIListen   string
 	PublicService   string
 	ChainID         int
+	// SimulatedNode runs the simulated node in-process as the upstream:
+	// the explicit choice of a made-up chain, never a default.
+	SimulatedNode bool
 
 	KeysFile            string
 	JWTSecret           string
@@ -176,118 +179,118 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() + " (gateway --help lists the flags)" }
 func (e *usageError) Unwrap() error { return e.err }
 
-// parseConfig reads flags, each defaulting to its environment variable and
-// then to the built-in default. --help prints them to out and returns
-// flag.ErrHelp; --version prints the build and returns errVersion. A flag
-// it cannot take is a *usageError, and nothing is printed: the caller says
-// it once.
+// rawConfig holds the options whose text parseConfig reads further: lists,
+// plans, levels.
+type rawConfig struct {
+	scopes, corsOrigins, logLevel, anonScopes, anonMethods string
+	plans, weights, proxies, methodsFiles, methodScopes    string
+}
+
+// options is the configuration table: every flag, with its environment
+// variable, default, help and group, and where its value goes (in c, or in
+// raw for parseConfig to read further).
+func options(c *config, raw *rawConfig) []option {
+	return []option{
+		// Listening and the upstream.
+		{"listen", envListen, ":8080", "address to serve HTTP on", groupListen, stringVar(&c.Listen)},
+		{"tls-cert", envTLSCert, "", "PEM certificate (chain) to serve HTTPS and HTTP/2 with; needs --tls-key", groupListen, stringVar(&c.TLSCert)},
+		{"tls-key", envTLSKey, "", "PEM private key of --tls-cert", groupListen, stringVar(&c.TLSKey)},
+		{"upstream", envUpstream, "", "ws:// or wss:// URL of the NULS upstream; required, unless --simulated-node", groupListen, stringVar(&c.Upstream)},
+		{"topology", envTopology, topologyDirect, "direct: the upstream serves every method (a Nulstar Connector, a Java module); manager: the upstream is a Manager to register with, whose modules are called directly", groupListen, stringVar(&c.Topology)},
+		{"module-listen", envModuleListen, "127.0.0.1:0", "address of the gateway's module endpoint (/ws) in the manager topology, where other modules call it; never the HTTP listener. Reach it from the Manager's network only", groupListen, stringVar(&c.ModuleListen)},
+		{"advertise", envAdvertise, "", "host:port where other modules reach this gateway's module endpoint (/ws), sent in RegisterAPI; unset: 127.0.0.1 and the --module-listen port", groupListen, stringVar(&c.Advertise)},
+		{"abbreviation", envAbbreviation, "gateway", "the gateway's module abbreviation and name toward the Manager", groupListen, stringVar(&c.Abbreviation)},
+		{"call-timeout", envCallTimeout, "10s", "timeout of an upstream call", groupListen, durationVar(&c.CallTimeout)},
+		{"methods-file", envMethodsFile, "", "comma-separated JSON files of the methods of custom modules, in the RegisterAPI Methods format, added to the built-in catalog of the NULS 2 modules' commands that describes an upstream listing no methods", groupListen, stringVar(&raw.methodsFiles)},
+		{"nulstar-listen", envNulstarListen, "", "address of a listener serving, at POST /, what the Nulstar Connector's HTTP endpoint (port 8089) does: a raw Request message in, the Response message out, public methods only (also at POST /nulstar of --listen); unset: none", groupListen, stringVar(&c.NulstarListen)},
+		{"nuls-api-listen", envNulsAPIListen, "", "address of a listener serving the nuls-api profile at POST /jsonrpc, as NULS's nuls-api server does on port 18004, so that its clients need no change (also at POST /nuls-api/jsonrpc of --listen); unset: none", groupListen, stringVar(&c.NulsAPIListen)},
+		{"chain-id", envChainID, "", "the chain the nuls-api profile's methods that take no chainId serve (info, getNetworkInfo), as nuls-api's own configuration says; 0: the simulated node's with --simulated-node, else they need one given", groupListen, intVar(&c.ChainID)},
+		{"public-service-url", envPublicService, "", "JSON-RPC URL of a NULS public-service (such as http://public-service:18003/) to forward the nuls-api profile's read methods only public-service answers (its MongoDB index: getAccountTxs, getBlockHeaderList, …); unset: they are refused, saying so", groupListen, stringVar(&c.PublicService)},
+		{"shutdown-timeout", envShutdownTimeout, "30s", "how long shutdown waits for in-flight calls", groupListen, durationVar(&c.ShutdownTimeout)},
+
+		// Security: credentials and what is exposed.
+		{"scopes", envScopes, "public", "comma-separated method scopes callable through the gateway: public, admin, private", groupSecurity, stringVar(&raw.scopes)},
+		{"anonymous-scopes", envAnonymousScopes, "public", "scopes of callers without a credential, comma-separated; none: every caller needs a credential", groupSecurity, stringVar(&raw.anonScopes)},
+		{"anonymous-methods", envAnonymousMethods, "", "comma-separated methods callers without a credential may call; unset: every method of their scopes", groupSecurity, stringVar(&raw.anonMethods)},
+		{"keys-file", envKeysFile, "", "JSON file of API keys, stored hashed (gateway keys add --keys-file); re-read when it changes", groupSecurity, stringVar(&c.KeysFile)},
+		{"jwt-secret", envJWTSecret, "", "HS256 secret of the JWTs to accept, at least 32 bytes; prefer the environment variable", groupSecurity, stringVar(&c.JWTSecret)},
+		{"jwks", envJWKS, "", "JWKS of the RS256/ES256/EdDSA JWTs to accept: a file, or an https URL fetched and cached", groupSecurity, stringVar(&c.JWKS)},
+		{"jwks-allow-http", envJWKSAllowHTTP, "", "accept an http:// --jwks URL, whose keys anyone on the path can swap", groupSecurity, boolVar(&c.JWKSAllowHTTP)},
+		{"jwt-issuer", envJWTIssuer, "", "required iss of JWTs; unset: any", groupSecurity, stringVar(&c.JWTIssuer)},
+		{"jwt-audience", envJWTAudience, "", "required aud of JWTs; unset: any", groupSecurity, stringVar(&c.JWTAudience)},
+		{"jwt-scopes-claim", envJWTScopesClaim, "scope", "JWT claim with the scopes (space-separated or an array; public, admin, private)", groupSecurity, stringVar(&c.JWTScopesClaim)},
+		{"jwt-methods-claim", envJWTMethodsClaim, "methods", "JWT claim with the method allow-list", groupSecurity, stringVar(&c.JWTMethodsClaim)},
+		{"jwt-plan-claim", envJWTPlanClaim, "plan", "JWT claim with the rate plan's name", groupSecurity, stringVar(&c.JWTPlanClaim)},
+		{"ticket-secret", envTicketSecret, "", "secret signing stream tickets, at least 32 bytes, the same on every instance; unset: shared in Redis, or random per process", groupSecurity, stringVar(&c.TicketSecret)},
+		{"stream-ticket-ttl", envTicketTTL, "2m", "how long a stream ticket can open streams", groupSecurity, durationVar(&c.TicketTTL)},
+		{"unlisted-scope", envUnlistedScope, "", "scope of the methods the upstream does not list (a Java module lists none): public, admin or private; unset: they are not callable", groupSecurity, stringVar(&c.UnlistedScope)},
+		{"method-scopes", envMethodScopes, "", "the operator's scope of commands, name=scope, comma-separated: opens a command the gateway keeps private (name=public), or closes one (name=admin); a command that takes or answers a secret stays admin", groupSecurity, stringVar(&raw.methodScopes)},
+		{"allow-kernel-commands", envAllowKernel, "", "let credentials with the admin scope call status, shutdown, terminate, confGet, confSet and confReset", groupSecurity, boolVar(&c.AllowKernelCommands)},
+		{"cors-origins", envCORSOrigins, "", "comma-separated origins (scheme://host[:port]) whose browser pages may call the gateway and open its streams, or * for any; unset: no CORS headers", groupSecurity, stringVar(&raw.corsOrigins)},
+		{"trusted-proxies", envTrustedProxies, "", "comma-separated CIDRs of the proxies whose X-Forwarded-For names the client, for per-address limits", groupSecurity, stringVar(&raw.proxies)},
+
+		// Limits.
+		{"rate-plans", envRatePlans, defaultRatePlans, "rate plans, name=rate/period[:burst] or name=unlimited, comma-separated; must define anonymous (per address) and default", groupLimits, stringVar(&raw.plans)},
+		{"rate-limit-store", envRateLimitStore, "", "where rate limits are counted: redis (shared by every instance: one round trip per request) or memory (per instance); unset: redis with --redis-url, else memory", groupLimits, stringVar(&c.RateLimitStore)},
+		{"method-weights", envMethodWeights, "", "what a call costs of a rate plan, method=units, comma-separated; others cost 1", groupLimits, stringVar(&raw.weights)},
+		{"max-body-bytes", envMaxBodyBytes, "1048576", "largest request body, in bytes", groupLimits, int64Var(&c.MaxBodyBytes)},
+		{"max-batch-answer-bytes", envMaxBatchAnswer, "16777216", "largest total of the answers of one JSON-RPC or nuls-api batch, in bytes; beyond it the batch's remaining requests are refused", groupLimits, int64Var(&c.MaxBatchAnswerBytes)},
+		{"max-header-bytes", envMaxHeaderBytes, "16384", "largest request head (request line and headers), in bytes", groupLimits, intVar(&c.MaxHeaderBytes)},
+		{"header-timeout", envHeaderTimeout, "10s", "time a client has to send a request's headers", groupLimits, durationVar(&c.HeaderTimeout)},
+		{"body-timeout", envBodyTimeout, "10s", "time a client has to send a request's body", groupLimits, durationVar(&c.BodyTimeout)},
+		{"max-streams", envMaxStreams, "20000", "most concurrent SSE streams", groupLimits, intVar(&c.MaxStreams)},
+		{"max-streams-per-client", envMaxStreamsPerClient, "100", "most concurrent streams of one client (a credential, or an address when anonymous); more get 429", groupLimits, intVar(&c.MaxStreamsPerClient)},
+		{"max-topics", envMaxTopics, "1000", "most distinct subscriptions (and upstream subscriptions) of this instance; more get 503", groupLimits, intVar(&c.MaxTopics)},
+		{"max-topics-per-client", envMaxTopicsPerClient, "20", "most distinct subscriptions one client's streams follow; more get 429", groupLimits, intVar(&c.MaxTopicsPerClient)},
+		{"max-compound-methods", envMaxCompounds, "100", "most compound methods", groupLimits, intVar(&c.MaxCompounds)},
+		{"max-stored-answers-per-client", envMaxStoredPerClient, "1000", "most answers of asynchronous and idempotent calls kept for one client (a credential, or an address when anonymous), those running included; more calls get 429", groupLimits, intVar(&c.MaxStoredAnswersPerClient)},
+		{"max-stored-bytes-per-client", envMaxStoredBytesPer, "16777216", "most bytes of answers kept for one client; an answer beyond them is kept as a 507 saying so", groupLimits, intVar(&c.MaxStoredBytesPerClient)},
+		{"max-stored-answers", envMaxStored, "100000", "most answers kept in all (for every instance together with Redis); more calls get 503", groupLimits, intVar(&c.MaxStoredAnswers)},
+		{"max-stored-bytes", envMaxStoredBytes, "268435456", "most bytes of answers kept in all; an answer beyond them is kept as a 507 saying so", groupLimits, intVar(&c.MaxStoredBytes)},
+		{"max-stored-answer-bytes", envMaxStoredAnswer, "1048576", "largest answer body kept for an asynchronous or idempotent call; a larger one is answered but kept as a 507 saying so", groupLimits, intVar(&c.MaxStoredAnswerBytes)},
+
+		// Streams.
+		{"heartbeat", envHeartbeat, "15s", "interval of SSE keep-alive comments", groupStreams, durationVar(&c.Heartbeat)},
+		{"retention", envRetention, "1024", "events kept per subscription for clients resuming with Last-Event-ID", groupStreams, intVar(&c.Retention)},
+		{"grace", envGrace, "10s", "how long an upstream subscription outlives its last client", groupStreams, durationVar(&c.Grace)},
+		{"event-poll-interval", envEventPoll, "", "emulate event streams by calling the method this often and keeping the changes, for an upstream that cannot push (a Nulstar Connector); 0: the upstream pushes. Period streams are always emulated", groupStreams, durationVar(&c.EventPollInterval)},
+
+		// Several instances.
+		{"redis-url", envRedisURL, "", "Redis URL for state shared by several instances; unset: in-memory state", groupCluster, stringVar(&c.RedisURL)},
+		{"redis-prefix", envRedisPrefix, "nulsgw", "prefix of every Redis key", groupCluster, stringVar(&c.RedisPrefix)},
+
+		// Observability.
+		{"log-level", envLogLevel, "info", "debug, info, warn or error", groupObservability, stringVar(&raw.logLevel)},
+		{"log-format", envLogFormat, "text", "text or json", groupObservability, stringVar(&c.LogFormat)},
+		{"otlp-endpoint", envOTLPEndpoint, "", "OpenTelemetry collector (OTLP/HTTP) base URL, such as http://otel-collector:4318, to export traces to: a span per request, continuing the caller's W3C traceparent, and one per upstream call with its NULS MessageIDs; unset: OTEL_EXPORTER_OTLP_ENDPOINT if set, else no tracing", groupObservability, stringVar(&c.OTLPEndpoint)},
+		{"debug-listen", envDebugListen, "", "address of a separate listener serving /debug/pprof; unset: none. Keep it private", groupObservability, stringVar(&c.DebugListen)},
+
+		// Development.
+		{"simulated-node", envSimulatedNode, "", "instead of --upstream, run the simulated NULS node (bridge/devnode) in-process and serve it: a made-up chain whose funded accounts have public passwords, for development and the README's quick start (make run), never a deployment. The gateway says so in a WARN every 5 minutes and in /readyz", groupDevelopment, boolVar(&c.SimulatedNode)},
+		{"devnode-block-interval", envBlockInterval, "1s", "block interval of the simulated node (--simulated-node)", groupDevelopment, durationVar(&c.BlockInterval)},
+		{"dev-wallet", envDevWallet, "", "with --simulated-node only: let anonymous callers use its wallet (ac_transfer, ac_createAccount) with its made-up passwords, as the README's quick start does", groupDevelopment, boolVar(&c.DevWallet)},
+	}
+}
+
+// parseConfig reads the options of the table: each flag defaults to its
+// environment variable, then to the table's default. --help prints them to
+// out by group and returns flag.ErrHelp; --version prints the build and
+// returns errVersion. A flag it cannot take is a *usageError, and nothing
+// is printed: the caller says it once. A variable it cannot take is an
+// error naming it.
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
 	var c config
+	var raw rawConfig
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
+	opts := options(&c, &raw)
 	usage := func() {
-		fs.SetOutput(out)
-		fmt.Fprintf(out, "Usage: gateway [flags]\n       gateway keys add|list|revoke [flags]\n\nHTTP and SSE gateway for a NULS 2 module network. Every flag can also be set\nby the environment variable named in its description.\n\nFlags:\n")
-		fs.PrintDefaults()
+		fmt.Fprintf(out, "Usage: gateway [flags]\n       gateway keys add|list|revoke [flags]\n\nHTTP and SSE gateway for a NULS 2 module network. Every flag can also be set\nby the environment variable named in its description; a flag given wins.\n\n  --version\n    \tprint the version and commit, and exit\n")
+		printUsage(out, opts)
 	}
 	showVersion := fs.Bool("version", false, "print the version and commit, and exit")
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	var scopes, corsOrigins, logLevel string
-	var anonScopes, anonMethods, plans, weights, proxies, methodsFiles string
-	var errs []error
-	durationVar := func(p *time.Duration, name, envName string, def time.Duration, usage string) {
-		d := def
-		if v := getenv(envName); v != "" {
-			var err error
-			if d, err = time.ParseDuration(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", envName, v, err))
-			}
-		}
-		fs.DurationVar(p, name, d, usage+" (env "+envName+")")
-	}
-	intVar := func(p *int, name, envName string, def int, usage string) {
-		n := def
-		if v := getenv(envName); v != "" {
-			var err error
-			if n, err = strconv.Atoi(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", envName, v, err))
-			}
-		}
-		fs.IntVar(p, name, n, usage+" (env "+envName+")")
-	}
-	fs.StringVar(&c.Listen, "listen", env(envListen, ":8080"), "address to serve HTTP on (env "+envListen+")")
-	fs.StringVar(&c.Upstream, "upstream", env(envUpstream, ""), "ws:// or wss:// URL of the NULS upstream; unset: start the simulated node in-process (env "+envUpstream+")")
-	fs.StringVar(&c.Topology, "topology", env(envTopology, topologyDirect), "direct: the upstream serves every method (a Nulstar Connector, a Java module); manager: the upstream is a Manager to register with, whose modules are called directly (env "+envTopology+")")
-	fs.StringVar(&c.RedisURL, "redis-url", env(envRedisURL, ""), "Redis URL for state shared by several instances; unset: in-memory state (env "+envRedisURL+")")
-	fs.StringVar(&c.RedisPrefix, "redis-prefix", env(envRedisPrefix, "nulsgw"), "prefix of every Redis key (env "+envRedisPrefix+")")
-	fs.StringVar(&c.Advertise, "advertise", env(envAdvertise, ""), "host:port where other modules reach this gateway's module endpoint (/ws), sent in RegisterAPI; default: 127.0.0.1 and the --listen port (env "+envAdvertise+")")
-	fs.StringVar(&c.Abbreviation, "abbreviation", env(envAbbreviation, "gateway"), "the gateway's module abbreviation and name toward the Manager (env "+envAbbreviation+")")
-	fs.StringVar(&scopes, "scopes", env(envScopes, "public"), "comma-separated method scopes callable through the gateway: public, admin, private (env "+envScopes+")")
-	fs.StringVar(&corsOrigins, "cors-origins", env(envCORSOrigins, ""), "comma-separated origins (scheme://host[:port]) whose browser pages may call the gateway and open its streams, or * for any; unset: no CORS headers (env "+envCORSOrigins+")")
-	durationVar(&c.CallTimeout, "call-timeout", envCallTimeout, 10*time.Second, "timeout of an upstream call")
-	var maxBody, maxBatchAnswer int
-	intVar(&maxBody, "max-body-bytes", envMaxBodyBytes, 1<<20, "largest request body, in bytes")
-	intVar(&maxBatchAnswer, "max-batch-answer-bytes", envMaxBatchAnswer, 16<<20, "largest total of the answers of one JSON-RPC or nuls-api batch, in bytes; beyond it the batch's remaining requests are refused")
-	intVar(&c.MaxStreams, "max-streams", envMaxStreams, 20000, "most concurrent SSE streams")
-	durationVar(&c.Heartbeat, "heartbeat", envHeartbeat, 15*time.Second, "interval of SSE keep-alive comments")
-	intVar(&c.Retention, "retention", envRetention, 1024, "events kept per subscription for clients resuming with Last-Event-ID")
-	durationVar(&c.Grace, "grace", envGrace, 10*time.Second, "how long an upstream subscription outlives its last client")
-	durationVar(&c.ShutdownTimeout, "shutdown-timeout", envShutdownTimeout, 30*time.Second, "how long shutdown waits for in-flight calls")
-	durationVar(&c.BlockInterval, "devnode-block-interval", envBlockInterval, time.Second, "block interval of the in-process simulated node")
-	fs.StringVar(&logLevel, "log-level", env(envLogLevel, "info"), "debug, info, warn or error (env "+envLogLevel+")")
-	fs.StringVar(&c.LogFormat, "log-format", env(envLogFormat, "text"), "text or json (env "+envLogFormat+")")
-	fs.StringVar(&c.DebugListen, "debug-listen", env(envDebugListen, ""), "address of a separate listener serving /debug/pprof; unset: none. Keep it private (env "+envDebugListen+")")
-	fs.StringVar(&c.NulstarListen, "nulstar-listen", env(envNulstarListen, ""), "address of a listener serving, at POST /, what the Nulstar Connector's HTTP endpoint (port 8089) does: a raw Request message in, the Response message out, public methods only (also at POST /nulstar of --listen); unset: none (env "+envNulstarListen+")")
-	fs.StringVar(&c.NulsAPIListen, "nuls-api-listen", env(envNulsAPIListen, ""), "address of a listener serving the nuls-api profile at POST /jsonrpc, as NULS's nuls-api server does on port 18004, so that its clients need no change (also at POST /nuls-api/jsonrpc of --listen); unset: none (env "+envNulsAPIListen+")")
-	intVar(&c.ChainID, "chain-id", envChainID, 0, "the chain the nuls-api profile's methods that take no chainId serve (info, getNetworkInfo), as nuls-api's own configuration says; 0: the simulated node's when it is in-process, else they need one given")
-	fs.StringVar(&c.PublicService, "public-service-url", env(envPublicService, ""), "JSON-RPC URL of a NULS public-service (such as http://public-service:18003/) to forward the nuls-api profile's read methods only public-service answers (its MongoDB index: getAccountTxs, getBlockHeaderList, …); unset: they are refused, saying so (env "+envPublicService+")")
-	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env(envOTLPEndpoint, ""), "OpenTelemetry collector (OTLP/HTTP) base URL, such as http://otel-collector:4318, to export traces to: a span per request, continuing the caller's W3C traceparent, and one per upstream call with its NULS MessageIDs; unset: OTEL_EXPORTER_OTLP_ENDPOINT if set, else no tracing (env "+envOTLPEndpoint+")")
-	fs.StringVar(&c.ModuleListen, "module-listen", env(envModuleListen, "127.0.0.1:0"), "address of the gateway's module endpoint (/ws) in the manager topology, where other modules call it; never the HTTP listener. Reach it from the Manager's network only (env "+envModuleListen+")")
-
-	durationVar(&c.EventPollInterval, "event-poll-interval", envEventPoll, 0, "emulate event streams by calling the method this often and keeping the changes, for an upstream that cannot push (a Nulstar Connector); 0: the upstream pushes. Period streams are always emulated")
-	fs.StringVar(&methodsFiles, "methods-file", env(envMethodsFile, ""), "comma-separated JSON files of the methods of custom modules, in the RegisterAPI Methods format, added to the built-in catalog of the NULS 2 modules' commands that describes an upstream listing no methods (env "+envMethodsFile+")")
-	fs.StringVar(&c.KeysFile, "keys-file", env(envKeysFile, ""), "JSON file of API keys, stored hashed (gateway keys add --keys-file); re-read when it changes (env "+envKeysFile+")")
-	fs.StringVar(&c.JWTSecret, "jwt-secret", env(envJWTSecret, ""), "HS256 secret of the JWTs to accept, at least 32 bytes; prefer the environment variable (env "+envJWTSecret+")")
-	fs.StringVar(&c.JWKS, "jwks", env(envJWKS, ""), "JWKS of the RS256/ES256/EdDSA JWTs to accept: a file, or an https URL fetched and cached (env "+envJWKS+")")
-	fs.BoolVar(&c.JWKSAllowHTTP, "jwks-allow-http", env(envJWKSAllowHTTP, "") == "true", "accept an http:// --jwks URL, whose keys anyone on the path can swap (env "+envJWKSAllowHTTP+"=true)")
-	fs.StringVar(&c.JWTIssuer, "jwt-issuer", env(envJWTIssuer, ""), "required iss of JWTs; unset: any (env "+envJWTIssuer+")")
-	fs.StringVar(&c.JWTAudience, "jwt-audience", env(envJWTAudience, ""), "required aud of JWTs; unset: any (env "+envJWTAudience+")")
-	fs.StringVar(&c.JWTScopesClaim, "jwt-scopes-claim", env(envJWTScopesClaim, "scope"), "JWT claim with the scopes (space-separated or an array; public, admin, private) (env "+envJWTScopesClaim+")")
-	fs.StringVar(&c.JWTMethodsClaim, "jwt-methods-claim", env(envJWTMethodsClaim, "methods"), "JWT claim with the method allow-list (env "+envJWTMethodsClaim+")")
-	fs.StringVar(&c.JWTPlanClaim, "jwt-plan-claim", env(envJWTPlanClaim, "plan"), "JWT claim with the rate plan's name (env "+envJWTPlanClaim+")")
-	fs.StringVar(&anonScopes, "anonymous-scopes", env(envAnonymousScopes, "public"), "scopes of callers without a credential, comma-separated; none: every caller needs a credential (env "+envAnonymousScopes+")")
-	fs.StringVar(&anonMethods, "anonymous-methods", env(envAnonymousMethods, ""), "comma-separated methods callers without a credential may call; unset: every method of their scopes (env "+envAnonymousMethods+")")
-	fs.StringVar(&c.TicketSecret, "ticket-secret", env(envTicketSecret, ""), "secret signing stream tickets, at least 32 bytes, the same on every instance; unset: shared in Redis, or random per process (env "+envTicketSecret+")")
-	durationVar(&c.TicketTTL, "stream-ticket-ttl", envTicketTTL, 2*time.Minute, "how long a stream ticket can open streams")
-	fs.StringVar(&plans, "rate-plans", env(envRatePlans, defaultRatePlans), "rate plans, name=rate/period[:burst] or name=unlimited, comma-separated; must define anonymous (per address) and default (env "+envRatePlans+")")
-	fs.StringVar(&c.RateLimitStore, "rate-limit-store", env(envRateLimitStore, ""), "where rate limits are counted: redis (shared by every instance: one round trip per request) or memory (per instance); default redis with --redis-url, else memory (env "+envRateLimitStore+")")
-	fs.StringVar(&weights, "method-weights", env(envMethodWeights, ""), "what a call costs of a rate plan, method=units, comma-separated; others cost 1 (env "+envMethodWeights+")")
-	fs.StringVar(&c.UnlistedScope, "unlisted-scope", env(envUnlistedScope, ""), "scope of the methods the upstream does not list (a Java module lists none): public, admin or private; unset: they are not callable (env "+envUnlistedScope+")")
-	var methodScopes string
-	fs.StringVar(&methodScopes, "method-scopes", env(envMethodScopes, ""), "the operator's scope of commands, name=scope, comma-separated: opens a command the gateway keeps private (name=public), or closes one (name=admin); a command that takes or answers a secret stays admin (env "+envMethodScopes+")")
-	fs.BoolVar(&c.DevWallet, "dev-wallet", env(envDevWallet, "") == "true", "with the simulated node only (no --upstream): let anonymous callers use its wallet (ac_transfer, ac_createAccount) with its made-up passwords, as the README's quick start does (env "+envDevWallet+"=true)")
-	fs.BoolVar(&c.AllowKernelCommands, "allow-kernel-commands", env(envAllowKernel, "") == "true", "let credentials with the admin scope call status, shutdown, terminate, confGet, confSet and confReset (env "+envAllowKernel+"=true)")
-	intVar(&c.MaxTopics, "max-topics", envMaxTopics, 1000, "most distinct subscriptions (and upstream subscriptions) of this instance; more get 503")
-	intVar(&c.MaxStreamsPerClient, "max-streams-per-client", envMaxStreamsPerClient, 100, "most concurrent streams of one client (a credential, or an address when anonymous); more get 429")
-	intVar(&c.MaxTopicsPerClient, "max-topics-per-client", envMaxTopicsPerClient, 20, "most distinct subscriptions one client's streams follow; more get 429")
-	intVar(&c.MaxCompounds, "max-compound-methods", envMaxCompounds, 100, "most compound methods")
-	intVar(&c.MaxStoredAnswersPerClient, "max-stored-answers-per-client", envMaxStoredPerClient, 1000, "most answers of asynchronous and idempotent calls kept for one client (a credential, or an address when anonymous), those running included; more calls get 429")
-	intVar(&c.MaxStoredBytesPerClient, "max-stored-bytes-per-client", envMaxStoredBytesPer, 16<<20, "most bytes of answers kept for one client; an answer beyond them is kept as a 507 saying so")
-	intVar(&c.MaxStoredAnswers, "max-stored-answers", envMaxStored, 100000, "most answers kept in all (for every instance together with Redis); more calls get 503")
-	intVar(&c.MaxStoredBytes, "max-stored-bytes", envMaxStoredBytes, 256<<20, "most bytes of answers kept in all; an answer beyond them is kept as a 507 saying so")
-	intVar(&c.MaxStoredAnswerBytes, "max-stored-answer-bytes", envMaxStoredAnswer, 1<<20, "largest answer body kept for an asynchronous or idempotent call; a larger one is answered but kept as a 507 saying so")
-	fs.StringVar(&proxies, "trusted-proxies", env(envTrustedProxies, ""), "comma-separated CIDRs of the proxies whose X-Forwarded-For names the client, for per-address limits (env "+envTrustedProxies+")")
-	durationVar(&c.HeaderTimeout, "header-timeout", envHeaderTimeout, 10*time.Second, "time a client has to send a request's headers")
-	durationVar(&c.BodyTimeout, "body-timeout", envBodyTimeout, 10*time.Second, "time a client has to send a request's body")
-	intVar(&c.MaxHeaderBytes, "max-header-bytes", envMaxHeaderBytes, 16<<10, "largest request head (request line and headers), in bytes")
-	fs.StringVar(&c.TLSCert, "tls-cert", env(envTLSCert, ""), "PEM certificate (chain) to serve HTTPS and HTTP/2 with; needs --tls-key (env "+envTLSCert+")")
-	fs.StringVar(&c.TLSKey, "tls-key", env(envTLSKey, ""), "PEM private key of --tls-cert (env "+envTLSKey+")")
+	errs := applyOptions(fs, opts, getenv)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage()
@@ -310,10 +313,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 			errs = append(errs, fmt.Errorf("--public-service-url %q: want an http:// or https:// URL", c.PublicService))
 		}
 	}
-	c.MaxBodyBytes = int64(maxBody)
-	c.MaxBatchAnswerBytes = int64(maxBatchAnswer)
 	c.MethodScopes = map[string]string{}
-	for _, kv := range splitList(methodScopes) {
+	for _, kv := range splitList(raw.methodScopes) {
 		name, scope, ok := strings.Cut(kv, "=")
 		name, scope = strings.TrimSpace(name), strings.TrimSpace(scope)
 		if !ok || name == "" || (scope != "public" && scope != "admin" && scope != "private") {
@@ -322,26 +323,23 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		}
 		c.MethodScopes[name] = scope
 	}
-	if c.DevWallet && c.Upstream != "" {
-		errs = append(errs, errors.New("--dev-wallet opens the simulated node's wallet: it is refused with --upstream, in front of a real node"))
+	c.Scopes = splitList(raw.scopes)
+	c.MethodsFiles = splitList(raw.methodsFiles)
+	c.CORSOrigins = splitList(raw.corsOrigins)
+	if raw.anonScopes != "none" {
+		c.AnonymousScopes = splitList(raw.anonScopes)
 	}
-	c.Scopes = splitList(scopes)
-	c.MethodsFiles = splitList(methodsFiles)
-	c.CORSOrigins = splitList(corsOrigins)
-	if anonScopes != "none" {
-		c.AnonymousScopes = splitList(anonScopes)
-	}
-	if anonMethods != "" {
-		c.AnonymousMethods = splitList(anonMethods)
+	if raw.anonMethods != "" {
+		c.AnonymousMethods = splitList(raw.anonMethods)
 	}
 	var err error
-	if c.RatePlans, err = ratelimit.ParsePlans(plans); err != nil {
+	if c.RatePlans, err = ratelimit.ParsePlans(raw.plans); err != nil {
 		errs = append(errs, fmt.Errorf("--rate-plans: %w", err))
 	}
-	if c.MethodWeights, err = ratelimit.ParseWeights(weights); err != nil {
+	if c.MethodWeights, err = ratelimit.ParseWeights(raw.weights); err != nil {
 		errs = append(errs, fmt.Errorf("--method-weights: %w", err))
 	}
-	for _, p := range splitList(proxies) {
+	for _, p := range splitList(raw.proxies) {
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
 			if a, aerr := netip.ParseAddr(p); aerr == nil {
@@ -354,7 +352,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		}
 		c.TrustedProxies = append(c.TrustedProxies, pfx)
 	}
-	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
+	if err := c.LogLevel.UnmarshalText([]byte(raw.logLevel)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level: %w", err))
 	}
 	errs = append(errs, c.validate()...)
@@ -363,6 +361,17 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 
 func (c *config) validate() []error {
 	var errs []error
+	switch {
+	case c.Upstream == "" && !c.SimulatedNode:
+		errs = append(errs, fmt.Errorf("no upstream: give --upstream (%s), the ws:// or wss:// URL of a NULS node, or --simulated-node (%s=true) for a made-up chain in-process, for development", envUpstream, envSimulatedNode))
+	case c.Upstream != "" && c.SimulatedNode:
+		errs = append(errs, errors.New("--upstream and --simulated-node: choose one"))
+	case c.SimulatedNode && c.Topology == topologyManager:
+		errs = append(errs, errors.New("--topology manager needs --upstream, a Manager: the simulated node is served directly"))
+	}
+	if c.DevWallet && !c.SimulatedNode {
+		errs = append(errs, errors.New("--dev-wallet opens the simulated node's wallet: it needs --simulated-node, and is refused in front of a real node"))
+	}
 	if c.Upstream != "" {
 		u, err := url.Parse(c.Upstream)
 		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {

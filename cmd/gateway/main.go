@@ -1,6 +1,8 @@
-// Command gateway is the HTTP and SSE front door of a NULS 2 module network.
-// With no --upstream it starts the simulated NULS node in-process and keeps
-// its state in memory: one command gives a gateway to curl and stream.
+// Command gateway is the HTTP and SSE front door of a NULS 2 module network,
+// the one given by --upstream. With --simulated-node instead, it starts the
+// simulated NULS node in-process and keeps its state in memory: one command
+// (make run) gives a gateway to curl and stream, saying loudly that its
+// chain is made up.
 //
 // "gateway keys add|list|revoke" manages its API keys.
 package main

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
@@ -29,37 +31,87 @@ import (
 )
 
 // stage is a set of components that start together and stop together, in
-// reverse order of the stages: streams, then the hub (unsubscribing
-// upstream), then the upstream connections and the simulated node.
+// reverse order of the stages: the server's background work and streams,
+// the HTTP servers (draining the calls in flight), the hub (unsubscribing
+// upstream), the authenticator, then the upstream connections and the
+// simulated node. Each component runs in the process's errgroup.
 type stage struct {
+	g      *errgroup.Group
+	logger *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-func newStage() *stage {
+// newStage returns a stage whose components run in g. Its context is its
+// own, not g's: a failure or a signal stops the stages in order, not all
+// at once.
+func newStage(g *errgroup.Group, logger *slog.Logger) *stage {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &stage{ctx: ctx, cancel: cancel}
+	return &stage{g: g, logger: logger, ctx: ctx, cancel: cancel}
 }
 
-func (s *stage) goRun(logger *slog.Logger, name string, run func(context.Context) error) {
+// goRun runs a component of the stage until the stage stops. A component
+// that returns before, with an error or without one, has failed: its error
+// ends g's context, and so the process, rather than let it serve without
+// it. An error it returns once stopped is logged and the shutdown goes on.
+func (s *stage) goRun(name string, run func(context.Context) error) {
 	s.wg.Add(1)
-	go func() {
+	s.g.Go(func() error {
 		defer s.wg.Done()
-		if err := run(s.ctx); err != nil {
-			logger.Error("component stopped", slog.String("component", name), slog.Any("err", err))
+		err := run(s.ctx)
+		if s.ctx.Err() != nil {
+			if err != nil {
+				s.logger.Warn("component stopped with an error", slog.String("component", name), slog.Any("err", err))
+			}
+			return nil
 		}
-	}()
+		if err == nil {
+			err = errors.New("stopped by itself")
+		}
+		s.logger.Error("component failed: stopping the gateway", slog.String("component", name), slog.Any("err", err))
+		return fmt.Errorf("%s: %w", name, err)
+	})
 }
 
+// stop stops the stage's components and waits for them.
 func (s *stage) stop() {
 	s.cancel()
 	s.wg.Wait()
 }
 
-// run wires the gateway and serves until ctx ends or the Manager sends the
-// shutdown command (D17), then shuts down gracefully. listening, when not
-// nil, receives the HTTP address once it is bound.
+// serveHTTP serves srv until ctx ends, then shuts it down, giving the
+// requests in flight until timeout (0: closes it at once, with its
+// connections). serve is srv.Serve or srv.ServeTLS on its listener.
+func serveHTTP(ctx context.Context, srv *http.Server, serve func() error, timeout time.Duration, logger *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- serve() }()
+	select {
+	case err := <-errc:
+		return err // never http.ErrServerClosed: nobody shut it down
+	case <-ctx.Done():
+	}
+	if timeout <= 0 {
+		_ = srv.Close()
+	} else {
+		sctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			logger.Warn("in-flight requests cut at the shutdown timeout", slog.Any("err", err))
+			_ = srv.Close()
+		}
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// run wires the gateway and serves until ctx ends (a signal), the Manager
+// sends the shutdown command (D17) or a component fails, then shuts down
+// gracefully, stage by stage. It returns nil after a signal or the shutdown
+// command, and the failed component's error after a failure. listening,
+// when not nil, receives the HTTP address once it is bound.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, listening chan<- string) error {
 	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
@@ -100,23 +152,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	instance := instanceName()
 
-	upstreams := newStage() // upstream connections and the simulated node
+	// Every long-lived component runs in g: the first to fail ends gctx,
+	// which starts the shutdown. The stages stop in the reverse order of
+	// their deferred stops; g.Wait, deferred first, runs once they are
+	// all done.
+	g, gctx := errgroup.WithContext(ctx)
+	defer func() { _ = g.Wait() }()
+	upstreams := newStage(g, logger) // upstream connections and the simulated node
 	defer upstreams.stop()
 	upstreamURL := cfg.Upstream
 	chainID := cfg.ChainID
-	if upstreamURL == "" {
+	var simulated []slog.Attr // what the warnings of the simulated node say of it
+	if cfg.SimulatedNode {
 		node, err := devnode.New(devnode.Config{Listen: "127.0.0.1:0", BlockInterval: cfg.BlockInterval}, logger.With("component", "devnode"))
 		if err != nil {
 			return err
 		}
-		upstreams.goRun(logger, "devnode", node.Run)
+		upstreams.goRun("devnode", node.Run)
 		upstreamURL = node.URL()
 		if chainID == 0 {
 			chainID = node.ChainID()
 		}
-		logger.Info("no --upstream given: started the simulated NULS node in-process",
-			slog.String("url", upstreamURL), slog.Int("chain_id", node.ChainID()))
-		cfg.Topology = topologyDirect
+		simulated = []slog.Attr{slog.String("detail", simulatedDetail), slog.String("url", upstreamURL), slog.Int("chain_id", node.ChainID())}
+		logger.LogAttrs(ctx, slog.LevelWarn, msgSimulatedNode, simulated...)
+		upstreams.goRun("simulated node warning", func(ctx context.Context) error {
+			warnSimulated(ctx, logger, simulatedWarnEvery, simulated)
+			return nil
+		})
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -178,7 +240,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		upstreams.goRun(logger, "upstream", client.Run)
+		upstreams.goRun("upstream", client.Run)
 		up = upstream.NewDirect(client)
 	case topologyManager:
 		host, port, _ := net.SplitHostPort(advertise)
@@ -207,8 +269,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		upstreams.goRun(logger, "modules", modules.Run)
-		upstreams.goRun(logger, "manager", link.Run)
+		upstreams.goRun("modules", modules.Run)
+		upstreams.goRun("manager", link.Run)
 		up = upstream.NewManaged(link, modules, logger.With("component", "routing"))
 	}
 
@@ -224,13 +286,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	// Stopped last, after the requests in flight are done with it.
-	authStage := newStage()
+	// Stopped after the requests in flight are done with it.
+	authStage := newStage(g, logger)
 	defer authStage.stop()
-	authStage.goRun(logger, "auth", authn.Run)
+	authStage.goRun("auth", func(ctx context.Context) error {
+		if err := authn.Run(ctx); err != nil {
+			return err
+		}
+		// Nothing to keep current (no key file, no JWKS): Run returned
+		// at once, which is no failure.
+		<-ctx.Done()
+		return nil
+	})
 
 	hubCfg := subscriptions.Config{Retention: cfg.Retention, Grace: cfg.Grace, MaxTopics: cfg.MaxTopics}
-	hubStage := newStage()
+	hubStage := newStage(g, logger)
 	defer hubStage.stop()
 	gwCfg := gateway.Config{
 		Upstream: up, Registry: registry, Scopes: cfg.Scopes, Instance: instance,
@@ -247,6 +317,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		},
 		MaxStoredAnswerBytes: int64(cfg.MaxStoredAnswerBytes),
 	}
+	if simulated != nil {
+		gwCfg.ReadyWarnings = []string{readySimulated}
+	}
 	if rdb != nil {
 		cluster, err := subscriptions.NewRedisCluster(rdb, subscriptions.RedisClusterConfig{
 			Prefix: cfg.RedisPrefix, Instance: instance, Retention: cfg.Retention,
@@ -254,7 +327,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		hubStage.goRun(logger, "cluster", cluster.Run)
+		hubStage.goRun("cluster", cluster.Run)
 		hubCfg.Cluster = cluster
 		gwCfg.Calls = state.NewRedisCalls(rdb, cfg.RedisPrefix, 0)
 		gwCfg.Documents = state.NewRedisDocuments(rdb, cfg.RedisPrefix+":catalog", 0)
@@ -262,7 +335,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		gwCfg.ReadyChecks = map[string]func(context.Context) error{"redis": redisPing(rdb)}
 	}
 	hub = subscriptions.NewHub(hubCfg, upstream.Feeds{Upstream: up, PollEvents: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, RenderError: gateway.StreamError}, logger.With("component", "hub"))
-	hubStage.goRun(logger, "hub", hub.Run)
+	hubStage.goRun("hub", hub.Run)
 	gwCfg.Hub = hub
 	if cfg.Topology == topologyManager {
 		gwCfg.Module = module
@@ -271,11 +344,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	serving := newStage() // the server's background work and its streams
+	// The HTTP servers stop after the server's streams (serving, below):
+	// http.Server.Shutdown waits for handlers, and a stream never ends by
+	// itself.
+	servers := newStage(g, logger)
+	defer servers.stop()
+	serving := newStage(g, logger) // the server's background work and its streams
 	defer serving.stop()
-	serving.goRun(logger, "server", srv.Run)
+	serving.goRun("server", srv.Run)
 	if cfg.DebugListen != "" {
-		serving.goRun(logger, "debug", func(ctx context.Context) error { return serveDebug(ctx, cfg.DebugListen, logger) })
+		serving.goRun("debug", func(ctx context.Context) error { return serveDebug(ctx, cfg.DebugListen, logger) })
 	}
 
 	httpSrv := &http.Server{
@@ -287,19 +365,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// have their own deadline (--body-timeout), each SSE write too.
 		ErrorLog: httpErrorLog(logger),
 	}
-	serveErr := make(chan error, 4)
-	go func() {
-		if cfg.TLSCert != "" {
-			// Encrypted, the heads cannot be watched: the gateway closes
-			// the connection after a chunked request instead.
-			serveErr <- httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) // HTTP/2 too
-			return
-		}
-		// A head framing its body two ways gets 400 (request smuggling).
-		serveErr <- httpSrv.Serve(gateway.StrictFraming(ln))
-	}()
+	servers.goRun("http", func(ctx context.Context) error {
+		return serveHTTP(ctx, httpSrv, func() error {
+			if cfg.TLSCert != "" {
+				// Encrypted, the heads cannot be watched: the gateway
+				// closes the connection after a chunked request instead.
+				return httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) // HTTP/2 too
+			}
+			// A head framing its body two ways gets 400 (request
+			// smuggling).
+			return httpSrv.Serve(gateway.StrictFraming(ln))
+		}, cfg.ShutdownTimeout, logger)
+	})
 	// Listeners of their own for the clients of NULS's own servers.
-	var extraSrvs []*http.Server
 	for _, l := range []struct {
 		addr, name string
 		handler    http.Handler
@@ -313,15 +391,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		x := &http.Server{Handler: l.handler, ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
 			IdleTimeout: 120 * time.Second, ErrorLog: httpErrorLog(logger)}
-		extraSrvs = append(extraSrvs, x)
-		go func() { serveErr <- x.Serve(gateway.StrictFraming(xln)) }()
+		servers.goRun(l.name, func(ctx context.Context) error {
+			return serveHTTP(ctx, x, func() error { return x.Serve(gateway.StrictFraming(xln)) }, cfg.ShutdownTimeout, logger)
+		})
 		logger.Info(l.name+" listening", slog.String("addr", xln.Addr().String()))
 	}
-	var moduleSrv *http.Server
 	if moduleLn != nil {
-		moduleSrv = &http.Server{Handler: module, ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
+		moduleSrv := &http.Server{Handler: module, ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
 			IdleTimeout: 120 * time.Second, ErrorLog: httpErrorLog(logger)}
-		go func() { serveErr <- moduleSrv.Serve(moduleLn) }()
+		// Closed at shutdown, not drained: the module's connections are
+		// closed with it.
+		servers.goRun("module endpoint", func(ctx context.Context) error {
+			return serveHTTP(ctx, moduleSrv, func() error { return moduleSrv.Serve(moduleLn) }, 0, logger)
+		})
 		logger.Info("module endpoint listening", slog.String("addr", moduleLn.Addr().String()), slog.String("advertise", advertise))
 	}
 	scheme := "http"
@@ -331,7 +413,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger.Info("gateway listening",
 		slog.String("version", buildinfo.Version()), slog.String("commit", buildinfo.Commit()), slog.Bool("tracing", tp.Tracer() != nil),
 		slog.String("addr", ln.Addr().String()), slog.String("scheme", scheme), slog.String("upstream", redactedURL(upstreamURL)),
-		slog.String("topology", cfg.Topology), slog.String("state", store), slog.String("instance", instance),
+		slog.String("topology", cfg.Topology), slog.Bool("simulated_node", cfg.SimulatedNode), slog.String("state", store), slog.String("instance", instance),
 		slog.String("scopes", strings.Join(cfg.Scopes, ",")), slog.Duration("call_timeout", cfg.CallTimeout),
 		slog.String("anonymous_scopes", strings.Join(cfg.AnonymousScopes, ",")), slog.Bool("keys_file", cfg.KeysFile != ""),
 		slog.Bool("jwt", cfg.JWTSecret != "" || cfg.JWKS != ""), slog.String("rate_plans", ratelimit.FormatPlans(cfg.RatePlans)),
@@ -346,34 +428,59 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	select {
-	case <-ctx.Done():
-		logger.Info("shutting down: signal")
+	case <-gctx.Done():
+		if ctx.Err() != nil {
+			logger.Info("shutting down: signal")
+		} else {
+			logger.Error("shutting down: a component failed", slog.Any("err", context.Cause(gctx)))
+		}
 	case <-module.Done():
 		logger.Info("shutting down: shutdown command from the Manager")
-	case err := <-serveErr:
-		return fmt.Errorf("http: %w", err)
 	}
 	// 1. End the streams cleanly (clients reconnect elsewhere with
 	// Last-Event-ID); 2. let in-flight calls finish; 3. unsubscribe
 	// upstream; 4. close the upstream connections (deferred).
 	serving.stop()
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := httpSrv.Shutdown(sctx); err != nil {
-		logger.Warn("in-flight requests cut at the shutdown timeout", slog.Any("err", err))
-		_ = httpSrv.Close()
-	}
-	for _, x := range extraSrvs {
-		if err := x.Shutdown(sctx); err != nil {
-			_ = x.Close()
+	servers.stop()
+	hubStage.stop()
+	authStage.stop()
+	_ = module.Close()
+	upstreams.stop()
+	// nil after a signal or the shutdown command; else the first
+	// component's failure, for main to print and exit 1.
+	err = g.Wait()
+	logger.Info("gateway stopped")
+	return err
+}
+
+// msgSimulatedNode is the WARN the gateway logs at start and every
+// simulatedWarnEvery while it serves the simulated node (cmd/loadtest
+// waits for it).
+const msgSimulatedNode = "SIMULATED NULS NODE (--simulated-node): not a NULS network"
+
+// simulatedDetail is the WARN's detail.
+const simulatedDetail = "this gateway serves a made-up chain in its own process, whose funded accounts have public passwords: for development only, never a deployment"
+
+// readySimulated is /readyz's warning while the gateway serves the
+// simulated node.
+const readySimulated = "simulated node: the upstream is a made-up chain in the gateway's own process (--simulated-node), not a NULS network"
+
+// simulatedWarnEvery is how often the WARN repeats, so that a log read
+// from any point says it.
+const simulatedWarnEvery = 5 * time.Minute
+
+// warnSimulated logs msgSimulatedNode every period until ctx ends.
+func warnSimulated(ctx context.Context, logger *slog.Logger, every time.Duration, attrs []slog.Attr) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			logger.LogAttrs(ctx, slog.LevelWarn, msgSimulatedNode, attrs...)
 		}
 	}
-	if moduleSrv != nil {
-		_ = moduleSrv.Close() // the module's connections are closed with it
-	}
-	hubStage.stop()
-	logger.Info("gateway stopped")
-	return nil
 }
 
 func hostPort(rawURL string) string {

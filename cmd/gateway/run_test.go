@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -63,7 +65,7 @@ func TestVersionAndUsageErrors(t *testing.T) {
 }
 
 func TestConfigFromEnvAndFlags(t *testing.T) {
-	env := map[string]string{envListen: "127.0.0.1:9000", envCallTimeout: "3s", envScopes: "public,admin"}
+	env := map[string]string{envListen: "127.0.0.1:9000", envCallTimeout: "3s", envScopes: "public,admin", envSimulatedNode: "true"}
 	c, err := parseConfig([]string{"--max-streams", "7"}, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -95,8 +97,12 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 
 // startRun runs the binary's run() and returns its address, a stop that
 // cancels it (SIGTERM) and waits, and the channel run's result arrives on.
+// Without --upstream in args, it runs the simulated node.
 func startRun(t *testing.T, args ...string) (addr string, stop func() error, result <-chan error) {
 	t.Helper()
+	if !slices.Contains(args, "--upstream") {
+		args = append(args, "--simulated-node")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	listening := make(chan string, 1)
 	errc := make(chan error, 1)
@@ -282,4 +288,149 @@ func TestTuneGC(t *testing.T) {
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GOGC=100: GC percent %d, want it left at 100", got)
 	}
+}
+
+// TestComponentFailureStopsProcess: a component that fails (here the debug
+// listener, whose address is taken) stops the whole process with its
+// error, the other components drained, instead of leaving the gateway
+// serving without it.
+func TestComponentFailureStopsProcess(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	var logs syncBuffer
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(t.Context(), []string{"--listen", "127.0.0.1:0", "--simulated-node", "--debug-listen", busy.Addr().String()}, noEnv, io.Discard, &logs, nil)
+	}()
+	select {
+	case err := <-errc:
+		if err == nil || !strings.HasPrefix(err.Error(), "debug: ") || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatalf("run: %v, want the debug listener's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the gateway goes on serving without its debug listener:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "component failed") || !strings.Contains(logs.String(), "gateway stopped") {
+		t.Errorf("the log does not tell the failure and the stop:\n%s", logs.String())
+	}
+}
+
+// TestUpstreamRequired: the gateway serves a made-up chain only when told
+// to: with neither --upstream nor --simulated-node it does not start, and
+// says how to choose; it refuses both at once, and --dev-wallet or the
+// manager topology with the simulated node.
+func TestUpstreamRequired(t *testing.T) {
+	_, err := parseConfig(nil, noEnv, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--upstream") || !strings.Contains(err.Error(), "--simulated-node") || !strings.Contains(err.Error(), envSimulatedNode) {
+		t.Errorf("no upstream: %v, want an error naming --upstream and --simulated-node", err)
+	}
+	for _, bad := range [][]string{
+		{"--simulated-node", "--upstream", "ws://127.0.0.1:7771"},
+		{"--dev-wallet"},
+		{"--dev-wallet", "--upstream", "ws://127.0.0.1:7771"},
+		{"--simulated-node", "--topology", "manager"},
+	} {
+		if _, err := parseConfig(bad, noEnv, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	for _, ok := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"--upstream", "ws://127.0.0.1:7771"}, nil},
+		{[]string{"--simulated-node", "--dev-wallet"}, nil},
+		{nil, map[string]string{envSimulatedNode: "1", envDevWallet: "1"}},
+	} {
+		if _, err := parseConfig(ok.args, func(k string) string { return ok.env[k] }, io.Discard); err != nil {
+			t.Errorf("%v %v: %v", ok.args, ok.env, err)
+		}
+	}
+}
+
+// TestSimulatedNodeSaysSo: a gateway serving the simulated node says so in
+// a WARN at start and in every /readyz answer, without failing readiness;
+// one in front of an upstream says nothing of the kind.
+func TestSimulatedNodeSaysSo(t *testing.T) {
+	node, err := devnode.New(devnode.Config{Listen: "127.0.0.1:0", BlockInterval: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nctx, ncancel := context.WithCancel(context.Background())
+	ndone := make(chan struct{})
+	go func() { defer close(ndone); _ = node.Run(nctx) }()
+	defer func() { ncancel(); <-ndone }()
+
+	for _, tt := range []struct {
+		name      string
+		args      []string
+		simulated bool
+	}{
+		{"simulated", []string{"--simulated-node"}, true},
+		{"upstream", []string{"--upstream", node.URL()}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var logs syncBuffer
+			listening := make(chan string, 1)
+			errc := make(chan error, 1)
+			go func() {
+				errc <- run(ctx, append([]string{"--listen", "127.0.0.1:0", "--log-format", "json"}, tt.args...), noEnv, io.Discard, &logs, listening)
+			}()
+			var addr string
+			select {
+			case addr = <-listening:
+			case err := <-errc:
+				t.Fatalf("run: %v", err)
+			}
+			waitReady(t, addr)
+			resp, err := http.Get("http://" + addr + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var h struct {
+				Status   string
+				Warnings []string
+			}
+			err = json.NewDecoder(resp.Body).Decode(&h)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK || h.Status != "ok" {
+				t.Fatalf("/readyz: %d %+v %v", resp.StatusCode, h, err)
+			}
+			warned := strings.Contains(logs.String(), `"level":"WARN","msg":"`+msgSimulatedNode+`"`)
+			if says := len(h.Warnings) == 1 && strings.Contains(h.Warnings[0], "simulated node"); says != tt.simulated || warned != tt.simulated {
+				t.Errorf("/readyz warnings %q, start WARN %v: want the simulated node named: %v", h.Warnings, warned, tt.simulated)
+			}
+			cancel()
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestWarnSimulatedRepeats: the WARN comes again every period until its
+// context ends.
+func TestWarnSimulatedRepeats(t *testing.T) {
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		warnSimulated(ctx, logger, 10*time.Millisecond, []slog.Attr{slog.String("url", "ws://x")})
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(logs.String(), "level=WARN") < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5s of a 10ms period:\n%s", logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
 }

@@ -130,7 +130,7 @@ func TestKeysInRedis(t *testing.T) {
 
 // TestSecurityFlags checks the new flags' validation.
 func TestSecurityFlags(t *testing.T) {
-	c, err := parseConfig([]string{"--rate-plans", "anonymous=5/s,default=unlimited,gold=1000/m:50", "--method-weights", "ac_transfer=5",
+	c, err := parseConfig([]string{"--simulated-node", "--rate-plans", "anonymous=5/s,default=unlimited,gold=1000/m:50", "--method-weights", "ac_transfer=5",
 		"--trusted-proxies", "10.0.0.0/8,192.168.1.1", "--anonymous-scopes", "none", "--unlisted-scope", "admin"}, noEnv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func TestJWKSAllowHTTP(t *testing.T) {
 		{nil, map[string]string{envJWKS: "http://idp.example/jwks.json", envJWKSAllowHTTP: "true"}},
 		{[]string{"--jwks", "https://idp.example/jwks.json"}, nil},
 	} {
-		cfg, err := parseConfig(c.args, func(k string) string { return c.env[k] }, io.Discard)
+		cfg, err := parseConfig(append([]string{"--simulated-node"}, c.args...), func(k string) string { return c.env[k] }, io.Discard)
 		if err != nil {
 			t.Errorf("%v %v: %v", c.args, c.env, err)
 			continue
@@ -268,7 +268,7 @@ func TestTLSAndHTTP2(t *testing.T) {
 	listening := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- run(ctx, []string{"--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile}, noEnv, io.Discard, io.Discard, listening)
+		errc <- run(ctx, []string{"--listen", "127.0.0.1:0", "--simulated-node", "--tls-cert", certFile, "--tls-key", keyFile}, noEnv, io.Discard, io.Discard, listening)
 	}()
 	var addr string
 	select {

@@ -79,7 +79,7 @@ type sseConfig struct {
 func stackFlags(fs *flag.FlagSet, c *stackConfig, blockInterval time.Duration) {
 	fs.StringVar(&c.NodeURL, "node", "", "ws:// URL of a running simulated node to use instead of starting cmd/devnode")
 	fs.StringVar(&c.GatewayURL, "gateway", "", "http:// URL of a running gateway to use instead of starting cmd/gateway; it must be in front of the node of --node, which is then required")
-	fs.BoolVar(&c.EmbeddedNode, "embedded-node", false, "let the gateway start the simulated node in-process (no --upstream) and call that node directly, instead of running cmd/devnode as its own process")
+	fs.BoolVar(&c.EmbeddedNode, "embedded-node", false, "let the gateway start the simulated node in-process (--simulated-node) and call that node directly, instead of running cmd/devnode as its own process")
 	fs.StringVar(&c.GatewayBin, "gateway-bin", "", "gateway binary to run; default: go build ./cmd/gateway into a temporary directory")
 	fs.StringVar(&c.DevnodeBin, "devnode-bin", "", "devnode binary to run; default: go build ./cmd/devnode into a temporary directory")
 	fs.StringVar(&c.FloorBin, "floor-bin", "", "loadtest binary whose floor subcommand is the reference endpoint; default: this program")

@@ -19,7 +19,7 @@ const (
 	// Log messages the load test waits for.
 	msgNodeRunning     = "devnode running"
 	msgGatewayListens  = "gateway listening"
-	msgGatewayOwnsNode = "no --upstream given: started the simulated NULS node in-process"
+	msgGatewayOwnsNode = "SIMULATED NULS NODE (--simulated-node): not a NULS network"
 )
 
 // stackConfig says which node and gateway to measure, and how to run the
@@ -122,7 +122,7 @@ func startStack(ctx context.Context, cfg stackConfig, logger *slog.Logger) (s *s
 		args := []string{"--listen", "127.0.0.1:0", "--log-level", "info",
 			"--rate-plans", "anonymous=unlimited,default=unlimited", "--anonymous-scopes", "public,admin"}
 		if cfg.EmbeddedNode {
-			args = append(args, "--devnode-block-interval", cfg.BlockInterval.String())
+			args = append(args, "--simulated-node", "--devnode-block-interval", cfg.BlockInterval.String())
 		} else {
 			args = append(args, "--upstream", s.NodeURL)
 		}
@@ -240,7 +240,7 @@ func (s *stack) layout() []string {
 	case s.node != nil:
 		out = append(out, fmt.Sprintf("node (cmd/devnode): pid %d, %s, %s", s.node.pid(), procs(s.cfg.NodeProcs), s.NodeURL))
 	case s.cfg.EmbeddedNode:
-		out = append(out, "node: in the gateway's process (no --upstream), "+s.NodeURL)
+		out = append(out, "node: in the gateway's process (--simulated-node), "+s.NodeURL)
 	default:
 		out = append(out, "node: not started here, "+s.NodeURL)
 	}

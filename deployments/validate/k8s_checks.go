@@ -294,6 +294,17 @@ func containerPort(c corev1.Container, port intstr.IntOrString) (int32, bool) {
 	return 0, false
 }
 
+// hasEnv reports whether c sets the variable name, to a value or from a
+// source (a Secret, the downward API).
+func hasEnv(c corev1.Container, name string) bool {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value != "" || e.ValueFrom != nil
+		}
+	}
+	return false
+}
+
 func envValue(c corev1.Container, name string) (string, bool) {
 	for _, e := range c.Env {
 		if e.Name == name {
@@ -314,6 +325,16 @@ func checkGatewayContainer(o object, pod corev1.PodSpec, c corev1.Container) []e
 	}
 	if p := c.ReadinessProbe; p != nil && (p.HTTPGet == nil || p.HTTPGet.Path != "/readyz") {
 		fail("readinessProbe is not an httpGet of /readyz")
+	}
+	// The gateway starts only with an upstream, or with the simulated
+	// node: a made-up chain, with funded accounts, in every pod.
+	if !hasEnv(c, "GATEWAY_UPSTREAM") && len(c.EnvFrom) == 0 {
+		fail("no GATEWAY_UPSTREAM: the gateway would not start")
+	}
+	if v, ok := envValue(c, "GATEWAY_SIMULATED_NODE"); ok {
+		if on, err := strconv.ParseBool(v); err != nil || on {
+			fail("GATEWAY_SIMULATED_NODE %q: every pod would serve a simulated chain of its own; use the chart's devnode (devnode.enabled) for a test cluster", v)
+		}
 	}
 	listen, ok := envValue(c, "GATEWAY_LISTEN")
 	if !ok {

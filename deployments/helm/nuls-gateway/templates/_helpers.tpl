@@ -87,12 +87,18 @@ app.kubernetes.io/component: devnode
 {{- end }}
 {{- end }}
 
-{{/* GATEWAY_UPSTREAM: the value, else the chart's devnode, else empty. */}}
+{{/*
+GATEWAY_UPSTREAM: the value, else the chart's devnode. Fails when neither:
+the gateway does not start without an upstream, and the chart never makes
+every pod a simulated chain with funded accounts of its own.
+*/}}
 {{- define "nuls-gateway.upstream" -}}
 {{- if .Values.gateway.upstream }}
 {{- .Values.gateway.upstream }}
 {{- else if .Values.devnode.enabled }}
 {{- printf "ws://%s-devnode:7771" (include "nuls-gateway.fullname" .) }}
+{{- else }}
+{{- fail "gateway.upstream: give the NULS upstream (a Nulstar Connector ws://...:7772, a Java module, or a Manager with gateway.topology=manager), or devnode.enabled=true for a test cluster on the chart's simulated node (a made-up chain)" }}
 {{- end }}
 {{- end }}
 
