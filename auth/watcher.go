@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"time"
-
 )
 
 // A stream or a socket is authorized when it opens, and then lasts: its
