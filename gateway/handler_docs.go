@@ -1,12 +1,10 @@
 package gateway
 
 import (
-	"math"
 	"net/http"
 
 	httpSwagger "github.com/swaggo/http-swagger/v2"
 
-	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/openapi"
 )
@@ -70,23 +68,12 @@ func (s *Server) openRPCDocument(r *http.Request) ([]byte, error) {
 }
 
 // documentedMethods describes the callable methods, compound ones
-// included, for the OpenAPI and OpenRPC documents.
+// included, for the OpenAPI and OpenRPC documents: what /methods lists,
+// and whether anonymous callers may call each.
 func (s *Server) documentedMethods(compounds []compound.Definition) []openapi.Method {
-	docs, _ := s.methodDocs(compounds)
-	methods := make([]openapi.Method, 0, len(docs))
-	for _, d := range docs {
-		m := openapi.Method{Name: d.Name, Description: d.Description, Compound: d.Compound, Scope: d.Scope, Result: d.Result,
-			Anonymous: s.cfg.Auth.AllowsAnonymous(d.Name, d.Scope), Streamable: d.MinEvent > 0 || d.MinPeriod > 0}
-		for _, p := range d.Parameters {
-			op := openapi.Param{Name: p.Name, JSONType: p.JSONType, JavaType: p.Type, Pattern: p.Pattern, Required: p.Required,
-				Min: math.Inf(-1), Max: math.Inf(1)}
-			if iv, ok, err := bridge.ParseInterval(p.Range); err == nil && ok {
-				op.Min, op.Max = iv.Min, iv.Max
-				op.ExclusiveMin, op.ExclusiveMax = !iv.MinInclusive, !iv.MaxInclusive
-			}
-			m.Params = append(m.Params, op)
-		}
-		methods = append(methods, m)
+	methods, _ := s.methodDocs(compounds)
+	for i := range methods {
+		methods[i].Anonymous = s.cfg.Auth.AllowsAnonymous(methods[i].Name, methods[i].Scope)
 	}
 	return methods
 }

@@ -5,42 +5,10 @@ import (
 	"net/http"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
-	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/compound"
+	"github.com/nuls-gateway/nuls-gateway/openapi"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
-
-// MethodDoc describes one callable method.
-type MethodDoc struct {
-	Name        string     `json:"name"`
-	Description string     `json:"description"`
-	Scope       string     `json:"scope"`
-	MinEvent    int        `json:"minEvent"`
-	MinPeriod   int        `json:"minPeriod"`
-	Parameters  []ParamDoc `json:"parameters"`
-	// Compound is set for the gateway's compound methods.
-	Compound bool `json:"compound,omitempty"`
-	// Module is the module that serves it, when the catalog knows.
-	Module string `json:"module,omitempty"`
-	// Result is the result's type, when the catalog knows.
-	Result *catalog.Type `json:"result,omitempty"`
-}
-
-// ParamDoc describes one parameter.
-type ParamDoc struct {
-	Name string `json:"name"`
-	// Type is the Java type the module declares, such as int or String.
-	Type string `json:"type"`
-	// JSONType is the JSON type its values have, empty when any.
-	JSONType string `json:"jsonType,omitempty"`
-	// Range bounds numeric values, such as [1-65535].
-	Range string `json:"range,omitempty"`
-	// Pattern is a regular expression the value must match.
-	Pattern string `json:"pattern,omitempty"`
-	// Required is set when the module needs the parameter (the catalog's
-	// knowledge; a listing cannot say).
-	Required bool `json:"required,omitempty"`
-}
 
 // MethodList is the answer of GET /methods.
 type MethodList struct {
@@ -49,8 +17,8 @@ type MethodList struct {
 	// Source is where the list comes from: upstream (its ListAPI), catalog
 	// (the upstream lists nothing: the NULS 2 modules' commands the gateway
 	// knows, and --methods-file's), or none.
-	Source  string      `json:"source"`
-	Methods []MethodDoc `json:"methods"`
+	Source  string           `json:"source"`
+	Methods []openapi.Method `json:"methods"`
 }
 
 // listMethods lists the callable methods.
@@ -81,9 +49,9 @@ func (s *Server) methodList(compounds []compound.Definition) ([]byte, error) {
 
 // methodDocs describes the callable methods: the listing's, then the
 // compound methods.
-func (s *Server) methodDocs(compounds []compound.Definition) ([]MethodDoc, string) {
+func (s *Server) methodDocs(compounds []compound.Definition) ([]openapi.Method, string) {
 	list, source := s.listing.List()
-	docs := make([]MethodDoc, 0, len(list))
+	docs := make([]openapi.Method, 0, len(list))
 	for _, m := range list {
 		if scope, ok := s.listedScope(m); ok {
 			m.MethodScope = scope
@@ -115,13 +83,14 @@ func (s *Server) listedScope(m bridge.MethodInfo) (string, bool) {
 	return d.Scope, d.Callable() && s.exposed(d.Scope)
 }
 
-func methodDoc(m bridge.MethodInfo, compound bool) MethodDoc {
-	d := MethodDoc{
+// methodDoc describes a listed (or compound) method for the documents.
+func methodDoc(m bridge.MethodInfo, compound bool) openapi.Method {
+	d := openapi.Method{
 		Name: m.MethodName, Description: m.MethodDescription, Scope: m.MethodScope,
-		MinEvent: m.MinEvent(), MinPeriod: m.MinPeriod(), Parameters: []ParamDoc{}, Compound: compound,
+		MinEvent: m.MinEvent(), MinPeriod: m.MinPeriod(), Parameters: []openapi.Param{}, Compound: compound,
 	}
 	for _, p := range m.Parameters {
-		d.Parameters = append(d.Parameters, ParamDoc{
+		d.Parameters = append(d.Parameters, openapi.Param{
 			Name: p.ParameterName, Type: p.ParameterType, JSONType: string(p.Kind()),
 			Range: p.ParameterValidRange, Pattern: p.ParameterValidRegExp,
 		})

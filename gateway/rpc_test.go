@@ -10,6 +10,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/openapi"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
@@ -204,7 +205,7 @@ func TestMethods(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &list); err != nil {
 		t.Fatal(err)
 	}
-	byName := map[string]MethodDoc{}
+	byName := map[string]openapi.Method{}
 	for _, m := range list.Methods {
 		byName[m.Name] = m
 	}

@@ -60,7 +60,7 @@ func OpenRPC(version, serverURL string, methods []Method) ([]byte, error) {
 			out.Description = strings.TrimSpace(out.Description + "\n\nScope: " + m.Scope + ".")
 			out.Tags = []map[string]string{{"name": m.Scope}}
 		}
-		for _, p := range m.Params {
+		for _, p := range m.Parameters {
 			s, err := jsonSchema(paramSchema(p))
 			if err != nil {
 				return nil, err

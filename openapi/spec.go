@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi2conv"
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 )
 
@@ -29,40 +30,50 @@ import (
 //go:embed swagger.json
 var swagger2 []byte
 
-// Method describes one NULS method to publish as typed paths.
+// Method describes one callable method: what GET /methods lists, and what
+// the OpenAPI and OpenRPC documents are built from (typed paths, OpenRPC
+// methods). One description of a method for the gateway's documents.
 type Method struct {
-	Name        string
-	Description string
-	// Streamable adds GET /rpc/{Name}/stream.
-	Streamable bool
-	// Compound marks a gateway compound method.
-	Compound bool
+	Name        string `json:"name"`
+	Description string `json:"description"`
 	// Scope is the scope a credential needs to call the method.
-	Scope string
-	// Anonymous is set when callers without a credential may call it.
-	Anonymous bool
-	Params    []Param
-	// Result is the result's type, when known; nil: any JSON.
-	Result *catalog.Type
-}
+	Scope string `json:"scope"`
+	// MinEvent and MinPeriod are the least event counter and period of
+	// its streams; 0 when it offers none of that mode.
+	MinEvent   int     `json:"minEvent"`
+	MinPeriod  int     `json:"minPeriod"`
+	Parameters []Param `json:"parameters"`
+	// Compound is set for the gateway's compound methods.
+	Compound bool `json:"compound,omitempty"`
+	// Module is the module that serves it, when the catalog knows.
+	Module string `json:"module,omitempty"`
+	// Result is the result's type, when the catalog knows; nil: any JSON.
+	Result *catalog.Type `json:"result,omitempty"`
+	// Anonymous is set when callers without a credential may call it
+	// (the documents' security), not listed.
+	Anonymous bool `json:"-"`
+} //	@name	gateway.MethodDoc
+
+// Streamable reports whether the method offers a stream: GET
+// /rpc/{Name}/stream.
+func (m Method) Streamable() bool { return m.MinEvent > 0 || m.MinPeriod > 0 }
 
 // Param describes one parameter.
 type Param struct {
-	Name string
-	// JSONType is integer, number, boolean, string, array, object or ""
-	// (any).
-	JSONType string
-	// JavaType is the type the module declares, kept in the description.
-	JavaType string
-	// Min and Max bound numbers (±Inf: unbounded); ExclusiveMin/Max
-	// exclude the bound.
-	Min, Max                   float64
-	ExclusiveMin, ExclusiveMax bool
-	// Pattern is a regular expression the value matches.
-	Pattern string
-	// Required is set when the method needs the parameter.
-	Required bool
-}
+	Name string `json:"name"`
+	// Type is the Java type the module declares, such as int or String.
+	Type string `json:"type"`
+	// JSONType is the JSON type its values have (integer, number,
+	// boolean, string, array, object), empty when any.
+	JSONType string `json:"jsonType,omitempty"`
+	// Range bounds numeric values, such as [1-65535].
+	Range string `json:"range,omitempty"`
+	// Pattern is a regular expression the value must match.
+	Pattern string `json:"pattern,omitempty"`
+	// Required is set when the module needs the parameter (the catalog's
+	// knowledge; a listing cannot say).
+	Required bool `json:"required,omitempty"`
+} //	@name	gateway.ParamDoc
 
 // Document returns the OpenAPI 3 document of the gateway with a path per
 // method.
@@ -84,7 +95,7 @@ func Document(methods []Method) (*openapi3.T, error) {
 			continue
 		}
 		doc.Paths.Set("/rpc/"+m.Name, &openapi3.PathItem{Post: callOperation(m)})
-		if m.Streamable {
+		if m.Streamable() {
 			doc.Paths.Set("/rpc/"+m.Name+"/stream", &openapi3.PathItem{Get: streamOperation(m)})
 		}
 	}
@@ -132,7 +143,7 @@ func callOperation(m Method) *openapi3.Operation {
 	}
 	op.Security = security(m, "BearerAuth", "APIKeyAuth")
 	body := openapi3.NewObjectSchema()
-	for _, p := range m.Params {
+	for _, p := range m.Parameters {
 		body.WithProperty(p.Name, paramSchema(p))
 		if p.Required {
 			body.Required = append(body.Required, p.Name)
@@ -160,7 +171,7 @@ func streamOperation(m Method) *openapi3.Operation {
 	op.Tags = []string{"streams"}
 	op.Summary = "Stream " + m.Name + " as Server-Sent Events"
 	op.Security = security(m, "BearerAuth", "APIKeyAuth", "StreamTicket")
-	for _, p := range m.Params {
+	for _, p := range m.Parameters {
 		op.AddParameter(openapi3.NewQueryParameter(p.Name).WithSchema(paramSchema(p)))
 	}
 	for _, name := range []string{"eventCounter", "period"} {
@@ -285,7 +296,7 @@ func paramSchema(p Param) *openapi3.Schema {
 	var s *openapi3.Schema
 	switch p.JSONType {
 	case "integer":
-		if strings.EqualFold(p.JavaType, "BigInteger") {
+		if strings.EqualFold(p.Type, "BigInteger") {
 			// NULS amounts: sent as strings of digits.
 			s = openapi3.NewStringSchema().WithPattern(`^-?[0-9]+$`)
 		} else {
@@ -304,16 +315,16 @@ func paramSchema(p Param) *openapi3.Schema {
 	default:
 		s = openapi3.NewSchema()
 	}
-	if s.Type != nil && (s.Type.Is("integer") || s.Type.Is("number")) {
-		if !math.IsInf(p.Min, 0) && !math.IsNaN(p.Min) {
-			s.WithMin(p.Min)
-			if p.ExclusiveMin {
+	if iv, ok, err := bridge.ParseInterval(p.Range); err == nil && ok && s.Type != nil && (s.Type.Is("integer") || s.Type.Is("number")) {
+		if !math.IsInf(iv.Min, 0) && !math.IsNaN(iv.Min) {
+			s.WithMin(iv.Min)
+			if !iv.MinInclusive {
 				s.WithExclusiveMin(true)
 			}
 		}
-		if !math.IsInf(p.Max, 0) && !math.IsNaN(p.Max) {
-			s.WithMax(p.Max)
-			if p.ExclusiveMax {
+		if !math.IsInf(iv.Max, 0) && !math.IsNaN(iv.Max) {
+			s.WithMax(iv.Max)
+			if !iv.MaxInclusive {
 				s.WithExclusiveMax(true)
 			}
 		}
@@ -321,8 +332,8 @@ func paramSchema(p Param) *openapi3.Schema {
 	if p.Pattern != "" && p.JSONType == "string" {
 		s.WithPattern(p.Pattern)
 	}
-	if p.JavaType != "" {
-		s.Description = "NULS type " + p.JavaType
+	if p.Type != "" {
+		s.Description = "NULS type " + p.Type
 	}
 	return s
 }
