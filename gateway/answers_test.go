@@ -14,6 +14,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 	"github.com/nuls-gateway/nuls-gateway/state"
 )
@@ -186,7 +187,7 @@ func TestStoredAnswersBounded(t *testing.T) {
 	}
 	ran := am.ran.Load()
 	code, h, body = postWith(t, tg.url+"/rpc/blob", blob(20<<10), hdr)
-	if code != http.StatusInsufficientStorage || h.Get(headerReplayed) != "true" || !strings.Contains(problemOf(t, body).Detail, "larger than one kept answer may be") {
+	if code != http.StatusInsufficientStorage || h.Get(calls.HeaderReplayed) != "true" || !strings.Contains(problemOf(t, body).Detail, "larger than one kept answer may be") {
 		t.Fatalf("the retry of a large answer: %d %v %s, want the 507 kept for it", code, h, body)
 	}
 	if am.ran.Load() != ran {
@@ -278,11 +279,11 @@ func TestAnonymousIdempotencyKeysPerAddress(t *testing.T) {
 		t.Fatalf("first address: %d", code)
 	}
 	code, h, body := from("203.0.113.2", blob(2))
-	if code != http.StatusOK || h.Get(headerReplayed) != "" || !strings.Contains(body, `"xx"`) {
+	if code != http.StatusOK || h.Get(calls.HeaderReplayed) != "" || !strings.Contains(body, `"xx"`) {
 		t.Fatalf("the same key from another address: %d %v %s, want its own call", code, h, body)
 	}
 	code, h, body = from("203.0.113.1", blob(1))
-	if code != http.StatusOK || h.Get(headerReplayed) != "true" || !strings.Contains(body, `"x"`) {
+	if code != http.StatusOK || h.Get(calls.HeaderReplayed) != "true" || !strings.Contains(body, `"x"`) {
 		t.Fatalf("the first address's retry: %d %v %s, want its answer replayed", code, h, body)
 	}
 }
@@ -375,7 +376,7 @@ func TestIdempotentRetriesDoNotPoll(t *testing.T) {
 		t.Fatalf("the call ran %d times", am.ran.Load())
 	}
 	// Done: another instance replays it.
-	if code, h, _ := postWith(t, b.url+"/rpc/hold", `{}`, map[string]string{"Idempotency-Key": "k"}); code != http.StatusOK || h.Get(headerReplayed) != "true" {
+	if code, h, _ := postWith(t, b.url+"/rpc/hold", `{}`, map[string]string{"Idempotency-Key": "k"}); code != http.StatusOK || h.Get(calls.HeaderReplayed) != "true" {
 		t.Fatalf("retry on another instance after the answer: %d %v", code, h)
 	}
 }

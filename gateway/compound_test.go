@@ -211,16 +211,16 @@ func TestCompoundMethodsNeedAdmin(t *testing.T) {
 type unreachableCompounds struct{}
 
 func (unreachableCompounds) Add(context.Context, compound.Definition) error {
-	return errStateUnavailable
+	return compound.ErrUnavailable
 }
 func (unreachableCompounds) Get(context.Context, string) (compound.Definition, bool, error) {
-	return compound.Definition{}, false, errStateUnavailable
+	return compound.Definition{}, false, compound.ErrUnavailable
 }
 func (unreachableCompounds) List(context.Context) ([]compound.Definition, error) {
-	return nil, errStateUnavailable
+	return nil, compound.ErrUnavailable
 }
 func (unreachableCompounds) Delete(context.Context, string) (bool, error) {
-	return false, errStateUnavailable
+	return false, compound.ErrUnavailable
 }
 
 // TestCallWithoutCompoundStore: a call of an upstream method does not ask
@@ -252,7 +252,7 @@ func (w *watchedCompounds) List(ctx context.Context) ([]compound.Definition, err
 		w.unbounded.Add(1)
 	}
 	if w.failures.Add(-1) >= 0 {
-		return nil, fmt.Errorf("%w: not up yet", errStateUnavailable)
+		return nil, fmt.Errorf("%w: not up yet", compound.ErrUnavailable)
 	}
 	return w.Store.List(ctx)
 }

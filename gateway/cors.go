@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 )
 
 // CORS (Fetch standard, "CORS protocol"): what the gateway lets pages of the
@@ -20,10 +21,10 @@ const (
 	// Every request header the API reads: Content-Type: application/json
 	// is not a CORS-safelisted value; Last-Event-ID is what an
 	// EventSource resends when it reconnects.
-	corsAllowHeaders = "Authorization, " + auth.HeaderAPIKey + ", Content-Type, " + headerIdempotencyKey + ", Prefer, Last-Event-ID"
+	corsAllowHeaders = "Authorization, " + auth.HeaderAPIKey + ", Content-Type, " + calls.HeaderIdempotencyKey + ", Prefer, Last-Event-ID"
 	// Every response header the API sets for its clients.
 	corsExposeHeaders = headerMessageID + ", " + headerRequestID + ", " + headerProcessingTime + ", Server-Timing, Retry-After, Location, " +
-		headerReplayed + ", " + headerPreferenceApplied + ", " + headerRateLimitPolicy + ", " + headerRateLimit + ", WWW-Authenticate, " + headerSubscription
+		calls.HeaderReplayed + ", " + calls.HeaderPreferenceApplied + ", " + headerRateLimitPolicy + ", " + headerRateLimit + ", WWW-Authenticate, " + headerSubscription
 	corsMaxAge = "600" // seconds a browser may cache a preflight answer
 )
 

@@ -11,16 +11,16 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/compound"
+	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/state"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
-// statusClientClosed is nginx's 499: the client went away before the answer.
-// It is never seen by the client; it keeps such requests apart in logs and
-// metrics.
-const statusClientClosed = 499
+// statusClientClosed is nginx's 499: the client went away before the answer
+// (calls.StatusClientClosed).
+const statusClientClosed = calls.StatusClientClosed
 
 // Gateway-side errors. Each maps to one status in httpStatus.
 var (
@@ -80,7 +80,7 @@ func httpStatus(err error) int {
 			return http.StatusServiceUnavailable
 		}
 		return http.StatusTooManyRequests
-	case errors.Is(err, errAnswerNotKept):
+	case errors.Is(err, calls.ErrAnswerNotKept):
 		// Kept in place of an answer beyond the bounds: the call ran,
 		// its answer could not be stored (RFC 4918 11.5).
 		return http.StatusInsufficientStorage
@@ -94,13 +94,13 @@ func httpStatus(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.As(err, &bad), errors.As(err, &pce), errors.As(err, &bound), errors.As(err, &badDef), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
 		return http.StatusBadRequest
-	case errors.Is(err, errUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, errUnknownRequest):
+	case errors.Is(err, errUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, calls.ErrUnknownRequest):
 		return http.StatusNotFound
-	case errors.Is(err, errKeyReused):
+	case errors.Is(err, calls.ErrKeyReused):
 		// The IETF idempotency-key draft's answer to a key reused
 		// with another payload.
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, errKeyInFlight), errors.Is(err, errKeyFreed):
+	case errors.Is(err, calls.ErrKeyInFlight), errors.Is(err, calls.ErrKeyFreed):
 		return http.StatusConflict
 	case errors.Is(err, compound.ErrExists):
 		return http.StatusConflict
@@ -121,7 +121,7 @@ func httpStatus(err error) int {
 		return http.StatusBadGateway
 	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrConnectionLost),
 		errors.Is(err, bridge.ErrClosed), errors.Is(err, errTooManyStreams), errors.Is(err, subscriptions.ErrClosed),
-		errors.Is(err, subscriptions.ErrUnavailable), errors.Is(err, errStateUnavailable), errors.Is(err, errUpstreamUnavailable), errors.Is(err, compound.ErrUnavailable):
+		errors.Is(err, subscriptions.ErrUnavailable), errors.Is(err, calls.ErrStateUnavailable), errors.Is(err, errUpstreamUnavailable), errors.Is(err, compound.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, context.Canceled):
 		return statusClientClosed

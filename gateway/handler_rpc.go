@@ -10,14 +10,15 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
-// Response headers of a call.
+// Response headers of a call (calls.Header*).
 const (
-	headerMessageID      = "X-Nuls-Message-Id"      // the upstream Response's MessageID
-	headerRequestID      = "X-Nuls-Request-Id"      // our Request's MessageID
-	headerProcessingTime = "X-Nuls-Processing-Time" // the upstream ResponseProcessingTime, ms
+	headerMessageID      = calls.HeaderMessageID
+	headerRequestID      = calls.HeaderRequestID
+	headerProcessingTime = calls.HeaderProcessingTime
 )
 
 // call runs one method.
@@ -35,7 +36,7 @@ const (
 //	@Param			Prefer			header		string					false	"respond-async: answer 202 at once, with Location: /requests/{id}"
 //	@Param			Idempotency-Key	header		string					false	"Run the call once: a retry with the same key, on any instance, gets the first answer"
 //	@Success		200				{object}	object					"The method's result"
-//	@Success		202				{object}	RequestStatus			"Accepted (Prefer: respond-async)"
+//	@Success		202				{object}	calls.RequestStatus		"Accepted (Prefer: respond-async)"
 //	@Header			200				{string}	X-Nuls-Message-Id		"MessageID of the upstream Response"
 //	@Header			200				{string}	X-Nuls-Processing-Time	"Upstream processing time, ms"
 //	@Failure		400				{object}	Problem					"Malformed body or parameters, or a parameter the method does not declare"
@@ -80,17 +81,17 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return "", badRequest(err.Error())
 		}
-		return fingerprintOf("/rpc/"+method, canonical), nil
+		return calls.Fingerprint("/rpc/"+method, canonical), nil
 	}
-	return s.serveCall(w, r, method, fingerprint, func(ctx context.Context) answer {
+	return s.calls.Serve(w, r, s.callOf(r, p, method, fingerprint), func(ctx context.Context) calls.Answer {
 		result, reply, err := s.run(ctx, p, t, params)
 		switch {
 		case err != nil:
 			return s.errorAnswer(r, err)
 		case reply == nil:
-			return okAnswer(nil, result)
+			return calls.OK(nil, result)
 		}
-		return okAnswer(replyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), result)
+		return calls.OK(calls.ReplyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), result)
 	})
 }
 
@@ -104,11 +105,11 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) error {
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Security		APIKeyAuth
-//	@Param			calls			body		object			true	"Each method name mapped to its parameters object, in the order to run them"
-//	@Param			Prefer			header		string			false	"respond-async: answer 202 at once, with Location: /requests/{id}"
-//	@Param			Idempotency-Key	header		string			false	"Run the call once: a retry with the same key gets the first answer"
-//	@Success		200				{object}	object			"Each method name mapped to its result"
-//	@Success		202				{object}	RequestStatus	"Accepted (Prefer: respond-async)"
+//	@Param			calls			body		object				true	"Each method name mapped to its parameters object, in the order to run them"
+//	@Param			Prefer			header		string				false	"respond-async: answer 202 at once, with Location: /requests/{id}"
+//	@Param			Idempotency-Key	header		string				false	"Run the call once: a retry with the same key gets the first answer"
+//	@Success		200				{object}	object				"Each method name mapped to its result"
+//	@Success		202				{object}	calls.RequestStatus	"Accepted (Prefer: respond-async)"
 //	@Failure		400				{object}	Problem
 //	@Failure		401				{object}	Problem
 //	@Failure		403				{object}	Problem
@@ -126,25 +127,25 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	calls, err := parseCalls(body)
+	batch, err := parseCalls(body)
 	if err != nil {
 		return err
 	}
 	cost := 0
-	for _, c := range calls {
+	for _, c := range batch {
 		cost += s.weight(c.Method)
 	}
 	if err := s.admit(w, r, p, cost); err != nil {
 		return err
 	}
-	for _, c := range calls {
+	for _, c := range batch {
 		if err := s.check(r.Context(), p, target{name: c.Method}, c.Params); err != nil {
 			return err
 		}
 	}
-	fingerprint := func() (string, error) { return fingerprintOf("/rpc", string(body)), nil }
-	return s.serveCall(w, r, multiMethod, fingerprint, func(ctx context.Context) answer {
-		reply, err := s.upstreamCall(ctx, p, calls)
+	fingerprint := func() (string, error) { return calls.Fingerprint("/rpc", string(body)), nil }
+	return s.calls.Serve(w, r, s.callOf(r, p, multiMethod, fingerprint), func(ctx context.Context) calls.Answer {
+		reply, err := s.upstreamCall(ctx, p, batch)
 		if err != nil {
 			return s.errorAnswer(r, err)
 		}
@@ -160,7 +161,7 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) error {
 			b.Write(res.Result)
 		}
 		b.WriteByte('}')
-		return okAnswer(replyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), b.Bytes())
+		return calls.OK(calls.ReplyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), b.Bytes())
 	})
 }
 

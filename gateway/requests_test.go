@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/compound"
+	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 	"github.com/nuls-gateway/nuls-gateway/state"
 
@@ -127,8 +128,8 @@ func (g *gatedCalls) Claim(ctx context.Context, key, fingerprint, id string, ttl
 // refused as the retry of a call whose instance died.
 func TestIdempotencyKeyRetryRightAfterClaim(t *testing.T) {
 	t.Parallel()
-	calls := &gatedCalls{Calls: state.NewMemoryCalls(), claimed: make(chan struct{}), release: make(chan struct{})}
-	tg := startGateway(t, gatewayOptions{cfg: Config{Calls: calls}})
+	gated := &gatedCalls{Calls: state.NewMemoryCalls(), claimed: make(chan struct{}), release: make(chan struct{})}
+	tg := startGateway(t, gatewayOptions{cfg: Config{Calls: gated}})
 	type reply struct {
 		status int
 		h      http.Header
@@ -154,12 +155,12 @@ func TestIdempotencyKeyRetryRightAfterClaim(t *testing.T) {
 		return ch
 	}
 	first := send()
-	<-calls.claimed
+	<-gated.claimed
 	retried := send()
-	waitFor(t, "the retry to find the key bound", func() bool { return calls.claims.Load() == 2 })
-	close(calls.release)
+	waitFor(t, "the retry to find the key bound", func() bool { return gated.claims.Load() == 2 })
+	close(gated.release)
 	a, b := <-first, <-retried
-	if a.status != http.StatusOK || b.status != http.StatusOK || a.body != b.body || b.h.Get(headerReplayed) != "true" {
+	if a.status != http.StatusOK || b.status != http.StatusOK || a.body != b.body || b.h.Get(calls.HeaderReplayed) != "true" {
 		t.Fatalf("first %d %s, retry %d %v %s: want the first answer replayed", a.status, a.body, b.status, b.h, b.body)
 	}
 }
@@ -292,24 +293,24 @@ func TestIdempotencyKeepsOnlyFinalAnswers(t *testing.T) {
 	ln.Close() // the node is not there yet
 	tg := startGateway(t, gatewayOptions{nodeURL: "ws://" + addr, noWait: true,
 		cfg: Config{UnlistedScope: "public", ResultTTL: 700 * time.Millisecond}})
-	hdr := map[string]string{headerIdempotencyKey: "k-transient"}
+	hdr := map[string]string{calls.HeaderIdempotencyKey: "k-transient"}
 	status, h, _ := postWith(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`, hdr)
-	if status != http.StatusServiceUnavailable || h.Get(headerReplayed) != "" {
+	if status != http.StatusServiceUnavailable || h.Get(calls.HeaderReplayed) != "" {
 		t.Fatalf("node down: %d %v", status, h)
 	}
 	startNode(t, devnode.Config{Listen: addr})
 	waitFor(t, "connected", tg.client.Ready)
 	status, h, body := postWith(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`, hdr)
-	if status != http.StatusOK || h.Get(headerReplayed) != "" {
+	if status != http.StatusOK || h.Get(calls.HeaderReplayed) != "" {
 		t.Fatalf("the retry after a 503: %d %v %s, want it run (200, not replayed)", status, h, body)
 	}
 	_, h, _ = postWith(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`, hdr)
-	if h.Get(headerReplayed) != "true" {
+	if h.Get(calls.HeaderReplayed) != "true" {
 		t.Fatal("a final answer was not replayed")
 	}
 	time.Sleep(time.Second) // past ResultTTL: the answer and the key are gone
 	status, h, body = postWith(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`, hdr)
-	if status != http.StatusOK || h.Get(headerReplayed) != "" {
+	if status != http.StatusOK || h.Get(calls.HeaderReplayed) != "" {
 		t.Fatalf("after the answer expired: %d %v %s, want the key free (not 409)", status, h, body)
 	}
 }

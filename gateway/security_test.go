@@ -20,6 +20,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -461,11 +462,11 @@ func TestCallerData(t *testing.T) {
 		t.Fatalf("%d %s", status, first)
 	}
 	_, h, _ := postWith(t, tg.url+"/rpc/getBalance", params, with(mallory, "Idempotency-Key", "k-1"))
-	if h.Get(headerReplayed) != "" {
+	if h.Get(calls.HeaderReplayed) != "" {
 		t.Fatal("another credential's Idempotency-Key replayed its answer")
 	}
 	_, h, _ = postWith(t, tg.url+"/rpc/getBalance", params, with(alice, "Idempotency-Key", "k-1"))
-	if h.Get(headerReplayed) != "true" {
+	if h.Get(calls.HeaderReplayed) != "true" {
 		t.Fatal("the owner's retry was not replayed")
 	}
 

@@ -20,6 +20,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/compound"
+	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
@@ -230,7 +231,7 @@ func (c Config) withDefaults() Config {
 		c.Documents = state.NewMemoryDocuments()
 	}
 	if c.Instance == "" {
-		c.Instance = "gw-" + newCallID()[:8]
+		c.Instance = "gw-" + calls.NewID()[:8]
 	}
 	if c.ResultTTL <= 0 {
 		c.ResultTTL = 10 * time.Minute
@@ -336,16 +337,12 @@ type Server struct {
 	announceMu sync.Mutex      // guards announced
 	announced  map[string]bool // compound methods registered on the module
 
-	// async counts the asynchronous calls running; Run waits for them.
-	async sync.WaitGroup
-	// inflight are the calls with an Idempotency-Key running here, for
-	// their retries to wait on (replay).
-	inflight         inflight
-	lastStateWarning atomic.Int64 // unix second of the last state warning
-	stateDownAt      atomic.Int64 // unix nanoseconds of the last shared-state failure
-	// stateLocal: Calls never waits (in memory), so its operations need
-	// no deadline of their own.
-	stateLocal bool
+	// calls answers calls at once or later, once per Idempotency-Key,
+	// and keeps their answers; Run waits for its asynchronous calls.
+	calls *calls.Keeper
+	// lastStateWarning is the unix second of the last warning of the
+	// shared state away (at most one a second).
+	lastStateWarning atomic.Int64
 	// streamsDone ends every stream: closed when Run's context ends,
 	// before the HTTP server shuts down (http.Server.Shutdown does not end
 	// long-lived handlers).
@@ -383,10 +380,11 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	local, _ := cfg.Calls.(interface{ Local() bool })
 	s := &Server{
-		stateLocal: local != nil && local.Local(),
-		cfg:        cfg,
+		cfg: cfg,
+		calls: calls.NewKeeper(calls.Config{Calls: cfg.Calls, Instance: cfg.Instance, CallTimeout: cfg.CallTimeout,
+			ResultTTL: cfg.ResultTTL, IdempotencyTTL: cfg.IdempotencyTTL, Bounds: cfg.StoredAnswers,
+			MaxAnswerBytes: cfg.MaxStoredAnswerBytes}, logger),
 		// No redirects: the operator's URL is the one asked.
 		publicService: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		logger:        logger,
@@ -436,7 +434,7 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Wait()
 	// Asynchronous calls already accepted are answered (or time out)
 	// before the upstream goes away.
-	s.async.Wait()
+	s.calls.Wait()
 	return nil
 }
 
