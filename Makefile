@@ -1,7 +1,7 @@
 # Each target is one line that CI also runs.
 GO ?= go
 
-.PHONY: all build run test e2e catalog generate check-generate check-deployments fmt vet fuzz bench tools
+.PHONY: all build run test lint e2e catalog generate check-generate check-deployments fmt vet fuzz bench tools
 
 all: build test
 
@@ -14,9 +14,14 @@ build:
 run:
 	$(GO) run ./cmd/gateway --simulated-node --dev-wallet
 
-# The README's test command: formatting, vet, generated files, every test with -race.
+# The README's test command: formatting, vet, lint, vulnerabilities, generated files, every test with -race.
 test:
 	./scripts/test.sh
+
+# golangci-lint (.golangci.yml) and govulncheck, at the versions pinned in
+# scripts/lint.sh, installed into ./bin; part of make test.
+lint:
+	./scripts/lint.sh
 
 # Black-box tests of the built binary (installs chromium if missing).
 e2e:

@@ -408,7 +408,7 @@ func TestJWTWithJWKSURL(t *testing.T) {
 	t.Parallel()
 	k := newTestKeys(t)
 	var fetches atomic.Int64
-	idp := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	idp := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		fetches.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(k.jwks)

@@ -13,7 +13,7 @@ import (
 )
 
 // HeaderAPIKey is the header an API key can come in, besides Authorization.
-const HeaderAPIKey = "X-API-Key"
+const HeaderAPIKey = "X-API-Key" //nolint:gosec // G101: a header's name, not a credential
 
 // AnonymousPolicy says what callers without a credential may do.
 type AnonymousPolicy struct {

@@ -197,13 +197,14 @@ func (f *FileKeys) update(change func(map[string]KeyRecord) error) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	// Fails once the rename below has moved the file: nothing to remove then.
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the write's error is the one to report
 		return err
 	}
 	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the chmod's error is the one to report
 		return err
 	}
 	if err := tmp.Close(); err != nil {

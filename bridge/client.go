@@ -21,8 +21,8 @@ const (
 	defaultNegotiationTimeout = 10 * time.Second // Java's handshake wait
 	defaultNegotiationRetries = 2                // D8: two more tries...
 	defaultNegotiationRetry   = 10 * time.Second // ...at a 10-second interval
-	defaultBackoffMin         = 250 * time.Millisecond
-	defaultBackoffMax         = 30 * time.Second
+	defaultMinBackoff         = 250 * time.Millisecond
+	defaultMaxBackoff         = 30 * time.Second
 	defaultFirstDialJitter    = 500 * time.Millisecond
 	defaultSubscriptionBuffer = 256
 	defaultAbbreviation       = "nulsgo"
@@ -32,7 +32,7 @@ const (
 // same module name, and connSeq those of one process (D22): every Client of
 // the process draws from it, as they may share a module name.
 var (
-	instanceID = strconv.FormatUint(rand.Uint64()%0xffffff, 36)
+	instanceID = strconv.FormatUint(rand.Uint64()%0xffffff, 36) //nolint:gosec // G404: unique, not secret
 	connSeq    atomic.Int64
 )
 
@@ -122,10 +122,10 @@ func (c ClientConfig) withDefaults() ClientConfig {
 		c.NegotiationRetryInterval = defaultNegotiationRetry
 	}
 	if c.BackoffMin <= 0 {
-		c.BackoffMin = defaultBackoffMin
+		c.BackoffMin = defaultMinBackoff
 	}
 	if c.BackoffMax <= 0 {
-		c.BackoffMax = defaultBackoffMax
+		c.BackoffMax = defaultMaxBackoff
 	}
 	if c.BackoffMax < c.BackoffMin {
 		c.BackoffMax = c.BackoffMin
@@ -198,7 +198,7 @@ func (c *Client) Run(ctx context.Context) error {
 	c.mu.Unlock()
 	defer c.stop()
 
-	if j := c.cfg.FirstDialJitter; j > 0 && !retry.Sleep(ctx, rand.N(j)) {
+	if j := c.cfg.FirstDialJitter; j > 0 && !retry.Sleep(ctx, rand.N(j)) { //nolint:gosec // G404: jitter
 		return nil
 	}
 	attempt, negFailures := 0, 0
@@ -259,7 +259,7 @@ func (c *Client) connectOnce(ctx context.Context) (served bool, err error) {
 		pcfg.newSession = func(p *Peer) requestHandler { return m.newSession(p) }
 	}
 	p := newPeer(ws, pcfg, c.ids, c.logger)
-	defer p.Close()
+	defer func() { _ = p.Close() }() // why the connection ended is what counts
 
 	nctx, cancel := context.WithTimeout(ctx, c.cfg.NegotiationTimeout)
 	err = p.negotiate(nctx, &NegotiateConnection{

@@ -3,6 +3,7 @@ package bridge
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -390,7 +391,8 @@ func (f *frame) str(name string) (string, error) {
 		return "", nil
 	}
 	s, err := scalarString("", v)
-	if de, isDecode := err.(*DecodeError); isDecode {
+	var de *DecodeError
+	if errors.As(err, &de) {
 		de.Field = f.fieldPath(name) // built only for an error
 	}
 	return s, err
@@ -476,7 +478,8 @@ type member struct {
 func (f *frame) objectMembers(name string, raw json.RawMessage) ([]member, error) {
 	members, err := orderedMembers("", raw)
 	if err != nil {
-		if de, ok := err.(*DecodeError); ok {
+		var de *DecodeError
+		if errors.As(err, &de) {
 			de.Field = f.fieldPath(name)
 		}
 		return nil, err
@@ -525,7 +528,12 @@ func decode(data []byte, strict bool) (*Message, error) {
 	}
 	env, err := parseFrame("", data, strict)
 	if err != nil {
-		return nil, decodeErr("", "malformed JSON: %s", err.(*DecodeError).Reason)
+		reason := err.Error()
+		var de *DecodeError
+		if errors.As(err, &de) { // parseFrame's errors all are
+			reason = de.Reason
+		}
+		return nil, decodeErr("", "malformed JSON: %s", reason)
 	}
 	m := &Message{}
 	if m.MessageID, err = env.str("MessageID"); err != nil {

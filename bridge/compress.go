@@ -48,7 +48,7 @@ func inflate(b []byte, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, &DecodeError{Reason: fmt.Sprintf("binary frame is not a zlib stream: %v", err)}
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }() // a reader: nothing to lose
 	out, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, &DecodeError{Reason: fmt.Sprintf("binary frame: %v", err)}

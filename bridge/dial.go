@@ -57,7 +57,7 @@ func dial(ctx context.Context, rawURL string, timeout time.Duration) (*websocket
 	d := websocket.Dialer{HandshakeTimeout: timeout}
 	ws, resp, err := d.DialContext(ctx, rawURL, nil)
 	if resp != nil && resp.Body != nil {
-		resp.Body.Close()
+		_ = resp.Body.Close() // the handshake's answer: nothing to read
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bridge: dial %s: %w", rawURL, err)

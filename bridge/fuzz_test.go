@@ -24,7 +24,7 @@ func FuzzDecode(f *testing.F) {
 		"doc_examples_nulstar_message_protocol_md.jsonl",
 	} {
 		for _, v := range loadVectors(f, file) {
-			f.Add([]byte(frameOf(v)))
+			f.Add(frameOf(v))
 		}
 	}
 	f.Add([]byte(`{"messageId":"1","messageType":"Ack","messageData":{"RequestId":"2"}}`))

@@ -17,7 +17,7 @@ type idGenerator struct {
 }
 
 func newIDGenerator() *idGenerator {
-	prefix := strconv.FormatInt(time.Now().UnixMilli(), 10) + strconv.Itoa(1000+rand.IntN(9000))
+	prefix := strconv.FormatInt(time.Now().UnixMilli(), 10) + strconv.Itoa(1000+rand.IntN(9000)) //nolint:gosec // G404: unique, not secret
 	return &idGenerator{prefix: prefix + "-"}
 }
 

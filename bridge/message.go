@@ -222,17 +222,34 @@ type UnregisterCompoundMethod struct {
 	UnregisterCompoundMethodName string
 }
 
+// MessageType implements Payload.
 func (*NegotiateConnection) MessageType() MessageType { return TypeNegotiateConnection }
-func (*NegotiateConnectionResponse) MessageType() MessageType {
-	return TypeNegotiateConnectionResponse
-}
-func (*Request) MessageType() MessageType                  { return TypeRequest }
-func (*RequestOnly) MessageType() MessageType              { return TypeRequestOnly }
-func (*Unsubscribe) MessageType() MessageType              { return TypeUnsubscribe }
-func (*Response) MessageType() MessageType                 { return TypeResponse }
-func (*Ack) MessageType() MessageType                      { return TypeAck }
-func (*Notification) MessageType() MessageType             { return TypeNotification }
-func (*RegisterCompoundMethod) MessageType() MessageType   { return TypeRegisterCompoundMethod }
+
+// MessageType implements Payload.
+func (*NegotiateConnectionResponse) MessageType() MessageType { return TypeNegotiateConnectionResponse }
+
+// MessageType implements Payload.
+func (*Request) MessageType() MessageType { return TypeRequest }
+
+// MessageType implements Payload.
+func (*RequestOnly) MessageType() MessageType { return TypeRequestOnly }
+
+// MessageType implements Payload.
+func (*Unsubscribe) MessageType() MessageType { return TypeUnsubscribe }
+
+// MessageType implements Payload.
+func (*Response) MessageType() MessageType { return TypeResponse }
+
+// MessageType implements Payload.
+func (*Ack) MessageType() MessageType { return TypeAck }
+
+// MessageType implements Payload.
+func (*Notification) MessageType() MessageType { return TypeNotification }
+
+// MessageType implements Payload.
+func (*RegisterCompoundMethod) MessageType() MessageType { return TypeRegisterCompoundMethod }
+
+// MessageType implements Payload.
 func (*UnregisterCompoundMethod) MessageType() MessageType { return TypeUnregisterCompoundMethod }
 
 // NewMessage wraps a payload in an envelope with the given ID, stamped now.

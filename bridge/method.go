@@ -137,17 +137,17 @@ func parseVersion(s string) (version, error) {
 	if s == "" {
 		return version{}, errors.New("empty version")
 	}
-	maj, min, _ := strings.Cut(s, ".")
-	if i := strings.IndexByte(min, '.'); i >= 0 {
-		min = min[:i]
+	maj, minor, _ := strings.Cut(s, ".")
+	if i := strings.IndexByte(minor, '.'); i >= 0 {
+		minor = minor[:i]
 	}
 	a, err := strconv.Atoi(maj)
 	if err != nil || a < 0 {
 		return version{}, fmt.Errorf("bad version %q", s)
 	}
 	b := 0
-	if min != "" {
-		if b, err = strconv.Atoi(min); err != nil || b < 0 {
+	if minor != "" {
+		if b, err = strconv.Atoi(minor); err != nil || b < 0 {
 			return version{}, fmt.Errorf("bad version %q", s)
 		}
 	}
@@ -314,7 +314,7 @@ func (k JSONKind) Matches(v json.RawMessage) bool {
 		if got != "a number" {
 			return false
 		}
-		if bytes.IndexAny(v, ".eE") < 0 {
+		if !bytes.ContainsAny(v, ".eE") {
 			return true // digits only: the usual case, without big.Float
 		}
 		f, ok := new(big.Float).SetString(string(v))

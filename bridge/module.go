@@ -330,7 +330,7 @@ func (m *Module) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	m.Close()
+	_ = m.Close() // Run reports why it stopped, not how the close went
 	return err
 }
 

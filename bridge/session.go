@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -312,7 +313,8 @@ func (m *Module) invoke(ctx context.Context, peer *Peer, r *registered, name str
 }
 
 func handlerError(name string, err error) *RPCError {
-	if e, ok := err.(*RPCError); ok {
+	var e *RPCError
+	if errors.As(err, &e) {
 		out := *e
 		if out.Status == StatusSuccess {
 			out.Status = StatusFailed

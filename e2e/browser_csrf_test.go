@@ -59,11 +59,11 @@ func TestBrowserCrossSiteTransfer(t *testing.T) {
 	chromium := findChromium(t)
 	reports := make(chan []string, 1)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, attackPage)
 	})
-	mux.HandleFunc("POST /report", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /report", func(_ http.ResponseWriter, r *http.Request) {
 		var rep struct{ Results []string }
 		_ = json.NewDecoder(r.Body).Decode(&rep)
 		select {

@@ -55,11 +55,11 @@ func TestBrowserEventSource(t *testing.T) {
 	chromium := findChromium(t)
 	reports := make(chan pageReport, 1)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, streamPage)
 	})
-	mux.HandleFunc("POST /report", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /report", func(_ http.ResponseWriter, r *http.Request) {
 		var rep pageReport
 		if err := json.NewDecoder(r.Body).Decode(&rep); err != nil {
 			rep.Error = "bad report: " + err.Error()

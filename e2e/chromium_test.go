@@ -62,7 +62,7 @@ func startChromium(t *testing.T, bin, url string) {
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = killGroup(cmd)
-		<-exited
+		<-exited //nolint:errcheck // killed: the wait is what counts
 		// The crash handlers daemonize out of the group; their command
 		// lines name the profile's home.
 		if pids := killStragglers(home, 3*time.Second); len(pids) > 0 {

@@ -378,7 +378,7 @@ func TestClusterFailover(t *testing.T) {
 	}
 
 	// Every client ends on a live instance with events after the kill.
-	err = waitFor(t.Context(), retryHint+lag+10*time.Second, func(ctx context.Context) error {
+	err = waitFor(t.Context(), retryHint+lag+10*time.Second, func(context.Context) error {
 		for i, fc := range cs {
 			last, ok := fc.lastEvent()
 			if !ok {

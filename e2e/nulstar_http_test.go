@@ -55,7 +55,7 @@ func TestNulstarHTTPEndpoint(t *testing.T) {
 						ResponseData   map[string]struct{ Value *int64 }
 					}
 				}
-				if err := json.Unmarshal(b, &m); err != nil || resp.StatusCode != 200 || m.MessageType != "Response" ||
+				if err := json.Unmarshal(b, &m); err != nil || resp.StatusCode != http.StatusOK || m.MessageType != "Response" ||
 					m.MessageData.RequestID != id || m.MessageData.ResponseStatus != 0 || m.MessageData.ResponseData["latestHeight"].Value == nil {
 					errs <- fmt.Errorf("request %s: %d %s", id, resp.StatusCode, b)
 					return

@@ -116,10 +116,10 @@ func TestRealPeerInside(t *testing.T) {
 	st, _ = call("/rpc/getBlockHeaderByHeight", `{"chainId":2,"height":"one"}`)
 	check("bad parameter", st == 400, "%d", st)
 
-	heights, gaps := streamHeights(t, g.URL+"/rpc/latestHeight/stream?chainId=2", 3, 10*time.Second)
+	heights, _ := streamHeights(t, g.URL+"/rpc/latestHeight/stream?chainId=2", 3, 10*time.Second)
 	rising := len(heights) == 3 && heights[0] < heights[1] && heights[1] < heights[2]
 	check("event stream", rising, "%v", heights)
-	heights, gaps = streamHeights(t, g.URL+"/rpc/latestHeight/stream?chainId=2&period=1", 4, 10*time.Second)
+	_, gaps := streamHeights(t, g.URL+"/rpc/latestHeight/stream?chainId=2&period=1", 4, 10*time.Second)
 	apart := len(gaps) == 3
 	for _, d := range gaps {
 		apart = apart && d > 600*time.Millisecond && d < 1600*time.Millisecond

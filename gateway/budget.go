@@ -25,9 +25,9 @@ type answerBudget struct {
 	left atomic.Int64
 }
 
-func newAnswerBudget(max int64) *answerBudget {
-	b := &answerBudget{max: max}
-	b.left.Store(max)
+func newAnswerBudget(limit int64) *answerBudget {
+	b := &answerBudget{max: limit}
+	b.left.Store(limit)
 	return b
 }
 

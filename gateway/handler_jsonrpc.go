@@ -81,7 +81,7 @@ func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) error {
 	}
 	if perr != nil {
 		s.writeJSONRPC(w, []jsonrpc.Response{{Error: perr}}, false)
-		return nil
+		return nil //nolint:nilerr // answered: perr is the JSON-RPC response's error
 	}
 	p := principalOf(r)
 	cost := 0

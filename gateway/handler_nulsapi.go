@@ -119,7 +119,7 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) error {
 }
 
 // errNotInProfile is a method the nuls-api profile does not serve.
-var errNotInProfile = errors.New("Can't find the method")
+var errNotInProfile = errors.New("Can't find the method") //nolint:staticcheck // ST1005: nuls-api's message, word for word
 
 // nulsAPICall runs one request of the profile for p.
 func (s *Server) nulsAPICall(ctx context.Context, r *http.Request, p *auth.Principal, q *jsonrpc.Request, budget *answerBudget) (any, error) {

@@ -328,7 +328,7 @@ func openSSEWith(t *testing.T, url string, header map[string]string) *sseStream 
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // s.close closes it, at t.Cleanup
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -141,7 +141,7 @@ func TestJSONRPCSocketTakesASlot(t *testing.T) {
 		if err != nil {
 			t.Fatalf("socket %d: %v", i, err)
 		}
-		defer c.Close()
+		t.Cleanup(func() { _ = c.Close() })
 	}
 	_, resp, err := websocket.DefaultDialer.DialContext(t.Context(), url, nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {

@@ -176,8 +176,8 @@ type topicStreams struct {
 	graces uint64
 }
 
-func newStreamSlots(max, perClient, perClientTopics int, grace time.Duration) *streamSlots {
-	return &streamSlots{max: max, perClient: perClient, perClientTopics: perClientTopics, grace: grace,
+func newStreamSlots(total, perClient, perClientTopics int, grace time.Duration) *streamSlots {
+	return &streamSlots{max: total, perClient: perClient, perClientTopics: perClientTopics, grace: grace,
 		clients: map[string]*clientStreams{}, topics: map[string]*topicStreams{}}
 }
 

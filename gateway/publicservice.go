@@ -67,7 +67,7 @@ func (s *Server) forwardPublicService(ctx context.Context, p *auth.Principal, me
 	if err != nil {
 		return nil, fmt.Errorf("%w: public-service: %v", errUpstreamUnavailable, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(budget.reader(io.LimitReader(resp.Body, maxPublicServiceAnswer+1)))
 	if errors.Is(err, errBatchAnswerTooLarge) {
 		return nil, err

@@ -249,7 +249,7 @@ type stallingCalls struct {
 	begun atomic.Int64
 }
 
-func (c *stallingCalls) Begin(ctx context.Context, _ state.CallRecord, _ time.Duration) error {
+func (c *stallingCalls) Begin(_ context.Context, _ state.CallRecord, _ time.Duration) error {
 	c.begun.Add(1)
 	time.Sleep(c.delay)
 	return errors.New("redis: dial tcp: connection refused")

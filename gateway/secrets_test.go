@@ -342,7 +342,6 @@ func TestStreamsCannotWrite(t *testing.T) {
 	t.Parallel()
 	ln := startLiveNode(t, nil)
 	for _, events := range []time.Duration{0, 50 * time.Millisecond} {
-		events := events
 		tg := startGateway(t, gatewayOptions{nodeURL: ln.url, cfg: Config{EventPollInterval: events},
 			feeds: func(up upstream.Upstream) subscriptions.Source { return feeds(up, events) }})
 		for _, m := range []string{"tx_newTx", "tx_broadcast", "getCirculat", "sc_validate_call", "sc_invoke_view", "getBlockByHeight", "getBlockHeadersByHeightRange"} {

@@ -48,7 +48,7 @@ func TestTracing(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, a := range client.Attributes() {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	if attrs["nuls.message_id"] != h.Get(headerRequestID) || attrs["nuls.response_message_id"] != h.Get(headerMessageID) || attrs["nuls.method"] != "latestHeight" {
 		t.Errorf("client span attributes %v; answer headers %s=%s %s=%s", attrs, headerRequestID, h.Get(headerRequestID), headerMessageID, h.Get(headerMessageID))

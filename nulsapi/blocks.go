@@ -80,7 +80,7 @@ func hexValue(command string, raw json.RawMessage) ([]byte, error) {
 	}
 	var h string
 	if !ok || string(value) == "null" || json.Unmarshal(value, &h) != nil || h == "" {
-		return nil, nil
+		return nil, nil //nolint:nilerr // a value that is no string is no block, as nuls-api reads it
 	}
 	b, err := hex.DecodeString(h)
 	if err != nil {

@@ -131,7 +131,7 @@ func profileMethods() []*Method {
 			}
 			var v struct{ Value json.Number }
 			if err := json.Unmarshal(raw, &v); err != nil || v.Value == "" {
-				return int64(-1), nil // as nuls-api, when the module gives no value
+				return int64(-1), nil //nolint:nilerr // as nuls-api, when the module gives no value
 			}
 			return v.Value, nil
 		}})
@@ -310,4 +310,4 @@ func orZero(n json.Number) string {
 var ErrBadAnswer = errors.New("nulsapi: the module's answer is not what nuls-api reads")
 
 // ErrDataNotFound is nuls-api's "404" "Data not found!".
-var ErrDataNotFound = errors.New("Data not found!")
+var ErrDataNotFound = errors.New("Data not found!") //nolint:revive,staticcheck // error-strings, ST1005: nuls-api's message, word for word

@@ -61,7 +61,7 @@ func txDTO(tx *nulsdata.Transaction, height int64, status, index int) (*Transact
 		d.From, d.To = []CoinFrom{}, []CoinTo{}
 		for _, f := range cd.From {
 			d.From = append(d.From, CoinFrom{Address: nulsdata.AddressString(f.Address), AssetsChainID: int(f.AssetChainID), AssetsID: int(f.AssetID),
-				Amount: f.Amount.String(), Nonce: hex.EncodeToString(f.Nonce), Locked: int8(f.Locked)})
+				Amount: f.Amount.String(), Nonce: hex.EncodeToString(f.Nonce), Locked: int8(f.Locked)}) //nolint:gosec // G115: Java's byte, as nuls-api shows it
 		}
 		for _, t := range cd.To {
 			d.To = append(d.To, CoinTo{Address: nulsdata.AddressString(t.Address), AssetsChainID: int(t.AssetChainID), AssetsID: int(t.AssetID),
@@ -179,7 +179,7 @@ func txMethods() []*Method {
 }
 
 // ErrTxParse is nuls-api's "999" "Transaction parse error!".
-var ErrTxParse = errors.New("Transaction parse error!")
+var ErrTxParse = errors.New("Transaction parse error!") //nolint:revive,staticcheck // error-strings, ST1005: nuls-api's message, word for word
 
 // broadcastMethods hand a client's signed transaction to the transaction module.
 func broadcastMethods() []*Method {

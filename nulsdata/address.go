@@ -7,7 +7,7 @@ import (
 	"math/big"
 	"strings"
 
-	"golang.org/x/crypto/ripemd160" //nolint:staticcheck // NULS addresses are defined with RIPEMD-160.
+	"golang.org/x/crypto/ripemd160" //nolint:staticcheck,gosec // G507: NULS addresses are defined with RIPEMD-160.
 )
 
 // Addresses follow the NULS 2 format (io.nuls.base.basic.AddressTool):
@@ -43,7 +43,7 @@ func AddressPrefix(chainID int) string {
 		return "tNULS"
 	}
 	var b [2]byte
-	binary.LittleEndian.PutUint16(b[:], uint16(chainID))
+	binary.LittleEndian.PutUint16(b[:], uint16(chainID)) //nolint:gosec // G115: a chain ID is 2 bytes on the wire
 	return strings.ToUpper(base58Encode(b[:]))
 }
 
@@ -70,7 +70,7 @@ func AddressString(raw []byte) string {
 // chainID whose hash160 is h.
 func RawAddress(chainID int, addrType byte, h []byte) []byte {
 	raw := make([]byte, 0, RawAddressLen)
-	raw = binary.LittleEndian.AppendUint16(raw, uint16(chainID))
+	raw = binary.LittleEndian.AppendUint16(raw, uint16(chainID)) //nolint:gosec // G115: a chain ID is 2 bytes on the wire
 	raw = append(raw, addrType)
 	return append(raw, h...)
 }
@@ -79,7 +79,7 @@ func RawAddress(chainID int, addrType byte, h []byte) []byte {
 // RIPEMD-160 of its SHA-256, as a block's packingAddress.
 func PublicKeyAddress(chainID int, pubkey []byte) string {
 	sum := sha256.Sum256(pubkey)
-	rh := ripemd160.New()
+	rh := ripemd160.New() //nolint:gosec // G406: the address format's hash, not a choice of ours
 	rh.Write(sum[:])
 	return AddressString(RawAddress(chainID, AddressTypeNormal, rh.Sum(nil)))
 }

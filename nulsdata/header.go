@@ -55,7 +55,7 @@ func (h *BlockHeader) Unsigned() []byte {
 // Bytes is the header's serialization.
 func (h *BlockHeader) Bytes() []byte {
 	w := Writer{B: h.Unsigned()}
-	w.U8(uint8(len(h.PublicKey)))
+	w.U8(uint8(len(h.PublicKey))) //nolint:gosec // G115: a 1-byte length on the wire; a parsed key is never longer
 	w.Raw(h.PublicKey)
 	w.Raw(h.SignData)
 	return w.B
@@ -86,8 +86,9 @@ type Extends struct {
 // ParseExtends reads a header's Extend.
 func ParseExtends(b []byte) (*Extends, error) {
 	r := &reader{b: b}
+	// Java's short and byte: the same bits, read as signed.
 	e := &Extends{RoundIndex: r.u32(), ConsensusMemberCount: r.u16(), RoundStartTime: r.u32(), PackingIndexOfRound: r.u16(),
-		MainVersion: int16(r.u16()), BlockVersion: int16(r.u16()), EffectiveRatio: int8(r.u8()), ContinuousIntervalCount: int16(r.u16())}
+		MainVersion: int16(r.u16()), BlockVersion: int16(r.u16()), EffectiveRatio: int8(r.u8()), ContinuousIntervalCount: int16(r.u16())} //nolint:gosec // G115: see above
 	e.StateRoot = r.varBytes()
 	if r.err == nil && len(b)-r.off >= 40 {
 		e.Seed = append([]byte(nil), r.take(32)...)
@@ -106,10 +107,11 @@ func (e *Extends) Bytes() []byte {
 	w.U16(e.ConsensusMemberCount)
 	w.U32(e.RoundStartTime)
 	w.U16(e.PackingIndexOfRound)
-	w.U16(uint16(e.MainVersion))
-	w.U16(uint16(e.BlockVersion))
-	w.U8(uint8(e.EffectiveRatio))
-	w.U16(uint16(e.ContinuousIntervalCount))
+	// Java's short and byte: the same bits, written as unsigned.
+	w.U16(uint16(e.MainVersion))             //nolint:gosec // G115: see above
+	w.U16(uint16(e.BlockVersion))            //nolint:gosec // G115: see above
+	w.U8(uint8(e.EffectiveRatio))            //nolint:gosec // G115: see above
+	w.U16(uint16(e.ContinuousIntervalCount)) //nolint:gosec // G115: see above
 	w.VarBytes(e.StateRoot)
 	if e.Seed != nil {
 		w.Raw(e.Seed)

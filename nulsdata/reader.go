@@ -85,7 +85,7 @@ func (r *reader) varBytes() []byte {
 	if n == 0 {
 		return nil
 	}
-	return append([]byte(nil), r.take(int(n))...)
+	return append([]byte(nil), r.take(int(n))...) //nolint:gosec // G115: n <= len(r.b), checked above
 }
 
 func (r *reader) hash() (h Hash) {

@@ -99,7 +99,7 @@ func ParseCoinData(b []byte) (*CoinData, error) {
 		return nil, fmt.Errorf("nulsdata: coin data: %d outputs declared", n)
 	}
 	for i := uint64(0); i < n && r.err == nil; i++ {
-		cd.To = append(cd.To, CoinTo{Address: r.varBytes(), AssetChainID: r.u16(), AssetID: r.u16(), Amount: r.amount(), LockTime: int64(r.u64())})
+		cd.To = append(cd.To, CoinTo{Address: r.varBytes(), AssetChainID: r.u16(), AssetID: r.u16(), Amount: r.amount(), LockTime: int64(r.u64())}) //nolint:gosec // G115: Java's long: the same bits, read as signed
 	}
 	if err := r.done("coin data"); err != nil {
 		return nil, err
@@ -125,7 +125,7 @@ func (cd *CoinData) Bytes() []byte {
 		w.U16(c.AssetChainID)
 		w.U16(c.AssetID)
 		w.Amount(c.Amount)
-		w.U64(uint64(c.LockTime))
+		w.U64(uint64(c.LockTime)) //nolint:gosec // G115: Java's long: the same bits, written as unsigned
 	}
 	return w.B
 }

@@ -9,10 +9,19 @@ import (
 // endian, byte strings prefixed by a Bitcoin VarInt length.
 type Writer struct{ B []byte }
 
-func (w *Writer) U8(v uint8)   { w.B = append(w.B, v) }
+// U8 writes one byte.
+func (w *Writer) U8(v uint8) { w.B = append(w.B, v) }
+
+// U16 writes v in 2 bytes, little endian.
 func (w *Writer) U16(v uint16) { w.B = binary.LittleEndian.AppendUint16(w.B, v) }
+
+// U32 writes v in 4 bytes, little endian.
 func (w *Writer) U32(v uint32) { w.B = binary.LittleEndian.AppendUint32(w.B, v) }
+
+// U64 writes v in 8 bytes, little endian.
 func (w *Writer) U64(v uint64) { w.B = binary.LittleEndian.AppendUint64(w.B, v) }
+
+// Raw writes b as it is, without a length.
 func (w *Writer) Raw(b []byte) { w.B = append(w.B, b...) }
 
 // VarInt writes n as a Bitcoin VarInt (io.nuls.core.basic.VarInt).

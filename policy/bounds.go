@@ -43,14 +43,14 @@ func checkBounds(bounds []Bound, params json.RawMessage) error {
 }
 
 func (b Bound) check(obj map[string]json.RawMessage) error {
-	max := big.NewInt(b.Max)
+	ceiling := big.NewInt(b.Max)
 	switch {
 	case b.Param != "":
 		v, ok, err := intParam(obj, b.Param)
 		if err != nil || !ok {
 			return err
 		}
-		if v.Cmp(max) > 0 {
+		if v.Cmp(ceiling) > 0 {
 			return &BoundError{Param: b.Param, Reason: fmt.Sprintf("at most %d in one call", b.Max)}
 		}
 	case b.Items != "":
@@ -88,7 +88,7 @@ func (b Bound) check(obj map[string]json.RawMessage) error {
 			return &BoundError{Param: b.Span[1], Reason: fmt.Sprintf("%s is below %s", b.Span[1], b.Span[0])}
 		}
 		span := new(big.Int).Sub(to, from)
-		if span.Add(span, big.NewInt(1)).Cmp(max) > 0 {
+		if span.Add(span, big.NewInt(1)).Cmp(ceiling) > 0 {
 			return &BoundError{Param: b.Span[1], Reason: fmt.Sprintf("at most %d heights from %s to %s in one call", b.Max, b.Span[0], b.Span[1])}
 		}
 	}

@@ -184,7 +184,6 @@ func TestScopeCounts(t *testing.T) {
 	live := map[string]*bridge.MethodInfo{}
 	var liveNames []string
 	for _, mi := range liveListing(t) {
-		mi := mi
 		live[mi.MethodName] = &mi
 		liveNames = append(liveNames, mi.MethodName)
 	}

@@ -21,6 +21,9 @@ if ! cmp -s go.mod /tmp/go.mod.check.$$ || ! cmp -s go.sum /tmp/go.sum.check.$$;
 	echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1
 fi
 
+# golangci-lint and govulncheck (make lint), at pinned versions.
+./scripts/lint.sh
+
 echo "== deployments (helm chart, manifests, compose, nginx, Dockerfile)"
 ./scripts/check-deployments.sh
 

@@ -111,13 +111,12 @@ var ErrNoRoom = errors.New("state: no room reserved for this answer")
 // MemoryCalls is Calls for one instance. The answers it keeps stay within
 // their rooms, and so within the bounds given to Reserve.
 type MemoryCalls struct {
-	mu      sync.Mutex // guards calls, keys, expiry, shares, total
-	calls   map[string]memCall
-	keys    map[string]memKey
-	expiry  expiryHeap
-	shares  map[string]*memShare
-	total   memShare
-	nextSeq uint64
+	mu     sync.Mutex // guards calls, keys, expiry, shares, total
+	calls  map[string]memCall
+	keys   map[string]memKey
+	expiry expiryHeap
+	shares map[string]*memShare
+	total  memShare
 }
 
 type memCall struct {

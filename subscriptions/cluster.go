@@ -21,13 +21,13 @@ var (
 type Role int
 
 const (
-	// RoleMirror: the instance copies the topic's log for its readers.
+	// RoleMirror is an instance that copies the topic's log for its readers.
 	RoleMirror Role = iota
-	// RoleStandby: it also keeps an upstream subscription of its own,
-	// so that it can take over from the holder without losing a push.
+	// RoleStandby also keeps an upstream subscription of its own, so that
+	// it can take over from the holder without losing a push.
 	RoleStandby
-	// RoleHolder: it holds the topic's lease, and appends what its
-	// upstream subscription pushes to the log.
+	// RoleHolder holds the topic's lease, and appends what its upstream
+	// subscription pushes to the log.
 	RoleHolder
 )
 

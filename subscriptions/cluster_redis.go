@@ -295,7 +295,7 @@ func (c *RedisCluster) Announcements() <-chan string { return c.ann }
 // meanwhile are made up by the topics' polls.
 func (c *RedisCluster) Run(ctx context.Context) error {
 	ps := c.rdb.Subscribe(ctx, c.channel())
-	defer ps.Close()
+	defer func() { _ = ps.Close() }()
 	msgs := ps.Channel()
 	for {
 		select {

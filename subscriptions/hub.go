@@ -14,8 +14,8 @@ const (
 	defaultRetention     = 1024
 	defaultGrace         = 10 * time.Second
 	defaultFirstPushWait = 2 * time.Second
-	defaultRetryMin      = 500 * time.Millisecond
-	defaultRetryMax      = 30 * time.Second
+	defaultMinRetry      = 500 * time.Millisecond
+	defaultMaxRetry      = 30 * time.Second
 	defaultMaxTopics     = 1000
 )
 
@@ -90,10 +90,10 @@ func (c Config) withDefaults() Config {
 		c.FirstPushWait = defaultFirstPushWait
 	}
 	if c.RetryMin <= 0 {
-		c.RetryMin = defaultRetryMin
+		c.RetryMin = defaultMinRetry
 	}
 	if c.RetryMax < c.RetryMin {
-		c.RetryMax = max(defaultRetryMax, c.RetryMin)
+		c.RetryMax = max(defaultMaxRetry, c.RetryMin)
 	}
 	if c.ReadyWait <= 0 {
 		c.ReadyWait = 3 * time.Second
@@ -281,14 +281,14 @@ func (h *Hub) topicOrIdle(name string, key *Key) (t *topic, created bool, idle *
 		ctx, cancel := context.WithCancel(h.ctx)
 		t.cancel = cancel
 		h.wg.Add(1)
-		go func() {
+		go func(t *topic) {
 			defer h.wg.Done()
 			if h.cfg.Cluster != nil {
 				t.clusterLoop(ctx)
 			} else {
 				t.produce(ctx)
 			}
-		}()
+		}(t)
 	}
 	return t, true, nil, nil
 }

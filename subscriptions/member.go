@@ -68,10 +68,10 @@ func (m *Member) Changed() <-chan struct{} {
 	return t.changed
 }
 
-// Take returns up to max events after the cursor and advances it. When the
+// Take returns up to limit events after the cursor and advances it. When the
 // topic has ended and everything retained is taken, it returns the
 // *TopicError the topic ended with, or ErrClosed.
-func (m *Member) Take(max int) (Batch, error) {
+func (m *Member) Take(limit int) (Batch, error) {
 	t := m.t
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -84,7 +84,7 @@ func (m *Member) Take(max int) (Batch, error) {
 		// The topic's log started over: read the new one from its
 		// start.
 		m.gen, m.cursor = t.gen, 0
-		events, _, _ := t.events.since(0, max)
+		events, _, _ := t.events.since(0, limit)
 		b := Batch{Lost: true, Events: events}
 		m.gap, m.fresh = false, false
 		if n := len(events); n > 0 {
@@ -92,7 +92,7 @@ func (m *Member) Take(max int) (Batch, error) {
 		}
 		return b, nil
 	}
-	events, gap, lost := t.events.since(m.cursor, max)
+	events, gap, lost := t.events.since(m.cursor, limit)
 	b := Batch{Gap: gap || m.gap, Lost: lost && !m.fresh, Events: events}
 	m.gap, m.fresh = false, false
 	if n := len(events); n > 0 {

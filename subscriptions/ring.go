@@ -24,12 +24,12 @@ func (r *ring) push(e Event) {
 
 func (r *ring) at(i int) Event { return r.buf[(r.head+i)%len(r.buf)] }
 
-// since returns up to max events with Seq > after. gap reports that the
+// since returns up to limit events with Seq > after. gap reports that the
 // first of them is not the one right after after: events fell out of the
 // retention, or never reached this ring. lost reports that the first is
 // marked lost. A batch stops before the next event marked lost, so that a
 // loss is always at the start of one.
-func (r *ring) since(after uint64, max int) (events []Event, gap, lost bool) {
+func (r *ring) since(after uint64, limit int) (events []Event, gap, lost bool) {
 	if r.count == 0 || after >= r.at(r.count-1).Seq {
 		return nil, false, false
 	}
@@ -38,7 +38,7 @@ func (r *ring) since(after uint64, max int) (events []Event, gap, lost bool) {
 	start := sort.Search(r.count, func(i int) bool { return r.at(i).Seq > after })
 	first := r.at(start)
 	n := 1
-	for n < min(r.count-start, max) && !r.at(start+n).lost {
+	for n < min(r.count-start, limit) && !r.at(start+n).lost {
 		n++
 	}
 	out := make([]Event, n)

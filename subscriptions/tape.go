@@ -43,7 +43,7 @@ type tape struct {
 	ended   bool          // the feed delivered a final update
 }
 
-func newTape(max int) *tape { return &tape{max: max, changed: make(chan struct{})} }
+func newTape(limit int) *tape { return &tape{max: limit, changed: make(chan struct{})} }
 
 func (tp *tape) record(e tapeEntry) {
 	tp.mu.Lock()
@@ -53,7 +53,7 @@ func (tp *tape) record(e tapeEntry) {
 		// Copy rather than reslice, so the dropped entries' data is
 		// freed; once every max records, so a record costs O(1).
 		tp.entries = append(tp.entries[:0:0], tp.entries[over:]...)
-		tp.first += uint64(over)
+		tp.first += uint64(over) //nolint:gosec // G115: over >= tp.max > 0
 	}
 	if e.u.Final {
 		tp.ended = true

@@ -69,7 +69,7 @@ func (t *topic) clusterLoop(ctx context.Context) {
 	log := t.h.logger.With(slog.String("topic", t.name), slog.String("method", t.key.Method))
 	var m mirror
 	defer func() {
-		m.stopAppender()
+		_ = m.stopAppender() // the topic ends here: why the appender stopped no longer matters
 		if m.rec != nil {
 			log.Info("unsubscribing upstream: the topic ends here")
 			m.stopRecorder()
@@ -364,7 +364,7 @@ func (t *topic) claim(ctx context.Context, m *mirror, want Role, log *slog.Logge
 			log.Info("standing by: subscribing upstream")
 			m.standbySince = time.Now()
 		}
-		m.stopAppender()
+		_ = m.stopAppender() // no longer the holder: how the appender ended does not matter
 		if m.rec == nil {
 			m.rec = t.startRecorder(ctx, log)
 		}
@@ -375,7 +375,7 @@ func (t *topic) claim(ctx context.Context, m *mirror, want Role, log *slog.Logge
 		case RoleStandby:
 			log.Info("stopped standing by")
 		}
-		m.stopAppender()
+		_ = m.stopAppender() // no longer the holder: how the appender ended does not matter
 		m.stopRecorder()
 	}
 	m.role = role
@@ -393,7 +393,7 @@ func (t *topic) promote(ctx context.Context, m *mirror, log *slog.Logger) {
 	} else {
 		log.Info("took the topic's lease: appending what the standby subscription recorded")
 	}
-	m.stopAppender()
+	_ = m.stopAppender() // replaced by the one started below
 	actx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	m.app, m.appDone = cancel, done

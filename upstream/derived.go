@@ -130,7 +130,7 @@ func (f *derivedFeed) Pause(paused bool) {
 }
 
 func newDerivedFeed(src subscriptions.Feed, d derivedStream, fs Feeds, params json.RawMessage) *derivedFeed {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.Background()) //nolint:gosec // G118: f.cancel, called by Close
 	f := &derivedFeed{src: src, d: d, up: fs.Upstream, timeout: fs.CallTimeout, render: fs.RenderError, params: params, ch: make(chan subscriptions.Update, 16), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	go f.run()
 	return f

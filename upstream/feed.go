@@ -165,7 +165,7 @@ func (f *feed) run() {
 // was not known to).
 func toUpdate(method string, p bridge.Push, render func(string, error) json.RawMessage) subscriptions.Update {
 	if p.Err == nil {
-		var result json.RawMessage = json.RawMessage("null")
+		result := json.RawMessage("null")
 		for _, r := range p.Results {
 			if r.Method == method || len(p.Results) == 1 {
 				result = r.Result

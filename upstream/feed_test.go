@@ -49,7 +49,7 @@ func direct(t *testing.T, methods ...bridge.Method) *Direct {
 // answer slower than it is given up, one within it arrives.
 func TestPollerTakesTheCallTimeout(t *testing.T) {
 	t.Parallel()
-	up := direct(t, bridge.Method{Name: "slow", Handler: func(ctx context.Context, _ *bridge.Call) (any, error) {
+	up := direct(t, bridge.Method{Name: "slow", Handler: func(context.Context, *bridge.Call) (any, error) {
 		time.Sleep(400 * time.Millisecond)
 		return map[string]int{"value": 1}, nil
 	}})

@@ -141,7 +141,7 @@ func consolidatedAPI(ctx context.Context, c *bridge.Client) ([]bridge.MethodInfo
 	if err != nil {
 		return nil, err
 	}
-	defer sub.Close()
+	defer func() { _ = sub.Close() }()
 	select {
 	case p, ok := <-sub.C():
 		switch {
@@ -313,7 +313,7 @@ func (m *Managed) callGroup(ctx context.Context, owner *bridge.Client, calls []b
 		return owner.CallMethods(ctx, calls)
 	}
 	tried := map[*bridge.Client]bool{}
-	var lastErr error = bridge.ErrNotConnected
+	lastErr := bridge.ErrNotConnected
 	for {
 		if len(m.candidates()) == 0 && m.forwardable(calls) {
 			return m.forwardCalls(ctx, calls)

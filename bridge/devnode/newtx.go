@@ -53,7 +53,8 @@ func (n *Node) newTxMethods() []bridge.Method {
 	}
 	return []bridge.Method{
 		method("tx_newTx", "接收本地新交易/receive a new transaction", true),
-		method("tx_verifyTx", "验证交易接口，包括含基础验证、验证器、账本验证/Verify transation", false),
+		// The real node's description, word for word (bridge/testdata/vectors).
+		method("tx_verifyTx", "验证交易接口，包括含基础验证、验证器、账本验证/Verify transation", false), //nolint:misspell // as the node spells it
 	}
 }
 

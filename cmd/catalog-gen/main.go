@@ -49,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ix := newIndex(files)
-	cmds, warnings := commands(ix, *src)
+	cmds, warnings := commands(ix)
 	// What NULS's own public HTTP server (nuls-api) calls is what NULS
 	// exposes to the public; the others are called by modules only.
 	api, _ := calledCommands(ix, *src, files, "module/nuls-api/")
@@ -124,7 +124,7 @@ var moduleDirs = map[string]string{
 var nulsCoresPath = regexp.MustCompile(`^module/nuls-cores/src/main/java/io/nuls/([a-z]+)/`)
 
 // commands extracts every command.
-func commands(ix *index, root string) ([]catalog.Command, []string) {
+func commands(ix *index) ([]catalog.Command, []string) {
 	var out []catalog.Command
 	var warnings []string
 	warn := func(c *javaClass, format string, a ...any) {

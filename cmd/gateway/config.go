@@ -48,7 +48,7 @@ const (
 
 	// Security: authentication, authorization, limits.
 	envKeysFile            = "GATEWAY_KEYS_FILE"
-	envJWTSecret           = "GATEWAY_JWT_SECRET"
+	envJWTSecret           = "GATEWAY_JWT_SECRET" //nolint:gosec // G101: a variable's name, not a secret
 	envJWKS                = "GATEWAY_JWKS"
 	envJWKSAllowHTTP       = "GATEWAY_JWKS_ALLOW_HTTP"
 	envJWTIssuer           = "GATEWAY_JWT_ISSUER"

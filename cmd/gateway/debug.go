@@ -13,7 +13,8 @@ import (
 // serveDebug serves net/http/pprof on its own listener (never on the public
 // one) until ctx ends.
 func serveDebug(ctx context.Context, addr string, logger *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}

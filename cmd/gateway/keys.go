@@ -158,7 +158,7 @@ func openKeyAdmin(file, redisURL, prefix, store string) (auth.KeyAdmin, func(), 
 		if err != nil {
 			return nil, nil, err
 		}
-		return auth.NewRedisKeys(rdb, prefix), func() { rdb.Close() }, nil
+		return auth.NewRedisKeys(rdb, prefix), func() { _ = rdb.Close() }, nil
 	case store != "":
 		return nil, nil, fmt.Errorf("keys: --store %q: want file or redis", store)
 	}

@@ -140,7 +140,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		// Closed last, after the hub and the server are done with it.
-		defer rdb.Close()
+		defer func() { _ = rdb.Close() }()
 		store = "redis"
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if err := rdb.Ping(pctx).Err(); err != nil {
@@ -181,21 +181,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		})
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	// The module endpoint, in the manager topology, has a listener of its
 	// own: the public one must never speak the module protocol, whose
 	// kernel commands stop a module.
 	var moduleLn net.Listener
 	advertise := cfg.Advertise
 	if cfg.Topology == topologyManager {
-		if moduleLn, err = net.Listen("tcp", cfg.ModuleListen); err != nil {
+		if moduleLn, err = lc.Listen(ctx, "tcp", cfg.ModuleListen); err != nil {
 			return err
 		}
-		defer moduleLn.Close()
+		defer func() { _ = moduleLn.Close() }()
 		if advertise == "" {
 			host, port, _ := net.SplitHostPort(moduleLn.Addr().String())
 			if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
@@ -220,7 +221,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	defer module.Close()
+	defer func() { _ = module.Close() }()
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -385,7 +386,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if l.addr == "" {
 			continue
 		}
-		xln, err := net.Listen("tcp", l.addr)
+		xln, err := lc.Listen(ctx, "tcp", l.addr)
 		if err != nil {
 			return err
 		}

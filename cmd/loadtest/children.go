@@ -68,7 +68,7 @@ func createCompound(ctx context.Context, base string, params json.RawMessage) er
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusConflict {
 		return fmt.Errorf("POST /compound-methods: %s: %s", resp.Status, b)
@@ -83,10 +83,13 @@ func runChildren(ctx context.Context, cfg rpcConfig, st *stack, workers int, log
 		return nil, err
 	}
 	var plain []*viaGateway
+	defer func() {
+		for _, g := range plain {
+			g.close()
+		}
+	}()
 	for _, m := range childMethods {
-		g := newViaGateway(st.GatewayURL, m, cfg.Params, workers, cfg.CallTimeout)
-		defer g.close()
-		plain = append(plain, g)
+		plain = append(plain, newViaGateway(st.GatewayURL, m, cfg.Params, workers, cfg.CallTimeout))
 	}
 	var next atomic.Uint64
 	plainDo := func(ctx context.Context) error {

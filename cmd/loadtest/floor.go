@@ -39,7 +39,8 @@ func floorHandler(w http.ResponseWriter, r *http.Request) {
 // runFloor serves floorHandler on listen until ctx ends. The rpc
 // subcommand runs it as a process of its own, as it runs the gateway.
 func runFloor(ctx context.Context, listen string, logger *slog.Logger) error {
-	ln, err := net.Listen("tcp", listen)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", listen)
 	if err != nil {
 		return err
 	}

@@ -245,7 +245,7 @@ nuls_gateway_active_streams 0
 func TestStreamReader(t *testing.T) {
 	t.Parallel()
 	sent := time.Now().Add(-50 * time.Millisecond).UnixMilli()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		rc := http.NewResponseController(w)
 		fmt.Fprint(w, "retry: 3000\n\n")
@@ -283,7 +283,7 @@ func TestStreamReader(t *testing.T) {
 // TestStreamRefused reports an error answer instead of a stream.
 func TestStreamRefused(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "too many streams", http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()

@@ -85,7 +85,7 @@ func (s *nginxServer) publish(ctx context.Context, interval time.Duration) error
 			return err
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode >= 300 {
 			return fmt.Errorf("publish: %s", resp.Status)
 		}

@@ -54,24 +54,27 @@ func startNginx(ctx context.Context, name, bin string, conf nginxConf, logger *s
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	_ = ln.Close() // only to learn a free port
 	file := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(file, []byte(conf(dir, addr)), 0o644); err != nil {
-		os.RemoveAll(dir)
+	if err := os.WriteFile(file, []byte(conf(dir, addr)), 0o600); err != nil {
+		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	s := &nginxServer{name: name, addr: addr, dir: dir, done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "-p", dir, "-c", file, "-e", "stderr")
+	// Not CommandContext: stop ends nginx (SIGTERM, then SIGKILL after a
+	// grace) and removes its directory; ctx only bounds the wait below.
+	s.cmd = exec.Command(bin, "-p", dir, "-c", file, "-e", "stderr") //nolint:noctx // see above
 	s.cmd.Stdout, s.cmd.Stderr = s, s
 	setProcAttr(s.cmd)
 	if err := s.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
@@ -81,12 +84,12 @@ func startNginx(ctx context.Context, name, bin string, conf nginxConf, logger *s
 		var d net.Dialer
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
-			c.Close()
+			_ = c.Close() // only to learn that nginx listens
 			return s, nil
 		}
 		select {
 		case <-s.done:
-			os.RemoveAll(dir)
+			_ = os.RemoveAll(dir)
 			return nil, fmt.Errorf("nginx (%s) exited: %s", name, strings.TrimSpace(s.output()))
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -106,7 +109,7 @@ func (s *nginxServer) stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.done
 	}
-	os.RemoveAll(s.dir)
+	_ = os.RemoveAll(s.dir) // a temporary directory: nothing to report to
 }
 
 // proxyConf is the calls' second reference: nginx reverse-proxying to the

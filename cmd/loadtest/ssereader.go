@@ -87,7 +87,9 @@ func startStream(conn net.Conn, host, path string) (*sseStream, error) {
 		return nil, err
 	}
 	br := bufio.NewReaderSize(conn, connBufferSize)
-	resp, err := http.ReadResponse(br, nil)
+	// The body is the event stream, read until its connection is closed:
+	// closing it would read it to its end, which it never reaches.
+	resp, err := http.ReadResponse(br, nil) //nolint:bodyclose // see above
 	if err != nil {
 		return nil, err
 	}

@@ -190,7 +190,7 @@ func waitReady(ctx context.Context, base string) error {
 		}
 		resp, err := controlClient.Do(req)
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}

@@ -92,7 +92,7 @@ func (g *viaGateway) call(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	// Read the body to its end so that the connection is reused.
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		return err

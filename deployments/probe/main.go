@@ -74,7 +74,7 @@ func probe(ctx context.Context, target string) error {
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			return fmt.Errorf("GET %s: %s", target, resp.Status)

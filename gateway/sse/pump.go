@@ -73,8 +73,13 @@ type Rights interface {
 // NopMetrics counts nothing.
 type NopMetrics struct{}
 
-func (NopMetrics) Opened()             {}
-func (NopMetrics) Closed()             {}
+// Opened counts nothing.
+func (NopMetrics) Opened() {}
+
+// Closed counts nothing.
+func (NopMetrics) Closed() {}
+
+// Delivered zeroes c, as Metrics must, and counts nothing.
 func (NopMetrics) Delivered(c *Counts) { *c = Counts{} }
 
 // Stream is a stream that joined its topic, which a Pump may serve.

@@ -35,8 +35,8 @@ func Client(t testing.TB) (*redis.Client, string) {
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		t.Fatalf("Redis at %s does not answer: %v", url, err)
 	}
-	t.Cleanup(func() { rdb.Close() })
-	return rdb, fmt.Sprintf("test-%d-%d", time.Now().UnixNano(), rand.IntN(1<<30))
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb, fmt.Sprintf("test-%d-%d", time.Now().UnixNano(), rand.IntN(1<<30)) //nolint:gosec // G404: unique, not secret
 }
 
 // Unreachable returns a client of an address where no Redis answers: a
@@ -45,6 +45,6 @@ func Unreachable(t testing.TB) *redis.Client {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 50 * time.Millisecond,
 		MaxRetries: -1, ReadTimeout: 50 * time.Millisecond, WriteTimeout: 50 * time.Millisecond})
-	t.Cleanup(func() { rdb.Close() })
+	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
 }

@@ -20,7 +20,7 @@ func Backoff(n int, lo, hi time.Duration) time.Duration {
 	}
 	d = min(d, hi)
 	half := d / 2
-	return half + rand.N(half+1)
+	return half + rand.N(half+1) //nolint:gosec // G404: jitter
 }
 
 // Sleep waits for d or until ctx ends, and reports whether it slept fully.
