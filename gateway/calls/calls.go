@@ -598,6 +598,7 @@ func preferAsync(r *http.Request) bool {
 	return false
 }
 
+// NewID returns a random call ID: 32 hex digits.
 func NewID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
