@@ -7,8 +7,9 @@ export GOTOOLCHAIN ?= go1.27.3
 
 all: build test
 
+# The commands, into bin/: bin/gateway, bin/devnode, bin/loadtest, bin/catalog-gen.
 build:
-	$(GO) build ./...
+	$(GO) build -o bin/ ./cmd/...
 
 # Start the gateway on :8080 with the simulated NULS node in-process
 # (--simulated-node: never a default), its made-up wallet open to anonymous
