@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 )
 
 // authenticator is what the gateway uses of an *auth.Authenticator.
@@ -29,8 +30,8 @@ type principalKey struct{}
 // principalOf returns the caller of an authenticated route. A route that
 // was not authenticated gets a caller with no scope at all: fail closed.
 func principalOf(r *http.Request) *auth.Principal {
-	if st := stateOf(r); st != nil && st.principal != nil {
-		return st.principal
+	if st := edge.StateOf(r); st != nil && st.Principal() != nil {
+		return st.Principal()
 	}
 	if p, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok {
 		return p
@@ -72,8 +73,8 @@ func (s *Server) authenticateWith(check func(*http.Request) (*auth.Principal, er
 			s.writeError(w, r, err)
 			return
 		}
-		if st := stateOf(r); st != nil {
-			st.principal = p // no new context and request: the hot path
+		if st := edge.StateOf(r); st != nil {
+			st.SetPrincipal(p) // no new context and request: the hot path
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/state"
@@ -46,7 +47,7 @@ func httpStatus(err error) int {
 		bound    *policy.BoundError
 		badDef   *compound.InvalidError
 		maxBytes *http.MaxBytesError
-		bodyErr  *bodyError
+		bodyErr  *edge.BodyError
 		authErr  *auth.Error
 		accErr   *accessError
 		limited  *rateLimitedError
@@ -56,11 +57,11 @@ func httpStatus(err error) int {
 	case errors.As(err, &maxBytes), errors.Is(err, errBatchAnswerTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.As(err, &bodyErr):
-		if bodyErr.timeout {
+		if bodyErr.Timeout {
 			return http.StatusRequestTimeout
 		}
 		return http.StatusBadRequest
-	case errors.Is(err, errUnsupportedMediaType):
+	case errors.Is(err, edge.ErrUnsupportedMediaType):
 		return http.StatusUnsupportedMediaType
 	case errors.As(err, &authErr), errors.Is(err, auth.ErrNoCredential):
 		return http.StatusUnauthorized
@@ -69,7 +70,7 @@ func httpStatus(err error) int {
 			return http.StatusUnauthorized
 		}
 		return http.StatusForbidden
-	case errors.Is(err, errCrossSite), errors.Is(err, errSecretAnswer), errors.Is(err, errSecretParam), errors.Is(err, errTicketCalls):
+	case errors.Is(err, edge.ErrCrossSite), errors.Is(err, errSecretAnswer), errors.Is(err, errSecretParam), errors.Is(err, errTicketCalls):
 		return http.StatusForbidden
 	case errors.As(err, &limited), errors.Is(err, errClientStreams), errors.Is(err, errClientTopics), errors.Is(err, errSocketSubscriptions):
 		return http.StatusTooManyRequests
@@ -156,7 +157,7 @@ const fallbackProblem = `{"type":"about:blank","title":"Internal Server Error","
 // problemFor describes err for the client of r; details of unexpected
 // errors stay in the log.
 func problemFor(err error, r *http.Request) Problem {
-	return problemAt(err, r.URL.Path, requestID(r))
+	return problemAt(err, r.URL.Path, edge.RequestID(r))
 }
 
 // problemAt describes err for the client of the request at path, with the
@@ -233,13 +234,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		level = slog.LevelError
 	}
 	s.logger.LogAttrs(r.Context(), level, "request failed",
-		slog.String("request_id", requestID(r)),
+		slog.String("request_id", edge.RequestID(r)),
 		slog.String("path", r.URL.Path), slog.Int("status", p.Status), slog.Any("err", err))
 	if p.Status == statusClientClosed {
 		return
 	}
 	h := w.Header()
-	var bodyErr *bodyError
+	var bodyErr *edge.BodyError
 	if errors.As(err, &bodyErr) {
 		// What is left of the body cannot be trusted to end: net/http
 		// would otherwise keep the connection and wait on it for the
@@ -249,7 +250,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if (p.Status == http.StatusServiceUnavailable || p.Status == http.StatusTooManyRequests) && h.Get("Retry-After") == "" {
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
-	if p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden && !errors.Is(err, errCrossSite) && !errors.Is(err, errSecretAnswer) && !errors.Is(err, errSecretParam) {
+	if p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden && !errors.Is(err, edge.ErrCrossSite) && !errors.Is(err, errSecretAnswer) && !errors.Is(err, errSecretParam) {
 		h.Set("WWW-Authenticate", challenge(err))
 	}
 	b, merr := json.Marshal(p)

@@ -14,6 +14,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/compound"
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 )
 
@@ -46,7 +47,7 @@ func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, compound.MaxBytes)
-	body, err := readBody(r)
+	body, err := edge.ReadBody(r)
 	if err != nil {
 		return err
 	}

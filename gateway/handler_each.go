@@ -11,6 +11,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 )
 
 // eachCaller is an upstream of several modules that can call one method on
@@ -55,7 +56,7 @@ func (s *Server) callEach(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return fmt.Errorf("%w: %w", errUnknownMethod, errNoModules)
 	}
-	body, err := readBody(r)
+	body, err := edge.ReadBody(r)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 )
 
@@ -139,7 +140,7 @@ func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) error {
 // alone (not JSON, not a request, a batch beyond maxJSONRPCBatch). err is
 // a body that could not be read, the HTTP answer's.
 func (s *Server) readJSONRPC(r *http.Request) (body []byte, reqs []jsonrpc.Request, batch bool, perr *jsonrpc.Error, err error) {
-	body, err = readBody(r)
+	body, err = edge.ReadBody(r)
 	if err != nil {
 		return nil, nil, false, nil, err
 	}
@@ -235,7 +236,7 @@ func (s *Server) jsonRPCError(r *http.Request, method string, err error) *jsonrp
 	p := problemFor(err, r)
 	if p.Status >= 500 && p.Status != http.StatusServiceUnavailable && p.Status != http.StatusGatewayTimeout {
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "JSON-RPC call failed",
-			slog.String("request_id", requestID(r)), slog.String("method", method), slog.Any("err", err))
+			slog.String("request_id", edge.RequestID(r)), slog.String("method", method), slog.Any("err", err))
 	}
 	code, message := jsonrpc.CodeInternalError, "Internal error"
 	switch p.Status {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 )
 
 // The Nulstar Connector's HTTP endpoint (port 8089): a script posts a raw
@@ -57,7 +58,7 @@ var nulstarIDs atomic.Uint64
 //	@Failure		429		{object}	Problem
 //	@Router			/nulstar [post]
 func (s *Server) nulstarHTTP(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(r)
+	body, err := edge.ReadBody(r)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -54,7 +55,7 @@ const (
 func (s *Server) call(w http.ResponseWriter, r *http.Request) error {
 	method := chi.URLParam(r, "method")
 	p := principalOf(r)
-	body, err := readBody(r)
+	body, err := edge.ReadBody(r)
 	if err != nil {
 		return err
 	}
@@ -123,7 +124,7 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) error {
 //	@Router			/rpc [post]
 func (s *Server) callMany(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
-	body, err := readBody(r)
+	body, err := edge.ReadBody(r)
 	if err != nil {
 		return err
 	}

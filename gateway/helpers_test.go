@@ -22,6 +22,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
@@ -167,7 +168,7 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 	tg.Server = srv
 	// As cmd/gateway serves a plain listener.
 	hs := httptest.NewUnstartedServer(srv)
-	hs.Listener = StrictFraming(hs.Listener)
+	hs.Listener = edge.StrictFraming(hs.Listener)
 	hs.Start()
 	tg.url = hs.URL
 	// Cleanups run last-in first-out: streams end, then the HTTP server,

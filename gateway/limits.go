@@ -35,7 +35,7 @@ func (s *Server) clientKey(r *http.Request, p *auth.Principal) string {
 	if p.ID != "" {
 		return p.ID
 	}
-	return "ip:" + s.clientIP(r)
+	return "ip:" + s.guard.ClientIP(r)
 }
 
 // planOf is the caller's rate plan: its own, else the default one (the
@@ -91,7 +91,7 @@ func (s *Server) spend(r *http.Request, p *auth.Principal, cost int) error {
 
 // admitAddress spends one unit of the address's anonymous quota.
 func (s *Server) admitAddress(w http.ResponseWriter, r *http.Request) error {
-	return s.admitAs(w, r, "ip:"+s.clientIP(r), s.cfg.Plans[s.cfg.AnonymousPlan], 1)
+	return s.admitAs(w, r, "ip:"+s.guard.ClientIP(r), s.cfg.Plans[s.cfg.AnonymousPlan], 1)
 }
 
 // meterAddress spends one unit of the address's anonymous quota per

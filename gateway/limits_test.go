@@ -143,18 +143,18 @@ func TestRateLimits(t *testing.T) {
 		}
 	}
 	// An untrusted peer's X-Forwarded-For is ignored: the peer is the client.
-	if got := tg.Server.clientIP(httptest.NewRequest(http.MethodGet, "/", nil)); got != "192.0.2.1" {
+	if got := tg.Server.guard.ClientIP(httptest.NewRequest(http.MethodGet, "/", nil)); got != "192.0.2.1" {
 		t.Fatalf("clientIP of httptest's default peer: %q", got)
 	}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.RemoteAddr = "192.0.2.1:1234"
 	r.Header.Set("X-Forwarded-For", "10.9.9.9")
-	if got := tg.Server.clientIP(r); got != "192.0.2.1" {
+	if got := tg.Server.guard.ClientIP(r); got != "192.0.2.1" {
 		t.Fatalf("an untrusted peer named the client: %q", got)
 	}
 	r.RemoteAddr = "127.0.0.1:1234"
 	r.Header.Set("X-Forwarded-For", "10.9.9.9, 127.0.0.5")
-	if got := tg.Server.clientIP(r); got != "10.9.9.9" {
+	if got := tg.Server.guard.ClientIP(r); got != "10.9.9.9" {
 		t.Fatalf("behind two trusted proxies: %q, want 10.9.9.9", got)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
@@ -330,6 +331,9 @@ type Server struct {
 	policies map[string][]string
 	// pump writes the streams taken over from net/http.
 	pump *sse.Pump
+	// guard is the HTTP edge's protections: the cross-origin guard, CORS,
+	// the bodies' bounds, the client's address.
+	guard *edge.Guard
 	// rights ends the streams and sockets whose credential no longer
 	// holds; Run runs it.
 	rights *auth.Watcher
@@ -355,8 +359,8 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if cfg.Upstream == nil || cfg.Hub == nil {
 		return nil, errors.New("gateway: Config needs Upstream and Hub")
 	}
-	if err := checkOrigins(cfg.CORSOrigins); err != nil {
-		return nil, err
+	if err := edge.CheckOrigins(cfg.CORSOrigins); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	cfg = cfg.withDefaults()
 	if cfg.Policy == nil {
@@ -407,6 +411,12 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	s.guard, err = edge.NewGuard(edge.GuardConfig{MaxBodyBytes: cfg.MaxBodyBytes, BodyTimeout: cfg.BodyTimeout,
+		Origins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, AllowHeaders: corsAllowHeaders, ExposeHeaders: corsExposeHeaders,
+		Refuse: s.writeError})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	s.pump = sse.NewPump(sse.Config{RetryHint: cfg.RetryHint, WriteTimeout: cfg.WriteTimeout, Heartbeat: cfg.Heartbeat,
 		Metrics: m, Rights: s.rights, EndData: endData})
 	s.handler = s.routes()
@@ -473,17 +483,17 @@ func (s *Server) routes() http.Handler {
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate)
-		r.With(s.limitBody).Post("/rpc", s.handle(s.callMany))
-		r.With(s.limitBody).Post("/rpc/{method}", s.handle(s.call))
-		r.With(s.limitBody).Post("/rpc/{method}/each", s.handle(s.callEach))
-		r.With(s.limitBody).Post("/jsonrpc", s.handle(s.jsonRPC))
-		r.With(s.limitAnyBody).Post("/nulstar", s.handle(s.nulstarHTTP))
-		r.With(s.limitBody).Post("/nuls-api/jsonrpc", s.handle(s.nulsAPI))
-		r.With(s.limitBody).Post("/nuls-api/jsonrpc/", s.handle(s.nulsAPI))
+		r.With(s.guard.LimitBody).Post("/rpc", s.handle(s.callMany))
+		r.With(s.guard.LimitBody).Post("/rpc/{method}", s.handle(s.call))
+		r.With(s.guard.LimitBody).Post("/rpc/{method}/each", s.handle(s.callEach))
+		r.With(s.guard.LimitBody).Post("/jsonrpc", s.handle(s.jsonRPC))
+		r.With(s.guard.LimitAnyBody).Post("/nulstar", s.handle(s.nulstarHTTP))
+		r.With(s.guard.LimitBody).Post("/nuls-api/jsonrpc", s.handle(s.nulsAPI))
+		r.With(s.guard.LimitBody).Post("/nuls-api/jsonrpc/", s.handle(s.nulsAPI))
 		r.Get("/requests/{id}", s.handle(s.getRequest))
-		r.With(s.limitBody).Post("/stream-tickets", s.handle(s.streamTicket))
+		r.With(s.guard.LimitBody).Post("/stream-tickets", s.handle(s.streamTicket))
 		// What every instance serves and the Manager is told: admin.
-		r.With(s.requireAdmin, s.limitBody).Post("/compound-methods", s.handle(s.createCompound))
+		r.With(s.requireAdmin, s.guard.LimitBody).Post("/compound-methods", s.handle(s.createCompound))
 		r.With(s.requireAdmin).Delete("/compound-methods/{name}", s.handle(s.deleteCompound))
 	})
 	r.Group(func(r chi.Router) {
@@ -501,7 +511,7 @@ func (s *Server) routes() http.Handler {
 // /nulstar does, behind the same guards.
 func (s *Server) NulstarHandler() http.Handler {
 	return s.ownListener(func(r chi.Router) {
-		r.With(s.authenticate, s.limitAnyBody).Post("/", s.handle(s.nulstarHTTP))
+		r.With(s.authenticate, s.guard.LimitAnyBody).Post("/", s.handle(s.nulstarHTTP))
 	})
 }
 
@@ -511,8 +521,8 @@ func (s *Server) NulstarHandler() http.Handler {
 func (s *Server) NulsAPIHandler() http.Handler {
 	return s.ownListener(func(r chi.Router) {
 		// The SDKs join their base URL (…/jsonrpc) and "/".
-		r.With(s.authenticate, s.limitBody).Post("/jsonrpc", s.handle(s.nulsAPI))
-		r.With(s.authenticate, s.limitBody).Post("/jsonrpc/", s.handle(s.nulsAPI))
+		r.With(s.authenticate, s.guard.LimitBody).Post("/jsonrpc", s.handle(s.nulsAPI))
+		r.With(s.authenticate, s.guard.LimitBody).Post("/jsonrpc/", s.handle(s.nulsAPI))
 	})
 }
 
@@ -530,15 +540,15 @@ func (s *Server) ownListener(routes func(chi.Router)) http.Handler {
 // its trace, nosniff, the access log, panics recovered, CORS and the
 // cross-origin guard.
 func (s *Server) useCommon(r chi.Router) {
-	r.Use(trackRequest(s.cfg.BodyTimeout))
+	r.Use(edge.Track(s.cfg.BodyTimeout))
 	if s.cfg.Tracer != nil {
 		r.Use(s.traceRequests)
 	}
-	r.Use(secureHeaders, s.accessLog, middleware.Recoverer)
+	r.Use(edge.SecureHeaders, s.accessLog, middleware.Recoverer)
 	if len(s.cfg.CORSOrigins) > 0 {
-		r.Use(s.cors)
+		r.Use(s.guard.CORS)
 	}
-	r.Use(s.crossOrigin)
+	r.Use(s.guard.CrossOrigin)
 }
 
 // getHead routes GET and HEAD of pattern to h; net/http sends no body for
@@ -558,8 +568,8 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			route = labelOther
 		}
 		status := 0
-		if st := stateOf(r); st != nil {
-			status = st.status
+		if st := edge.StateOf(r); st != nil {
+			status = st.Status()
 		}
 		if status == 0 {
 			status = http.StatusOK
@@ -577,7 +587,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 // every SSE stream for the stream's lifetime (see serveStream).
 func (s *Server) logRequest(r *http.Request, status int, d time.Duration) {
 	s.logger.LogAttrs(r.Context(), slog.LevelDebug, "request",
-		slog.String("request_id", requestID(r)),
+		slog.String("request_id", edge.RequestID(r)),
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("status", status), slog.Duration("duration", d),
 		slog.String("remote_addr", r.RemoteAddr))

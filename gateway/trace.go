@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/tracing"
 )
 
@@ -28,17 +29,17 @@ func (s *Server) traceRequests(next http.Handler) http.Handler {
 		method := httpMethodLabel(r.Method)
 		ctx, span := s.cfg.Tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
-				attribute.String("client.address", s.clientIP(r))))
+				attribute.String("client.address", s.guard.ClientIP(r))))
 		defer span.End()
 		next.ServeHTTP(w, r.WithContext(ctx))
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			span.SetName(method + " " + rc.RoutePattern())
 			span.SetAttributes(attribute.String("http.route", rc.RoutePattern()))
 		}
-		if st := stateOf(r); st != nil && st.status != 0 {
-			span.SetAttributes(attribute.Int("http.response.status_code", st.status))
-			if st.status >= 500 {
-				span.SetStatus(codes.Error, http.StatusText(st.status))
+		if st := edge.StateOf(r); st != nil && st.Status() != 0 {
+			span.SetAttributes(attribute.Int("http.response.status_code", st.Status()))
+			if st.Status() >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(st.Status()))
 			}
 		}
 	})

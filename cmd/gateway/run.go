@@ -21,6 +21,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/gateway"
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
@@ -375,7 +376,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 			// A head framing its body two ways gets 400 (request
 			// smuggling).
-			return httpSrv.Serve(gateway.StrictFraming(ln))
+			return httpSrv.Serve(edge.StrictFraming(ln))
 		}, cfg.ShutdownTimeout, logger)
 	})
 	// Listeners of their own for the clients of NULS's own servers.
@@ -393,7 +394,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		x := &http.Server{Handler: l.handler, ReadHeaderTimeout: cfg.HeaderTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
 			IdleTimeout: 120 * time.Second, ErrorLog: httpErrorLog(logger)}
 		servers.goRun(l.name, func(ctx context.Context) error {
-			return serveHTTP(ctx, x, func() error { return x.Serve(gateway.StrictFraming(xln)) }, cfg.ShutdownTimeout, logger)
+			return serveHTTP(ctx, x, func() error { return x.Serve(edge.StrictFraming(xln)) }, cfg.ShutdownTimeout, logger)
 		})
 		logger.Info(l.name+" listening", slog.String("addr", xln.Addr().String()))
 	}

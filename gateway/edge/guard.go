@@ -1,4 +1,4 @@
-package gateway
+package edge
 
 import (
 	"errors"
@@ -6,75 +6,118 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 )
 
 // Refusals of the HTTP edge.
 var (
-	errCrossSite            = errors.New("cross-site request from an origin the gateway does not allow")
-	errUnsupportedMediaType = errors.New("the body must be application/json")
-	errRouteNotFound        = errors.New("no such route")
-	errMethodNotAllowed     = errors.New("method not allowed on this route")
+	// ErrCrossSite refuses what a page of a foreign origin made a
+	// browser send.
+	ErrCrossSite = errors.New("cross-site request from an origin the gateway does not allow")
+	// ErrUnsupportedMediaType refuses a body that is not JSON.
+	ErrUnsupportedMediaType = errors.New("the body must be application/json")
 )
 
-// bodyError is a request body that could not be read: malformed chunking,
-// a client gone mid-body, or one too slow to send it. It is the client's
-// fault: 400 (408 when too slow), never a 5xx, logged below ERROR.
-type bodyError struct {
-	err     error
-	timeout bool
+// GuardConfig configures a Guard.
+type GuardConfig struct {
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int64
+	// BodyTimeout bounds the time a client takes to send a body.
+	BodyTimeout time.Duration
+	// Origins are the origins (scheme://host[:port]) whose pages may call
+	// the gateway and open its streams; "*" allows every origin.
+	Origins []string
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client (ClientIP).
+	TrustedProxies []netip.Prefix
+	// AllowHeaders are the request headers a CORS preflight allows;
+	// ExposeHeaders the response headers pages of allowed origins may
+	// read.
+	AllowHeaders, ExposeHeaders string
+	// Refuse answers a request the guards refuse: the gateway's problem
+	// document (its one error writer).
+	Refuse func(w http.ResponseWriter, r *http.Request, err error)
 }
 
-func (e *bodyError) Error() string {
-	if e.timeout {
+// Guard is the HTTP edge's protections: the cross-origin guard, CORS, the
+// body's size, media type and deadline, and the client's address. Its
+// middleware is safe for concurrent use.
+type Guard struct {
+	cfg GuardConfig
+	// cop is Go's CrossOriginProtection for the trusted origins; nil when
+	// every origin is allowed.
+	cop *http.CrossOriginProtection
+}
+
+// NewGuard returns a Guard; it fails on an origin that is not one.
+func NewGuard(cfg GuardConfig) (*Guard, error) {
+	if err := CheckOrigins(cfg.Origins); err != nil {
+		return nil, err
+	}
+	g := &Guard{cfg: cfg}
+	if !slices.Contains(cfg.Origins, "*") {
+		g.cop = http.NewCrossOriginProtection()
+		for _, o := range cfg.Origins {
+			if err := g.cop.AddTrustedOrigin(o); err != nil {
+				return nil, fmt.Errorf("edge: origin %q: %w", o, err)
+			}
+		}
+	}
+	return g, nil
+}
+
+// BodyError is a request body that could not be read: malformed chunking,
+// a client gone mid-body, or one too slow to send it. It is the client's
+// fault: 400 (408 when too slow), never a 5xx, logged below ERROR.
+type BodyError struct {
+	err error
+	// Timeout is set when the body did not arrive in time (408).
+	Timeout bool
+}
+
+func (e *BodyError) Error() string {
+	if e.Timeout {
 		return "the request body did not arrive in time"
 	}
 	return "the request body could not be read: " + e.err.Error()
 }
 
-func (e *bodyError) Unwrap() error { return e.err }
+func (e *BodyError) Unwrap() error { return e.err }
 
-// secureHeaders marks every answer as what its Content-Type says, so that
+// SecureHeaders marks every answer as what its Content-Type says, so that
 // no browser sniffs a JSON error into a page.
-func secureHeaders(next http.Handler) http.Handler {
+func SecureHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		next.ServeHTTP(w, r)
 	})
 }
 
-// crossOrigin refuses what a page of a foreign origin makes a browser send:
+// CrossOrigin refuses what a page of a foreign origin makes a browser send:
 // every unsafe request (POST, DELETE) whose Sec-Fetch-Site or Origin says
-// it comes from another origin than one of Config.CORSOrigins (Go's
+// it comes from another origin than one of the trusted ones (Go's
 // CrossOriginProtection), and, on the routes that act on a GET (streams
 // subscribe upstream, /requests reads an answer), a GET marked cross-site
 // by Sec-Fetch-Site or by a foreign Origin (an <img>, an EventSource). No
 // credential is needed for such requests to do harm: the anonymous policy
 // lets them in. Non-browser clients send neither header and pass. With
 // "*" among the origins every page is allowed, and nothing is refused.
-func (s *Server) crossOrigin(next http.Handler) http.Handler {
-	if slices.Contains(s.cfg.CORSOrigins, "*") {
+func (g *Guard) CrossOrigin(next http.Handler) http.Handler {
+	if g.cop == nil {
 		return next
 	}
-	cop := http.NewCrossOriginProtection()
-	for _, o := range s.cfg.CORSOrigins {
-		if err := cop.AddTrustedOrigin(o); err != nil {
-			panic(err) // checkOrigins validated them in New
-		}
-	}
-	trusted := func(origin string) bool { return slices.Contains(s.cfg.CORSOrigins, origin) }
+	trusted := func(origin string) bool { return slices.Contains(g.cfg.Origins, origin) }
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := cop.Check(r); err != nil {
-			s.writeError(w, r, fmt.Errorf("%w: %v", errCrossSite, err))
+		if err := g.cop.Check(r); err != nil {
+			g.cfg.Refuse(w, r, fmt.Errorf("%w: %v", ErrCrossSite, err))
 			return
 		}
 		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && actsOnGet(r.URL.Path) && crossSiteGet(r, trusted) {
-			s.writeError(w, r, errCrossSite)
+			g.cfg.Refuse(w, r, ErrCrossSite)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -122,27 +165,27 @@ func isJSON(contentType string) bool {
 	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
-// limitBody guards the routes that read a body. A declared Content-Length
-// beyond Config.MaxBodyBytes is refused at once (413, nothing read); a body
+// LimitBody guards the routes that read a body. A declared Content-Length
+// beyond GuardConfig.MaxBodyBytes is refused at once (413, nothing read); a body
 // must be JSON (415), which no HTML form and no cross-origin "simple
 // request" can send without a CORS preflight; the body is cut at the limit;
-// and it must arrive within Config.BodyTimeout, so that stalled and
+// and it must arrive within GuardConfig.BodyTimeout, so that stalled and
 // dribbled bodies cannot hold connections. A refusal written before the
-// body is read closes the connection (requestState.settle), so that the
+// body is read closes the connection (State.settle), so that the
 // body never sent does not hold it either.
-func (s *Server) limitBody(next http.Handler) http.Handler { return s.limitBodyOf(true, next) }
+func (g *Guard) LimitBody(next http.Handler) http.Handler { return g.limitBodyOf(true, next) }
 
-// limitAnyBody is limitBody for a body of any media type: the Nulstar
+// LimitAnyBody is LimitBody for a body of any media type: the Nulstar
 // endpoint's scripts post theirs as whatever their HTTP library sends.
 // Browsers' cross-site posts are refused before it (crossOrigin).
-func (s *Server) limitAnyBody(next http.Handler) http.Handler { return s.limitBodyOf(false, next) }
+func (g *Guard) LimitAnyBody(next http.Handler) http.Handler { return g.limitBodyOf(false, next) }
 
 // limitBodyOf bounds a body's size and time, and with requireJSON its
 // media type.
-func (s *Server) limitBodyOf(requireJSON bool, next http.Handler) http.Handler {
+func (g *Guard) limitBodyOf(requireJSON bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.cfg.MaxBodyBytes {
-			s.writeError(w, r, &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes})
+		if r.ContentLength > g.cfg.MaxBodyBytes {
+			g.cfg.Refuse(w, r, &http.MaxBytesError{Limit: g.cfg.MaxBodyBytes})
 			return
 		}
 		if r.ContentLength == 0 {
@@ -153,11 +196,11 @@ func (s *Server) limitBodyOf(requireJSON bool, next http.Handler) http.Handler {
 		}
 		if requireJSON && !isJSON(r.Header.Get("Content-Type")) {
 			w.Header().Set("Accept-Post", "application/json")
-			s.writeError(w, r, fmt.Errorf("%w, not %q", errUnsupportedMediaType, r.Header.Get("Content-Type")))
+			g.cfg.Refuse(w, r, fmt.Errorf("%w, not %q", ErrUnsupportedMediaType, r.Header.Get("Content-Type")))
 			return
 		}
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
-		r.Body = &deadlineBody{ReadCloser: http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), w: w}
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(g.cfg.BodyTimeout))
+		r.Body = &deadlineBody{ReadCloser: http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes), w: w}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -182,9 +225,9 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readBody reads a guarded body whole; its errors are the client's
-// (bodyError) or a size beyond the limit (*http.MaxBytesError).
-func readBody(r *http.Request) ([]byte, error) {
+// ReadBody reads a guarded body whole; its errors are the client's
+// (BodyError) or a size beyond the limit (*http.MaxBytesError).
+func ReadBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(r.Body)
 	if err == nil {
 		// Closed once read whole, net/http has nothing left to drain
@@ -196,26 +239,5 @@ func readBody(r *http.Request) ([]byte, error) {
 	if errors.As(err, &maxBytes) {
 		return nil, err
 	}
-	return nil, &bodyError{err: err, timeout: errors.Is(err, os.ErrDeadlineExceeded)}
-}
-
-// notFound answers an unknown route with a problem document.
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, fmt.Errorf("%w: %s", errRouteNotFound, r.URL.Path))
-}
-
-// routeMethods are the methods the router is asked about for Allow.
-var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
-
-// methodNotAllowed answers a known route asked with another method: a
-// problem document and the Allow header (RFC 9110 15.5.6).
-func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	var allow []string
-	for _, m := range routeMethods {
-		if s.router.Match(chi.NewRouteContext(), m, r.URL.Path) {
-			allow = append(allow, m)
-		}
-	}
-	w.Header().Set("Allow", strings.Join(allow, ", "))
-	s.writeError(w, r, fmt.Errorf("%w: %s %s; allowed: %s", errMethodNotAllowed, r.Method, r.URL.Path, strings.Join(allow, ", ")))
+	return nil, &BodyError{err: err, Timeout: errors.Is(err, os.ErrDeadlineExceeded)}
 }

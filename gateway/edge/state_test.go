@@ -1,4 +1,4 @@
-package gateway
+package edge
 
 import (
 	"io"
@@ -20,13 +20,13 @@ func TestRequestState(t *testing.T) {
 		status int
 	}
 	got := make(chan seen, 1)
-	h := trackRequest(time.Second)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Track(time.Second)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTeapot)
 		if err := http.NewResponseController(w).Flush(); err != nil {
 			t.Errorf("flush through the request state: %v", err)
 		}
 		_, _ = io.WriteString(w, "ok")
-		got <- seen{requestID(r), stateOf(r).status}
+		got <- seen{RequestID(r), StateOf(r).Status()}
 	}))
 	srv := httptest.NewServer(h)
 	defer srv.Close()

@@ -1,4 +1,4 @@
-package gateway
+package edge
 
 import (
 	"net"
@@ -7,14 +7,14 @@ import (
 	"strings"
 )
 
-// clientIP is the caller's address for per-address limits: the peer's,
-// or, when the peer is a trusted proxy (Config.TrustedProxies), the last
+// ClientIP is the caller's address for per-address limits: the peer's,
+// or, when the peer is a trusted proxy (GuardConfig.TrustedProxies), the last
 // address of X-Forwarded-For that is not a trusted proxy itself (the
 // first ones are whatever the client wrote). IPv6 addresses count by their
 // /64, which one subscriber usually has whole.
-func (s *Server) clientIP(r *http.Request) string {
+func (g *Guard) ClientIP(r *http.Request) string {
 	addr := peerAddr(r.RemoteAddr)
-	if addr.IsValid() && s.trusted(addr) {
+	if addr.IsValid() && g.trusted(addr) {
 		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 		for i := len(hops) - 1; i >= 0; i-- {
 			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
@@ -22,7 +22,7 @@ func (s *Server) clientIP(r *http.Request) string {
 				break
 			}
 			addr = hop.Unmap()
-			if !s.trusted(addr) {
+			if !g.trusted(addr) {
 				break
 			}
 		}
@@ -37,8 +37,8 @@ func (s *Server) clientIP(r *http.Request) string {
 	return addr.String()
 }
 
-func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.cfg.TrustedProxies {
+func (g *Guard) trusted(a netip.Addr) bool {
+	for _, p := range g.cfg.TrustedProxies {
 		if p.Contains(a) {
 			return true
 		}

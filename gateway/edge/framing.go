@@ -1,4 +1,4 @@
-package gateway
+package edge
 
 import (
 	"bytes"
@@ -33,7 +33,7 @@ import (
 // was read with the head is dropped with it.
 //
 // It sees the bytes a TLS connection carries encrypted, so the gateway
-// wraps plain listeners only; over TLS, requestState.settle closes the
+// wraps plain listeners only; over TLS, State.settle closes the
 // connection after every chunked request. The scan costs one
 // bytes.IndexByte per line read, and a few bytes of state per connection.
 func StrictFraming(ln net.Listener) net.Listener { return framingListener{ln} }

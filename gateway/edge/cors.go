@@ -1,4 +1,4 @@
-package gateway
+package edge
 
 import (
 	"fmt"
@@ -6,9 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-
-	"github.com/nuls-gateway/nuls-gateway/auth"
-	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 )
 
 // CORS (Fetch standard, "CORS protocol"): what the gateway lets pages of the
@@ -18,20 +15,13 @@ import (
 // ticket cookie serves same-site pages only.
 const (
 	corsAllowMethods = "GET, POST, DELETE"
-	// Every request header the API reads: Content-Type: application/json
-	// is not a CORS-safelisted value; Last-Event-ID is what an
-	// EventSource resends when it reconnects.
-	corsAllowHeaders = "Authorization, " + auth.HeaderAPIKey + ", Content-Type, " + calls.HeaderIdempotencyKey + ", Prefer, Last-Event-ID"
-	// Every response header the API sets for its clients.
-	corsExposeHeaders = headerMessageID + ", " + headerRequestID + ", " + headerProcessingTime + ", Server-Timing, Retry-After, Location, " +
-		calls.HeaderReplayed + ", " + calls.HeaderPreferenceApplied + ", " + headerRateLimitPolicy + ", " + headerRateLimit + ", WWW-Authenticate, " + headerSubscription
-	corsMaxAge = "600" // seconds a browser may cache a preflight answer
+	corsMaxAge       = "600" // seconds a browser may cache a preflight answer
 )
 
-// checkOrigins returns an error for the first entry of Config.CORSOrigins
+// CheckOrigins returns an error for the first entry of origins
 // that is neither "*" nor an origin (scheme://host[:port], as browsers send
 // it in Origin).
-func checkOrigins(origins []string) error {
+func CheckOrigins(origins []string) error {
 	for _, o := range origins {
 		if o == "*" {
 			continue
@@ -39,18 +29,18 @@ func checkOrigins(origins []string) error {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || o != strings.ToLower(o) {
-			return fmt.Errorf("gateway: CORS origin %q: want * or a lowercase scheme://host[:port]", o)
+			return fmt.Errorf("edge: CORS origin %q: want * or a lowercase scheme://host[:port]", o)
 		}
 	}
 	return nil
 }
 
-// cors answers cross-origin requests from Config.CORSOrigins, so that pages
+// CORS answers cross-origin requests from GuardConfig.Origins, so that pages
 // served elsewhere can call methods with fetch and open EventSource streams.
 // Requests from other origins pass through without CORS headers: the
 // browser then keeps the answer from the page.
-func (s *Server) cors(next http.Handler) http.Handler {
-	origins := slices.Clone(s.cfg.CORSOrigins)
+func (g *Guard) CORS(next http.Handler) http.Handler {
+	origins := slices.Clone(g.cfg.Origins)
 	anyOrigin := slices.Contains(origins, "*")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -71,12 +61,12 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			// A preflight: answered here, never routed.
 			h.Set("Access-Control-Allow-Methods", corsAllowMethods)
-			h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+			h.Set("Access-Control-Allow-Headers", g.cfg.AllowHeaders)
 			h.Set("Access-Control-Max-Age", corsMaxAge)
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
+		h.Set("Access-Control-Expose-Headers", g.cfg.ExposeHeaders)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -1,4 +1,4 @@
-package gateway
+package edge
 
 import (
 	"bufio"
@@ -22,7 +22,7 @@ import (
 // send; the gateway then logs the request under it.
 const headerRequestIDIn = "X-Request-Id"
 
-// requestState is what the middleware learns of one request, kept in one
+// State is what the middleware learns of one request, kept in one
 // allocation on the hot path: the request's ID, its caller once
 // authenticated, the status written (for the access log and the metrics),
 // and how much of its body was read. It wraps the ResponseWriter to see the
@@ -30,7 +30,7 @@ const headerRequestIDIn = "X-Request-Id"
 // http.ResponseController reach the connection (flushes, deadlines,
 // hijacking). Its fields are written by the request's handler goroutine
 // only, before anything else reads them.
-type requestState struct {
+type State struct {
 	http.ResponseWriter
 	seq       uint64 // the ID's number, formatted only when logged
 	given     string // the client's X-Request-Id, if it sent one
@@ -50,9 +50,21 @@ type requestState struct {
 	settled, hijacked bool
 }
 
-type requestStateKey struct{}
+type stateKey struct{}
 
-func (st *requestState) WriteHeader(status int) {
+// Principal is the request's caller once authenticated; nil before.
+func (st *State) Principal() *auth.Principal { return st.principal }
+
+// SetPrincipal records the request's caller (the authentication
+// middleware), with no new context or request: the hot path.
+func (st *State) SetPrincipal(p *auth.Principal) { st.principal = p }
+
+// Status is the status written; 0 before anything was.
+func (st *State) Status() int { return st.status }
+
+// WriteHeader implements http.ResponseWriter: it records the status, and
+// settles the body first.
+func (st *State) WriteHeader(status int) {
 	if st.status == 0 {
 		st.status = status
 		st.settle()
@@ -60,7 +72,8 @@ func (st *requestState) WriteHeader(status int) {
 	st.ResponseWriter.WriteHeader(status)
 }
 
-func (st *requestState) Write(b []byte) (int, error) {
+// Write implements http.ResponseWriter.
+func (st *State) Write(b []byte) (int, error) {
 	if st.status == 0 {
 		st.status = http.StatusOK
 		st.settle()
@@ -68,12 +81,13 @@ func (st *requestState) Write(b []byte) (int, error) {
 	return st.ResponseWriter.Write(b)
 }
 
-func (st *requestState) Unwrap() http.ResponseWriter { return st.ResponseWriter }
+// Unwrap lets http.ResponseController reach the connection.
+func (st *State) Unwrap() http.ResponseWriter { return st.ResponseWriter }
 
 // Hijack is for what asserts http.Hijacker rather than use a
 // ResponseController (gorilla/websocket's Upgrader); a ResponseController
 // finds it too, before Unwrap.
-func (st *requestState) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (st *State) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, rw, err := http.NewResponseController(st.ResponseWriter).Hijack()
 	if err == nil {
 		st.hijacked = true
@@ -107,7 +121,7 @@ func (st *requestState) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // HTTP/2 is left alone: its bodies do not hold the connection, and a
 // "Connection: close" there would end every stream of the connection
 // (net/http sends GOAWAY).
-func (st *requestState) settle() {
+func (st *State) settle() {
 	if st.settled {
 		return
 	}
@@ -152,18 +166,18 @@ var requestIDPrefix = func() string {
 
 var requestSeq atomic.Uint64
 
-// trackRequest gives the request its state: its ID, the writer that
+// Track gives the request its state: its ID, the writer that
 // records the status, and, on HTTP/1, the body that records whether it
-// was read whole (see requestState.settle), whose deadline is bodyTimeout
+// was read whole (see State.settle), whose deadline is bodyTimeout
 // after now. The first middleware.
-func trackRequest(bodyTimeout time.Duration) func(http.Handler) http.Handler {
+func Track(bodyTimeout time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			st := &requestState{ResponseWriter: w, seq: requestSeq.Add(1)}
+			st := &State{ResponseWriter: w, seq: requestSeq.Add(1)}
 			if id := r.Header.Get(headerRequestIDIn); validRequestID(id) {
 				st.given = id
 			}
-			r = r.WithContext(context.WithValue(r.Context(), requestStateKey{}, st))
+			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 			if r.ProtoMajor == 1 {
 				// net/http sets ContentLength -1 for a chunked body, 0
 				// for none.
@@ -195,16 +209,16 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// stateOf returns r's state; nil outside trackRequest.
-func stateOf(r *http.Request) *requestState {
-	st, _ := r.Context().Value(requestStateKey{}).(*requestState)
+// StateOf returns r's state; nil outside Track.
+func StateOf(r *http.Request) *State {
+	st, _ := r.Context().Value(stateKey{}).(*State)
 	return st
 }
 
-// requestID returns the ID the log knows r by: the client's X-Request-Id
+// RequestID returns the ID the log knows r by: the client's X-Request-Id
 // when it sent one, else this process's prefix and the request's number.
-func requestID(r *http.Request) string {
-	st := stateOf(r)
+func RequestID(r *http.Request) string {
+	st := StateOf(r)
 	switch {
 	case st == nil:
 		return ""
