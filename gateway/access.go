@@ -140,7 +140,7 @@ func (s *Server) release(p *auth.Principal, method string, answer []byte) error 
 	if !secret {
 		return nil
 	}
-	s.metrics.secretsWithheld.Inc()
+	s.metrics.SecretWithheld()
 	s.logger.Warn("an answer carrying a secret was withheld from a caller without the admin scope",
 		slog.String("method", method), slog.String("field", field), slog.String("caller", p.ID))
 	return fmt.Errorf("%w (%s): %s", errSecretAnswer, field, method)

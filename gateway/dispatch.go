@@ -143,7 +143,11 @@ func (s *Server) upstreamCall(ctx context.Context, p *auth.Principal, calls []br
 	ctx, endSpan := s.traceCall(ctx, calls)
 	start := time.Now()
 	reply, err := s.cfg.Upstream.Call(ctx, calls)
-	s.metrics.observeCall(s.metricMethod(calls), err, time.Since(start))
+	status := 0
+	if err != nil {
+		status = httpStatus(err)
+	}
+	s.metrics.Call(s.metricMethod(calls), status, time.Since(start))
 	endSpan(reply, err)
 	if err != nil {
 		return reply, err

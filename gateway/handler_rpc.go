@@ -12,6 +12,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/metrics"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -145,7 +146,7 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	fingerprint := func() (string, error) { return calls.Fingerprint("/rpc", string(body)), nil }
-	return s.calls.Serve(w, r, s.callOf(r, p, multiMethod, fingerprint), func(ctx context.Context) calls.Answer {
+	return s.calls.Serve(w, r, s.callOf(r, p, metrics.MultiMethod, fingerprint), func(ctx context.Context) calls.Answer {
 		reply, err := s.upstreamCall(ctx, p, batch)
 		if err != nil {
 			return s.errorAnswer(r, err)
@@ -168,15 +169,15 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) error {
 
 // metricMethod names a call for the metrics and traces without letting
 // arbitrary names in: a method the listing does not know shares one label,
-// and so do those past the bound of method labels (see methodLabel).
+// and so do those past the bound of method labels (see metrics.MethodLabel).
 func (s *Server) metricMethod(calls []bridge.MethodCall) string {
 	if len(calls) > 1 {
-		return multiMethod
+		return metrics.MultiMethod
 	}
 	if _, known, ok := s.listing.LookupCached(calls[0].Method); !known || !ok {
-		return otherMethod
+		return metrics.OtherMethod
 	}
-	return s.metrics.methodLabel(calls[0].Method)
+	return s.metrics.MethodLabel(calls[0].Method)
 }
 
 // checkCall checks that p may call method, that the parameters stay within

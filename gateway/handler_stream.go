@@ -111,7 +111,7 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, err
 		return joined{}, err
 	}
 	if js.lastID != "" {
-		s.metrics.resumed.Inc()
+		s.metrics.Resumed()
 	}
 	return js, nil
 }
@@ -150,7 +150,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if js.lastID != "" {
-		s.metrics.resumed.Inc()
+		s.metrics.Resumed()
 	}
 	if s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.release, LastID: js.lastID, Caller: js.p}) {
 		return nil
@@ -181,8 +181,8 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) 
 	if err != nil {
 		return
 	}
-	s.metrics.streams.Inc()
-	defer s.metrics.streams.Dec()
+	s.metrics.Opened()
+	defer s.metrics.Closed()
 	st := streamState{m: js.m, sw: sw, lastID: js.lastID, resumed: js.lastID != ""}
 	defer s.metrics.Delivered(&st.counts)
 	heartbeat := time.NewTimer(s.cfg.Heartbeat)

@@ -83,7 +83,7 @@ func (s *Server) spend(r *http.Request, p *auth.Principal, cost int) error {
 		return err
 	}
 	if !res.Allowed {
-		s.metrics.rateLimited.Inc()
+		s.metrics.RateLimited()
 		return &rateLimitedError{plan: plan.Name, retry: res.RetryAfterSeconds()}
 	}
 	return nil
@@ -115,7 +115,7 @@ func (s *Server) admitAs(w http.ResponseWriter, r *http.Request, key string, pla
 		return err
 	}
 	if res.Local {
-		s.metrics.rateLimitLocal.Inc()
+		s.metrics.RateLimitedLocally()
 	}
 	policy, ok := s.policies[plan.Name]
 	if !ok {
@@ -125,7 +125,7 @@ func (s *Server) admitAs(w http.ResponseWriter, r *http.Request, key string, pla
 	h[headerRateLimitPolicy] = policy
 	h[headerRateLimit] = []string{res.StateHeader(plan)}
 	if !res.Allowed {
-		s.metrics.rateLimited.Inc()
+		s.metrics.RateLimited()
 		h.Set("Retry-After", strconv.Itoa(res.RetryAfterSeconds()))
 		return &rateLimitedError{plan: plan.Name, retry: res.RetryAfterSeconds()}
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
@@ -68,7 +67,7 @@ func TestRateLimits(t *testing.T) {
 	if status != http.StatusTooManyRequests || h.Get("Retry-After") == "" || h.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("beyond the quota: %d %v %s, want a 429 problem with Retry-After", status, h, body)
 	}
-	if v := testutil.ToFloat64(tg.metrics.rateLimited); v != 1 {
+	if v := metric(t, tg, "nuls_gateway_rate_limited_total"); v != 1 {
 		t.Errorf("nuls_gateway_rate_limited_total %v", v)
 	}
 	// Another address has its quota; so has a credential from the first.
@@ -229,7 +228,7 @@ func TestLimitsWithRedisDown(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("six calls took %v with Redis down", d)
 	}
-	if v := testutil.ToFloat64(tg.metrics.rateLimitLocal); v < 6 {
+	if v := metric(t, tg, "nuls_gateway_rate_limit_local_total"); v < 6 {
 		t.Errorf("nuls_gateway_rate_limit_local_total %v, want the 6 local checks", v)
 	}
 }

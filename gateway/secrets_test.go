@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
@@ -322,7 +321,7 @@ func TestLastLineOnTheWayOut(t *testing.T) {
 	if last.Type != "end" && last.Type != "upstream-error" {
 		t.Fatalf("the stream ended with %+v", last)
 	}
-	if got := testutil.ToFloat64(tg.metrics.secretsWithheld); got < 5 {
+	if got := metric(t, tg, "nuls_gateway_secret_answers_withheld_total"); got < 5 {
 		t.Errorf("secret answers withheld: %v, want at least 5", got)
 	}
 	// The admin scope may read secrets.

@@ -22,6 +22,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/metrics"
 	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
@@ -320,7 +321,7 @@ type Server struct {
 	// described keeps the documents describing the methods
 	// (documents.go).
 	described *documents
-	metrics   *metrics
+	metrics   *metrics.Metrics
 	handler   http.Handler
 	router    chi.Router
 
@@ -406,11 +407,15 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 			s.policies[name] = []string{p.PolicyHeader()}
 		}
 	}
-	m, err := newMetrics(cfg.Registry, s)
+	var err error
+	s.metrics, err = metrics.New(cfg.Registry, metrics.Sources{
+		Reconnects: reconnectsOf(cfg.Upstream),
+		Topics:     func() int { return cfg.Hub.Stats().Topics },
+		Ready:      func() bool { return cfg.Upstream.Ready() == nil },
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	s.metrics = m
 	s.guard, err = edge.NewGuard(edge.GuardConfig{MaxBodyBytes: cfg.MaxBodyBytes, BodyTimeout: cfg.BodyTimeout,
 		Origins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, AllowHeaders: corsAllowHeaders, ExposeHeaders: corsExposeHeaders,
 		Refuse: s.writeError})
@@ -418,7 +423,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	s.pump = sse.NewPump(sse.Config{RetryHint: cfg.RetryHint, WriteTimeout: cfg.WriteTimeout, Heartbeat: cfg.Heartbeat,
-		Metrics: m, Rights: s.rights, EndData: endData})
+		Metrics: s.metrics, Rights: s.rights, EndData: endData})
 	s.handler = s.routes()
 	return s, nil
 }
@@ -465,7 +470,7 @@ func (s *Server) routes() http.Handler {
 	// (RFC 9110 9.3.2); streams do not, since a HEAD must not subscribe.
 	getHead(r, "/healthz", s.healthz)
 	getHead(r, "/readyz", s.readyz)
-	r.Handle("/metrics", s.metrics.handler())
+	r.Handle("/metrics", s.metrics.Handler())
 	// Documents: open to all, within the address's anonymous quota
 	// (each is built once per change of the methods: documents.go).
 	r.Group(func(r chi.Router) {
@@ -565,7 +570,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 		route := chi.RouteContext(r.Context()).RoutePattern()
 		if route == "" {
-			route = labelOther
+			route = metrics.Other
 		}
 		status := 0
 		if st := edge.StateOf(r); st != nil {
@@ -575,7 +580,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			status = http.StatusOK
 		}
 		d := time.Since(start)
-		s.metrics.observeRequest(route, r.Method, status, d)
+		s.metrics.Request(route, r.Method, status, d)
 		if s.logger.Enabled(r.Context(), slog.LevelDebug) {
 			s.logRequest(r, status, d)
 		}
@@ -591,4 +596,13 @@ func (s *Server) logRequest(r *http.Request, status int, d time.Duration) {
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("status", status), slog.Duration("duration", d),
 		slog.String("remote_addr", r.RemoteAddr))
+}
+
+// reconnectsOf reads the upstream's count of reconnections, when it keeps
+// one.
+func reconnectsOf(up any) func() int64 {
+	if rc, ok := up.(interface{ Reconnects() int64 }); ok {
+		return rc.Reconnects
+	}
+	return nil
 }

@@ -12,11 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/gateway/metrics"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
@@ -261,7 +260,7 @@ func TestUpstreamRestart(t *testing.T) {
 
 	node2, _ := startStoppableNode(t, addr)
 	waitFor(t, "reconnect", func() bool { return tg.client.Ready() })
-	if v := testutil.ToFloat64(tg.metrics.reconnects); v != 1 {
+	if v := metric(t, tg, "nuls_gateway_upstream_reconnects_total"); v != 1 {
 		t.Errorf("nuls_gateway_upstream_reconnects_total = %v after one restart, want 1", v)
 	}
 	if status, _, body := post(t, tg.url+"/rpc/latestHeight", `{"chainId":2}`); status != http.StatusOK {
@@ -279,9 +278,9 @@ func TestUpstreamRestart(t *testing.T) {
 	}
 	// (Counted once the write is done, which the client may see first.)
 	waitFor(t, "the upstream gap event counted", func() bool {
-		return testutil.ToFloat64(tg.metrics.gaps.WithLabelValues(gapUpstream)) >= 1
+		return metric(t, tg, "nuls_gateway_stream_gap_events_total", "cause", metrics.GapUpstream) >= 1
 	})
-	if v := testutil.ToFloat64(tg.metrics.gaps.WithLabelValues(gapUpstream)); v != 1 {
+	if v := metric(t, tg, "nuls_gateway_stream_gap_events_total", "cause", metrics.GapUpstream); v != 1 {
 		t.Errorf("upstream gap events counted: %v, want 1", v)
 	}
 	for want := int64(1); want <= 3; want++ {
@@ -464,7 +463,7 @@ func TestSlowClientDropped(t *testing.T) {
 		t.Errorf("%d pushes took %v: the stuck client held the others up", pushes, d)
 	}
 	waitFor(t, "the stuck client dropped", func() bool { return int64(tg.Server.slots.count()) == 1 })
-	if v := testutil.ToFloat64(tg.metrics.slowDrops); v != 1 {
+	if v := metric(t, tg, "nuls_gateway_slow_clients_dropped_total"); v != 1 {
 		t.Errorf("nuls_gateway_slow_clients_dropped_total = %v, want 1", v)
 	}
 }
@@ -480,7 +479,7 @@ func TestStreamMetrics(t *testing.T) {
 	tg.node.ProduceBlock()
 	s.next(2 * time.Second)
 	s.next(2 * time.Second)
-	delivered := func() float64 { return testutil.ToFloat64(tg.metrics.delivered) }
+	delivered := func() float64 { return metric(t, tg, "nuls_gateway_stream_events_total") }
 	waitFor(t, "3 events counted", func() bool { return delivered() == 3 })
 
 	// A resumed stream gets the 2 events after first; one resumed from an
@@ -493,13 +492,13 @@ func TestStreamMetrics(t *testing.T) {
 		t.Fatalf("resumed from an unknown id: %+v, want a gap event", ev)
 	}
 	waitFor(t, "6 events counted", func() bool { return delivered() == 6 })
-	if v := testutil.ToFloat64(tg.metrics.resumed); v != 2 {
+	if v := metric(t, tg, "nuls_gateway_streams_resumed_total"); v != 2 {
 		t.Errorf("nuls_gateway_streams_resumed_total = %v, want 2", v)
 	}
-	if v := testutil.ToFloat64(tg.metrics.gaps.WithLabelValues(gapResume)); v != 1 {
+	if v := metric(t, tg, "nuls_gateway_stream_gap_events_total", "cause", metrics.GapResume); v != 1 {
 		t.Errorf("resume gaps %v, want 1", v)
 	}
-	if v := testutil.ToFloat64(tg.metrics.gaps.WithLabelValues(gapUpstream)); v != 0 {
+	if v := metric(t, tg, "nuls_gateway_stream_gap_events_total", "cause", metrics.GapUpstream); v != 0 {
 		t.Errorf("upstream gaps %v, want 0", v)
 	}
 }

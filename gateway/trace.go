@@ -14,6 +14,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/metrics"
 	"github.com/nuls-gateway/nuls-gateway/tracing"
 )
 
@@ -26,7 +27,7 @@ func (s *Server) traceRequests(next http.Handler) http.Handler {
 		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		// Span names are a bounded set, as metric labels (a stranger's
 		// method token is in the attribute, not the name).
-		method := httpMethodLabel(r.Method)
+		method := metrics.HTTPMethodLabel(r.Method)
 		ctx, span := s.cfg.Tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
 				attribute.String("client.address", s.guard.ClientIP(r))))

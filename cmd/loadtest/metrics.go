@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Gateway metrics the sse subcommand reads (gateway/metrics.go and the
+// Gateway metrics the sse subcommand reads (gateway/metrics and the
 // Prometheus Go and process collectors).
 const (
 	metricHeapInuse  = "go_memstats_heap_inuse_bytes"

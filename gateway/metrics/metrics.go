@@ -1,4 +1,4 @@
-package gateway
+package metrics
 
 import (
 	"fmt"
@@ -15,9 +15,9 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 )
 
-// metrics are the gateway's Prometheus metrics, registered on the registry
-// of Config (never the global one).
-type metrics struct {
+// Metrics are the gateway's Prometheus metrics, registered on the registry
+// given to New (never the global one).
+type Metrics struct {
 	reg           *prometheus.Registry
 	requests      *prometheus.CounterVec
 	latency       *prometheus.HistogramVec
@@ -29,8 +29,6 @@ type metrics struct {
 	// being away.
 	rateLimited    prometheus.Counter
 	rateLimitLocal prometheus.Counter
-	// reconnects reads the upstream's own count when it keeps one.
-	reconnects prometheus.CounterFunc
 	// What the streams delivered: every event written, the gap events
 	// among them by cause, the streams opened with Last-Event-ID, and
 	// the clients dropped for being too slow.
@@ -43,47 +41,65 @@ type metrics struct {
 	secretsWithheld prometheus.Counter
 
 	// methodLabels are the NULS method names given a label value of
-	// their own (see methodLabel); methodLabelCount counts them.
+	// their own (see MethodLabel); methodLabelCount counts them.
 	methodLabels     sync.Map // string → struct{}
 	methodLabelCount atomic.Int64
 }
 
-// Every label value of the gateway's metrics comes from a fixed or bounded
-// set, whatever callers send: each value is a time series kept for the
-// process's lifetime, so a label a stranger chooses (an HTTP method token,
-// a method name) would grow /metrics without end.
+// Sources are what the metrics read at each scrape rather than count.
+type Sources struct {
+	// Reconnects is the upstream's count of connections negotiated after
+	// the first of each; nil when it keeps none.
+	Reconnects func() int64
+	// Topics is the number of shared upstream subscriptions.
+	Topics func() int
+	// Ready reports whether the upstream is negotiated.
+	Ready func() bool
+}
+
+// The label values, and their bounds:
 //
-//   - route: the router's patterns ("/rpc/{method}", ...), or "other"
-//     for a request no route matched.
+//   - route: the router's patterns ("/rpc/{method}", ...), or Other for
+//     a request no route matched.
 //   - method (HTTP): GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, or
-//     "other" (httpMethodLabel).
-//   - code: a status net/http knows (about 60), 499, or "other"
-//     (statusLabel).
+//     Other (HTTPMethodLabel).
+//   - code: a status net/http knows (about 60), 499, or Other
+//     (StatusLabel).
 //   - nuls_method: a method the listing knows (the upstream's listing or
 //     the catalog: the operator's modules decide it, not a caller), at
-//     most maxMethodLabels of them; "(other)" or "(multi)" beyond
-//     (Server.metricMethod).
+//     most MaxMethodLabels of them; OtherMethod or MultiMethod beyond
+//     (MethodLabel).
 //   - outcome: "ok" or a status, as code.
 //   - cause: the three gap causes.
 const (
-	labelOther = "other"
-	// maxMethodLabels bounds the NULS method names with a label of their
+	Other = "other"
+	// OtherMethod labels a call of a method past MaxMethodLabels, or of
+	// none the listing knows; MultiMethod a call of several methods.
+	OtherMethod = "(other)"
+	MultiMethod = "(multi)"
+	// MaxMethodLabels bounds the NULS method names with a label of their
 	// own. A listing is the operator's (the NULS 2 catalog has 276
 	// commands, a live node lists about 260), but it is re-read every
 	// minute and an upstream may change it: the bound keeps a listing
 	// that changes, or one of a module gone astray, from growing the
 	// metrics without end.
-	maxMethodLabels = 1024
+	MaxMethodLabels = 1024
+	// OK is the outcome of a call that succeeded.
+	OK = "ok"
 )
 
-// httpMethodLabel is the label of an HTTP method: the methods of RFC 9110
+// statusClientClosed is nginx's 499, which the gateway records for a
+// client gone before its answer.
+const statusClientClosed = 499
+
+// HTTPMethodLabel is the label of an HTTP method: the methods of RFC 9110
 // and PATCH that the gateway could route, others as one.
-func httpMethodLabel(m string) string {
+func HTTPMethodLabel(m string) string {
 	switch m {
 	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
 		return m
 	}
-	return labelOther
+	return Other
 }
 
 // statusLabels are the label values of the statuses net/http knows, and
@@ -97,23 +113,23 @@ var statusLabels = func() (labels [600]string) {
 	return labels
 }()
 
-// statusLabel is the label of an HTTP status.
-func statusLabel(code int) string {
+// StatusLabel is the label of an HTTP status.
+func StatusLabel(code int) string {
 	if code >= 0 && code < len(statusLabels) && statusLabels[code] != "" {
 		return statusLabels[code]
 	}
-	return labelOther
+	return Other
 }
 
-// methodLabel is the label of a NULS method the listing knows: its own
-// name while fewer than maxMethodLabels names have one, else "(other)".
-func (m *metrics) methodLabel(name string) string {
+// MethodLabel is the label of a NULS method the listing knows: its own
+// name while fewer than MaxMethodLabels names have one, else OtherMethod.
+func (m *Metrics) MethodLabel(name string) string {
 	if _, ok := m.methodLabels.Load(name); ok {
 		return name
 	}
-	if m.methodLabelCount.Add(1) > maxMethodLabels {
+	if m.methodLabelCount.Add(1) > MaxMethodLabels {
 		m.methodLabelCount.Add(-1)
-		return otherMethod
+		return OtherMethod
 	}
 	if _, loaded := m.methodLabels.LoadOrStore(name, struct{}{}); loaded {
 		m.methodLabelCount.Add(-1) // another request stored it first
@@ -121,41 +137,40 @@ func (m *metrics) methodLabel(name string) string {
 	return name
 }
 
-// Labels of upstream calls that are not one known method.
-const (
-	otherMethod = "(other)"
-	multiMethod = "(multi)"
-)
-
 // Causes of the gap events a stream writes (label "cause" of
 // nuls_gateway_stream_gap_events_total).
 const (
-	// gapUpstream: the shared log's own gap event (the upstream
+	// GapUpstream: the shared log's own gap event (the upstream
 	// subscription was renewed and pushes were missed).
-	gapUpstream = "upstream"
-	// gapResume: the stream resumed after events no longer retained, or
+	GapUpstream = "upstream"
+	// GapResume: the stream resumed after events no longer retained, or
 	// from an id the topic never issued.
-	gapResume = "resume"
-	// gapSlow: a live stream fell out of the retention; it is dropped.
-	gapSlow = "slow"
+	GapResume = "resume"
+	// GapSlow: a live stream fell out of the retention; it is dropped.
+	GapSlow = "slow"
 )
 
-func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
-	m := &metrics{
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// New registers the metrics on reg. A registry that already holds them
+// (another Server's) is refused: their functions would read the other
+// Server, and this one's counts would go nowhere.
+func New(reg *prometheus.Registry, src Sources) (*Metrics, error) {
+	m := &Metrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nuls_gateway_http_requests_total", Help: "HTTP requests by route, method and status.",
 		}, []string{"route", "method", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "nuls_gateway_http_request_duration_seconds", Help: "HTTP request latency by route (streams: their lifetime).",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+			Buckets: latencyBuckets,
 		}, []string{"route"}),
 		upstreamCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nuls_gateway_upstream_calls_total", Help: "Upstream NULS calls by method and outcome.",
 		}, []string{"nuls_method", "outcome"}),
 		upstreamTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "nuls_gateway_upstream_call_duration_seconds", Help: "Upstream NULS call latency by method.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+			Buckets: latencyBuckets,
 		}, []string{"nuls_method"}),
 		streams: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "nuls_gateway_active_streams", Help: "Open SSE streams.",
@@ -182,24 +197,29 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 			Name: "nuls_gateway_secret_answers_withheld_total", Help: "Upstream answers refused to a caller without the admin scope because they carried a secret field (a password, a private key): each is also logged at WARN.",
 		}),
 	}
-	for _, cause := range []string{gapUpstream, gapResume, gapSlow} {
+	for _, cause := range []string{GapUpstream, GapResume, GapSlow} {
 		m.gaps.WithLabelValues(cause) // exported at 0 from the start
 	}
-	m.reconnects = prometheus.NewCounterFunc(prometheus.CounterOpts{
+	reconnects := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "nuls_gateway_upstream_reconnects_total", Help: "Upstream connections negotiated after the first of each (the Manager's and the modules' in the manager topology).",
 	}, func() float64 {
-		if rc, ok := s.cfg.Upstream.(reconnectCounter); ok {
-			return float64(rc.Reconnects())
+		if src.Reconnects == nil {
+			return 0
 		}
-		return 0
+		return float64(src.Reconnects())
 	})
 	subs := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "nuls_gateway_subscriptions", Help: "Shared upstream subscriptions (hub topics) of this instance.",
-	}, func() float64 { return float64(s.cfg.Hub.Stats().Topics) })
+	}, func() float64 {
+		if src.Topics == nil {
+			return 0
+		}
+		return float64(src.Topics())
+	})
 	ready := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "nuls_gateway_upstream_ready", Help: "1 when the upstream is negotiated.",
 	}, func() float64 {
-		if s.cfg.Upstream.Ready() == nil {
+		if src.Ready != nil && src.Ready() {
 			return 1
 		}
 		return 0
@@ -210,58 +230,67 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 		Name: "nuls_gateway_build_info", Help: "The gateway's build: version, commit and Go version (always 1).",
 		ConstLabels: prometheus.Labels{"version": buildinfo.Version(), "commit": buildinfo.Commit(), "goversion": buildinfo.GoVersion()},
 	}, func() float64 { return 1 })
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.upstreamCalls, m.upstreamTime, m.streams, m.rateLimited, m.rateLimitLocal, m.reconnects, m.delivered, m.gaps, m.resumed, m.slowDrops, m.secretsWithheld, subs, ready, build} {
-		// A collector already there is no metric to share: its
-		// functions read another Server, and this one's counts would go
-		// nowhere. One Server per registry (Config.Registry).
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.upstreamCalls, m.upstreamTime, m.streams, m.rateLimited, m.rateLimitLocal, reconnects, m.delivered, m.gaps, m.resumed, m.slowDrops, m.secretsWithheld, subs, ready, build} {
 		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("gateway: metrics: %w", err)
+			return nil, fmt.Errorf("metrics: %w", err)
 		}
 	}
 	return m, nil
 }
 
-// reconnectCounter is an upstream that counts its reconnections.
-type reconnectCounter interface {
-	Reconnects() int64
-}
-
-func (m *metrics) handler() http.Handler {
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-func (m *metrics) observeRequest(route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, httpMethodLabel(method), statusLabel(status)).Inc()
+// Request counts an HTTP request of route (a router pattern or Other).
+func (m *Metrics) Request(route, method string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, HTTPMethodLabel(method), StatusLabel(status)).Inc()
 	m.latency.WithLabelValues(route).Observe(d.Seconds())
 }
 
-func (m *metrics) observeCall(method string, err error, d time.Duration) {
-	outcome := "ok"
-	if err != nil {
-		outcome = statusLabel(httpStatus(err))
+// Call counts an upstream call of method (a MethodLabel) that ended with
+// status: 0 when it succeeded, else the HTTP status of its error.
+func (m *Metrics) Call(method string, status int, d time.Duration) {
+	outcome := OK
+	if status != 0 {
+		outcome = StatusLabel(status)
 	}
 	m.upstreamCalls.WithLabelValues(method, outcome).Inc()
 	m.upstreamTime.WithLabelValues(method).Observe(d.Seconds())
 }
 
+// RateLimited counts a request refused by a rate limit.
+func (m *Metrics) RateLimited() { m.rateLimited.Inc() }
+
+// RateLimitedLocally counts a rate-limit check decided by this instance
+// alone, Redis being away.
+func (m *Metrics) RateLimitedLocally() { m.rateLimitLocal.Inc() }
+
+// SecretWithheld counts an answer refused because it carried a secret.
+func (m *Metrics) SecretWithheld() { m.secretsWithheld.Inc() }
+
+// Resumed counts a stream opened with a Last-Event-ID.
+func (m *Metrics) Resumed() { m.resumed.Inc() }
+
 // Delivered implements sse.Metrics: it adds a round's deliveries, and
 // zeroes c.
-func (m *metrics) Delivered(c *sse.Counts) {
+func (m *Metrics) Delivered(c *sse.Counts) {
 	if *c == (sse.Counts{}) {
 		return
 	}
 	m.delivered.Add(float64(c.Events))
-	m.gaps.WithLabelValues(gapUpstream).Add(float64(c.LogGaps))
-	m.gaps.WithLabelValues(gapResume).Add(float64(c.ResumeGaps))
-	m.gaps.WithLabelValues(gapSlow).Add(float64(c.SlowGaps))
+	m.gaps.WithLabelValues(GapUpstream).Add(float64(c.LogGaps))
+	m.gaps.WithLabelValues(GapResume).Add(float64(c.ResumeGaps))
+	m.gaps.WithLabelValues(GapSlow).Add(float64(c.SlowGaps))
 	m.slowDrops.Add(float64(c.SlowDrops))
 	*c = sse.Counts{}
 }
 
 // Opened implements sse.Metrics.
-func (m *metrics) Opened() { m.streams.Inc() }
+func (m *Metrics) Opened() { m.streams.Inc() }
 
 // Closed implements sse.Metrics.
-func (m *metrics) Closed() { m.streams.Dec() }
+func (m *Metrics) Closed() { m.streams.Dec() }
 
-var _ sse.Metrics = (*metrics)(nil)
+var _ sse.Metrics = (*Metrics)(nil)
