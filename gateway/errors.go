@@ -13,6 +13,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/state"
@@ -25,10 +26,9 @@ const statusClientClosed = calls.StatusClientClosed
 
 // Gateway-side errors. Each maps to one status in httpStatus.
 var (
-	errUnknownMethod  = errors.New("unknown method")
-	errBadMethodName  = errors.New("invalid method name")
-	errTooManyStreams = errors.New("too many streams")
-	errNotCallable    = errors.New("method not callable through the gateway")
+	errUnknownMethod = errors.New("unknown method")
+	errBadMethodName = errors.New("invalid method name")
+	errNotCallable   = errors.New("method not callable through the gateway")
 )
 
 // badRequestError is a malformed body or parameter.
@@ -72,7 +72,7 @@ func httpStatus(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, edge.ErrCrossSite), errors.Is(err, errSecretAnswer), errors.Is(err, errSecretParam), errors.Is(err, errTicketCalls):
 		return http.StatusForbidden
-	case errors.As(err, &limited), errors.Is(err, errClientStreams), errors.Is(err, errClientTopics), errors.Is(err, errSocketSubscriptions):
+	case errors.As(err, &limited), errors.Is(err, slots.ErrClientStreams), errors.Is(err, slots.ErrClientTopics), errors.Is(err, errSocketSubscriptions):
 		return http.StatusTooManyRequests
 	case errors.As(err, &quota):
 		// The caller's share of the kept answers is its own limit; the
@@ -121,7 +121,7 @@ func httpStatus(err error) int {
 		// The module answered something the gateway cannot read there.
 		return http.StatusBadGateway
 	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrConnectionLost),
-		errors.Is(err, bridge.ErrClosed), errors.Is(err, errTooManyStreams), errors.Is(err, subscriptions.ErrClosed),
+		errors.Is(err, bridge.ErrClosed), errors.Is(err, slots.ErrFull), errors.Is(err, subscriptions.ErrClosed),
 		errors.Is(err, subscriptions.ErrUnavailable), errors.Is(err, calls.ErrStateUnavailable), errors.Is(err, errUpstreamUnavailable), errors.Is(err, compound.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, context.Canceled):

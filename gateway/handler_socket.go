@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
@@ -78,7 +79,7 @@ type rpcSocket struct {
 
 type socketSub struct {
 	m    *subscriptions.Member
-	slot *streamSlot
+	slot *slots.Slot
 	stop chan struct{}
 	once sync.Once
 }
@@ -90,11 +91,11 @@ func (s *Server) jsonRPCSocket(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	// A socket is a long-lived connection: it takes one of the caller's
 	// stream slots, as a stream does, whatever it subscribes to.
-	slot, err := s.slots.acquire(s.clientKey(r, p), socketTopic)
+	slot, err := s.slots.Acquire(s.clientKey(r, p), socketTopic)
 	if err != nil {
 		return err
 	}
-	defer slot.release()
+	defer slot.Release()
 	// The cross-origin guard refused foreign pages already (actsOnGet).
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	conn, err := up.Upgrade(w, r, nil)
@@ -356,13 +357,13 @@ func (sock *rpcSocket) subscribe(q *jsonrpc.Request) (json.RawMessage, *jsonrpc.
 	if err != nil {
 		return nil, s.jsonRPCError(sock.r, method, err), nil
 	}
-	slot, err := s.slots.acquire(s.clientKey(sock.r, sock.p), key.Topic())
+	slot, err := s.slots.Acquire(s.clientKey(sock.r, sock.p), key.Topic())
 	if err != nil {
 		return nil, s.jsonRPCError(sock.r, method, err), nil
 	}
 	m, err := s.cfg.Hub.Join(sock.ctx, key, opts.LastEventID)
 	if err != nil {
-		slot.release()
+		slot.Release()
 		return nil, s.jsonRPCError(sock.r, method, err), nil
 	}
 	sock.mu.Lock()
@@ -381,7 +382,7 @@ var errSocketSubscriptions = errors.New("this socket has as many subscriptions a
 // follow sends a subscription's events until it or the socket ends.
 func (sock *rpcSocket) follow(id string, sub *socketSub, lastID string) {
 	defer sock.wg.Done()
-	defer sub.slot.release()
+	defer sub.slot.Release()
 	defer sub.m.Close()
 	type notification struct {
 		Subscription string          `json:"subscription"`

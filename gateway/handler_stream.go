@@ -17,6 +17,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
@@ -61,10 +62,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.release, LastID: js.lastID, Caller: js.p}) {
+	if s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
 		return nil
 	}
-	defer js.slot.release()
+	defer js.slot.Release()
 	defer js.m.Close()
 	s.serveStream(w, r, js)
 	return nil
@@ -73,7 +74,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 // joined is a stream that has joined its topic: what serving it needs.
 type joined struct {
 	m      *subscriptions.Member
-	slot   *streamSlot
+	slot   *slots.Slot
 	lastID string
 	// p is the caller: the stream ends when its credential no longer
 	// holds (auth.Watcher).
@@ -103,11 +104,11 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, err
 	}
 	w.Header().Set(headerSubscription, mode)
 	js := joined{lastID: lastEventID(r), p: p}
-	if js.slot, err = s.slots.acquire(s.clientKey(r, p), key.Topic()); err != nil {
+	if js.slot, err = s.slots.Acquire(s.clientKey(r, p), key.Topic()); err != nil {
 		return joined{}, err
 	}
 	if js.m, err = s.cfg.Hub.Join(r.Context(), key, js.lastID); err != nil {
-		js.slot.release()
+		js.slot.Release()
 		return joined{}, err
 	}
 	if js.lastID != "" {
@@ -142,20 +143,20 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 	}
 	js := joined{lastID: lastEventID(r), p: p}
 	var err error
-	if js.slot, err = s.slots.acquire(s.clientKey(r, p), upstream.NotificationsTopic); err != nil {
+	if js.slot, err = s.slots.Acquire(s.clientKey(r, p), upstream.NotificationsTopic); err != nil {
 		return err
 	}
 	if js.m, err = s.cfg.Hub.JoinLocal(upstream.NotificationsTopic, js.lastID); err != nil {
-		js.slot.release()
+		js.slot.Release()
 		return err
 	}
 	if js.lastID != "" {
 		s.metrics.Resumed()
 	}
-	if s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.release, LastID: js.lastID, Caller: js.p}) {
+	if s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
 		return nil
 	}
-	defer js.slot.release()
+	defer js.slot.Release()
 	defer js.m.Close()
 	s.serveStream(w, r, js)
 	return nil
@@ -466,3 +467,7 @@ func typedValue(name string, values []string, kind bridge.JSONKind) (json.RawMes
 	}
 	return json.Marshal(v)
 }
+
+// lingers reports whether a topic outlives its last stream: a hub topic
+// fed from upstream, not the notifications' nor a socket's slot.
+func lingers(topic string) bool { return topic != upstream.NotificationsTopic && topic != socketTopic }

@@ -303,7 +303,7 @@ func TestRevokedKeyEndsStreamsAndSockets(t *testing.T) {
 	if s.resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a ticket of a revoked key opened a stream: %d", s.resp.StatusCode)
 	}
-	waitFor(t, "every stream slot freed", func() bool { return tg.slots.count() == 0 })
+	waitFor(t, "every stream slot freed", func() bool { return tg.slots.Count() == 0 })
 }
 
 // wantLostEnd reads a stream's events until its end event, a 401 problem

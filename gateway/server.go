@@ -23,6 +23,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/metrics"
+	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
@@ -326,7 +327,7 @@ type Server struct {
 	router    chi.Router
 
 	// slots bounds the streams, in all and per client.
-	slots *streamSlots
+	slots *slots.Slots
 	// policies are the RateLimit-Policy values of the plans, made once:
 	// every metered answer carries one. Never modified after New.
 	policies map[string][]string
@@ -395,7 +396,8 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		logger:        logger,
 		listing: upstream.NewListing(upstream.ListingConfig{Upstream: cfg.Upstream, Documents: cfg.Documents,
 			Catalog: cfg.Catalog, Policy: cfg.Policy, CallTimeout: cfg.CallTimeout}, logger),
-		slots:       newStreamSlots(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxTopicsPerClient, cfg.Hub.Grace()),
+		slots: slots.New(slots.Config{Max: cfg.MaxStreams, PerClient: cfg.MaxStreamsPerClient, PerClientTopics: cfg.MaxTopicsPerClient,
+			Grace: cfg.Hub.Grace(), Lingers: lingers}),
 		streamsDone: make(chan struct{}),
 		announced:   map[string]bool{},
 	}

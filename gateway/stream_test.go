@@ -447,7 +447,7 @@ func TestSlowClientDropped(t *testing.T) {
 	fmt.Fprintf(stuck, "GET /rpc/big/stream HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
 	good := openSSE(t, tg.url+"/rpc/big/stream", "")
 	good.next(3 * time.Second)
-	waitFor(t, "both streams", func() bool { return tg.Server.slots.count() == 2 })
+	waitFor(t, "both streams", func() bool { return tg.Server.slots.Count() == 2 })
 
 	const pushes = 300 // 19 MB: far more than the stuck connection's buffers
 	start := time.Now()
@@ -462,7 +462,7 @@ func TestSlowClientDropped(t *testing.T) {
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("%d pushes took %v: the stuck client held the others up", pushes, d)
 	}
-	waitFor(t, "the stuck client dropped", func() bool { return int64(tg.Server.slots.count()) == 1 })
+	waitFor(t, "the stuck client dropped", func() bool { return int64(tg.Server.slots.Count()) == 1 })
 	if v := metric(t, tg, "nuls_gateway_slow_clients_dropped_total"); v != 1 {
 		t.Errorf("nuls_gateway_slow_clients_dropped_total = %v, want 1", v)
 	}

@@ -38,7 +38,7 @@ func TestTopicFloodWithClosedStreams(t *testing.T) {
 			s.next(3 * time.Second)
 		}
 		s.close()
-		waitFor(t, "the stream's slot released", func() bool { return tg.slots.count() == 0 })
+		waitFor(t, "the stream's slot released", func() bool { return tg.slots.Count() == 0 })
 		return s.resp.StatusCode
 	}
 	for i := range perClient {
@@ -98,7 +98,7 @@ func TestPolledStreamsPauseWithoutReaders(t *testing.T) {
 		feeds: func(up upstream.Upstream) subscriptions.Source {
 			return feeds(up, 100*time.Millisecond)
 		}})
-	idle := func() bool { return tg.slots.count() == 0 && tg.hub.Stats().Members == 0 }
+	idle := func() bool { return tg.slots.Count() == 0 && tg.hub.Stats().Members == 0 }
 
 	// A period stream.
 	s := openSSE(t, tg.url+"/rpc/counter/stream?period=1", "")
