@@ -68,7 +68,7 @@ func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Compounds.Add(r.Context(), c); err != nil {
 		return err
 	}
-	s.described.compoundsChanged()
+	s.described.CompoundsChanged()
 	s.announceCompound(c)
 	w.Header().Set("Location", "/compound-methods/"+c.Name)
 	writeJSON(w, http.StatusCreated, c)
@@ -115,7 +115,7 @@ func (s *Server) deleteCompound(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return fmt.Errorf("%w: compound method %s", errUnknownMethod, name)
 	}
-	s.described.compoundsChanged()
+	s.described.CompoundsChanged()
 	if s.cfg.Module != nil {
 		s.announceMu.Lock()
 		delete(s.announced, name)

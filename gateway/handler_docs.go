@@ -5,8 +5,7 @@ import (
 
 	httpSwagger "github.com/swaggo/http-swagger/v2"
 
-	"github.com/nuls-gateway/nuls-gateway/compound"
-	"github.com/nuls-gateway/nuls-gateway/openapi"
+	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
 )
 
 // openAPI serves the OpenAPI 3 document: the gateway's routes and one typed
@@ -20,7 +19,7 @@ import (
 //	@Failure	429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router		/openapi.json [get]
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
-	b, err := s.described.get(r.Context(), docOpenAPI)
+	b, err := s.described.Get(r.Context(), documents.OpenAPI)
 	if err != nil {
 		return err
 	}
@@ -50,7 +49,7 @@ func (s *Server) openRPC(w http.ResponseWriter, r *http.Request) error {
 // openRPCDocument is the OpenRPC document as r's client reaches the
 // gateway: its server is POST /jsonrpc at the host r was sent to. The
 // document is built once per change of the methods, with a placeholder
-// where the server's URL goes (documents.go); only the URL is r's.
+// where the server's URL goes (package documents); only the URL is r's.
 func (s *Server) openRPCDocument(r *http.Request) ([]byte, error) {
 	scheme := "http"
 	if r.TLS != nil {
@@ -60,22 +59,11 @@ func (s *Server) openRPCDocument(r *http.Request) ([]byte, error) {
 	if host == "" {
 		host = "localhost"
 	}
-	b, err := s.described.get(r.Context(), docOpenRPC)
+	b, err := s.described.Get(r.Context(), documents.OpenRPC)
 	if err != nil {
 		return nil, err
 	}
-	return withServerURL(b, scheme+"://"+host+"/jsonrpc")
-}
-
-// documentedMethods describes the callable methods, compound ones
-// included, for the OpenAPI and OpenRPC documents: what /methods lists,
-// and whether anonymous callers may call each.
-func (s *Server) documentedMethods(compounds []compound.Definition) []openapi.Method {
-	methods, _ := s.methodDocs(compounds)
-	for i := range methods {
-		methods[i].Anonymous = s.cfg.Auth.AllowsAnonymous(methods[i].Name, methods[i].Scope)
-	}
-	return methods
+	return documents.WithServerURL(b, scheme+"://"+host+"/jsonrpc")
 }
 
 // docsUI is the interactive page (Swagger UI, served from the binary).

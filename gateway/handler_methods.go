@@ -1,25 +1,13 @@
 package gateway
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/compound"
+	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
 	"github.com/nuls-gateway/nuls-gateway/openapi"
-	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
-
-// MethodList is the answer of GET /methods.
-type MethodList struct {
-	// Discovered is set when the upstream listed its methods.
-	Discovered bool `json:"discovered"`
-	// Source is where the list comes from: upstream (its ListAPI), catalog
-	// (the upstream lists nothing: the NULS 2 modules' commands the gateway
-	// knows, and --methods-file's), or none.
-	Source  string           `json:"source"`
-	Methods []openapi.Method `json:"methods"`
-}
 
 // listMethods lists the callable methods.
 //
@@ -28,23 +16,16 @@ type MethodList struct {
 //	@Description	The upstream methods (discovered with ListAPI) in the scopes the gateway exposes, and the compound methods. Each has the scope a credential needs to call it. The module protocol's own commands are never listed, nor callable.
 //	@Tags			methods
 //	@Produce		json
-//	@Success		200	{object}	MethodList
+//	@Success		200	{object}	documents.MethodList
 //	@Failure		429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router			/methods [get]
 func (s *Server) listMethods(w http.ResponseWriter, r *http.Request) error {
-	b, err := s.described.get(r.Context(), docMethods)
+	b, err := s.described.Get(r.Context(), documents.Methods)
 	if err != nil {
 		return err
 	}
 	writeRaw(w, http.StatusOK, b)
 	return nil
-}
-
-// methodList is the answer of GET /methods, as the listing and the compound
-// methods describe them.
-func (s *Server) methodList(compounds []compound.Definition) ([]byte, error) {
-	docs, source := s.methodDocs(compounds)
-	return json.Marshal(MethodList{Discovered: source == upstream.SourceUpstream, Source: source, Methods: docs})
 }
 
 // methodDocs describes the callable methods: the listing's, then the

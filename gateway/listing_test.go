@@ -10,6 +10,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
+	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
 	"github.com/nuls-gateway/nuls-gateway/openapi"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
@@ -24,10 +25,10 @@ func waitReadyz(t *testing.T, url string) {
 }
 
 // methodList reads GET /methods.
-func methodList(t *testing.T, url string) (MethodList, map[string]openapi.Method) {
+func methodList(t *testing.T, url string) (documents.MethodList, map[string]openapi.Method) {
 	t.Helper()
 	status, body := get(t, url+"/methods")
-	var ml MethodList
+	var ml documents.MethodList
 	if status != http.StatusOK || json.Unmarshal([]byte(body), &ml) != nil {
 		t.Fatalf("/methods: %d %s", status, body)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
 	"github.com/nuls-gateway/nuls-gateway/openapi"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
@@ -201,7 +202,7 @@ func TestMethods(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatal(status, body)
 	}
-	var list MethodList
+	var list documents.MethodList
 	if err := json.Unmarshal([]byte(body), &list); err != nil {
 		t.Fatal(err)
 	}

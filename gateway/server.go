@@ -21,10 +21,12 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
+	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/metrics"
 	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
+	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 	"github.com/nuls-gateway/nuls-gateway/state"
@@ -319,9 +321,8 @@ type Server struct {
 	publicService *http.Client
 	logger        *slog.Logger
 	listing       *upstream.Listing
-	// described keeps the documents describing the methods
-	// (documents.go).
-	described *documents
+	// described keeps the documents describing the methods.
+	described *documents.Documents
 	metrics   *metrics.Metrics
 	handler   http.Handler
 	router    chi.Router
@@ -402,7 +403,13 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		announced:   map[string]bool{},
 	}
 	s.rights = auth.NewWatcher(cfg.Auth.Recheck)
-	s.described = &documents{s: s}
+	s.described = documents.New(documents.Source{
+		Version:    buildinfo.Version(),
+		Generation: s.listing.Generation,
+		Compounds:  cfg.Compounds.List,
+		Describe:   s.methodDocs,
+		Anonymous:  cfg.Auth.AllowsAnonymous,
+	})
 	s.policies = make(map[string][]string, len(cfg.Plans))
 	for name, p := range cfg.Plans {
 		if !p.Unlimited() {
@@ -474,7 +481,7 @@ func (s *Server) routes() http.Handler {
 	getHead(r, "/readyz", s.readyz)
 	r.Handle("/metrics", s.metrics.Handler())
 	// Documents: open to all, within the address's anonymous quota
-	// (each is built once per change of the methods: documents.go).
+	// (each is built once per change of the methods: package documents).
 	r.Group(func(r chi.Router) {
 		r.Use(s.meterAddress)
 		getHead(r, "/openapi.json", s.handle(s.openAPI))
