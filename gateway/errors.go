@@ -14,6 +14,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
+	"github.com/nuls-gateway/nuls-gateway/gateway/socket"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/state"
@@ -72,7 +73,7 @@ func httpStatus(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, edge.ErrCrossSite), errors.Is(err, errSecretAnswer), errors.Is(err, errSecretParam), errors.Is(err, errTicketCalls):
 		return http.StatusForbidden
-	case errors.As(err, &limited), errors.Is(err, slots.ErrClientStreams), errors.Is(err, slots.ErrClientTopics), errors.Is(err, errSocketSubscriptions):
+	case errors.As(err, &limited), errors.Is(err, slots.ErrClientStreams), errors.Is(err, slots.ErrClientTopics), errors.Is(err, socket.ErrSubscriptions):
 		return http.StatusTooManyRequests
 	case errors.As(err, &quota):
 		// The caller's share of the kept answers is its own limit; the

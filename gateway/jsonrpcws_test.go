@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/nuls-gateway/nuls-gateway/gateway/socket"
 )
 
 // TestJSONRPCSocket: GET /jsonrpc is a WebSocket of JSON-RPC 2.0 calls and
@@ -90,7 +92,7 @@ func TestJSONRPCSocket(t *testing.T) {
 	}
 }
 
-// TestJSONRPCSocketLimits: a socket holds at most maxSocketSubscriptions
+// TestJSONRPCSocketLimits: a socket holds at most socket.DefaultMaxSubscriptions
 // subscriptions, and a batch no larger than POST's.
 func TestJSONRPCSocketLimits(t *testing.T) {
 	t.Parallel()
@@ -101,13 +103,13 @@ func TestJSONRPCSocketLimits(t *testing.T) {
 	}
 	defer conn.Close()
 	answers := map[string]string{}
-	for i := range maxSocketSubscriptions + 1 {
+	for i := range socket.DefaultMaxSubscriptions + 1 {
 		req := `{"jsonrpc":"2.0","method":"subscribe","params":["latestHeight",{"chainId":2},{"eventCounter":` + strconv.Itoa(i+1) + `}],"id":"s` + strconv.Itoa(i) + `"}`
 		if err := conn.WriteMessage(websocket.TextMessage, []byte(req)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for len(answers) < maxSocketSubscriptions+1 {
+	for len(answers) < socket.DefaultMaxSubscriptions+1 {
 		_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
 		_, msg, err := conn.ReadMessage()
 		if err != nil {
@@ -122,8 +124,8 @@ func TestJSONRPCSocketLimits(t *testing.T) {
 			answers[m.ID] = string(m.Result) + string(m.Error)
 		}
 	}
-	if last := answers["s"+strconv.Itoa(maxSocketSubscriptions)]; !strings.Contains(last, "as many subscriptions as one socket may") {
-		t.Errorf("subscription %d: %s", maxSocketSubscriptions+1, last)
+	if last := answers["s"+strconv.Itoa(socket.DefaultMaxSubscriptions)]; !strings.Contains(last, "as many subscriptions as one socket may") {
+		t.Errorf("subscription %d: %s", socket.DefaultMaxSubscriptions+1, last)
 	}
 	if first := answers["s0"]; first != `"1"` {
 		t.Errorf("first subscription: %s", first)

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/gateway/socket"
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 )
@@ -292,8 +293,8 @@ func TestRevokedKeyEndsStreamsAndSockets(t *testing.T) {
 	}
 	for name, c := range map[string]*wsConn{"key's": sock, "ticket's": ticketSocket} {
 		ce := c.closed(4 * time.Second)
-		if ce.Code != closeUnauthorized || !strings.Contains(ce.Text, "revoked") {
-			t.Errorf("%s socket closed with %d %q, want %d and the reason", name, ce.Code, ce.Text, closeUnauthorized)
+		if ce.Code != socket.CloseUnauthorized || !strings.Contains(ce.Text, "revoked") {
+			t.Errorf("%s socket closed with %d %q, want %d and the reason", name, ce.Code, ce.Text, socket.CloseUnauthorized)
 		}
 	}
 	if d := time.Since(revoked); d > 4*time.Second {
@@ -393,7 +394,7 @@ func TestExpiredCredentialsEndSockets(t *testing.T) {
 	wantLostEnd(t, "ticket's", stream, "expired", 6*time.Second)
 	for name, c := range map[string]*wsConn{"JWT's": jwtSocket, "ticket's": ticketSocket} {
 		ce := c.closed(6 * time.Second)
-		if ce.Code != closeUnauthorized || !strings.Contains(ce.Text, "expired") {
+		if ce.Code != socket.CloseUnauthorized || !strings.Contains(ce.Text, "expired") {
 			t.Errorf("%s socket closed with %d %q", name, ce.Code, ce.Text)
 		}
 	}
