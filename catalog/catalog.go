@@ -75,8 +75,8 @@ type Type struct {
 	Items *Type `json:"items,omitempty"`
 }
 
-// Source says where the data came from.
-type Source struct {
+// Provenance says where the data came from.
+type Provenance struct {
 	Repository string `json:"repository"`
 	Commit     string `json:"commit"`
 	Generator  string `json:"generator"`
@@ -84,8 +84,8 @@ type Source struct {
 
 // File is the JSON form of the catalog.
 type File struct {
-	Source   Source    `json:"source"`
-	Commands []Command `json:"commands"`
+	Source   Provenance `json:"source"`
+	Commands []Command  `json:"commands"`
 }
 
 //go:embed nuls2.json
@@ -94,7 +94,7 @@ var nuls2 []byte
 // Catalog is a set of commands by name; the highest version of a name is
 // the one described.
 type Catalog struct {
-	source Source
+	source Provenance
 	byName map[string]Command
 }
 
@@ -129,7 +129,7 @@ func (c *Catalog) add(cmd Command) {
 }
 
 // Source says where the catalog's data came from.
-func (c *Catalog) Source() Source { return c.source }
+func (c *Catalog) Source() Provenance { return c.source }
 
 // Len returns the number of commands.
 func (c *Catalog) Len() int { return len(c.byName) }
@@ -212,7 +212,7 @@ func ReadMethods(path string) (*Catalog, error) {
 	} else if err := json.Unmarshal(b, &list); err != nil {
 		return nil, fmt.Errorf("catalog: %s: %w", path, err)
 	}
-	c := &Catalog{source: Source{Repository: path}, byName: map[string]Command{}}
+	c := &Catalog{source: Provenance{Repository: path}, byName: map[string]Command{}}
 	for _, mi := range list {
 		if mi.MethodName == "" {
 			return nil, fmt.Errorf("catalog: %s: a method without MethodName", path)

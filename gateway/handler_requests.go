@@ -13,17 +13,17 @@ import (
 // The asynchronous and idempotent calls of POST /rpc are package calls'
 // (a Keeper): what they need of a request is here.
 
-// callOf is what the Keeper needs of a call of method by p.
-func (s *Server) callOf(r *http.Request, p *auth.Principal, method string, fingerprint func() (string, error)) calls.Call {
-	return calls.Call{Method: method, Owner: p.ID, Client: s.clientKey(r, p), Fingerprint: fingerprint}
+// jobOf is what the Keeper needs of a call of method by p.
+func (s *Server) jobOf(r *http.Request, p *auth.Principal, method string, fingerprint func() (string, error)) calls.Job {
+	return calls.Job{Method: method, Owner: p.ID, Client: s.clientKey(r, p), Fingerprint: fingerprint}
 }
 
-// errorAnswer is the problem document of err as a call's answer, logged as
+// errorReply is the problem document of err as a call's answer, logged as
 // writeError does.
-func (s *Server) errorAnswer(r *http.Request, err error) calls.Answer {
+func (s *Server) errorReply(r *http.Request, err error) calls.Reply {
 	rec := calls.NewRecorder()
 	s.writeError(rec, r, err)
-	return rec.Answer()
+	return rec.Reply()
 }
 
 // getRequest answers for an asynchronous call, on any instance.

@@ -85,11 +85,11 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) error {
 		}
 		return calls.Fingerprint("/rpc/"+method, canonical), nil
 	}
-	return s.calls.Serve(w, r, s.callOf(r, p, method, fingerprint), func(ctx context.Context) calls.Answer {
+	return s.calls.Serve(w, r, s.jobOf(r, p, method, fingerprint), func(ctx context.Context) calls.Reply {
 		result, reply, err := s.run(ctx, p, t, params)
 		switch {
 		case err != nil:
-			return s.errorAnswer(r, err)
+			return s.errorReply(r, err)
 		case reply == nil:
 			return calls.OK(nil, result)
 		}
@@ -146,10 +146,10 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	fingerprint := func() (string, error) { return calls.Fingerprint("/rpc", string(body)), nil }
-	return s.calls.Serve(w, r, s.callOf(r, p, metrics.MultiMethod, fingerprint), func(ctx context.Context) calls.Answer {
+	return s.calls.Serve(w, r, s.jobOf(r, p, metrics.MultiMethod, fingerprint), func(ctx context.Context) calls.Reply {
 		reply, err := s.upstreamCall(ctx, p, batch)
 		if err != nil {
-			return s.errorAnswer(r, err)
+			return s.errorReply(r, err)
 		}
 		var b bytes.Buffer
 		b.WriteByte('{')

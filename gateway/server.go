@@ -322,7 +322,7 @@ type Server struct {
 	logger        *slog.Logger
 	listing       *upstream.Listing
 	// described keeps the documents describing the methods.
-	described *documents.Documents
+	described *documents.Cache
 	metrics   *metrics.Metrics
 	handler   http.Handler
 	router    chi.Router
@@ -403,7 +403,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		announced:   map[string]bool{},
 	}
 	s.rights = auth.NewWatcher(cfg.Auth.Recheck)
-	s.described = documents.New(documents.Source{
+	s.described = documents.New(documents.Input{
 		Version:    buildinfo.Version(),
 		Generation: s.listing.Generation,
 		Compounds:  cfg.Compounds.List,

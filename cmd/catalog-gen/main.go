@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("no @CmdAnnotation found under %s", *src)
 	}
 	out := catalog.File{
-		Source:   catalog.Source{Repository: "github.com/nuls-io/nuls-v2", Commit: *commit, Generator: "cmd/catalog-gen"},
+		Source:   catalog.Provenance{Repository: "github.com/nuls-io/nuls-v2", Commit: *commit, Generator: "cmd/catalog-gen"},
 		Commands: cmds,
 	}
 	b, err := json.MarshalIndent(out, "", "  ")

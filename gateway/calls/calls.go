@@ -55,8 +55,8 @@ type Config struct {
 	MaxAnswerBytes int64
 }
 
-// Call is what Serve needs of a request besides its HTTP side.
-type Call struct {
+// Job is what Serve needs of a request besides its HTTP side.
+type Job struct {
 	// Method names the call in its record ("(multi)" for several).
 	Method string
 	// Owner is the caller's credential ID; "" for anonymous callers.
@@ -121,15 +121,15 @@ var ErrKeyFreed = errors.New("the first request with this Idempotency-Key got no
 // kept answers leave no room for (see keepAnswer).
 var ErrAnswerNotKept = errors.New("the call ran, but its answer was not kept")
 
-// Answer is an HTTP Answer that can be stored and replayed.
-type Answer struct {
+// Reply is an HTTP response that can be stored and replayed.
+type Reply struct {
 	Status int
 	Header map[string]string
 	Body   []byte
 }
 
 // Write writes the answer.
-func (a Answer) Write(w http.ResponseWriter) {
+func (a Reply) Write(w http.ResponseWriter) {
 	h := w.Header()
 	// One backing array for every value: a call's answer is on the hot
 	// path, and Header.Set would allocate a slice per header.
@@ -144,12 +144,12 @@ func (a Answer) Write(w http.ResponseWriter) {
 
 // OK is a 200 with a JSON body and the reply's headers; it takes header
 // over.
-func OK(header map[string]string, body []byte) Answer {
+func OK(header map[string]string, body []byte) Reply {
 	if header == nil {
 		header = make(map[string]string, 1)
 	}
 	header["Content-Type"] = "application/json"
-	return Answer{Status: http.StatusOK, Header: header, Body: body}
+	return Reply{Status: http.StatusOK, Header: header, Body: body}
 }
 
 // Serve answers a call: at once, or asynchronously when the client
@@ -165,7 +165,7 @@ func OK(header map[string]string, body []byte) Answer {
 // c.Fingerprint identifies the request for its Idempotency-Key; it is
 // computed only for requests that carry one. A failure Serve returns has
 // written nothing: the caller answers it (a problem document).
-func (k *Keeper) Serve(w http.ResponseWriter, r *http.Request, c Call, run func(context.Context) Answer) error {
+func (k *Keeper) Serve(w http.ResponseWriter, r *http.Request, c Job, run func(context.Context) Reply) error {
 	method := c.Method
 	async := preferAsync(r)
 	key := r.Header.Get(HeaderIdempotencyKey)
@@ -191,7 +191,7 @@ func (k *Keeper) Serve(w http.ResponseWriter, r *http.Request, c Call, run func(
 	if recorded {
 		if err := k.cfg.Calls.Begin(k.stateContext(r.Context(), keep), rec, k.cfg.CallTimeout+time.Second); err != nil {
 			if keep > 0 {
-				k.finish(r.Context(), rec, Answer{}, 0) // its room
+				k.finish(r.Context(), rec, Reply{}, 0) // its room
 				return fmt.Errorf("%w: %v", ErrStateUnavailable, err)
 			}
 			// A plain call does not need the record: it goes on
@@ -206,7 +206,7 @@ func (k *Keeper) Serve(w http.ResponseWriter, r *http.Request, c Call, run func(
 	if key != "" {
 		fp, err := c.Fingerprint()
 		if err != nil {
-			k.finish(r.Context(), rec, Answer{}, 0)
+			k.finish(r.Context(), rec, Reply{}, 0)
 			return err
 		}
 		// A retry on this instance waits for the call here (replay).
@@ -215,8 +215,8 @@ func (k *Keeper) Serve(w http.ResponseWriter, r *http.Request, c Call, run func(
 		boundID, boundFP, claimed, err := k.cfg.Calls.Claim(r.Context(), scoped, fp, rec.ID, k.cfg.IdempotencyTTL)
 		if err != nil || !claimed {
 			// This call will not run: forget its record.
-			k.finish(r.Context(), rec, Answer{}, 0)
-			k.inflight.end(local, Answer{}, false)
+			k.finish(r.Context(), rec, Reply{}, 0)
+			k.inflight.end(local, Reply{}, false)
 		}
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrStateUnavailable, err)
@@ -276,7 +276,7 @@ func stateError(w http.ResponseWriter, err error) error {
 // Idempotency-Key: not a 503 (upstream or shared state unavailable), a 504
 // (upstream timeout), a 502, nor a client gone (499). The IETF
 // Idempotency-Key draft stores only answers a retry would not change.
-func final(a Answer) bool {
+func final(a Reply) bool {
 	switch a.Status {
 	case http.StatusServiceUnavailable, http.StatusGatewayTimeout, http.StatusBadGateway, StatusClientClosed, http.StatusTooManyRequests:
 		return false
@@ -344,7 +344,7 @@ func (k *Keeper) stateContext(ctx context.Context, keep time.Duration) context.C
 // its room, when keep is 0). It returns the answer kept, which is another
 // one when a's size is beyond the bounds (see keepAnswer), and whether it
 // was kept.
-func (k *Keeper) finish(ctx context.Context, rec state.CallRecord, a Answer, keep time.Duration) (Answer, bool) {
+func (k *Keeper) finish(ctx context.Context, rec state.CallRecord, a Reply, keep time.Duration) (Reply, bool) {
 	if !k.stateLocal {
 		// The answer is stored even if the client went away meanwhile.
 		ctx = k.stateContext(context.WithoutCancel(ctx), keep)
@@ -374,7 +374,7 @@ func (k *Keeper) finish(ctx context.Context, rec state.CallRecord, a Answer, kee
 // more than its bounds, whatever the answers: the caller of a synchronous
 // call has the answer itself; a retry of its Idempotency-Key is told the
 // call ran and gets no second run.
-func (k *Keeper) keepAnswer(ctx context.Context, rec state.CallRecord, a Answer, keep time.Duration) (Answer, error) {
+func (k *Keeper) keepAnswer(ctx context.Context, rec state.CallRecord, a Reply, keep time.Duration) (Reply, error) {
 	rec.Status, rec.Header, rec.Body = a.Status, a.Header, a.Body
 	size := state.AnswerSize(rec)
 	why := ""
@@ -404,7 +404,7 @@ func (k *Keeper) keepAnswer(ctx context.Context, rec state.CallRecord, a Answer,
 // notKeptAnswer is what is kept of a call's answer that the bounds leave
 // no room for: a 507 problem document saying why, with the reply's NULS
 // headers. It is smaller than state.AnswerOverhead.
-func notKeptAnswer(rec state.CallRecord, why string) Answer {
+func notKeptAnswer(rec state.CallRecord, why string) Reply {
 	// An RFC 9457 problem document, as the gateway's.
 	status := http.StatusInsufficientStorage
 	b, _ := json.Marshal(struct {
@@ -420,12 +420,12 @@ func notKeptAnswer(rec state.CallRecord, why string) Answer {
 			h[k] = v
 		}
 	}
-	return Answer{Status: status, Header: h, Body: b}
+	return Reply{Status: status, Header: h, Body: b}
 }
 
 // goAsync runs an asynchronous call on its own, owned by Run: shutdown waits
 // for it to answer or time out.
-func (k *Keeper) goAsync(r *http.Request, rec state.CallRecord, keep time.Duration, key string, local *localCall, run func(context.Context) Answer) {
+func (k *Keeper) goAsync(r *http.Request, rec state.CallRecord, keep time.Duration, key string, local *localCall, run func(context.Context) Reply) {
 	k.async.Add(1)
 	ctx := context.WithoutCancel(r.Context())
 	go func() {
@@ -489,7 +489,7 @@ func (k *Keeper) replay(w http.ResponseWriter, r *http.Request, id string, misma
 		return fmt.Errorf("%w: %v", ErrStateUnavailable, err)
 	case ok && rec.Done:
 		w.Header().Set(HeaderReplayed, "true")
-		Answer{Status: rec.Status, Header: rec.Header, Body: rec.Body}.Write(w)
+		Reply{Status: rec.Status, Header: rec.Header, Body: rec.Body}.Write(w)
 		return nil
 	case !ok:
 		// The first call's record is gone: its instance died before
@@ -517,7 +517,7 @@ type inflight struct {
 type localCall struct {
 	id   string
 	done chan struct{}
-	a    Answer
+	a    Reply
 	kept bool
 }
 
@@ -542,7 +542,7 @@ func (in *inflight) get(id string) *localCall {
 
 // end ends lc with its answer, once its answer is stored (or known not
 // to be): a retry that misses it here finds the answer in the store.
-func (in *inflight) end(lc *localCall, a Answer, kept bool) {
+func (in *inflight) end(lc *localCall, a Reply, kept bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.calls[lc.id] != lc {
@@ -577,7 +577,7 @@ func (k *Keeper) Answer(w http.ResponseWriter, r *http.Request, id, owner string
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusAccepted, RequestStatus{ID: id, Status: "pending", Method: rec.Method, Location: "/requests/" + id})
 	default:
-		Answer{Status: rec.Status, Header: rec.Header, Body: rec.Body}.Write(w)
+		Reply{Status: rec.Status, Header: rec.Header, Body: rec.Body}.Write(w)
 	}
 	return nil
 }
@@ -657,9 +657,9 @@ func (a *Recorder) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// Answer is what was written: StatusClientClosed when nothing was (the
+// Reply is what was written: StatusClientClosed when nothing was (the
 // error writer writes nothing for a client gone).
-func (a *Recorder) Answer() Answer {
+func (a *Recorder) Reply() Reply {
 	h := map[string]string{}
 	for k, v := range a.h {
 		h[k] = strings.Join(v, ", ")
@@ -668,7 +668,7 @@ func (a *Recorder) Answer() Answer {
 	if status == 0 {
 		status = StatusClientClosed
 	}
-	return Answer{Status: status, Header: h, Body: a.body}
+	return Reply{Status: status, Header: h, Body: a.body}
 }
 
 // ReplyHeaders are the headers of an upstream reply, as an answer keeps

@@ -7,7 +7,7 @@
 // methods, and anyone may ask for them. So each is built once per change of
 // what it describes, and its bytes are served until then:
 //
-//   - the listing: its generation (Source.Generation) moves when the
+//   - the listing: its generation (Input.Generation) moves when the
 //     upstream's methods, or the catalog standing in for them, change;
 //   - the compound methods: this instance's own changes are seen at once
 //     (CompoundsChanged); another instance's within a second, when the
@@ -20,9 +20,9 @@
 //
 // # Concurrency
 //
-// Documents is safe for concurrent use. One mutex guards the documents
+// Cache is safe for concurrent use. One mutex guards the documents
 // built and the compound methods last read; it is held while a document is
 // built, so that concurrent requests wait for that one build rather than
-// each make their own. The Source's functions are called with it held:
-// they must not call back into Documents.
+// each make their own. The Input's functions are called with it held:
+// they must not call back into the Cache.
 package documents

@@ -37,8 +37,8 @@ type MethodList struct {
 	Methods []openapi.Method `json:"methods"`
 } //	@name	gateway.MethodList
 
-// Source is what the documents describe.
-type Source struct {
+// Input is what the documents describe.
+type Input struct {
 	// Version is the gateway's, in the documents' info.
 	Version string
 	// Generation moves on at each change of the methods listed.
@@ -68,9 +68,9 @@ type state struct {
 	compounds [sha256.Size]byte
 }
 
-// Documents keeps the built documents.
-type Documents struct {
-	src Source
+// Cache keeps the built documents.
+type Cache struct {
+	src Input
 	// compoundGen moves on at each change of the compound methods made on
 	// this instance.
 	compoundGen atomic.Uint64
@@ -94,12 +94,12 @@ type built struct {
 }
 
 // New returns the documents of src, built at their first Get.
-func New(src Source) *Documents { return &Documents{src: src} }
+func New(src Input) *Cache { return &Cache{src: src} }
 
 // Get returns the document of kind, built anew only when what it describes
 // changed. The OpenRPC document's server URL is a placeholder: see
 // WithServerURL.
-func (d *Documents) Get(ctx context.Context, kind Kind) ([]byte, error) {
+func (d *Cache) Get(ctx context.Context, kind Kind) ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	// The generation is read before the listing is: a change while the
@@ -134,7 +134,7 @@ func (d *Documents) Get(ctx context.Context, kind Kind) ([]byte, error) {
 
 // build makes a document from the listing and d.compounds. d.mu must be
 // held.
-func (d *Documents) build(kind Kind) ([]byte, error) {
+func (d *Cache) build(kind Kind) ([]byte, error) {
 	methods, source := d.src.Describe(d.compounds)
 	if kind == Methods {
 		return json.Marshal(MethodList{Discovered: source == upstream.SourceUpstream, Source: source, Methods: methods})
@@ -150,10 +150,10 @@ func (d *Documents) build(kind Kind) ([]byte, error) {
 
 // CompoundsChanged tells the documents that this instance changed the
 // compound methods.
-func (d *Documents) CompoundsChanged() { d.compoundGen.Add(1) }
+func (d *Cache) CompoundsChanged() { d.compoundGen.Add(1) }
 
 // Builds counts the documents built.
-func (d *Documents) Builds() int64 { return d.builds.Load() }
+func (d *Cache) Builds() int64 { return d.builds.Load() }
 
 var errNoPlaceholder = errors.New("documents: the OpenRPC document has no server URL placeholder")
 

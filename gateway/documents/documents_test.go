@@ -23,8 +23,8 @@ type fakeSource struct {
 	down      atomic.Bool
 }
 
-func (f *fakeSource) source() Source {
-	return Source{
+func (f *fakeSource) source() Input {
+	return Input{
 		Version:    "test",
 		Generation: f.gen.Load,
 		Compounds: func(context.Context) ([]compound.Definition, error) {
@@ -47,7 +47,7 @@ func (f *fakeSource) source() Source {
 	}
 }
 
-func methodNames(t *testing.T, d *Documents) []string {
+func methodNames(t *testing.T, d *Cache) []string {
 	t.Helper()
 	b, err := d.Get(t.Context(), Methods)
 	if err != nil {

@@ -273,7 +273,7 @@ func (m *Metrics) SecretWithheld() { m.secretsWithheld.Inc() }
 // Resumed counts a stream opened with a Last-Event-ID.
 func (m *Metrics) Resumed() { m.resumed.Inc() }
 
-// Delivered implements sse.Metrics: it adds a round's deliveries, and
+// Delivered implements sse.Observer: it adds a round's deliveries, and
 // zeroes c.
 func (m *Metrics) Delivered(c *sse.Counts) {
 	if *c == (sse.Counts{}) {
@@ -287,10 +287,10 @@ func (m *Metrics) Delivered(c *sse.Counts) {
 	*c = sse.Counts{}
 }
 
-// Opened implements sse.Metrics.
+// Opened implements sse.Observer.
 func (m *Metrics) Opened() { m.streams.Inc() }
 
-// Closed implements sse.Metrics.
+// Closed implements sse.Observer.
 func (m *Metrics) Closed() { m.streams.Dec() }
 
-var _ sse.Metrics = (*Metrics)(nil)
+var _ sse.Observer = (*Metrics)(nil)

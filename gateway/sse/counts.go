@@ -3,7 +3,7 @@ package sse
 import "github.com/nuls-gateway/nuls-gateway/subscriptions"
 
 // Counts are what streams delivered, added to the metrics once per round
-// (Metrics.Delivered) rather than per event.
+// (Observer.Delivered) rather than per event.
 type Counts struct {
 	// Events are the events written, gap events included.
 	Events int

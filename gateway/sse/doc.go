@@ -11,7 +11,7 @@
 // each write under a deadline: a client that cannot take its events is
 // dropped rather than waited for. A small goroutine per connection only
 // waits for the client to go away. What the Pump needs of the gateway is
-// explicit: its Config, a Metrics, a Rights watcher, and the EndData hook
+// explicit: its Config, an Observer, a Rights watcher, and the EndData hook
 // that renders why a stream ended.
 //
 // # Concurrency

@@ -43,7 +43,7 @@ type Config struct {
 	Heartbeat time.Duration
 	// Metrics counts the streams and what they delivered. Default:
 	// nothing counted.
-	Metrics Metrics
+	Metrics Observer
 	// Rights watches the callers' credentials while their streams are
 	// open. Nil: nobody's.
 	Rights Rights
@@ -54,9 +54,9 @@ type Config struct {
 	EndData func(err error, path string) []byte
 }
 
-// Metrics is what a Pump counts. Implementations are safe for concurrent
+// Observer is what a Pump counts. Implementations are safe for concurrent
 // use.
-type Metrics interface {
+type Observer interface {
 	// Opened and Closed count the streams open.
 	Opened()
 	Closed()
@@ -70,17 +70,17 @@ type Rights interface {
 	Watch(caller *auth.Principal, lose func(error)) (stop func())
 }
 
-// NopMetrics counts nothing.
-type NopMetrics struct{}
+// NopObserver counts nothing.
+type NopObserver struct{}
 
 // Opened counts nothing.
-func (NopMetrics) Opened() {}
+func (NopObserver) Opened() {}
 
 // Closed counts nothing.
-func (NopMetrics) Closed() {}
+func (NopObserver) Closed() {}
 
-// Delivered zeroes c, as Metrics must, and counts nothing.
-func (NopMetrics) Delivered(c *Counts) { *c = Counts{} }
+// Delivered zeroes c, as an Observer must, and counts nothing.
+func (NopObserver) Delivered(c *Counts) { *c = Counts{} }
 
 // Stream is a stream that joined its topic, which a Pump may serve.
 type Stream struct {
@@ -115,7 +115,7 @@ type Pump struct {
 // NewPump returns a Pump.
 func NewPump(cfg Config) *Pump {
 	if cfg.Metrics == nil {
-		cfg.Metrics = NopMetrics{}
+		cfg.Metrics = NopObserver{}
 	}
 	if cfg.EndData == nil {
 		cfg.EndData = func(err error, _ string) []byte {
