@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 )
 
 // keyPrefix starts every API key, so that a key is told from a JWT at a
@@ -78,7 +80,7 @@ func (r KeyRecord) Validate() error {
 		return fmt.Errorf("auth: key %s has no scopes", r.ID)
 	}
 	for _, s := range r.Scopes {
-		if !ValidScope(s) {
+		if !bridge.ValidScope(s) {
 			return fmt.Errorf("auth: key %s: unknown scope %q", r.ID, s)
 		}
 	}

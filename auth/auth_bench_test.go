@@ -14,6 +14,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 )
 
@@ -22,7 +23,7 @@ import (
 func BenchmarkAuthenticate(b *testing.B) {
 	dir := b.TempDir()
 	file, _ := OpenKeyFile(filepath.Join(dir, "keys.json"), true, nil)
-	fileKey, rec, _ := NewKey(KeyRecord{Scopes: []string{ScopePublic}})
+	fileKey, rec, _ := NewKey(KeyRecord{Scopes: []string{bridge.ScopePublic}})
 	if err := file.Add(b.Context(), rec); err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	esTok.Header["kid"] = "ec"
 	es, _ := esTok.SignedString(ecKey)
 	a, err := New(Config{Keys: []KeyStore{file}, JWT: &JWTConfig{Secret: secret, JWKS: jwksFile},
-		Anonymous: AnonymousPolicy{Scopes: []string{ScopePublic}}}, nil)
+		Anonymous: AnonymousPolicy{Scopes: []string{bridge.ScopePublic}}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	if os.Getenv(redistest.Env) != "" {
 		rdb, prefix := redistest.Client(b)
 		rk := NewRedisKeys(rdb, prefix)
-		redisKey, rrec, _ := NewKey(KeyRecord{Scopes: []string{ScopePublic}})
+		redisKey, rrec, _ := NewKey(KeyRecord{Scopes: []string{bridge.ScopePublic}})
 		_ = rk.Add(b.Context(), rrec)
 		ra, _ := New(Config{Keys: []KeyStore{rk}}, nil)
 		cases = append(cases, struct {

@@ -28,6 +28,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 )
 
@@ -67,7 +68,7 @@ func TestAPIKeysInAFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, rec, err := NewKey(KeyRecord{Name: "explorer", Scopes: []string{ScopePublic, ScopeAdmin}, Methods: []string{"latestHeight"}, Plan: "bulk"})
+	key, rec, err := NewKey(KeyRecord{Name: "explorer", Scopes: []string{bridge.ScopePublic, bridge.ScopeAdmin}, Methods: []string{"latestHeight"}, Plan: "bulk"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestKeyFileReloadedByRun(t *testing.T) {
 	}
 	runAuth(t, a)
 	other, _ := OpenKeyFile(path, false, nil)
-	key, rec, _ := NewKey(KeyRecord{Scopes: []string{ScopePublic}})
+	key, rec, _ := NewKey(KeyRecord{Scopes: []string{bridge.ScopePublic}})
 	if err := other.Add(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestKeyFileReloadedByRun(t *testing.T) {
 func TestExpiredKey(t *testing.T) {
 	t.Parallel()
 	past := time.Now().Add(-time.Minute)
-	key, rec, _ := NewKey(KeyRecord{Scopes: []string{ScopePublic}, Expires: &past})
+	key, rec, _ := NewKey(KeyRecord{Scopes: []string{bridge.ScopePublic}, Expires: &past})
 	f, _ := OpenKeyFile(filepath.Join(t.TempDir(), "k.json"), true, nil)
 	if err := f.Add(t.Context(), rec); err != nil {
 		t.Fatal(err)
@@ -184,7 +185,7 @@ func TestAPIKeysInRedis(t *testing.T) {
 	t.Parallel()
 	rdb, prefix := redistest.Client(t)
 	store := NewRedisKeys(rdb, prefix)
-	key, rec, _ := NewKey(KeyRecord{Name: "wallet", Scopes: []string{ScopePublic}})
+	key, rec, _ := NewKey(KeyRecord{Name: "wallet", Scopes: []string{bridge.ScopePublic}})
 	if err := store.Add(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -221,9 +222,9 @@ func TestAPIKeysInRedis(t *testing.T) {
 
 func TestHeaderCredentials(t *testing.T) {
 	t.Parallel()
-	a, _ := New(Config{Anonymous: AnonymousPolicy{Scopes: []string{ScopePublic}, Plan: "anon"}}, nil)
+	a, _ := New(Config{Anonymous: AnonymousPolicy{Scopes: []string{bridge.ScopePublic}, Plan: "anon"}}, nil)
 	p, err := a.Authenticate(request())
-	if err != nil || !p.Anonymous() || p.Plan != "anon" || !p.HasScope(ScopePublic) || p.HasScope(ScopeAdmin) {
+	if err != nil || !p.Anonymous() || p.Plan != "anon" || !p.HasScope(bridge.ScopePublic) || p.HasScope(bridge.ScopeAdmin) {
 		t.Fatalf("anonymous: %+v %v", p, err)
 	}
 	for name, r := range map[string]*http.Request{
@@ -593,7 +594,7 @@ func TestSharedTicketSecret(t *testing.T) {
 	t.Parallel()
 	rdb, prefix := redistest.Client(t)
 	keys := NewRedisKeys(rdb, prefix)
-	_, rec, err := NewKey(KeyRecord{Scopes: []string{ScopePublic}})
+	_, rec, err := NewKey(KeyRecord{Scopes: []string{bridge.ScopePublic}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -645,7 +646,7 @@ func TestVerifiedTokensCache(t *testing.T) {
 
 func TestKeyID(t *testing.T) {
 	t.Parallel()
-	key, rec, _ := NewKey(KeyRecord{Scopes: []string{ScopePublic}})
+	key, rec, _ := NewKey(KeyRecord{Scopes: []string{bridge.ScopePublic}})
 	if id, ok := keyID(key); !ok || id != rec.ID {
 		t.Fatalf("keyID(%q) = %q, %v", key, id, ok)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 )
 
 // HeaderAPIKey is the header an API key can come in, besides Authorization.
@@ -62,7 +64,7 @@ func New(cfg Config, logger *slog.Logger) (*Authenticator, error) {
 		a.jwt = v
 	}
 	for _, s := range cfg.Anonymous.Scopes {
-		if !ValidScope(s) {
+		if !bridge.ValidScope(s) {
 			return nil, errors.New("auth: unknown anonymous scope " + s)
 		}
 	}
@@ -83,7 +85,7 @@ func New(cfg Config, logger *slog.Logger) (*Authenticator, error) {
 // Open returns an Authenticator that lets every caller in anonymously with
 // the public scope: the gateway's embedded default.
 func Open() *Authenticator {
-	a, err := New(Config{Anonymous: AnonymousPolicy{Scopes: []string{ScopePublic}}}, nil)
+	a, err := New(Config{Anonymous: AnonymousPolicy{Scopes: []string{bridge.ScopePublic}}}, nil)
 	if err != nil {
 		panic(err) // a constant configuration
 	}

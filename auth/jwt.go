@@ -16,6 +16,8 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 )
 
 // Defaults of JWTConfig.
@@ -362,12 +364,12 @@ func (v *jwtVerifier) check(ctx context.Context, token string) (*Principal, erro
 		p.Expires = exp.Time
 	}
 	for _, s := range claimStrings(claims[v.cfg.ScopesClaim]) {
-		if ValidScope(s) && !slices.Contains(p.Scopes, s) {
+		if bridge.ValidScope(s) && !slices.Contains(p.Scopes, s) {
 			p.Scopes = append(p.Scopes, s)
 		}
 	}
 	if len(p.Scopes) == 0 {
-		p.Scopes = []string{ScopePublic}
+		p.Scopes = []string{bridge.ScopePublic}
 	}
 	if m, ok := claims[v.cfg.MethodsClaim]; ok {
 		p.Methods = claimStrings(m)

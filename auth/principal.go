@@ -5,16 +5,8 @@ import (
 	"time"
 )
 
-// Scopes of NULS methods (the MethodScope of a listing) and of the
-// gateway's own administration.
-const (
-	ScopePublic  = "public"
-	ScopeAdmin   = "admin"
-	ScopePrivate = "private"
-)
-
-// ValidScope reports whether s is one of the three scopes.
-func ValidScope(s string) bool { return s == ScopePublic || s == ScopeAdmin || s == ScopePrivate }
+// The scopes of credentials are those of NULS methods (bridge.ScopePublic,
+// ...); the admin scope is also the gateway's own administration.
 
 // Kinds of Principal.
 const (

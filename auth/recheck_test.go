@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 )
 
@@ -50,11 +51,11 @@ func TestRecheck(t *testing.T) {
 		}
 		return p
 	}
-	revoked, _ := addTestKey(t, keys, KeyRecord{Scopes: []string{ScopePublic}})
-	kept, _ := addTestKey(t, keys, KeyRecord{Scopes: []string{ScopePublic}})
+	revoked, _ := addTestKey(t, keys, KeyRecord{Scopes: []string{bridge.ScopePublic}})
+	kept, _ := addTestKey(t, keys, KeyRecord{Scopes: []string{bridge.ScopePublic}})
 	soon := time.Now().Add(time.Hour)
-	expiring, _ := addTestKey(t, keys, KeyRecord{Scopes: []string{ScopePublic}, Expires: &soon})
-	admin, adminRec := addTestKey(t, keys, KeyRecord{Scopes: []string{ScopePublic, ScopeAdmin}, Methods: []string{"a", "b"}})
+	expiring, _ := addTestKey(t, keys, KeyRecord{Scopes: []string{bridge.ScopePublic}, Expires: &soon})
+	admin, adminRec := addTestKey(t, keys, KeyRecord{Scopes: []string{bridge.ScopePublic, bridge.ScopeAdmin}, Methods: []string{"a", "b"}})
 	ps := []*Principal{
 		authenticate(revoked), authenticate(kept), authenticate(expiring), authenticate(admin),
 		authenticate(sign(t, jwt.SigningMethodHS256, testSecret, "", claims(nil))),
@@ -91,7 +92,7 @@ func TestRecheck(t *testing.T) {
 	}
 	// A grant added since does not matter.
 	adminRec.Methods = nil
-	adminRec.Scopes = []string{ScopePublic, ScopeAdmin, ScopePrivate}
+	adminRec.Scopes = []string{bridge.ScopePublic, bridge.ScopeAdmin, bridge.ScopePrivate}
 	if _, err := keys.Revoke(t.Context(), adminRec.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestTicketOfARevokedKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, rec := addTestKey(t, keys, KeyRecord{Scopes: []string{ScopePublic}})
+	key, rec := addTestKey(t, keys, KeyRecord{Scopes: []string{bridge.ScopePublic}})
 	p, err := a.Authenticate(request(HeaderAPIKey, key))
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +148,7 @@ func TestTicketOfARevokedKey(t *testing.T) {
 func TestTicketIsNoCredentialForCalls(t *testing.T) {
 	t.Parallel()
 	a, err := New(Config{JWT: &JWTConfig{Secret: testSecret}, Tickets: TicketConfig{Secret: testSecret},
-		Anonymous: AnonymousPolicy{Scopes: []string{ScopePublic}}}, nil)
+		Anonymous: AnonymousPolicy{Scopes: []string{bridge.ScopePublic}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func TestRecheckRedisKeys(t *testing.T) {
 	var ps []*Principal
 	var recs []KeyRecord
 	for range 3 {
-		_, rec := addTestKey(t, other, KeyRecord{Scopes: []string{ScopePublic}})
+		_, rec := addTestKey(t, other, KeyRecord{Scopes: []string{bridge.ScopePublic}})
 		ps, recs = append(ps, rec.principal()), append(recs, rec)
 	}
 	for i, err := range a.Recheck(t.Context(), ps, time.Now()) {

@@ -19,12 +19,19 @@ import (
 // modules only, admin ones for external administrators.
 type Scope string
 
-// The method scopes of the protocol.
+// The method scopes of the protocol: the project's one set. They are
+// untyped, so that they serve as a Scope and as the plain strings of
+// listings, credentials and policies alike.
 const (
-	ScopePublic  Scope = "public"
-	ScopePrivate Scope = "private"
-	ScopeAdmin   Scope = "admin"
+	ScopePublic  = "public"
+	ScopePrivate = "private"
+	ScopeAdmin   = "admin"
 )
+
+// ValidScope reports whether s is one of the three scopes.
+func ValidScope[S ~string](s S) bool {
+	return s == ScopePublic || s == ScopeAdmin || s == ScopePrivate
+}
 
 // HandlerFunc answers one method call. It returns the result, which is
 // marshalled to JSON (a json.RawMessage is sent as is), or an error: an

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -219,9 +218,9 @@ func ReadMethods(path string) (*Catalog, error) {
 		}
 		scope := strings.ToLower(mi.MethodScope)
 		if scope == "" {
-			scope = "public" // the RegisterAPI default of the Java modules
+			scope = bridge.ScopePublic // the RegisterAPI default of the Java modules
 		}
-		if !slices.Contains([]string{"public", "admin", "private"}, scope) {
+		if !bridge.ValidScope(scope) {
 			return nil, fmt.Errorf("catalog: %s: method %s: scope %q", path, mi.MethodName, mi.MethodScope)
 		}
 		// API: a custom module's methods are exposed as it declares them;

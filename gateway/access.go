@@ -96,7 +96,7 @@ func (e *accessError) Error() string {
 // compoundScope is the scope a compound method needs: the strictest of its
 // children's; "" when a child is not callable.
 func (s *Server) compoundScope(c compound.Definition) string {
-	scope := auth.ScopePublic
+	scope := bridge.ScopePublic
 	for _, child := range c.Methods {
 		info, known, ok := s.listing.LookupCached(child.Method)
 		scope = policy.Stricter(scope, s.listing.Decide(child.Method, info, known && ok).Scope)
@@ -114,7 +114,7 @@ var errSecretParam = errors.New("a parameter carries a secret (a password, a pri
 // it does not (a name only the upstream knows, opened by --unlisted-scope,
 // whose objects hide a password).
 func (s *Server) checkSecretParams(p *auth.Principal, method string, d policy.Decision, params []byte) error {
-	if d.OpenSecrets || p.HasScope(auth.ScopeAdmin) {
+	if d.OpenSecrets || p.HasScope(bridge.ScopeAdmin) {
 		return nil
 	}
 	if field, secret := policy.SecretField(params); secret {
@@ -133,7 +133,7 @@ var errSecretAnswer = policy.ErrSecretAnswer
 // upstream answers what its method was not known to answer, the answer
 // is refused and the operator told.
 func (s *Server) release(p *auth.Principal, method string, answer []byte) error {
-	if p.HasScope(auth.ScopeAdmin) {
+	if p.HasScope(bridge.ScopeAdmin) {
 		return nil
 	}
 	field, secret := policy.SecretField(answer)

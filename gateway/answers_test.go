@@ -119,7 +119,7 @@ func TestStoredAnswersBounded(t *testing.T) {
 	t.Parallel()
 	am := newAnswersModule(t)
 	ta := newTestAuth(t, auth.Config{})
-	one, other := ta.addKey(t, auth.KeyRecord{Scopes: []string{auth.ScopePublic}}), ta.addKey(t, auth.KeyRecord{Scopes: []string{auth.ScopePublic}})
+	one, other := ta.addKey(t, auth.KeyRecord{Scopes: []string{bridge.ScopePublic}}), ta.addKey(t, auth.KeyRecord{Scopes: []string{bridge.ScopePublic}})
 	bounds := state.AnswerBounds{PerClient: 3, PerClientBytes: 3 * state.AnswerOverhead, Total: 5, TotalBytes: 1 << 20}
 	tg := startGateway(t, gatewayOptions{nodeURL: am.url, cfg: Config{UnlistedScope: "public", Auth: ta, StoredAnswers: bounds, MaxStoredAnswerBytes: 8 << 10, ResultTTL: 2 * time.Second}})
 	async := func(key, body string) (int, http.Header) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 )
 
@@ -43,7 +44,7 @@ func principalOf(r *http.Request) *auth.Principal {
 // compound methods other modules call): the module network is trusted as
 // the Manager trusts it, within the scopes the gateway exposes.
 var modulePrincipal = &auth.Principal{ID: "module", Kind: "module",
-	Scopes: []string{auth.ScopePublic, auth.ScopeAdmin, auth.ScopePrivate}}
+	Scopes: []string{bridge.ScopePublic, bridge.ScopeAdmin, bridge.ScopePrivate}}
 
 // authenticate admits the callers of plain routes: a header credential, or
 // the anonymous policy.
@@ -87,8 +88,8 @@ func (s *Server) authenticateWith(check func(*http.Request) (*auth.Principal, er
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r)
-		if !p.HasScope(auth.ScopeAdmin) {
-			s.writeError(w, r, &accessError{method: r.Method + " " + r.URL.Path, scope: auth.ScopeAdmin, anonymous: p.Anonymous()})
+		if !p.HasScope(bridge.ScopeAdmin) {
+			s.writeError(w, r, &accessError{method: r.Method + " " + r.URL.Path, scope: bridge.ScopeAdmin, anonymous: p.Anonymous()})
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 )
@@ -67,8 +66,8 @@ func (s *Server) callEach(w http.ResponseWriter, r *http.Request) error {
 	if err := s.admit(w, r, p, s.weight(method)); err != nil {
 		return err
 	}
-	if !p.HasScope(auth.ScopeAdmin) {
-		return &accessError{method: method + " on every module", scope: auth.ScopeAdmin, anonymous: p.Anonymous()}
+	if !p.HasScope(bridge.ScopeAdmin) {
+		return &accessError{method: method + " on every module", scope: bridge.ScopeAdmin, anonymous: p.Anonymous()}
 	}
 	if err := s.check(r.Context(), p, target{name: method}, params); err != nil {
 		return err

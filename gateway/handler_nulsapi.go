@@ -132,7 +132,7 @@ func (s *Server) nulsAPICall(ctx context.Context, r *http.Request, p *auth.Princ
 			// public-service's methods are public reads (and a client's
 			// signed cross-chain transfer), under the caller's own
 			// rules: its method allow-list, --anonymous-methods.
-			if err := s.grant(p, q.Method, auth.ScopePublic); err != nil {
+			if err := s.grant(p, q.Method, bridge.ScopePublic); err != nil {
 				return nil, err
 			}
 			return s.forwardPublicService(ctx, p, q.Method, q.Params, budget)
@@ -199,14 +199,14 @@ func (c nulsAPICaller) Call(ctx context.Context, command string, params map[stri
 // allow-list of the answer (nulsapi.Method.Filtered), a command whose whole
 // answer its caller may not read.
 var filteringPrincipal = &auth.Principal{ID: "nuls-api profile", Kind: "gateway",
-	Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}}
+	Scopes: []string{bridge.ScopePublic, bridge.ScopeAdmin}}
 
 // readFiltered calls command for a profile method that passes on only an
 // allow-list of its answer: p needs the public scope and, if it has a
 // method allow-list, the command in it; the command is read by the
 // gateway, in whatever scope the policy puts it, provided it is callable.
 func (s *Server) readFiltered(ctx context.Context, p *auth.Principal, command string, params json.RawMessage) (json.RawMessage, error) {
-	if err := s.grant(p, command, auth.ScopePublic); err != nil {
+	if err := s.grant(p, command, bridge.ScopePublic); err != nil {
 		return nil, err
 	}
 	m, known, d, err := s.access(ctx, filteringPrincipal, command)

@@ -146,8 +146,8 @@ func (s *Server) writeNulstar(w http.ResponseWriter, resp *bridge.Response) {
 func publicOnly(p *auth.Principal) *auth.Principal {
 	q := *p
 	q.Scopes = nil
-	if slices.Contains(p.Scopes, auth.ScopePublic) {
-		q.Scopes = []string{auth.ScopePublic}
+	if slices.Contains(p.Scopes, bridge.ScopePublic) {
+		q.Scopes = []string{bridge.ScopePublic}
 	}
 	return &q
 }

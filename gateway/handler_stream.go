@@ -135,8 +135,8 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, err
 //	@Router			/notifications [get]
 func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
-	if !p.HasScope(auth.ScopeAdmin) {
-		return &accessError{method: "the notifications", scope: auth.ScopeAdmin, anonymous: p.Anonymous()}
+	if !p.HasScope(bridge.ScopeAdmin) {
+		return &accessError{method: "the notifications", scope: bridge.ScopeAdmin, anonymous: p.Anonymous()}
 	}
 	if err := s.admit(w, r, p, 1); err != nil {
 		return err

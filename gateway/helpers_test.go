@@ -203,11 +203,11 @@ func newTestAuth(t testing.TB, cfg auth.Config) *testAuth {
 		t.Fatal(err)
 	}
 	ta := &testAuth{keys: keys}
-	ta.admin = ta.addKey(t, auth.KeyRecord{Name: "admin", Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}})
-	ta.public = ta.addKey(t, auth.KeyRecord{Name: "public", Scopes: []string{auth.ScopePublic}})
+	ta.admin = ta.addKey(t, auth.KeyRecord{Name: "admin", Scopes: []string{bridge.ScopePublic, bridge.ScopeAdmin}})
+	ta.public = ta.addKey(t, auth.KeyRecord{Name: "public", Scopes: []string{bridge.ScopePublic}})
 	cfg.Keys = append(cfg.Keys, keys)
 	if cfg.Anonymous.Scopes == nil {
-		cfg.Anonymous.Scopes = []string{auth.ScopePublic}
+		cfg.Anonymous.Scopes = []string{bridge.ScopePublic}
 	}
 	if ta.Authenticator, err = auth.New(cfg, testLogger(t)); err != nil {
 		t.Fatal(err)

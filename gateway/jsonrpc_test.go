@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 )
 
@@ -38,7 +39,7 @@ func jsonRPCPost(t *testing.T, url, body string, header map[string]string) (int,
 // specification and of the gateway, with the NULS failure in error.data.
 func TestJSONRPC(t *testing.T) {
 	t.Parallel()
-	ta := newTestAuth(t, auth.Config{Anonymous: auth.AnonymousPolicy{Scopes: []string{auth.ScopePublic}, Methods: []string{"latestHeight", "getBalance"}}})
+	ta := newTestAuth(t, auth.Config{Anonymous: auth.AnonymousPolicy{Scopes: []string{bridge.ScopePublic}, Methods: []string{"latestHeight", "getBalance"}}})
 	tg := startGateway(t, gatewayOptions{cfg: Config{Auth: ta}})
 	acct := tg.node.GenesisAccounts()[0]
 	one := func(body string) rpcAnswer {

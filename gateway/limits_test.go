@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
@@ -88,7 +89,7 @@ func TestRateLimits(t *testing.T) {
 	}
 
 	// Weights: getBalance costs 2, a batch the sum, a stream its weight.
-	key := bearer(ta.addKey(t, auth.KeyRecord{Scopes: []string{auth.ScopePublic}}))
+	key := bearer(ta.addKey(t, auth.KeyRecord{Scopes: []string{bridge.ScopePublic}}))
 	acct := tg.node.GenesisAccounts()[0].Address
 	balance := `{"chainId":2,"assetChainId":2,"assetId":1,"address":"` + acct + `"}`
 	for i := range 3 { // 6 units
@@ -106,7 +107,7 @@ func TestRateLimits(t *testing.T) {
 		t.Fatalf("the 11th unit: %d %v, want 429 under the default plan", status, h)
 	}
 	// A key's own plan.
-	free := bearer(ta.addKey(t, auth.KeyRecord{Scopes: []string{auth.ScopePublic}, Plan: "free"}))
+	free := bearer(ta.addKey(t, auth.KeyRecord{Scopes: []string{bridge.ScopePublic}, Plan: "free"}))
 	if status, _, _ := postWith(t, tg.url+"/rpc/getBalance", balance, free); status != http.StatusOK {
 		t.Fatalf("free plan: %d", status)
 	}
@@ -165,18 +166,18 @@ func TestLimitsAcrossInstances(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
 	node := startNode(t, devnode.Config{})
 	keys := auth.NewRedisKeys(rdb, prefix)
-	key, rec, _ := auth.NewKey(auth.KeyRecord{Scopes: []string{auth.ScopePublic}})
+	key, rec, _ := auth.NewKey(auth.KeyRecord{Scopes: []string{bridge.ScopePublic}})
 	if err := keys.Add(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
-	streamer, rec2, _ := auth.NewKey(auth.KeyRecord{Scopes: []string{auth.ScopePublic}})
+	streamer, rec2, _ := auth.NewKey(auth.KeyRecord{Scopes: []string{bridge.ScopePublic}})
 	if err := keys.Add(t.Context(), rec2); err != nil {
 		t.Fatal(err)
 	}
 	var urls []string
 	for range 3 {
 		a, err := auth.New(auth.Config{Keys: []auth.KeyStore{auth.NewRedisKeys(rdb, prefix)},
-			Anonymous: auth.AnonymousPolicy{Scopes: []string{auth.ScopePublic}},
+			Anonymous: auth.AnonymousPolicy{Scopes: []string{bridge.ScopePublic}},
 			Tickets:   auth.TicketConfig{SharedSecret: auth.RedisTicketSecret(rdb, prefix)}}, testLogger(t))
 		if err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
@@ -49,7 +50,7 @@ func TestCatalogWhenUpstreamListsNothing(t *testing.T) {
 	node := startNode(t, devnode.Config{})
 	ta := newTestAuth(t, auth.Config{})
 	tg := startGateway(t, gatewayOptions{nodeURL: node.ModuleURLs()["account"], noWait: true,
-		cfg: Config{Catalog: catalog.NULS2(), Auth: ta, Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}}})
+		cfg: Config{Catalog: catalog.NULS2(), Auth: ta, Scopes: []string{bridge.ScopePublic, bridge.ScopeAdmin}}})
 	waitReadyz(t, tg.url)
 
 	ml, byName := methodList(t, tg.url)
@@ -59,10 +60,10 @@ func TestCatalogWhenUpstreamListsNothing(t *testing.T) {
 	// The account module's reads answer the wallet's encrypted keys:
 	// admin, whatever the Java annotation says.
 	acct, ok := byName["ac_getAccountByAddress"]
-	if !ok || acct.Scope != auth.ScopeAdmin || acct.Module != "account" || len(acct.Parameters) != 2 || !acct.Parameters[0].Required {
+	if !ok || acct.Scope != bridge.ScopeAdmin || acct.Module != "account" || len(acct.Parameters) != 2 || !acct.Parameters[0].Required {
 		t.Fatalf("ac_getAccountByAddress %+v", acct)
 	}
-	if tr := byName["ac_transfer"]; tr.Scope != auth.ScopeAdmin {
+	if tr := byName["ac_transfer"]; tr.Scope != bridge.ScopeAdmin {
 		t.Errorf("ac_transfer (inputs with passwords) scope %q, want admin", tr.Scope)
 	}
 	for _, internal := range []string{"newBlockHeight", "commitTx", "rollbackTx"} {

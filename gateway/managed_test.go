@@ -29,7 +29,7 @@ func TestManagedTopology(t *testing.T) {
 	// key reaches it.
 	ta := newTestAuth(t, auth.Config{})
 	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), manager: true,
-		cfg: Config{Auth: ta, Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}}})
+		cfg: Config{Auth: ta, Scopes: []string{bridge.ScopePublic, bridge.ScopeAdmin}}})
 	admin := bearer(ta.admin)
 	managed := tg.up.(*upstream.Managed)
 	waitFor(t, "module connections", func() bool { return managed.Ready() == nil })

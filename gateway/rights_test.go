@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/socket"
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
@@ -263,7 +264,7 @@ func TestRevokedKeyEndsStreamsAndSockets(t *testing.T) {
 	t.Parallel()
 	ta := newTestAuth(t, auth.Config{})
 	tg := startGateway(t, gatewayOptions{cfg: Config{Auth: ta}})
-	key := ta.addKey(t, auth.KeyRecord{Scopes: []string{auth.ScopePublic}})
+	key := ta.addKey(t, auth.KeyRecord{Scopes: []string{bridge.ScopePublic}})
 	id := strings.Split(key, "_")[1]
 	streamPath := "/rpc/latestHeight/stream?chainId=2"
 	tk := issueTicket(t, tg.url, key)
@@ -381,7 +382,7 @@ func TestExpiredCredentialsEndSockets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := ta.addKey(t, auth.KeyRecord{Scopes: []string{auth.ScopePublic}, Expires: &exp})
+	key := ta.addKey(t, auth.KeyRecord{Scopes: []string{bridge.ScopePublic}, Expires: &exp})
 	tk := issueTicket(t, tg.url, key)
 	jwtSocket := dialSocket(t, tg.url, "/jsonrpc", bearer(token))
 	ticketSocket := dialSocket(t, tg.url, "/jsonrpc?ticket="+tk, nil)
@@ -410,12 +411,12 @@ func TestRevocationInRedisEndsStreams(t *testing.T) {
 	t.Parallel()
 	rdb, prefix := redistest.Client(t)
 	keys := auth.NewRedisKeys(rdb, prefix)
-	a, err := auth.New(auth.Config{Keys: []auth.KeyStore{keys}, Anonymous: auth.AnonymousPolicy{Scopes: []string{auth.ScopePublic}}}, testLogger(t))
+	a, err := auth.New(auth.Config{Keys: []auth.KeyStore{keys}, Anonymous: auth.AnonymousPolicy{Scopes: []string{bridge.ScopePublic}}}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	tg := startGateway(t, gatewayOptions{cfg: Config{Auth: a}})
-	key, rec, err := auth.NewKey(auth.KeyRecord{Scopes: []string{auth.ScopePublic}})
+	key, rec, err := auth.NewKey(auth.KeyRecord{Scopes: []string{bridge.ScopePublic}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -121,8 +121,8 @@ func TestNoListingOpensASecret(t *testing.T) {
 	ta := newTestAuth(t, auth.Config{})
 	// The operator exposes every scope and opens the names the catalog
 	// lacks: still, a listing cannot loosen a scope.
-	tg := startGateway(t, gatewayOptions{nodeURL: ln.url, cfg: Config{Auth: ta, UnlistedScope: auth.ScopePublic,
-		Scopes: []string{auth.ScopePublic, auth.ScopeAdmin, auth.ScopePrivate}}})
+	tg := startGateway(t, gatewayOptions{nodeURL: ln.url, cfg: Config{Auth: ta, UnlistedScope: bridge.ScopePublic,
+		Scopes: []string{bridge.ScopePublic, bridge.ScopeAdmin, bridge.ScopePrivate}}})
 	params := `{"chainId":1,"password":"x","address":"NULSd6Hg","priKey":"00","height":1,"blockHeader":"00","nodeId":"n","messageBody":"00"}`
 	for _, m := range keyAndPasswordCommands {
 		for _, who := range []map[string]string{nil, bearer(ta.public)} {
@@ -179,7 +179,7 @@ func TestNoListingOpensASecret(t *testing.T) {
 	}
 	_, byName := methodList(t, tg.url)
 	for _, m := range keyAndPasswordCommands {
-		if d, ok := byName[m]; ok && d.Scope == auth.ScopePublic {
+		if d, ok := byName[m]; ok && d.Scope == bridge.ScopePublic {
 			t.Errorf("/methods lists %s as public", m)
 		}
 	}
@@ -198,7 +198,7 @@ func TestSecretAnswersNeedTheAdminScope(t *testing.T) {
 	node := startNode(t, devnode.Config{Mode: devnode.ModeJava}) // lists nothing: the catalog describes it
 	ta := newTestAuth(t, auth.Config{})
 	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), noWait: true,
-		cfg: Config{Catalog: catalog.NULS2(), Auth: ta, Scopes: []string{auth.ScopePublic, auth.ScopeAdmin}, UnlistedScope: auth.ScopePublic}})
+		cfg: Config{Catalog: catalog.NULS2(), Auth: ta, Scopes: []string{bridge.ScopePublic, bridge.ScopeAdmin}, UnlistedScope: bridge.ScopePublic}})
 	waitReadyz(t, tg.url)
 	// The names the catalog lacks are open, but a domain or another case
 	// does not make a command one of them: a credential is asked for (401),
@@ -228,7 +228,7 @@ func TestSecretAnswersNeedTheAdminScope(t *testing.T) {
 	// The method list says so.
 	_, byName := methodList(t, tg.url)
 	for m := range reads {
-		if byName[m].Scope != auth.ScopeAdmin {
+		if byName[m].Scope != bridge.ScopeAdmin {
 			t.Errorf("/methods: %s is %q, want admin", m, byName[m].Scope)
 		}
 	}
@@ -407,8 +407,8 @@ func TestForwardedMethodsArePaid(t *testing.T) {
 	}))
 	t.Cleanup(ps.Close)
 
-	ta := newTestAuth(t, auth.Config{Anonymous: auth.AnonymousPolicy{Scopes: []string{auth.ScopePublic}, Methods: []string{"latestHeight", "getChainInfo"}}})
-	narrow := ta.addKey(t, auth.KeyRecord{Name: "narrow", Scopes: []string{auth.ScopePublic}, Methods: []string{"getChainInfo"}})
+	ta := newTestAuth(t, auth.Config{Anonymous: auth.AnonymousPolicy{Scopes: []string{bridge.ScopePublic}, Methods: []string{"latestHeight", "getChainInfo"}}})
+	narrow := ta.addKey(t, auth.KeyRecord{Name: "narrow", Scopes: []string{bridge.ScopePublic}, Methods: []string{"getChainInfo"}})
 	cfg := limitedConfig(ta, ratelimit.NewLocal())
 	cfg.PublicServiceURL = ps.URL
 	cfg.MaxBatchAnswerBytes = 4 << 20
@@ -447,7 +447,7 @@ func TestForwardedMethodsArePaid(t *testing.T) {
 
 	// A batch's answers are bounded together: 4 MiB here, and each answer
 	// is 1 MiB.
-	admin := ta.addKey(t, auth.KeyRecord{Name: "big", Scopes: []string{auth.ScopePublic}, Plan: "unlimited"})
+	admin := ta.addKey(t, auth.KeyRecord{Name: "big", Scopes: []string{bridge.ScopePublic}, Plan: "unlimited"})
 	cfg.Plans = map[string]ratelimit.Plan{"anonymous": testPlans["anonymous"], "default": testPlans["default"], "unlimited": {Name: "unlimited"}}
 	tgBig := startGateway(t, gatewayOptions{cfg: cfg})
 	batch = batch[:0]

@@ -122,7 +122,7 @@ func TestKernelCommandsFailClosed(t *testing.T) {
 	// reads are callable, but still not the kernel commands, nor the
 	// catalog's private commands.
 	ta := newTestAuth(t, auth.Config{})
-	open := startGateway(t, gatewayOptions{nodeURL: moduleURL, noWait: true, cfg: Config{UnlistedScope: auth.ScopePublic, Auth: ta}})
+	open := startGateway(t, gatewayOptions{nodeURL: moduleURL, noWait: true, cfg: Config{UnlistedScope: bridge.ScopePublic, Auth: ta}})
 	waitFor(t, "connected", open.client.Ready)
 	if status, _, body := post(t, open.url+"/rpc/latestHeight", `{"chainId":2}`); status != http.StatusOK {
 		t.Fatalf("a public read: %d %s", status, body)
@@ -212,7 +212,7 @@ func TestTopicFlood(t *testing.T) {
 	ta := newTestAuth(t, auth.Config{})
 	tg2 := startGateway(t, gatewayOptions{nodeURL: tg.node.URL(), cfg: Config{Auth: ta, MaxTopicsPerClient: perClient},
 		hub: subscriptions.Config{MaxTopics: topics}})
-	other := bearer(ta.addKey(t, auth.KeyRecord{Scopes: []string{auth.ScopePublic}}))
+	other := bearer(ta.addKey(t, auth.KeyRecord{Scopes: []string{bridge.ScopePublic}}))
 	for i := range topics {
 		h := bearer(ta.public)
 		if i >= perClient {
@@ -444,7 +444,7 @@ func TestCallerData(t *testing.T) {
 	t.Parallel()
 	ta := newTestAuth(t, auth.Config{})
 	tg := startGateway(t, gatewayOptions{cfg: Config{Auth: ta}})
-	alice, mallory := bearer(ta.public), bearer(ta.addKey(t, auth.KeyRecord{Scopes: []string{auth.ScopePublic}}))
+	alice, mallory := bearer(ta.public), bearer(ta.addKey(t, auth.KeyRecord{Scopes: []string{bridge.ScopePublic}}))
 	with := func(h map[string]string, kv ...string) map[string]string {
 		out := map[string]string{}
 		for k, v := range h {

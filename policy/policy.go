@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 )
@@ -61,7 +60,7 @@ func New(cfg Config) (*Policy, error) {
 	if cfg.Exposure == nil {
 		cfg.Exposure = ReviewedExposure()
 	}
-	if cfg.UnlistedScope != "" && !auth.ValidScope(cfg.UnlistedScope) {
+	if cfg.UnlistedScope != "" && !bridge.ValidScope(cfg.UnlistedScope) {
 		return nil, fmt.Errorf("policy: unknown unlisted scope %q", cfg.UnlistedScope)
 	}
 	p := &Policy{cfg: cfg, public: cfg.Exposure.publicSet(), streams: map[string]bool{}, dev: map[string]bool{}}
@@ -83,10 +82,10 @@ func New(cfg Config) (*Policy, error) {
 		}
 	}
 	for name, scope := range cfg.Overrides {
-		if !auth.ValidScope(scope) {
+		if !bridge.ValidScope(scope) {
 			return nil, fmt.Errorf("policy: %s: unknown scope %q", name, scope)
 		}
-		if scope == auth.ScopeAdmin || scope == auth.ScopePrivate {
+		if scope == bridge.ScopeAdmin || scope == bridge.ScopePrivate {
 			continue
 		}
 		if cmd, ok := p.command(name); ok && len(p.secrets(name, cmd, nil)) > 0 && !p.dev[name] {
@@ -143,7 +142,7 @@ func (d Decision) CheckParams(params json.RawMessage) error { return checkBounds
 
 // rank orders scopes by how strict they are: private (modules only) is the
 // strictest.
-var rank = map[string]int{auth.ScopePublic: 1, auth.ScopeAdmin: 2, auth.ScopePrivate: 3}
+var rank = map[string]int{bridge.ScopePublic: 1, bridge.ScopeAdmin: 2, bridge.ScopePrivate: 3}
 
 // Stricter returns the stricter of two scopes; "" (not callable) is the
 // strictest of all.
@@ -168,7 +167,7 @@ func (p *Policy) Decide(name string, listed *bridge.MethodInfo) Decision {
 		if !p.cfg.AllowKernelCommands {
 			return Decision{Kernel: true, Why: name + " is a kernel command; the operator has not allowed them"}
 		}
-		return Decision{Scope: auth.ScopeAdmin, Kernel: true, Why: name + " is a kernel command"}
+		return Decision{Scope: bridge.ScopeAdmin, Kernel: true, Why: name + " is a kernel command"}
 	}
 	if canon, ok := p.folded[BareName(name)]; ok {
 		name = canon
@@ -187,9 +186,9 @@ func (p *Policy) Decide(name string, listed *bridge.MethodInfo) Decision {
 		d.Poll = cmd.MinPeriod > 0 || cmd.MinEvent > 0
 		d.Events = cmd.MinEvent > 0
 	case known:
-		d.Scope, d.Why = auth.ScopePrivate, name+" is not among the commands the gateway opens to the public"
+		d.Scope, d.Why = bridge.ScopePrivate, name+" is not among the commands the gateway opens to the public"
 		if p.public[name] {
-			d.Scope, d.Why = auth.ScopePublic, ""
+			d.Scope, d.Why = bridge.ScopePublic, ""
 			d.Poll = p.streams[name]
 			d.Events = cmd.Events
 		}
@@ -211,9 +210,9 @@ func (p *Policy) Decide(name string, listed *bridge.MethodInfo) Decision {
 		// scope than admin stays.
 		switch {
 		case p.dev[name]:
-			d.Scope, d.OpenSecrets = auth.ScopePublic, true
-		case d.Scope == auth.ScopePublic || d.Scope == auth.ScopePrivate && !p.explicit(name):
-			d.Scope = auth.ScopeAdmin
+			d.Scope, d.OpenSecrets = bridge.ScopePublic, true
+		case d.Scope == bridge.ScopePublic || d.Scope == bridge.ScopePrivate && !p.explicit(name):
+			d.Scope = bridge.ScopeAdmin
 		}
 	}
 	// What the catalog and the upstream say can only tighten it.
@@ -222,8 +221,8 @@ func (p *Policy) Decide(name string, listed *bridge.MethodInfo) Decision {
 	}
 	if listed != nil && listed.MethodScope != "" {
 		listedScope := strings.ToLower(listed.MethodScope)
-		if !auth.ValidScope(listedScope) {
-			listedScope = auth.ScopePrivate // a scope nobody knows: fail closed
+		if !bridge.ValidScope(listedScope) {
+			listedScope = bridge.ScopePrivate // a scope nobody knows: fail closed
 		}
 		d.Scope = Stricter(d.Scope, listedScope)
 	}
@@ -233,7 +232,7 @@ func (p *Policy) Decide(name string, listed *bridge.MethodInfo) Decision {
 			d.Why = name + " takes or answers a secret (" + strings.Join(secrets, ", ") + ")"
 		}
 	}
-	if d.Scope != auth.ScopePublic && d.Scope != "" && !custom {
+	if d.Scope != bridge.ScopePublic && d.Scope != "" && !custom {
 		// The gateway polls only the reviewed public reads, and a custom
 		// module's methods as it declares them.
 		d.Poll, d.Events = false, false

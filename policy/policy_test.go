@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 )
@@ -106,11 +105,11 @@ func liveListing(t *testing.T) []bridge.MethodInfo {
 // holes are the commands an anonymous caller reached behind the live
 // listing, or that answered a secret with the catalog as the source.
 var holes = map[string]string{
-	"ac_getAllPriKey": auth.ScopeAdmin, "ac_getPriKeyByAddress": auth.ScopeAdmin, "ac_importAccountByPriKey": auth.ScopeAdmin,
-	"ac_transfer": auth.ScopeAdmin, "rollbackBlock": auth.ScopePrivate, "cs_chainRollBack": auth.ScopePrivate, "cs_stopChain": auth.ScopePrivate,
-	"cs_getPackerInfo": auth.ScopeAdmin, "cs_getSeedNodeInfo": auth.ScopeAdmin, "cs_getConsensusConfig": auth.ScopeAdmin,
-	"ac_getAccountList": auth.ScopeAdmin, "ac_getAccountByAddress": auth.ScopeAdmin,
-	"getCirculat": auth.ScopePrivate, "tx_broadcast": auth.ScopePrivate,
+	"ac_getAllPriKey": bridge.ScopeAdmin, "ac_getPriKeyByAddress": bridge.ScopeAdmin, "ac_importAccountByPriKey": bridge.ScopeAdmin,
+	"ac_transfer": bridge.ScopeAdmin, "rollbackBlock": bridge.ScopePrivate, "cs_chainRollBack": bridge.ScopePrivate, "cs_stopChain": bridge.ScopePrivate,
+	"cs_getPackerInfo": bridge.ScopeAdmin, "cs_getSeedNodeInfo": bridge.ScopeAdmin, "cs_getConsensusConfig": bridge.ScopeAdmin,
+	"ac_getAccountList": bridge.ScopeAdmin, "ac_getAccountByAddress": bridge.ScopeAdmin,
+	"getCirculat": bridge.ScopePrivate, "tx_broadcast": bridge.ScopePrivate,
 }
 
 // TestNoListingLoosensAScope is the first hole: behind the live listing,
@@ -121,9 +120,9 @@ func TestNoListingLoosensAScope(t *testing.T) {
 	// public, and every command it may open opened.
 	open := map[string]string{}
 	for _, mi := range liveListing(t) {
-		open[mi.MethodName] = auth.ScopePublic
+		open[mi.MethodName] = bridge.ScopePublic
 	}
-	p, err := New(Config{Catalog: catalog.NULS2(), UnlistedScope: auth.ScopePublic})
+	p, err := New(Config{Catalog: catalog.NULS2(), UnlistedScope: bridge.ScopePublic})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,11 +138,11 @@ func TestNoListingLoosensAScope(t *testing.T) {
 			t.Errorf("%s: scope %q, want %q (%s)", mi.MethodName, d.Scope, want, d.Why)
 		}
 		for _, prm := range mi.Parameters {
-			if SecretName(prm.ParameterName) && d.Scope == auth.ScopePublic {
+			if SecretName(prm.ParameterName) && d.Scope == bridge.ScopePublic {
 				t.Errorf("%s takes %s and is public", mi.MethodName, prm.ParameterName)
 			}
 		}
-		if d.Scope == auth.ScopePublic && !d.Known {
+		if d.Scope == bridge.ScopePublic && !d.Known {
 			// Unlisted names the catalog lacks take --unlisted-scope:
 			// here the operator made them public on purpose.
 			continue
@@ -152,8 +151,8 @@ func TestNoListingLoosensAScope(t *testing.T) {
 	t.Logf("live listing, --unlisted-scope public: %v", counts)
 	// Overrides cannot open a secret-bearing command.
 	for name := range holes {
-		if _, err := New(Config{Catalog: catalog.NULS2(), Overrides: map[string]string{name: auth.ScopePublic}}); err == nil &&
-			holes[name] == auth.ScopeAdmin {
+		if _, err := New(Config{Catalog: catalog.NULS2(), Overrides: map[string]string{name: bridge.ScopePublic}}); err == nil &&
+			holes[name] == bridge.ScopeAdmin {
 			t.Errorf("an override opened %s, which bears a secret", name)
 		}
 	}
@@ -219,7 +218,7 @@ func TestDecide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Config{Catalog: catalog.NULS2(), Custom: custom, Overrides: map[string]string{"nw_getNodes": auth.ScopePublic, "getBalance": auth.ScopeAdmin}})
+	p, err := New(Config{Catalog: catalog.NULS2(), Custom: custom, Overrides: map[string]string{"nw_getNodes": bridge.ScopePublic, "getBalance": bridge.ScopeAdmin}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,22 +229,22 @@ func TestDecide(t *testing.T) {
 		scope  string
 		poll   bool
 	}{
-		{"latestHeight", public, auth.ScopePublic, true},
-		{"latestHeight", &bridge.MethodInfo{MethodScope: "admin"}, auth.ScopeAdmin, false}, // a listing may tighten
-		{"latestHeight", &bridge.MethodInfo{MethodScope: "weird"}, auth.ScopePrivate, false},
-		{"getBlockByHeight", public, auth.ScopePublic, false}, // public, not polled
-		{"tx_newTx", public, auth.ScopePublic, false},
-		{"tx_broadcast", public, auth.ScopePrivate, false},
-		{"ac_transfer", public, auth.ScopeAdmin, false},
-		{"nw_getNodes", public, auth.ScopePublic, false}, // opened by the operator
-		{"getBalance", public, auth.ScopeAdmin, false},   // closed by the operator
-		{"hello", public, auth.ScopePublic, true},        // a custom module's own
-		{"unlock", public, auth.ScopeAdmin, false},       // ... but a secret is admin
-		{"notInCatalog", public, "", false},              // unlisted: not callable
+		{"latestHeight", public, bridge.ScopePublic, true},
+		{"latestHeight", &bridge.MethodInfo{MethodScope: "admin"}, bridge.ScopeAdmin, false}, // a listing may tighten
+		{"latestHeight", &bridge.MethodInfo{MethodScope: "weird"}, bridge.ScopePrivate, false},
+		{"getBlockByHeight", public, bridge.ScopePublic, false}, // public, not polled
+		{"tx_newTx", public, bridge.ScopePublic, false},
+		{"tx_broadcast", public, bridge.ScopePrivate, false},
+		{"ac_transfer", public, bridge.ScopeAdmin, false},
+		{"nw_getNodes", public, bridge.ScopePublic, false}, // opened by the operator
+		{"getBalance", public, bridge.ScopeAdmin, false},   // closed by the operator
+		{"hello", public, bridge.ScopePublic, true},        // a custom module's own
+		{"unlock", public, bridge.ScopeAdmin, false},       // ... but a secret is admin
+		{"notInCatalog", public, "", false},                // unlisted: not callable
 		{"notInCatalog", &bridge.MethodInfo{MethodScope: "public", Parameters: []bridge.ParameterInfo{{ParameterName: "priKey"}}}, "", false},
-		{"Nuls.ac_transfer", public, auth.ScopeAdmin, false}, // a domain and a case do not hide a command
-		{"AC_GETPRIKEYBYADDRESS", public, auth.ScopeAdmin, false},
-		{"Nuls.LatestHeight", public, auth.ScopePublic, true},
+		{"Nuls.ac_transfer", public, bridge.ScopeAdmin, false}, // a domain and a case do not hide a command
+		{"AC_GETPRIKEYBYADDRESS", public, bridge.ScopeAdmin, false},
+		{"Nuls.LatestHeight", public, bridge.ScopePublic, true},
 		{"RegisterAPI", public, "", false},
 		{"Nuls.shutdown", public, "", false},
 	}
@@ -258,20 +257,20 @@ func TestDecide(t *testing.T) {
 	// An unlisted name with a secret parameter is admin even when the
 	// operator makes unlisted names public; so is a case variant of a
 	// secret-bearing command.
-	loose, _ := New(Config{Catalog: catalog.NULS2(), UnlistedScope: auth.ScopePublic})
-	if d := loose.Decide("Ac_Transfer", nil); d.Scope != auth.ScopeAdmin {
+	loose, _ := New(Config{Catalog: catalog.NULS2(), UnlistedScope: bridge.ScopePublic})
+	if d := loose.Decide("Ac_Transfer", nil); d.Scope != bridge.ScopeAdmin {
 		t.Errorf("Ac_Transfer with unlisted names public: %q, want admin", d.Scope)
 	}
 	d := loose.Decide("importKey", &bridge.MethodInfo{MethodScope: "public", Parameters: []bridge.ParameterInfo{{ParameterName: "privateKey"}}})
-	if d.Scope != auth.ScopeAdmin {
+	if d.Scope != bridge.ScopeAdmin {
 		t.Errorf("importKey with a privateKey parameter: %q, want admin", d.Scope)
 	}
 	// The dev wallet opens the simulated node's transfer, and only that.
 	dev, _ := New(Config{Catalog: catalog.NULS2(), DevWallet: true})
-	if d := dev.Decide("ac_transfer", public); d.Scope != auth.ScopePublic {
+	if d := dev.Decide("ac_transfer", public); d.Scope != bridge.ScopePublic {
 		t.Errorf("dev wallet: ac_transfer %q", d.Scope)
 	}
-	if d := dev.Decide("ac_getPriKeyByAddress", public); d.Scope != auth.ScopeAdmin {
+	if d := dev.Decide("ac_getPriKeyByAddress", public); d.Scope != bridge.ScopeAdmin {
 		t.Errorf("dev wallet: ac_getPriKeyByAddress %q", d.Scope)
 	}
 	if _, err := New(Config{Catalog: catalog.NULS2(), Overrides: map[string]string{"ac_transfer": "public"}}); err == nil {

@@ -34,14 +34,14 @@ var derivedStreams = map[string]derivedStream{
 	"newHeaders": {
 		source: "latestHeight",
 		info: bridge.MethodInfo{MethodName: "newHeaders", MethodDescription: "each new block's header, decoded as nuls-api's BlockHeaderDto",
-			MethodMinEvent: "1", MethodMinPeriod: "0", MethodScope: "public",
+			MethodMinEvent: "1", MethodMinPeriod: "0", MethodScope: bridge.ScopePublic,
 			Parameters: []bridge.ParameterInfo{{ParameterName: "chainId", ParameterType: "int", ParameterValidRange: "[1-65535]"}}},
 		derive: newHeader,
 	},
 	"accountBalance": {
 		source: "getBalance",
 		info: bridge.MethodInfo{MethodName: "accountBalance", MethodDescription: "an address's balance and nonce at each change, as nuls-api's getAccountBalance answers them",
-			MethodMinEvent: "1", MethodMinPeriod: "0", MethodScope: "public",
+			MethodMinEvent: "1", MethodMinPeriod: "0", MethodScope: bridge.ScopePublic,
 			Parameters: []bridge.ParameterInfo{
 				{ParameterName: "chainId", ParameterType: "int", ParameterValidRange: "[1-65535]"},
 				{ParameterName: "assetChainId", ParameterType: "int", ParameterValidRange: "[1-65535]"},

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 )
@@ -317,7 +318,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	for _, kv := range splitList(raw.methodScopes) {
 		name, scope, ok := strings.Cut(kv, "=")
 		name, scope = strings.TrimSpace(name), strings.TrimSpace(scope)
-		if !ok || name == "" || (scope != "public" && scope != "admin" && scope != "private") {
+		if !ok || name == "" || !bridge.ValidScope(scope) {
 			errs = append(errs, fmt.Errorf("--method-scopes: %q: want name=public, name=admin or name=private", kv))
 			continue
 		}
@@ -390,7 +391,7 @@ func (c *config) validate() []error {
 		}
 	}
 	for _, s := range c.Scopes {
-		if s != "public" && s != "admin" && s != "private" {
+		if !bridge.ValidScope(s) {
 			errs = append(errs, fmt.Errorf("--scopes: unknown scope %q", s))
 		}
 	}
@@ -408,11 +409,11 @@ func (c *config) validate() []error {
 		errs = append(errs, errors.New("--max-topics, --max-streams-per-client, --max-topics-per-client, --max-compound-methods, --header-timeout, --body-timeout, --max-header-bytes and --stream-ticket-ttl must be positive"))
 	}
 	for _, s := range c.AnonymousScopes {
-		if s != "public" && s != "admin" && s != "private" {
+		if !bridge.ValidScope(s) {
 			errs = append(errs, fmt.Errorf("--anonymous-scopes: unknown scope %q (or none)", s))
 		}
 	}
-	if c.UnlistedScope != "" && c.UnlistedScope != "public" && c.UnlistedScope != "admin" && c.UnlistedScope != "private" {
+	if c.UnlistedScope != "" && !bridge.ValidScope(c.UnlistedScope) {
 		errs = append(errs, fmt.Errorf("--unlisted-scope %q: want public, admin or private", c.UnlistedScope))
 	}
 	if c.RatePlans != nil {
