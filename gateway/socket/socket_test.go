@@ -51,7 +51,7 @@ func (f *fakeBackend) Error(_ string, err error) *jsonrpc.Error {
 	return jsonrpc.Errorf(-32000, "%v", err)
 }
 func (f *fakeBackend) Lost(err error) (int, string) { return CloseUnauthorized, err.Error() }
-func (f *fakeBackend) End(error) json.RawMessage   { return json.RawMessage(`{}`) }
+func (f *fakeBackend) End(error) json.RawMessage    { return json.RawMessage(`{}`) }
 
 // serve starts a server whose /ws runs a Socket on b, and dials it.
 func serve(t *testing.T, b *fakeBackend, done <-chan struct{}) (*websocket.Conn, func(error)) {
