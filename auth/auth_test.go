@@ -21,6 +21,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -581,11 +582,34 @@ func TestStreamTickets(t *testing.T) {
 	if _, err := a.IssueTicket(t.Context(), &Principal{Kind: KindAnonymous}); err == nil {
 		t.Fatal("a ticket issued to an anonymous caller")
 	}
-	short, _ := New(Config{Tickets: TicketConfig{TTL: time.Second, Secret: testSecret}}, nil)
-	tk3, _ := short.IssueTicket(t.Context(), &Principal{ID: "key:x", Kind: KindKey, Scopes: []string{"public"}})
-	time.Sleep(2100 * time.Millisecond)
-	_, err = short.AuthenticateStream(httptest.NewRequest(http.MethodGet, "/s?ticket="+tk3.Token, nil))
-	wantAuthError(t, err, "invalid_token")
+}
+
+// TestTicketExpires: a ticket is accepted within its TTL and refused after
+// it (in a bubble: the clock is fake, the test does not wait).
+func TestTicketExpires(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		short, _ := New(Config{JWT: &JWTConfig{Secret: testSecret}, Tickets: TicketConfig{TTL: 2 * time.Second, Secret: testSecret}}, nil)
+		p, err := short.Authenticate(request("Authorization", "Bearer "+sign(t, jwt.SigningMethodHS256, testSecret, "",
+			claims(jwt.MapClaims{"exp": time.Now().Add(time.Hour).Unix(), "scope": "public"}))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, err := short.IssueTicket(t.Context(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream := func() error {
+			_, err := short.AuthenticateStream(httptest.NewRequest(http.MethodGet, "/s?ticket="+tk.Token, nil))
+			return err
+		}
+		time.Sleep(time.Second)
+		if err := stream(); err != nil {
+			t.Fatalf("within its TTL: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+		wantAuthError(t, stream(), "invalid_token")
+	})
 }
 
 // TestSharedTicketSecret: two instances sharing Redis accept each other's
@@ -620,19 +644,21 @@ func TestSharedTicketSecret(t *testing.T) {
 // never outlives its exp, and the cache stays bounded.
 func TestVerifiedTokensCache(t *testing.T) {
 	t.Parallel()
-	a, _ := New(Config{JWT: &JWTConfig{Secret: testSecret, Leeway: time.Millisecond}}, nil)
-	tok := sign(t, jwt.SigningMethodHS256, testSecret, "", claims(jwt.MapClaims{"exp": time.Now().Add(1500 * time.Millisecond).Unix()}))
-	for range 3 {
-		if _, err := a.Authenticate(request("Authorization", "Bearer "+tok)); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		a, _ := New(Config{JWT: &JWTConfig{Secret: testSecret, Leeway: time.Millisecond}}, nil)
+		tok := sign(t, jwt.SigningMethodHS256, testSecret, "", claims(jwt.MapClaims{"exp": time.Now().Add(2 * time.Second).Unix()}))
+		for range 3 {
+			if _, err := a.Authenticate(request("Authorization", "Bearer "+tok)); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	if _, ok := a.jwt.verified.get(tok, time.Now()); !ok {
-		t.Fatal("a verified token is not cached")
-	}
-	time.Sleep(2100 * time.Millisecond)
-	_, err := a.Authenticate(request("Authorization", "Bearer "+tok))
-	wantAuthError(t, err, "invalid_token")
+		if _, ok := a.jwt.verified.get(tok, time.Now()); !ok {
+			t.Fatal("a verified token is not cached")
+		}
+		time.Sleep(2100 * time.Millisecond)
+		_, err := a.Authenticate(request("Authorization", "Bearer "+tok))
+		wantAuthError(t, err, "invalid_token")
+	})
 
 	var c tokenCache
 	now := time.Now()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -288,27 +289,41 @@ func TestResumeEarlierIncarnation(t *testing.T) {
 // the grace period, then closes; a reader coming back in time finds it.
 func TestGracePeriod(t *testing.T) {
 	t.Parallel()
-	up := newFakeUpstream()
-	h := startHub(t, Config{Grace: 100 * time.Millisecond}, up)
-	a, _ := h.Join(t.Context(), key, "")
-	f := <-up.opened
-	a.Close()
-	time.Sleep(30 * time.Millisecond)
-	b, _ := h.Join(t.Context(), key, "")
-	time.Sleep(150 * time.Millisecond)
-	if up.open() != 1 {
-		t.Fatal("topic closed while a reader was back")
-	}
-	b.Close()
-	waitFor(t, "upstream unsubscribed", func() bool { return up.open() == 0 })
-	select {
-	case <-f.closed:
-	default:
-		t.Fatal("feed not closed")
-	}
-	if h.Stats().Topics != 0 {
-		t.Error("topic kept")
-	}
+	// In a bubble: the grace timer runs on the fake clock, and
+	// synctest.Wait lets the hub act before each look.
+	synctest.Test(t, func(t *testing.T) {
+		up := newFakeUpstream()
+		h := startHub(t, Config{Grace: 100 * time.Millisecond}, up)
+		a, _ := h.Join(t.Context(), key, "")
+		f := <-up.opened
+		a.Close()
+		time.Sleep(30 * time.Millisecond)
+		b, _ := h.Join(t.Context(), key, "")
+		time.Sleep(150 * time.Millisecond)
+		synctest.Wait()
+		if up.open() != 1 {
+			t.Fatal("topic closed while a reader was back")
+		}
+		b.Close()
+		time.Sleep(99 * time.Millisecond)
+		synctest.Wait()
+		if up.open() != 1 {
+			t.Fatal("topic closed before the grace period ended")
+		}
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		if up.open() != 0 {
+			t.Fatal("upstream still subscribed after the grace period")
+		}
+		select {
+		case <-f.closed:
+		default:
+			t.Fatal("feed not closed")
+		}
+		if h.Stats().Topics != 0 {
+			t.Error("topic kept")
+		}
+	})
 }
 
 // TestSlowReaderDoesNotStall: a reader that never takes does not delay the
