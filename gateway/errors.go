@@ -15,6 +15,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/gateway/socket"
+	"github.com/nuls-gateway/nuls-gateway/gateway/streamquery"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/state"
@@ -53,6 +54,7 @@ func httpStatus(err error) int {
 		accErr   *accessError
 		limited  *rateLimitedError
 		quota    *state.QuotaError
+		query    *streamquery.Error
 	)
 	switch {
 	case errors.As(err, &maxBytes), errors.Is(err, errBatchAnswerTooLarge):
@@ -94,7 +96,7 @@ func httpStatus(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, subscriptions.ErrTooManyTopics):
 		return http.StatusServiceUnavailable
-	case errors.As(err, &bad), errors.As(err, &pce), errors.As(err, &bound), errors.As(err, &badDef), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
+	case errors.As(err, &bad), errors.As(err, &query), errors.As(err, &pce), errors.As(err, &bound), errors.As(err, &badDef), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
 		return http.StatusBadRequest
 	case errors.Is(err, errUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, calls.ErrUnknownRequest):
 		return http.StatusNotFound

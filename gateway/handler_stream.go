@@ -4,13 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"math/big"
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -19,6 +15,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
+	"github.com/nuls-gateway/nuls-gateway/gateway/streamquery"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
@@ -27,9 +24,6 @@ import (
 // headerSubscription says how a stream's subscription is served: pushed
 // (by the upstream) or polled (the gateway calls the method).
 const headerSubscription = "X-Nuls-Subscription"
-
-// Query keys of a stream that are not method parameters.
-var reservedQuery = map[string]bool{"params": true, "eventCounter": true, "period": true, "range": true, "lastEventId": true, auth.TicketQuery: true}
 
 // stream serves a method's pushes as Server-Sent Events.
 //
@@ -307,21 +301,13 @@ func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string
 	} else if info, known, d, err = s.access(ctx, p, method); err != nil {
 		return key, err
 	}
-	if key.EventCounter, err = nonNegative(q, "eventCounter"); err != nil {
+	mode, err := streamquery.ParseMode(q)
+	if err != nil {
 		return key, err
 	}
-	if key.Period, err = nonNegative(q, "period"); err != nil {
-		return key, err
-	}
-	if key.EventCounter == 0 && key.Period == 0 {
-		key.EventCounter = 1
-	}
-	key.Range = q.Get("range")
-	if _, _, err := bridge.ParseInterval(key.Range); err != nil {
-		return key, badRequest("range: " + err.Error())
-	}
+	key.EventCounter, key.Period, key.Range = mode.EventCounter, mode.Period, mode.Range
 	if known {
-		if err := checkMode(info, key); err != nil {
+		if err := streamquery.CheckMode(info, mode); err != nil {
 			return key, err
 		}
 	}
@@ -335,7 +321,7 @@ func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string
 	if polled && !d.Poll {
 		return key, badRequest(method + " is not a read the gateway calls again and again: it offers no period stream here, nor an event stream the upstream does not push")
 	}
-	params, err := queryParams(q, info, known)
+	params, err := streamquery.Params(q, info, known)
 	if err != nil {
 		return key, err
 	}
@@ -354,118 +340,6 @@ func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string
 		return key, badRequest(err.Error())
 	}
 	return key, nil
-}
-
-// checkMode refuses a subscription mode the listed method does not offer: a
-// period subscription re-runs its method every period, an event one at
-// each event, so only methods that declare them may be streamed (a period
-// stream of a method that changes state would repeat it).
-func checkMode(m bridge.MethodInfo, k subscriptions.Key) error {
-	if k.Period > 0 {
-		switch minPeriod := m.MinPeriod(); {
-		case minPeriod <= 0:
-			return badRequest(m.MethodName + " offers no period subscriptions")
-		case k.Period < minPeriod:
-			return badRequest(fmt.Sprintf("period: %s allows a period of %d seconds or more", m.MethodName, minPeriod))
-		}
-	}
-	if k.EventCounter > 0 {
-		switch minEvent := m.MinEvent(); {
-		case minEvent <= 0:
-			return badRequest(m.MethodName + " offers no event subscriptions")
-		case k.EventCounter < minEvent:
-			return badRequest(fmt.Sprintf("eventCounter: %s allows %d or more", m.MethodName, minEvent))
-		}
-	}
-	return nil
-}
-
-func nonNegative(q url.Values, name string) (int, error) {
-	v := q.Get(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, badRequest(name + " must be a non-negative integer")
-	}
-	return n, nil
-}
-
-// queryParams builds the parameter object of a stream: the params query as
-// JSON, or each other query key typed by the method's declaration.
-func queryParams(q url.Values, info bridge.MethodInfo, known bool) (json.RawMessage, error) {
-	if p := q.Get("params"); p != "" {
-		raw := json.RawMessage(strings.TrimSpace(p))
-		if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
-			return nil, badRequest("params must be a JSON object")
-		}
-		return raw, nil
-	}
-	kinds := map[string]bridge.JSONKind{}
-	if known {
-		for _, p := range info.Parameters {
-			kinds[p.ParameterName] = p.Kind()
-		}
-	}
-	obj := map[string]json.RawMessage{}
-	for name, values := range q {
-		if reservedQuery[name] {
-			continue
-		}
-		v, err := typedValue(name, values, kinds[name])
-		if err != nil {
-			return nil, err
-		}
-		obj[name] = v
-	}
-	b, _ := json.Marshal(obj)
-	return b, nil
-}
-
-// typedValue turns query values into the JSON value of a declared kind.
-func typedValue(name string, values []string, kind bridge.JSONKind) (json.RawMessage, error) {
-	v := values[0]
-	bad := func(want string) error { return badRequest(fmt.Sprintf("query %s: %q is not %s", name, v, want)) }
-	switch kind {
-	case bridge.KindInteger:
-		if _, ok := new(big.Int).SetString(v, 10); !ok {
-			return nil, bad("an integer")
-		}
-		return json.RawMessage(v), nil
-	case bridge.KindNumber:
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return nil, bad("a number")
-		}
-		return json.Marshal(f)
-	case bridge.KindBoolean:
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, bad("a boolean")
-		}
-		return json.Marshal(b)
-	case bridge.KindString:
-		return json.Marshal(v)
-	case bridge.KindArray:
-		if strings.HasPrefix(strings.TrimSpace(v), "[") {
-			if !json.Valid([]byte(v)) {
-				return nil, bad("a JSON array")
-			}
-			return json.RawMessage(v), nil
-		}
-		return json.Marshal(values) // repeated keys: a list of strings
-	case bridge.KindObject:
-		if !json.Valid([]byte(v)) || !strings.HasPrefix(strings.TrimSpace(v), "{") {
-			return nil, bad("a JSON object")
-		}
-		return json.RawMessage(v), nil
-	}
-	// Undeclared: JSON when it parses (numbers, booleans), text otherwise.
-	if json.Valid([]byte(v)) {
-		return json.RawMessage(v), nil
-	}
-	return json.Marshal(v)
 }
 
 // lingers reports whether a topic outlives its last stream: a hub topic
