@@ -3,7 +3,6 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"io"
 	"sync/atomic"
 )
 
@@ -52,26 +51,4 @@ func (b *answerBudget) check() error {
 
 func (b *answerBudget) err() error {
 	return fmt.Errorf("%w (%d bytes)", errBatchAnswerTooLarge, b.max)
-}
-
-// reader is r whose reads spend the budget as they go: a large answer
-// read from another service stops at the budget, not after it.
-func (b *answerBudget) reader(r io.Reader) io.Reader {
-	if b == nil {
-		return r
-	}
-	return &budgetReader{r: r, b: b}
-}
-
-type budgetReader struct {
-	r io.Reader
-	b *answerBudget
-}
-
-func (br *budgetReader) Read(p []byte) (int, error) {
-	n, err := br.r.Read(p)
-	if serr := br.b.spend(n); serr != nil {
-		return n, serr
-	}
-	return n, err
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/state"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // statusClientClosed is nginx's 499: the client went away before the answer
@@ -125,7 +126,7 @@ func httpStatus(err error) int {
 		return http.StatusBadGateway
 	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrConnectionLost),
 		errors.Is(err, bridge.ErrClosed), errors.Is(err, slots.ErrFull), errors.Is(err, subscriptions.ErrClosed),
-		errors.Is(err, subscriptions.ErrUnavailable), errors.Is(err, calls.ErrStateUnavailable), errors.Is(err, errUpstreamUnavailable), errors.Is(err, compound.ErrUnavailable):
+		errors.Is(err, subscriptions.ErrUnavailable), errors.Is(err, calls.ErrStateUnavailable), errors.Is(err, upstream.ErrPublicServiceUnavailable), errors.Is(err, compound.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, context.Canceled):
 		return statusClientClosed

@@ -317,8 +317,9 @@ func (c Config) withDefaults() Config {
 // streams end when the context given to Run ends.
 type Server struct {
 	cfg Config
-	// publicService is the client of Config.PublicServiceURL.
-	publicService *http.Client
+	// publicService is the client of Config.PublicServiceURL; nil
+	// without one.
+	publicService *upstream.PublicService
 	logger        *slog.Logger
 	listing       *upstream.Listing
 	// described keeps the documents describing the methods.
@@ -393,8 +394,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 			ResultTTL: cfg.ResultTTL, IdempotencyTTL: cfg.IdempotencyTTL, Bounds: cfg.StoredAnswers,
 			MaxAnswerBytes: cfg.MaxStoredAnswerBytes}, logger),
 		// No redirects: the operator's URL is the one asked.
-		publicService: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		logger:        logger,
+		logger: logger,
 		listing: upstream.NewListing(upstream.ListingConfig{Upstream: cfg.Upstream, Documents: cfg.Documents,
 			Catalog: cfg.Catalog, Policy: cfg.Policy, CallTimeout: cfg.CallTimeout}, logger),
 		slots: slots.New(slots.Config{Max: cfg.MaxStreams, PerClient: cfg.MaxStreamsPerClient, PerClientTopics: cfg.MaxTopicsPerClient,
@@ -403,6 +403,9 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		announced:   map[string]bool{},
 	}
 	s.rights = auth.NewWatcher(cfg.Auth.Recheck)
+	if cfg.PublicServiceURL != "" {
+		s.publicService = upstream.NewPublicService(cfg.PublicServiceURL, cfg.CallTimeout)
+	}
 	s.described = documents.New(documents.Input{
 		Version:    buildinfo.Version(),
 		Generation: s.listing.Generation,
