@@ -391,9 +391,13 @@ func (f *frame) str(name string) (string, error) {
 		return "", nil
 	}
 	s, err := scalarString("", v)
-	var de *DecodeError
-	if errors.As(err, &de) {
-		de.Field = f.fieldPath(name) // built only for an error
+	if err != nil {
+		// Only here: de escapes (errors.As takes its address), and
+		// str runs for every field of every message.
+		var de *DecodeError
+		if errors.As(err, &de) {
+			de.Field = f.fieldPath(name) // built only for an error
+		}
 	}
 	return s, err
 }

@@ -63,3 +63,33 @@ func BenchmarkEncodeRequest(b *testing.B)  { benchmarkEncode(b, benchRequest()) 
 func BenchmarkDecodeRequest(b *testing.B)  { benchmarkDecode(b, benchRequest()) }
 func BenchmarkEncodeResponse(b *testing.B) { benchmarkEncode(b, benchResponse()) }
 func BenchmarkDecodeResponse(b *testing.B) { benchmarkDecode(b, benchResponse()) }
+
+// TestDecodeAllocs: decoding a typical message allocates a fixed, small
+// number of times. Every field of every message is decoded, so one
+// allocation too many per field is a dozen per call: this caught the
+// decoder allocating an error target for every field read (escape of an
+// errors.As target declared outside the error branch). The bounds are what
+// the decoder needs today (go1.27).
+func TestDecodeAllocs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    *Message
+		max  float64
+	}{
+		{"request", benchRequest(), 10},
+		{"response", benchResponse(), 10},
+	} {
+		frame, err := Encode(tc.m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := testing.AllocsPerRun(200, func() {
+			if _, err := Decode(frame); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if n > tc.max {
+			t.Errorf("decoding a %s: %.0f allocations, want at most %.0f", tc.name, n, tc.max)
+		}
+	}
+}
