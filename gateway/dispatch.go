@@ -121,8 +121,13 @@ func (s *Server) dispatch(ctx context.Context, p *auth.Principal, t target, para
 			if err != nil {
 				return nil, err
 			}
-			if known {
+			switch {
+			case known:
 				declared = m.Parameters
+			case s.awaitingListing():
+				// Its params cannot be named before the upstream
+				// lists them: a retry can.
+				return nil, fmt.Errorf("%w (%s)", errNotListedYet, t.name)
 			}
 		}
 		var err error
