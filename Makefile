@@ -13,9 +13,14 @@ build:
 
 # Start the gateway on :8080 with the simulated NULS node in-process
 # (--simulated-node: never a default), its made-up wallet open to anonymous
-# callers (--dev-wallet) for the quick start.
+# callers (--dev-wallet) for the quick start. More flags go through ARGS:
+# make run ARGS='--cors-origins=https://example.com'. The binary is built
+# first, saying so: the first build is long and would otherwise be silent.
+ARGS ?=
 run:
-	$(GO) run ./cmd/gateway --simulated-node --dev-wallet
+	@echo "building bin/gateway (the first build downloads Go 1.27.3 and modules: a few minutes)..."
+	$(GO) build -o bin/gateway ./cmd/gateway
+	bin/gateway --simulated-node --dev-wallet $(ARGS)
 
 # The README's test command: formatting, vet, lint, vulnerabilities, generated files, every test with -race.
 test:

@@ -202,15 +202,18 @@ func (c *Client) Run(ctx context.Context) error {
 		return nil
 	}
 	attempt, negFailures := 0, 0
+	// failures counts the attempts that failed since the last connection
+	// (or the start); lastWarn is when the log last said so at WARN.
+	failures, lastWarn := 0, time.Time{}
 	for {
-		served, err := c.connectOnce(ctx)
+		served, err := c.connectOnce(ctx, failures)
 		if ctx.Err() != nil {
 			return nil
 		}
 		var delay time.Duration
 		switch {
 		case served:
-			attempt, negFailures = 0, 0
+			attempt, negFailures, failures = 0, 0, 0
 			delay = retry.Backoff(1, c.cfg.BackoffMin, c.cfg.BackoffMax)
 		case errors.Is(err, ErrNegotiationFailed) && c.cfg.NegotiationRetries > 0 && negFailures < c.cfg.NegotiationRetries:
 			negFailures++
@@ -228,16 +231,43 @@ func (c *Client) Run(ctx context.Context) error {
 			attempt++
 			delay = retry.Backoff(attempt, c.cfg.BackoffMin, c.cfg.BackoffMax)
 		}
-		c.logger.Info("upstream connection ended; reconnecting", slog.Any("err", err), slog.Duration("delay", delay))
+		if !served {
+			failures++
+		}
+		lastWarn = c.logRetry(served, failures, lastWarn, err, delay)
 		if !retry.Sleep(ctx, delay) {
 			return nil
 		}
 	}
 }
 
-// connectOnce dials, negotiates and serves one connection until it ends. It
-// reports whether the connection was ever ready.
-func (c *Client) connectOnce(ctx context.Context) (served bool, err error) {
+// retryWarnEvery is the longest the log stays silent at WARN while the peer
+// cannot be reached, between the doublings of the attempt count.
+const retryWarnEvery = 5 * time.Minute
+
+// logRetry says why the connection ended and when the next attempt is: at
+// WARN for a lost connection, and for failed attempts the first, then each
+// time their count doubles (1, 2, 4, 8, …) or retryWarnEvery has passed,
+// at DEBUG otherwise, so that a peer away for hours does not flood the log.
+// It returns when it last logged at WARN.
+func (c *Client) logRetry(served bool, failures int, lastWarn time.Time, err error, delay time.Duration) time.Time {
+	now := time.Now()
+	switch {
+	case served:
+		c.logger.Warn("upstream connection lost; reconnecting", slog.Any("err", err), slog.Duration("delay", delay))
+	case failures&(failures-1) == 0 || now.Sub(lastWarn) >= retryWarnEvery:
+		c.logger.Warn("upstream unreachable; retrying", slog.Int("attempts", failures), slog.Any("err", err), slog.Duration("delay", delay))
+	default:
+		c.logger.Debug("upstream unreachable; retrying", slog.Int("attempts", failures), slog.Any("err", err), slog.Duration("delay", delay))
+		return lastWarn
+	}
+	return now
+}
+
+// connectOnce dials, negotiates and serves one connection until it ends;
+// failures is how many attempts failed before it. It reports whether the
+// connection was ever ready.
+func (c *Client) connectOnce(ctx context.Context, failures int) (served bool, err error) {
 	ws, err := dial(ctx, c.cfg.URL, c.cfg.DialTimeout)
 	if err != nil {
 		return false, err
@@ -278,7 +308,11 @@ func (c *Client) connectOnce(ctx context.Context) (served bool, err error) {
 		}
 	}
 	c.attach(ctx, p)
-	c.logger.Info("upstream connected", slog.String("abbreviation", abbr))
+	if n := c.connections.Load(); n > 1 || failures > 0 {
+		c.logger.Info("upstream connected again", slog.String("abbreviation", abbr), slog.Int("failed_attempts", failures))
+	} else {
+		c.logger.Info("upstream connected", slog.String("abbreviation", abbr))
+	}
 	select {
 	case <-p.Done():
 		err = p.Err()

@@ -38,16 +38,42 @@ func (s *Server) access(ctx context.Context, p *auth.Principal, method string) (
 	case d.Kernel:
 		// Every module answers the kernel commands, listed or not.
 		return m, known && ok, d, s.grant(p, method, d.Scope)
-	case !ok:
-		return m, known, d, fmt.Errorf("%w: %s", errUnknownMethod, method)
-	case !d.Callable():
-		return m, known, d, fmt.Errorf("%w: %s", errNotCallable, d.Why)
-	case !s.exposed(d.Scope) && d.Why != "":
-		return m, known, d, fmt.Errorf("%w: %s is %s: %s", errNotCallable, method, d.Scope, d.Why)
-	case !s.exposed(d.Scope):
-		return m, known, d, fmt.Errorf("%w: %s is %s", errNotCallable, method, d.Scope)
+	}
+	if err := s.refusal(method, d, ok); err != nil {
+		if !known && s.awaitingListing() {
+			// Maybe refused for want of the listing: until the
+			// upstream has listed its methods, no name is told
+			// unknown (404), so that clients retry.
+			return m, known, d, fmt.Errorf("%w (%s)", errNotListedYet, method)
+		}
+		return m, known, d, err
 	}
 	return m, known, d, s.grant(p, method, d.Scope)
+}
+
+// refusal is why nobody may call method through the gateway, as the
+// listing (ok: the name is listed, or nothing is known) and the policy's
+// decision d say; nil when somebody may.
+func (s *Server) refusal(method string, d policy.Decision, ok bool) error {
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %s", errUnknownMethod, method)
+	case !d.Callable():
+		return fmt.Errorf("%w: %s", errNotCallable, d.Why)
+	case !s.exposed(d.Scope) && d.Why != "":
+		return fmt.Errorf("%w: %s is %s: %s", errNotCallable, method, d.Scope, d.Why)
+	case !s.exposed(d.Scope):
+		return fmt.Errorf("%w: %s is %s", errNotCallable, method, d.Scope)
+	}
+	return nil
+}
+
+// awaitingListing reports whether what may be called is not known yet: the
+// upstream has never listed its methods (nor said it lists none), and it is
+// not connected or has not been asked. An upstream that refused to list
+// and has no catalog passes every name through (Config.UnlistedScope).
+func (s *Server) awaitingListing() bool {
+	return !s.listing.Known() && (!s.listing.Attempted() || s.cfg.Upstream.Ready() != nil)
 }
 
 // exposed reports whether the gateway exposes methods of scope at all

@@ -113,8 +113,22 @@ func (s *Server) dispatch(ctx context.Context, p *auth.Principal, t target, para
 		var declared []bridge.ParameterInfo
 		if t.isCompound {
 			declared = s.compoundInfo(t.def).Parameters
-		} else if m, known, _ := s.listing.Lookup(ctx, t.name); known {
-			declared = m.Parameters
+		} else {
+			// Whether the method exists, and may be called, comes
+			// before its params (JSON-RPC's -32601 before -32602):
+			// the names of an unknown method's params are unknown.
+			m, known, _, err := s.access(ctx, p, t.name)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case known:
+				declared = m.Parameters
+			case s.awaitingListing():
+				// Its params cannot be named before the upstream
+				// lists them: a retry can.
+				return nil, fmt.Errorf("%w (%s)", errNotListedYet, t.name)
+			}
 		}
 		var err error
 		if params, err = byPosition(t.name, params, declared); err != nil {

@@ -32,6 +32,10 @@ var (
 	errUnknownMethod = errors.New("unknown method")
 	errBadMethodName = errors.New("invalid method name")
 	errNotCallable   = errors.New("method not callable through the gateway")
+	// errNotListedYet: the upstream has not listed its methods yet (it is
+	// away, or the gateway has just started), so no name can be told
+	// unknown: 503 and Retry-After, never 404, so that clients retry.
+	errNotListedYet = errors.New("the upstream has not listed its methods yet: retry later")
 )
 
 // badRequestError is a malformed body or parameter.
@@ -95,7 +99,7 @@ func httpStatus(err error) int {
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, errTooManyCompounds):
 		return http.StatusConflict
-	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, subscriptions.ErrTooManyTopics):
+	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, subscriptions.ErrTooManyTopics), errors.Is(err, errNotListedYet):
 		return http.StatusServiceUnavailable
 	case errors.As(err, &bad), errors.As(err, &query), errors.As(err, &pce), errors.As(err, &bound), errors.As(err, &badDef), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
 		return http.StatusBadRequest

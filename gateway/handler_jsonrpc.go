@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -182,6 +183,13 @@ func (s *Server) writeJSONRPC(w http.ResponseWriter, resps []jsonrpc.Response, b
 	if b == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return
+	}
+	for _, resp := range resps {
+		if resp.Error != nil && resp.Error.Code == codeUpstreamUnavailable {
+			// As /rpc's 503: the client may retry, and when.
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+			break
+		}
 	}
 	writeRaw(w, http.StatusOK, b)
 }

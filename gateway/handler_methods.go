@@ -7,6 +7,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
 	"github.com/nuls-gateway/nuls-gateway/openapi"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // listMethods lists the callable methods.
@@ -53,7 +54,45 @@ func (s *Server) methodDocs(compounds []compound.Definition) ([]openapi.Method, 
 	for _, c := range compounds {
 		docs = append(docs, methodDoc(s.compoundInfo(c), true))
 	}
-	return docs, source
+	return append(docs, s.derivedDocs(list)...), source
+}
+
+// derivedDocs describes the streams the gateway makes of a listed
+// method's subscription (upstream.Derived): each one whose source the
+// list shows and the policy lets the gateway stream, as streamKey serves
+// it.
+func (s *Server) derivedDocs(list []bridge.MethodInfo) []openapi.Method {
+	listed := make(map[string]bridge.MethodInfo, len(list))
+	for _, m := range list {
+		listed[m.MethodName] = m
+	}
+	var docs []openapi.Method
+	for _, name := range upstream.DerivedNames() {
+		source, info, _ := upstream.Derived(name)
+		m, ok := listed[source]
+		if !ok {
+			continue
+		}
+		scope, shown := s.listedScope(m)
+		if !shown || !s.listing.Decide(source, m, true).Streamable() {
+			continue
+		}
+		info.MethodScope = scope
+		d := methodDoc(info, false)
+		d.StreamOnly, d.Source = true, source
+		if cmd, ok := s.listing.Command(source); ok {
+			// The source's parameters it passes on are as required.
+			for _, req := range cmd.Required() {
+				for i := range d.Parameters {
+					if d.Parameters[i].Name == req {
+						d.Parameters[i].Required = true
+					}
+				}
+			}
+		}
+		docs = append(docs, d)
+	}
+	return docs
 }
 
 // listedScope is the scope under which the method list shows m, and

@@ -294,5 +294,12 @@ func (s *Server) writeCompat(w http.ResponseWriter, answers []nulsapi.Outcome, b
 		s.logger.Error("nuls-api answer not encoded", "err", err)
 		b = []byte(`{"jsonrpc":"2.0","id":"0","error":{"code":"10002","message":"System unknown error!"}}`)
 	}
+	for _, a := range answers {
+		if a.Error != nil && a.Error.Code == strconv.Itoa(codeUpstreamUnavailable) {
+			// As /rpc's 503: the client may retry, and when.
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+			break
+		}
+	}
 	writeRaw(w, http.StatusOK, b)
 }

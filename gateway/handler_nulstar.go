@@ -84,7 +84,13 @@ func (s *Server) nulstarHTTP(w http.ResponseWriter, r *http.Request) error {
 	if err := s.admit(w, r, p, cost); err != nil {
 		return err
 	}
-	s.writeNulstar(w, s.nulstarCall(r.Context(), p, msg.MessageID, req.RequestMethods))
+	resp := s.nulstarCall(r.Context(), p, msg.MessageID, req.RequestMethods)
+	if resp.ResponseStatus == nulstarUnavailable {
+		// As /rpc's 503: the Response says it at HTTP 200, as the
+		// Connector does; the header tells when to retry.
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	s.writeNulstar(w, resp)
 	return nil
 }
 
@@ -97,6 +103,12 @@ func (s *Server) nulstarCall(ctx context.Context, p *auth.Principal, requestID s
 		}
 		if err := s.check(ctx, p, target{name: c.Method}, calls[i].Params); err != nil {
 			var pce *bridge.ParamCheckError
+			if errors.Is(err, errNotListedYet) {
+				// Not "not found": the upstream is away, as the
+				// Connector says of a module it cannot reach.
+				return &bridge.Response{RequestID: requestID, ResponseStatus: nulstarUnavailable, ResponseErrorCode: "NCN-5",
+					ResponseComment: fmt.Sprintf("Method '%s' not available yet!", c.Method)}
+			}
 			if errors.As(err, &pce) {
 				return &bridge.Response{RequestID: requestID, ResponseStatus: bridge.StatusFailed,
 					ResponseErrorCode: bridge.CodeParameterError, ResponseComment: pce.Detail()}

@@ -64,6 +64,9 @@ func TestJSONRPC(t *testing.T) {
 	}{
 		{"unknown method", `{"jsonrpc":"2.0","method":"nope","id":1}`, -32601, 404},
 		{"reserved rpc. method", `{"jsonrpc":"2.0","method":"rpc.nope","id":1}`, -32601, 404},
+		// The method is looked up before its params are read.
+		{"unknown method with positional params", `{"jsonrpc":"2.0","method":"nope","params":[2,"x"],"id":1}`, -32601, 404},
+		{"not for anonymous callers, positional params", `{"jsonrpc":"2.0","method":"info","params":[2],"id":1}`, codeUnauthorized, 401},
 		{"too many positional params", `{"jsonrpc":"2.0","method":"latestHeight","params":[2,3],"id":1}`, -32602, 400},
 		{"undeclared param", `{"jsonrpc":"2.0","method":"latestHeight","params":{"chainId":2,"x":1},"id":1}`, -32602, 400},
 		{"module failure", `{"jsonrpc":"2.0","method":"getBalance","params":[2,2,1,"nonsense"],"id":1}`, codeModuleError, 422},

@@ -49,6 +49,11 @@ func TestJSONRPCSocket(t *testing.T) {
 	if m := read(); string(m["id"]) != "1" || !strings.HasPrefix(string(m["result"]), `{"value":`) {
 		t.Fatalf("call: %v", m)
 	}
+	// Method not found comes before the params, as on POST.
+	write(`{"jsonrpc":"2.0","method":"nope","params":[2,"x"],"id":"u"}`)
+	if m := read(); string(m["id"]) != `"u"` || !strings.Contains(string(m["error"]), `"code":-32601`) {
+		t.Fatalf("unknown method with positional params: %v", m)
+	}
 	write(`{"jsonrpc":"2.0","method":"subscribe","params":["newHeaders",{"chainId":2}],"id":2}`)
 	sub := read()
 	var id string

@@ -220,6 +220,12 @@ type Config struct {
 	// pages may call the gateway and open its streams; "*" allows every
 	// origin. Default none: no CORS headers.
 	CORSOrigins []string
+	// AccessLog logs one line per request at INFO: its method, path
+	// (never the query, where a stream's ticket may be), status,
+	// duration, bytes written and remote address; never a body nor a
+	// header, so never a key or a token. Default false: those lines are
+	// at DEBUG.
+	AccessLog bool
 }
 
 func (c Config) withDefaults() Config {
@@ -593,8 +599,12 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		}
 		d := time.Since(start)
 		s.metrics.Request(route, r.Method, status, d)
-		if s.logger.Enabled(r.Context(), slog.LevelDebug) {
-			s.logRequest(r, status, d)
+		level := slog.LevelDebug
+		if s.cfg.AccessLog {
+			level = slog.LevelInfo
+		}
+		if s.logger.Enabled(r.Context(), level) {
+			s.logRequest(r, level, status, d)
 		}
 	})
 }
@@ -602,11 +612,16 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 // logRequest logs one request. It is apart from accessLog so that its
 // attributes are not in accessLog's frame, which stays on the stack of
 // every SSE stream for the stream's lifetime (see serveStream).
-func (s *Server) logRequest(r *http.Request, status int, d time.Duration) {
-	s.logger.LogAttrs(r.Context(), slog.LevelDebug, "request",
+// Only the path is logged: a query may carry a stream ticket.
+func (s *Server) logRequest(r *http.Request, level slog.Level, status int, d time.Duration) {
+	var written int64
+	if st := edge.StateOf(r); st != nil {
+		written = st.Written()
+	}
+	s.logger.LogAttrs(r.Context(), level, "request",
 		slog.String("request_id", edge.RequestID(r)),
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", status), slog.Duration("duration", d),
+		slog.Int("status", status), slog.Duration("duration", d), slog.Int64("bytes", written),
 		slog.String("remote_addr", r.RemoteAddr))
 }
 

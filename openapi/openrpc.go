@@ -48,14 +48,11 @@ func OpenRPC(version, serverURL string, methods []Method) ([]byte, error) {
 	doc.Methods = []method{}
 	sort.Slice(methods, func(i, j int) bool { return methods[i].Name < methods[j].Name })
 	for _, m := range methods {
-		if !validName(m.Name) || strings.HasPrefix(m.Name, "rpc.") {
-			continue
+		if !validName(m.Name) || strings.HasPrefix(m.Name, "rpc.") || m.StreamOnly {
+			continue // a stream only is no method to call
 		}
-		out := method{Name: m.Name, Summary: "Call " + m.Name, Description: m.Description, ParamStructure: "either",
+		out := method{Name: m.Name, Summary: m.Summary(), Description: m.Description, ParamStructure: "either",
 			Params: []contentDescriptor{}}
-		if m.Compound {
-			out.Summary = "Call the compound method " + m.Name
-		}
 		if m.Scope != "" {
 			out.Description = strings.TrimSpace(out.Description + "\n\nScope: " + m.Scope + ".")
 			out.Tags = []map[string]string{{"name": m.Scope}}

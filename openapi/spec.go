@@ -16,6 +16,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi2"
 	"github.com/getkin/kin-openapi/openapi2conv"
@@ -49,10 +50,65 @@ type Method struct {
 	Module string `json:"module,omitempty"`
 	// Result is the result's type, when the catalog knows; nil: any JSON.
 	Result *catalog.Type `json:"result,omitempty"`
+	// StreamOnly is set for a stream the gateway makes of another
+	// method's subscription (newHeaders, accountBalance): it is opened
+	// with GET /rpc/{Name}/stream, and not called.
+	StreamOnly bool `json:"streamOnly,omitempty"`
+	// Source is the method a stream-only entry is made of: who may
+	// stream the source may stream it.
+	Source string `json:"source,omitempty"`
 	// Anonymous is set when callers without a credential may call it
 	// (the documents' security), not listed.
 	Anonymous bool `json:"-"`
 } //	@name	gateway.MethodDoc
+
+// Summary is the method's summary in the documents: the first sentence of
+// its description, or its name when it has none.
+func (m Method) Summary() string {
+	if s := FirstSentence(m.Description); s != "" {
+		return s
+	}
+	if m.Compound {
+		return "The compound method " + m.Name
+	}
+	return m.Name
+}
+
+// maxSummary bounds a summary, in bytes: a description with no end of
+// sentence is cut at a word.
+const maxSummary = 120
+
+// FirstSentence is the first sentence of a description: up to its first
+// full stop (".", "。", "!", "?", "！", "？") or line break, without the
+// stop, at most maxSummary bytes.
+func FirstSentence(desc string) string {
+	desc = strings.TrimSpace(desc)
+	end := len(desc)
+	for i, r := range desc {
+		next := i + utf8.RuneLen(r)
+		switch {
+		case r == '\n' || r == '\r':
+		case r == '。' || r == '！' || r == '？':
+		case (r == '.' || r == '!' || r == '?') && (next == len(desc) || desc[next] == ' ' || desc[next] == '\n'):
+		default:
+			continue
+		}
+		end = i
+		break
+	}
+	s := strings.TrimSpace(desc[:end])
+	if len(s) > maxSummary {
+		cut := strings.LastIndexByte(s[:maxSummary], ' ')
+		if cut <= 0 {
+			cut = maxSummary
+			for cut > 0 && !utf8.RuneStart(s[cut]) {
+				cut--
+			}
+		}
+		s = strings.TrimSpace(s[:cut]) + "…"
+	}
+	return s
+}
 
 // Streamable reports whether the method offers a stream: GET
 // /rpc/{Name}/stream.
@@ -94,7 +150,9 @@ func Document(methods []Method) (*openapi3.T, error) {
 		if !validName(m.Name) {
 			continue
 		}
-		doc.Paths.Set("/rpc/"+m.Name, &openapi3.PathItem{Post: callOperation(m)})
+		if !m.StreamOnly {
+			doc.Paths.Set("/rpc/"+m.Name, &openapi3.PathItem{Post: callOperation(m)})
+		}
 		if m.Streamable() {
 			doc.Paths.Set("/rpc/"+m.Name+"/stream", &openapi3.PathItem{Get: streamOperation(m)})
 		}
@@ -133,10 +191,7 @@ func callOperation(m Method) *openapi3.Operation {
 	op := openapi3.NewOperation()
 	op.OperationID = m.Name
 	op.Tags = []string{"methods"}
-	op.Summary = "Call " + m.Name
-	if m.Compound {
-		op.Summary = "Call the compound method " + m.Name
-	}
+	op.Summary = m.Summary()
 	op.Description = m.Description
 	if m.Scope != "" {
 		op.Description = strings.TrimSpace(op.Description + "\n\nScope: " + m.Scope + ".")
@@ -170,14 +225,27 @@ func streamOperation(m Method) *openapi3.Operation {
 	op.OperationID = m.Name + "Stream"
 	op.Tags = []string{"streams"}
 	op.Summary = "Stream " + m.Name + " as Server-Sent Events"
+	if m.StreamOnly {
+		op.Summary = m.Summary()
+		op.Description = strings.TrimSpace(m.Description + "\n\nA stream the gateway makes of " + m.Source +
+			"'s subscription: whoever may stream " + m.Source + " may open it.")
+	}
 	op.Security = security(m, "BearerAuth", "APIKeyAuth", "StreamTicket")
 	for _, p := range m.Parameters {
-		op.AddParameter(openapi3.NewQueryParameter(p.Name).WithSchema(paramSchema(p)))
+		param := openapi3.NewQueryParameter(p.Name).WithSchema(paramSchema(p))
+		param.Required = p.Required
+		op.AddParameter(param)
 	}
-	for _, name := range []string{"eventCounter", "period"} {
+	modes := []string{"eventCounter", "period"}
+	if m.StreamOnly {
+		modes = []string{"eventCounter"} // its events only: no period, no range
+	}
+	for _, name := range modes {
 		op.AddParameter(openapi3.NewQueryParameter(name).WithSchema(openapi3.NewIntegerSchema().WithMin(0)))
 	}
-	op.AddParameter(openapi3.NewQueryParameter("range").WithSchema(openapi3.NewStringSchema()))
+	if !m.StreamOnly {
+		op.AddParameter(openapi3.NewQueryParameter("range").WithSchema(openapi3.NewStringSchema()))
+	}
 	op.AddParameter(openapi3.NewHeaderParameter("Last-Event-ID").WithSchema(openapi3.NewStringSchema()))
 	op.Responses = openapi3.NewResponses()
 	op.Responses.Set("200", &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("An event stream").
@@ -191,14 +259,17 @@ func streamOperation(m Method) *openapi3.Operation {
 }
 
 // security lists the ways to authenticate a method's operation, one of
-// them enough, and no credential at all when anonymous callers may call it.
+// them enough. When anonymous callers may call it, the first is the empty
+// requirement, OpenAPI's way to say that a credential is optional: a
+// caller needs none, and one with a key may still send it (it may have
+// another rate plan).
 func security(m Method, schemes ...string) *openapi3.SecurityRequirements {
 	reqs := openapi3.NewSecurityRequirements()
-	for _, s := range schemes {
-		reqs.With(openapi3.NewSecurityRequirement().Authenticate(s))
-	}
 	if m.Anonymous {
 		reqs.With(openapi3.NewSecurityRequirement())
+	}
+	for _, s := range schemes {
+		reqs.With(openapi3.NewSecurityRequirement().Authenticate(s))
 	}
 	return reqs
 }

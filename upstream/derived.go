@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -50,6 +51,16 @@ var derivedStreams = map[string]derivedStream{
 			}},
 		derive: accountBalance,
 	},
+}
+
+// DerivedNames returns the names of the derived streams, sorted.
+func DerivedNames() []string {
+	names := make([]string, 0, len(derivedStreams))
+	for name := range derivedStreams {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Derived returns what a derived stream called name is made of: the module

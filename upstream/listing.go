@@ -260,6 +260,15 @@ func (c *Listing) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// Known reports whether the methods are known: the upstream listed them, or
+// it answered that it lists none and the catalog describes them. Until then
+// no name can be told unknown.
+func (c *Listing) Known() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.known
+}
+
 // Attempted reports whether a discovery got an answer, even a refusal: a
 // Java module has no ListAPI, and asking it every poll is pointless; and
 // until then, what may be called is not known.

@@ -39,6 +39,7 @@ const (
 	envSimulatedNode   = "GATEWAY_SIMULATED_NODE"
 	envLogLevel        = "GATEWAY_LOG_LEVEL"
 	envLogFormat       = "GATEWAY_LOG_FORMAT"
+	envAccessLog       = "GATEWAY_ACCESS_LOG"
 	envDebugListen     = "GATEWAY_DEBUG_LISTEN"
 	envModuleListen    = "GATEWAY_MODULE_LISTEN"
 	envNulstarListen   = "GATEWAY_NULSTAR_LISTEN"
@@ -119,6 +120,7 @@ type config struct {
 	BlockInterval   time.Duration
 	LogLevel        slog.Level
 	LogFormat       string
+	AccessLog       bool
 	DebugListen     string
 	ModuleListen    string
 	NulstarListen   string
@@ -192,43 +194,45 @@ type rawConfig struct {
 // raw for parseConfig to read further).
 func options(c *config, raw *rawConfig) []option {
 	return []option{
-		// Listening and the upstream.
+		// Listening and TLS.
 		{"listen", envListen, ":8080", "address to serve HTTP on", groupListen, stringVar(&c.Listen)},
 		{"tls-cert", envTLSCert, "", "PEM certificate (chain) to serve HTTPS and HTTP/2 with; needs --tls-key", groupListen, stringVar(&c.TLSCert)},
 		{"tls-key", envTLSKey, "", "PEM private key of --tls-cert", groupListen, stringVar(&c.TLSKey)},
-		{"upstream", envUpstream, "", "ws:// or wss:// URL of the NULS upstream; required, unless --simulated-node", groupListen, stringVar(&c.Upstream)},
-		{"topology", envTopology, topologyDirect, "direct: the upstream serves every method (a Nulstar Connector, a Java module); manager: the upstream is a Manager to register with, whose modules are called directly", groupListen, stringVar(&c.Topology)},
-		{"module-listen", envModuleListen, "127.0.0.1:0", "address of the gateway's module endpoint (/ws) in the manager topology, where other modules call it; never the HTTP listener. Reach it from the Manager's network only", groupListen, stringVar(&c.ModuleListen)},
-		{"advertise", envAdvertise, "", "host:port where other modules reach this gateway's module endpoint (/ws), sent in RegisterAPI; unset: 127.0.0.1 and the --module-listen port", groupListen, stringVar(&c.Advertise)},
-		{"abbreviation", envAbbreviation, "gateway", "the gateway's module abbreviation and name toward the Manager", groupListen, stringVar(&c.Abbreviation)},
-		{"call-timeout", envCallTimeout, "10s", "timeout of an upstream call", groupListen, durationVar(&c.CallTimeout)},
-		{"methods-file", envMethodsFile, "", "comma-separated JSON files of the methods of custom modules, in the RegisterAPI Methods format, added to the built-in catalog of the NULS 2 modules' commands that describes an upstream listing no methods", groupListen, stringVar(&raw.methodsFiles)},
 		{"nulstar-listen", envNulstarListen, "", "address of a listener serving, at POST /, what the Nulstar Connector's HTTP endpoint (port 8089) does: a raw Request message in, the Response message out, public methods only (also at POST /nulstar of --listen); unset: none", groupListen, stringVar(&c.NulstarListen)},
 		{"nuls-api-listen", envNulsAPIListen, "", "address of a listener serving the nuls-api profile at POST /jsonrpc, as NULS's nuls-api server does on port 18004, so that its clients need no change (also at POST /nuls-api/jsonrpc of --listen); unset: none", groupListen, stringVar(&c.NulsAPIListen)},
-		{"chain-id", envChainID, "", "the chain the nuls-api profile's methods that take no chainId serve (info, getNetworkInfo), as nuls-api's own configuration says; 0: the simulated node's with --simulated-node, else they need one given", groupListen, intVar(&c.ChainID)},
-		{"public-service-url", envPublicService, "", "JSON-RPC URL of a NULS public-service (such as http://public-service:18003/) to forward the nuls-api profile's read methods only public-service answers (its MongoDB index: getAccountTxs, getBlockHeaderList, …); unset: they are refused, saying so", groupListen, stringVar(&c.PublicService)},
 		{"shutdown-timeout", envShutdownTimeout, "30s", "how long shutdown waits for in-flight calls", groupListen, durationVar(&c.ShutdownTimeout)},
 
-		// Security: credentials and what is exposed.
-		{"scopes", envScopes, "public", "comma-separated method scopes callable through the gateway: public, admin, private", groupSecurity, stringVar(&raw.scopes)},
-		{"anonymous-scopes", envAnonymousScopes, "public", "scopes of callers without a credential, comma-separated; none: every caller needs a credential", groupSecurity, stringVar(&raw.anonScopes)},
-		{"anonymous-methods", envAnonymousMethods, "", "comma-separated methods callers without a credential may call; unset: every method of their scopes", groupSecurity, stringVar(&raw.anonMethods)},
-		{"keys-file", envKeysFile, "", "JSON file of API keys, stored hashed (gateway keys add --keys-file); re-read when it changes", groupSecurity, stringVar(&c.KeysFile)},
-		{"jwt-secret", envJWTSecret, "", "HS256 secret of the JWTs to accept, at least 32 bytes; prefer the environment variable", groupSecurity, stringVar(&c.JWTSecret)},
-		{"jwks", envJWKS, "", "JWKS of the RS256/ES256/EdDSA JWTs to accept: a file, or an https URL fetched and cached", groupSecurity, stringVar(&c.JWKS)},
-		{"jwks-allow-http", envJWKSAllowHTTP, "", "accept an http:// --jwks URL, whose keys anyone on the path can swap", groupSecurity, boolVar(&c.JWKSAllowHTTP)},
-		{"jwt-issuer", envJWTIssuer, "", "required iss of JWTs; unset: any", groupSecurity, stringVar(&c.JWTIssuer)},
-		{"jwt-audience", envJWTAudience, "", "required aud of JWTs; unset: any", groupSecurity, stringVar(&c.JWTAudience)},
-		{"jwt-scopes-claim", envJWTScopesClaim, "scope", "JWT claim with the scopes (space-separated or an array; public, admin, private)", groupSecurity, stringVar(&c.JWTScopesClaim)},
-		{"jwt-methods-claim", envJWTMethodsClaim, "methods", "JWT claim with the method allow-list", groupSecurity, stringVar(&c.JWTMethodsClaim)},
-		{"jwt-plan-claim", envJWTPlanClaim, "plan", "JWT claim with the rate plan's name", groupSecurity, stringVar(&c.JWTPlanClaim)},
-		{"ticket-secret", envTicketSecret, "", "secret signing stream tickets, at least 32 bytes, the same on every instance; unset: shared in Redis, or random per process", groupSecurity, stringVar(&c.TicketSecret)},
-		{"stream-ticket-ttl", envTicketTTL, "2m", "how long a stream ticket can open streams", groupSecurity, durationVar(&c.TicketTTL)},
-		{"unlisted-scope", envUnlistedScope, "", "scope of the methods the upstream does not list (a Java module lists none): public, admin or private; unset: they are not callable", groupSecurity, stringVar(&c.UnlistedScope)},
-		{"method-scopes", envMethodScopes, "", "the operator's scope of commands, name=scope, comma-separated: opens a command the gateway keeps private (name=public), or closes one (name=admin); a command that takes or answers a secret stays admin", groupSecurity, stringVar(&raw.methodScopes)},
-		{"allow-kernel-commands", envAllowKernel, "", "let credentials with the admin scope call status, shutdown, terminate, confGet, confSet and confReset", groupSecurity, boolVar(&c.AllowKernelCommands)},
-		{"cors-origins", envCORSOrigins, "", "comma-separated origins (scheme://host[:port]) whose browser pages may call the gateway and open its streams, or * for any; unset: no CORS headers", groupSecurity, stringVar(&raw.corsOrigins)},
-		{"trusted-proxies", envTrustedProxies, "", "comma-separated CIDRs of the proxies whose X-Forwarded-For names the client, for per-address limits", groupSecurity, stringVar(&raw.proxies)},
+		// The upstream node.
+		{"upstream", envUpstream, "", "ws:// or wss:// URL of the NULS upstream; required, unless --simulated-node", groupUpstream, stringVar(&c.Upstream)},
+		{"topology", envTopology, topologyDirect, "direct: the upstream serves every method (a Nulstar Connector, a Java module); manager: the upstream is a Manager to register with, whose modules are called directly", groupUpstream, stringVar(&c.Topology)},
+		{"module-listen", envModuleListen, "127.0.0.1:0", "address of the gateway's module endpoint (/ws) in the manager topology, where other modules call it; never the HTTP listener. Reach it from the Manager's network only", groupUpstream, stringVar(&c.ModuleListen)},
+		{"advertise", envAdvertise, "", "with --topology manager: host:port where the Manager and other modules reach this gateway's module endpoint, sent in RegisterAPI: the --module-listen listener's, never the HTTP --listen port; unset: --module-listen's host (127.0.0.1 when it names none) and the port that listener got, a random one with its default 127.0.0.1:0", groupUpstream, stringVar(&c.Advertise)},
+		{"abbreviation", envAbbreviation, "gateway", "the gateway's module abbreviation and name toward the Manager", groupUpstream, stringVar(&c.Abbreviation)},
+		{"call-timeout", envCallTimeout, "10s", "timeout of an upstream call", groupUpstream, durationVar(&c.CallTimeout)},
+		{"methods-file", envMethodsFile, "", "comma-separated JSON files of the methods of custom modules, in the RegisterAPI Methods format, added to the built-in catalog of the NULS 2 modules' commands that describes an upstream listing no methods", groupUpstream, stringVar(&raw.methodsFiles)},
+		{"chain-id", envChainID, "", "the chain the nuls-api profile's methods that take no chainId serve (info, getNetworkInfo), as nuls-api's own configuration says; 0: the simulated node's with --simulated-node, else they need one given", groupUpstream, intVar(&c.ChainID)},
+		{"public-service-url", envPublicService, "", "JSON-RPC URL of a NULS public-service (such as http://public-service:18003/) to forward the nuls-api profile's read methods only public-service answers (its MongoDB index: getAccountTxs, getBlockHeaderList, …); unset: they are refused, saying so", groupUpstream, stringVar(&c.PublicService)},
+
+		// Authentication, keys and what is exposed.
+		{"scopes", envScopes, "public", "comma-separated method scopes callable through the gateway: public, admin, private", groupAuth, stringVar(&raw.scopes)},
+		{"anonymous-scopes", envAnonymousScopes, "public", "scopes of callers without a credential, comma-separated; none: every caller needs a credential", groupAuth, stringVar(&raw.anonScopes)},
+		{"anonymous-methods", envAnonymousMethods, "", "comma-separated methods callers without a credential may call; unset: every method of their scopes", groupAuth, stringVar(&raw.anonMethods)},
+		{"keys-file", envKeysFile, "", "JSON file of API keys, stored hashed (gateway keys add --keys-file); re-read when it changes", groupAuth, stringVar(&c.KeysFile)},
+		{"jwt-secret", envJWTSecret, "", "HS256 secret of the JWTs to accept, at least 32 bytes; prefer the environment variable", groupAuth, stringVar(&c.JWTSecret)},
+		{"jwks", envJWKS, "", "JWKS of the RS256/ES256/EdDSA JWTs to accept: a file, or an https URL fetched and cached", groupAuth, stringVar(&c.JWKS)},
+		{"jwks-allow-http", envJWKSAllowHTTP, "", "accept an http:// --jwks URL, whose keys anyone on the path can swap", groupAuth, boolVar(&c.JWKSAllowHTTP)},
+		{"jwt-issuer", envJWTIssuer, "", "required iss of JWTs; unset: any", groupAuth, stringVar(&c.JWTIssuer)},
+		{"jwt-audience", envJWTAudience, "", "required aud of JWTs; unset: any", groupAuth, stringVar(&c.JWTAudience)},
+		{"jwt-scopes-claim", envJWTScopesClaim, "scope", "JWT claim with the scopes (space-separated or an array; public, admin, private)", groupAuth, stringVar(&c.JWTScopesClaim)},
+		{"jwt-methods-claim", envJWTMethodsClaim, "methods", "JWT claim with the method allow-list", groupAuth, stringVar(&c.JWTMethodsClaim)},
+		{"jwt-plan-claim", envJWTPlanClaim, "plan", "JWT claim with the rate plan's name", groupAuth, stringVar(&c.JWTPlanClaim)},
+		{"ticket-secret", envTicketSecret, "", "secret signing stream tickets, at least 32 bytes, the same on every instance; unset: shared in Redis, or random per process", groupAuth, stringVar(&c.TicketSecret)},
+		{"stream-ticket-ttl", envTicketTTL, "2m", "how long a stream ticket can open streams", groupAuth, durationVar(&c.TicketTTL)},
+		{"unlisted-scope", envUnlistedScope, "", "scope of the methods the upstream does not list (a Java module lists none): public, admin or private; unset: they are not callable", groupAuth, stringVar(&c.UnlistedScope)},
+		{"method-scopes", envMethodScopes, "", "the operator's scope of commands, name=scope, comma-separated: opens a command the gateway keeps private (name=public), or closes one (name=admin); a command that takes or answers a secret stays admin", groupAuth, stringVar(&raw.methodScopes)},
+		{"allow-kernel-commands", envAllowKernel, "", "let credentials with the admin scope call status, shutdown, terminate, confGet, confSet and confReset", groupAuth, boolVar(&c.AllowKernelCommands)},
+		{"cors-origins", envCORSOrigins, "", "comma-separated origins (scheme://host[:port]) whose browser pages may call the gateway and open its streams, or * for any; unset: no CORS headers", groupAuth, stringVar(&raw.corsOrigins)},
+		{"trusted-proxies", envTrustedProxies, "", "comma-separated CIDRs of the proxies whose X-Forwarded-For names the client, for per-address limits", groupAuth, stringVar(&raw.proxies)},
 
 		// Limits.
 		{"rate-plans", envRatePlans, defaultRatePlans, "rate plans, name=rate/period[:burst] or name=unlimited, comma-separated; must define anonymous (per address) and default", groupLimits, stringVar(&raw.plans)},
@@ -256,13 +260,14 @@ func options(c *config, raw *rawConfig) []option {
 		{"grace", envGrace, "10s", "how long an upstream subscription outlives its last client", groupStreams, durationVar(&c.Grace)},
 		{"event-poll-interval", envEventPoll, "", "emulate event streams by calling the method this often and keeping the changes, for an upstream that cannot push (a Nulstar Connector); 0: the upstream pushes. Period streams are always emulated", groupStreams, durationVar(&c.EventPollInterval)},
 
-		// Several instances.
+		// Redis and several instances.
 		{"redis-url", envRedisURL, "", "Redis URL for state shared by several instances; unset: in-memory state", groupCluster, stringVar(&c.RedisURL)},
 		{"redis-prefix", envRedisPrefix, "nulsgw", "prefix of every Redis key", groupCluster, stringVar(&c.RedisPrefix)},
 
-		// Observability.
+		// Logging, metrics and tracing.
 		{"log-level", envLogLevel, "info", "debug, info, warn or error", groupObservability, stringVar(&raw.logLevel)},
 		{"log-format", envLogFormat, "text", "text or json", groupObservability, stringVar(&c.LogFormat)},
+		{"access-log", envAccessLog, "", "log one line per request at INFO: method, path (never the query), status, duration, bytes, remote address; never a body, key or token. Without it, those lines are at DEBUG", groupObservability, boolVar(&c.AccessLog)},
 		{"otlp-endpoint", envOTLPEndpoint, "", "OpenTelemetry collector (OTLP/HTTP) base URL, such as http://otel-collector:4318, to export traces to: a span per request, continuing the caller's W3C traceparent, and one per upstream call with its NULS MessageIDs; unset: OTEL_EXPORTER_OTLP_ENDPOINT if set, else no tracing", groupObservability, stringVar(&c.OTLPEndpoint)},
 		{"debug-listen", envDebugListen, "", "address of a separate listener serving /debug/pprof; unset: none. Keep it private", groupObservability, stringVar(&c.DebugListen)},
 

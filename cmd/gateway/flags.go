@@ -12,10 +12,13 @@ import (
 // group is the concern of an option: --help lists the options by group.
 type group int
 
-// The groups, in the order --help lists them.
+// The groups, in the order --help lists them. groupNone is no group: a row
+// left without one fails TestEveryFlagHasAGroup.
 const (
-	groupListen group = iota
-	groupSecurity
+	groupNone group = iota
+	groupListen
+	groupUpstream
+	groupAuth
 	groupLimits
 	groupStreams
 	groupCluster
@@ -25,12 +28,13 @@ const (
 )
 
 var groupTitles = [numGroups]string{
-	groupListen:        "Listening and the upstream",
-	groupSecurity:      "Security: credentials and what is exposed",
+	groupListen:        "Listening and TLS",
+	groupUpstream:      "Upstream node",
+	groupAuth:          "Authentication, keys and what is exposed",
 	groupLimits:        "Limits",
 	groupStreams:       "Streams",
-	groupCluster:       "Several instances (Redis)",
-	groupObservability: "Observability",
+	groupCluster:       "Redis and several instances",
+	groupObservability: "Logging, metrics and tracing",
 	groupDevelopment:   "Development (the simulated node)",
 }
 
@@ -142,7 +146,7 @@ func applyOptions(fs *flag.FlagSet, opts []option, getenv func(string) string) [
 // printUsage writes the options by group, each with its type, its default
 // and its environment variable.
 func printUsage(out io.Writer, opts []option) {
-	for g := range numGroups {
+	for g := groupNone + 1; g < numGroups; g++ {
 		fmt.Fprintf(out, "\n%s:\n", groupTitles[g])
 		for _, o := range opts {
 			if o.group != g {

@@ -27,16 +27,23 @@ changes up within seconds.
 Flags:
 `
 
-// runKeys is the keys subcommand.
+// runKeys is the keys subcommand. Asked for help (gateway keys --help, or
+// gateway keys add --help), it prints its usage and flags to stdout and
+// returns flag.ErrHelp; a missing or unknown verb prints them to stderr.
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "add" && args[0] != "list" && args[0] != "revoke") {
-		fmt.Fprint(stderr, keysUsage)
-		return errors.New("keys: want add, list or revoke")
+	verb := ""
+	if len(args) > 0 {
+		verb = args[0]
 	}
-	verb := args[0]
 	fs := flag.NewFlagSet("gateway keys "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, keysUsage); fs.PrintDefaults() }
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, keysUsage)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+	}
+	fs.Usage = func() {} // parse errors are said once, by main
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -52,7 +59,21 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	methods := fs.String("methods", "", "add: comma-separated methods the key may call; unset: every method of its scopes")
 	plan := fs.String("plan", "", "add: the key's rate plan (one of --rate-plans); unset: default")
 	expires := fs.String("expires", "", "add: when the key stops working: a duration from now (720h) or an RFC 3339 time")
+	switch verb {
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return flag.ErrHelp
+	case "add", "list", "revoke":
+	default:
+		usage(stderr)
+		return errors.New("keys: want add, list or revoke")
+	}
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+		} else {
+			usage(stderr)
+		}
 		return err
 	}
 	admin, closeStore, err := openKeyAdmin(*file, *redisURL, *prefix, *store)

@@ -140,7 +140,11 @@ func (d *Cache) build(kind Kind) ([]byte, error) {
 		return json.Marshal(MethodList{Discovered: source == upstream.SourceUpstream, Source: source, Methods: methods})
 	}
 	for i := range methods {
-		methods[i].Anonymous = d.src.Anonymous(methods[i].Name, methods[i].Scope)
+		name := methods[i].Name
+		if methods[i].Source != "" {
+			name = methods[i].Source // who may stream it is who may stream its source
+		}
+		methods[i].Anonymous = d.src.Anonymous(name, methods[i].Scope)
 	}
 	if kind == OpenAPI {
 		return openapi.JSON(d.src.Version, methods)

@@ -36,6 +36,7 @@ type State struct {
 	given     string // the client's X-Request-Id, if it sent one
 	principal *auth.Principal
 	status    int
+	written   int64 // bytes of the answer's body written
 
 	// body is the request's body as the handlers read it, on an HTTP/1
 	// connection; its ReadCloser is nil when there is none.
@@ -72,13 +73,19 @@ func (st *State) WriteHeader(status int) {
 	st.ResponseWriter.WriteHeader(status)
 }
 
+// Written is how many bytes of the answer's body were written (through
+// the handler's ResponseWriter, not on a connection it took over).
+func (st *State) Written() int64 { return st.written }
+
 // Write implements http.ResponseWriter.
 func (st *State) Write(b []byte) (int, error) {
 	if st.status == 0 {
 		st.status = http.StatusOK
 		st.settle()
 	}
-	return st.ResponseWriter.Write(b)
+	n, err := st.ResponseWriter.Write(b)
+	st.written += int64(n)
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the connection.
