@@ -37,7 +37,11 @@ type Exposure struct {
 
 // Group is commands that share a reason.
 type Group struct {
-	Why      string   `json:"why"`
+	Why string `json:"why"`
+	// Writes is set for a public group whose commands change the chain's
+	// state (a signed transaction submitted): a gateway in front of
+	// several nodes sends them to one node only.
+	Writes   bool     `json:"writes,omitempty"`
 	Commands []string `json:"commands"`
 }
 
@@ -101,6 +105,17 @@ func (e *Exposure) publicSet() map[string]bool {
 	for _, g := range e.Public {
 		for _, c := range g.Commands {
 			m[c] = true
+		}
+	}
+	return m
+}
+
+// readSet is the public commands that only read.
+func (e *Exposure) readSet() map[string]bool {
+	m := map[string]bool{}
+	for _, g := range e.Public {
+		for _, c := range g.Commands {
+			m[c] = !g.Writes
 		}
 	}
 	return m

@@ -45,6 +45,7 @@ var DevWalletCommands = []string{"ac_transfer", "ac_createAccount"}
 type Policy struct {
 	cfg     Config
 	public  map[string]bool
+	reads   map[string]bool // the public commands that only read
 	streams map[string]bool
 	dev     map[string]bool
 	// folded maps the lowercase names of the catalogs' commands to
@@ -63,7 +64,7 @@ func New(cfg Config) (*Policy, error) {
 	if cfg.UnlistedScope != "" && !bridge.ValidScope(cfg.UnlistedScope) {
 		return nil, fmt.Errorf("policy: unknown unlisted scope %q", cfg.UnlistedScope)
 	}
-	p := &Policy{cfg: cfg, public: cfg.Exposure.publicSet(), streams: map[string]bool{}, dev: map[string]bool{}}
+	p := &Policy{cfg: cfg, public: cfg.Exposure.publicSet(), reads: cfg.Exposure.readSet(), streams: map[string]bool{}, dev: map[string]bool{}}
 	for _, s := range cfg.Exposure.Streams {
 		p.streams[s] = true
 	}
@@ -238,6 +239,17 @@ func (p *Policy) Decide(name string, listed *bridge.MethodInfo) Decision {
 		d.Poll, d.Events = false, false
 	}
 	return d
+}
+
+// ReadOnly reports whether a command only reads the chain: one of the
+// reviewed public reads. Every other command, whatever its scope (a signed
+// transaction, the wallet's, a custom module's, one nobody reviewed), may
+// change state: a gateway in front of several nodes never sends it twice.
+func (p *Policy) ReadOnly(name string) bool {
+	if canon, ok := p.folded[BareName(name)]; ok {
+		name = canon
+	}
+	return p.reads[name]
 }
 
 // explicit reports whether the operator or a custom module set name's

@@ -211,6 +211,21 @@ func TestScopeCounts(t *testing.T) {
 	}
 }
 
+func TestReadOnly(t *testing.T) {
+	p, err := New(Config{Catalog: catalog.NULS2()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{
+		"latestHeight": true, "getBalance": true, "getBlockByHeight": true, "tx_getTx": true,
+		"tx_newTx": false, "ac_transfer": false, "tx_broadcast": false, "shutdown": false, "noSuchCommand": false,
+	} {
+		if got := p.ReadOnly(name); got != want {
+			t.Errorf("ReadOnly(%s) = %v, want %v", name, got, want)
+		}
+	}
+}
+
 func TestDecide(t *testing.T) {
 	custom, err := catalog.Parse([]byte(`{"source":{"repository":"test","commit":"","generator":""},"commands":[
 		{"name":"hello","version":1,"scope":"public","minPeriod":1,"params":[{"name":"who","type":"String"}]},

@@ -1,0 +1,32 @@
+// Package pool makes several NULS nodes one upstream: a Pool implements
+// upstream.Upstream over its members, each a node in its own topology, and
+// sends every call to a node it has measured itself.
+//
+// Each member's head is polled (latestHeight, every HeadInterval): a poll
+// that fails marks the node unresponsive, a head more than MaxLag blocks
+// behind the best marks it lagging, and a head that has not moved for
+// StallAfter while it is behind the best marks it stalled. The others are
+// in rotation, best first by lag, then by latency (an EWMA of its calls and
+// polls). A poll, not a subscription, because a node whose head is frozen
+// keeps answering polls with the same height, which tells a stall from a
+// quiet chain, and because a Nulstar Connector pushes nothing after a
+// subscription's first answer.
+//
+// Reads go to the best node; one that fails for a reason of the node's
+// (not connected, connection lost, timed out, the module's internal error)
+// is retried once on the next node within the caller's deadline, and with
+// HedgeAfter a second copy goes to the next node when the first is slower
+// than that or the node's recent p95. The caller's own failures (bad
+// parameters, an unknown method, a business failure) are never retried.
+// Writes (Config.IsWrite) go to one node, and to another only when the
+// first was not connected, so the Request never left; when the Request may
+// have reached a node that then failed, the answer is an error wrapping
+// ErrOutcomeUnknown, which the gateway answers with 502.
+//
+// # Concurrency
+//
+// A Pool is safe for concurrent use. Run owns one polling goroutine per
+// member and returns when they have stopped. Each member's state is
+// guarded by its own node.mu; Pool.mu guards the best head, taken after no
+// node.mu (lock order: node.mu, never two at once, never with Pool.mu).
+package pool

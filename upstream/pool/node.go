@@ -1,0 +1,175 @@
+package pool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
+)
+
+// States of a node, as NodeStatus.State names them.
+const (
+	StateInRotation   = "in rotation"
+	StateConnecting   = "connecting"   // not negotiated, or never polled
+	StateUnresponsive = "unresponsive" // its last poll failed
+	StateLagging      = "lagging"      // more than MaxLag blocks behind
+	StateStalled      = "stalled"      // behind, and its head stopped moving
+)
+
+// latencyWindow is how many recent call durations a node keeps for its p95.
+const latencyWindow = 64
+
+// ewmaWeight is the weight of a new sample in the latency and error EWMAs.
+const ewmaWeight = 0.2
+
+// node is one member and what the pool measured of it.
+type node struct {
+	name string
+	up   upstream.Upstream
+
+	calls, errors, retries, hedges atomic.Int64
+
+	mu        sync.Mutex // guards the fields below
+	polled    bool       // a poll has answered once
+	pollErr   error      // the last poll's failure; nil when it answered
+	height    int64
+	movedAt   time.Time // when height last rose
+	latency   float64   // EWMA, in seconds
+	errorRate float64   // EWMA of failures, 0 to 1
+	recent    [latencyWindow]time.Duration
+	nRecent   int
+}
+
+// record takes a call's or a poll's duration and whether the node failed.
+func (n *node) record(d time.Duration, failed bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := d.Seconds()
+	if n.latency == 0 {
+		n.latency = s
+	} else {
+		n.latency += ewmaWeight * (s - n.latency)
+	}
+	f := 0.0
+	if failed {
+		f = 1
+	}
+	n.errorRate += ewmaWeight * (f - n.errorRate)
+	n.recent[n.nRecent%latencyWindow] = d
+	n.nRecent++
+}
+
+// p95 is the 95th percentile of the node's recent durations, 0 before any.
+func (n *node) p95() time.Duration {
+	n.mu.Lock()
+	k := min(n.nRecent, latencyWindow)
+	ds := slices.Clone(n.recent[:k])
+	n.mu.Unlock()
+	if k == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[(k*95-1)/100]
+}
+
+// poll asks the node for its head and records the answer.
+func (n *node) poll(ctx context.Context, chainID int, timeout time.Duration, now time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	h, err := headOf(ctx, n.up, chainID)
+	if ctx.Err() != nil && err == nil {
+		err = ctx.Err()
+	}
+	n.record(time.Since(start), err != nil)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.pollErr = err
+	if err != nil {
+		return
+	}
+	if !n.polled || h > n.height {
+		n.movedAt = now
+	}
+	n.polled, n.height = true, h
+}
+
+// headOf asks an upstream for latestHeight.
+func headOf(ctx context.Context, up upstream.Upstream, chainID int) (int64, error) {
+	params, err := json.Marshal(map[string]int{"chainId": chainID})
+	if err != nil {
+		return 0, err
+	}
+	r, err := up.Call(ctx, []bridge.MethodCall{{Method: "latestHeight", Params: params}})
+	if err != nil {
+		return 0, err
+	}
+	var v struct {
+		Value json.Number `json:"value"`
+	}
+	if len(r.Results) != 1 || json.Unmarshal(r.Results[0].Result, &v) != nil {
+		return 0, errors.New("pool: latestHeight: no height in the answer")
+	}
+	h, err := strconv.ParseInt(v.Value.String(), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("pool: latestHeight %q: %w", v.Value, err)
+	}
+	return h, nil
+}
+
+// NodeStatus is what the pool knows of one node, for /readyz, metrics and
+// the admin endpoint.
+type NodeStatus struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+	// Height is the node's head; Lag how far it is behind the best node.
+	Height int64 `json:"height"`
+	Lag    int64 `json:"lag"`
+	// Latency is the EWMA of its calls' and polls' durations; ErrorRate the
+	// EWMA of their failures (0 to 1).
+	Latency   time.Duration `json:"latency"`
+	ErrorRate float64       `json:"errorRate"`
+	// Calls, Errors, Retries and Hedges count since the start: calls sent
+	// to it, those it failed, those retried elsewhere after it failed, and
+	// hedges sent elsewhere while it was slow.
+	Calls   int64 `json:"calls"`
+	Errors  int64 `json:"errors"`
+	Retries int64 `json:"retries"`
+	Hedges  int64 `json:"hedges"`
+	// Err is why it is out of rotation, when a failure says so.
+	Err string `json:"error,omitempty"`
+}
+
+// status evaluates the node against the best head.
+func (n *node) status(best int64, cfg *Config, now time.Time) NodeStatus {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := NodeStatus{
+		Name: n.name, Height: n.height, Lag: max(best-n.height, 0),
+		Latency: time.Duration(n.latency * float64(time.Second)), ErrorRate: n.errorRate,
+		Calls: n.calls.Load(), Errors: n.errors.Load(), Retries: n.retries.Load(), Hedges: n.hedges.Load(),
+	}
+	switch {
+	case n.up.Ready() != nil:
+		s.State, s.Err = StateConnecting, n.up.Ready().Error()
+	case !n.polled && n.pollErr == nil:
+		s.State = StateConnecting
+	case n.pollErr != nil:
+		s.State, s.Err = StateUnresponsive, n.pollErr.Error()
+	case s.Lag > 0 && now.Sub(n.movedAt) > cfg.StallAfter:
+		s.State = StateStalled
+	case s.Lag > cfg.MaxLag:
+		s.State = StateLagging
+	default:
+		s.State = StateInRotation
+	}
+	return s
+}

@@ -1,0 +1,380 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxLag       = 5
+	DefaultStallAfter   = 3 * time.Second
+	DefaultHeadInterval = 500 * time.Millisecond
+	DefaultPollTimeout  = time.Second
+)
+
+// ErrOutcomeUnknown is wrapped by the failure of a write whose Request may
+// have reached a node that then failed: it may or may not have been done,
+// and only the client, with an Idempotency-Key, can retry it safely.
+var ErrOutcomeUnknown = errors.New("pool: the node failed after the request was sent: its outcome is unknown")
+
+// ErrNoNode is wrapped by a call's failure when no node is in rotation. It
+// wraps bridge.ErrNotConnected, so the gateway answers 503.
+var ErrNoNode = fmt.Errorf("pool: no node in rotation: %w", bridge.ErrNotConnected)
+
+// Config configures a Pool.
+type Config struct {
+	// ChainID is the chain whose head is polled. Default 2 would be a
+	// guess: it is required.
+	ChainID int
+	// MaxLag is how many blocks behind the best a node may be and stay in
+	// rotation. Default DefaultMaxLag.
+	MaxLag int64
+	// StallAfter is how long a node behind the best may keep its head and
+	// stay in rotation. Default DefaultStallAfter.
+	StallAfter time.Duration
+	// HeadInterval is the period of the head polls; PollTimeout bounds one.
+	HeadInterval, PollTimeout time.Duration
+	// HedgeAfter > 0 sends a read to a second node when the first has not
+	// answered within HedgeAfter or its recent p95, whichever is longer.
+	// Default 0: no hedging.
+	HedgeAfter time.Duration
+	// IsWrite reports whether a method changes state: its calls go to one
+	// node only. Required: a pool that cannot tell sends nothing twice, so
+	// nil treats every method as a write.
+	IsWrite func(method string) bool
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Member is one node of the pool.
+type Member struct {
+	// Name names it in logs, metrics and the admin endpoint: its URL.
+	Name     string
+	Upstream upstream.Upstream
+}
+
+// Pool is several nodes as one upstream.Upstream.
+type Pool struct {
+	cfg    Config
+	logger *slog.Logger
+	nodes  []*node
+
+	mu     sync.Mutex // guards states
+	states map[string]string
+}
+
+// New returns a pool of members; Run measures them.
+func New(cfg Config, members []Member, logger *slog.Logger) (*Pool, error) {
+	if len(members) == 0 {
+		return nil, errors.New("pool: no member")
+	}
+	if cfg.ChainID < 1 || cfg.ChainID > 65535 {
+		return nil, fmt.Errorf("pool: ChainID %d: want 1 to 65535", cfg.ChainID)
+	}
+	if cfg.MaxLag <= 0 {
+		cfg.MaxLag = DefaultMaxLag
+	}
+	if cfg.StallAfter <= 0 {
+		cfg.StallAfter = DefaultStallAfter
+	}
+	if cfg.HeadInterval <= 0 {
+		cfg.HeadInterval = DefaultHeadInterval
+	}
+	if cfg.PollTimeout <= 0 {
+		cfg.PollTimeout = DefaultPollTimeout
+	}
+	if cfg.IsWrite == nil {
+		cfg.IsWrite = func(string) bool { return true }
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Pool{cfg: cfg, logger: logger, states: map[string]string{}}
+	seen := map[string]bool{}
+	for _, m := range members {
+		if m.Upstream == nil || m.Name == "" || seen[m.Name] {
+			return nil, fmt.Errorf("pool: member %q: a name of its own and an upstream are required", m.Name)
+		}
+		seen[m.Name] = true
+		p.nodes = append(p.nodes, &node{name: m.Name, up: m.Upstream})
+	}
+	return p, nil
+}
+
+// Run polls every node's head until ctx ends, and logs each change of a
+// node's state.
+func (p *Pool) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, n := range p.nodes {
+		wg.Go(func() {
+			t := time.NewTicker(p.cfg.HeadInterval)
+			defer t.Stop()
+			for {
+				n.poll(ctx, p.cfg.ChainID, p.cfg.PollTimeout, p.cfg.Now())
+				p.logChanges()
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// logChanges logs the nodes whose state changed since the last look.
+func (p *Pool) logChanges() {
+	for _, s := range p.Nodes() {
+		p.mu.Lock()
+		was := p.states[s.Name]
+		p.states[s.Name] = s.State
+		p.mu.Unlock()
+		if was == s.State {
+			continue
+		}
+		level := slog.LevelWarn
+		if s.State == StateInRotation || s.State == StateConnecting && was == "" {
+			level = slog.LevelInfo
+		}
+		p.logger.Log(context.Background(), level, "upstream node state", slog.String("node", s.Name),
+			slog.String("state", s.State), slog.String("was", was), slog.Int64("height", s.Height),
+			slog.Int64("lag", s.Lag), slog.String("error", s.Err))
+	}
+}
+
+// Nodes returns the state of every node, in the members' order.
+func (p *Pool) Nodes() []NodeStatus {
+	now := p.cfg.Now()
+	var best int64
+	for _, n := range p.nodes {
+		n.mu.Lock()
+		if n.pollErr == nil && n.height > best {
+			best = n.height
+		}
+		n.mu.Unlock()
+	}
+	out := make([]NodeStatus, len(p.nodes))
+	for i, n := range p.nodes {
+		out[i] = n.status(best, &p.cfg, now)
+	}
+	return out
+}
+
+// rotation returns the nodes in rotation, best first: by lag, then latency.
+func (p *Pool) rotation() []*node {
+	statuses := p.Nodes()
+	idx := make([]int, 0, len(statuses))
+	for i, s := range statuses {
+		if s.State == StateInRotation {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		if c := statuses[a].Lag - statuses[b].Lag; c != 0 {
+			return int(c)
+		}
+		return int(statuses[a].Latency - statuses[b].Latency)
+	})
+	out := make([]*node, len(idx))
+	for i, j := range idx {
+		out[i] = p.nodes[j]
+	}
+	return out
+}
+
+// Ready implements upstream.Upstream: nil while a node is in rotation.
+func (p *Pool) Ready() error {
+	var out []string
+	for _, s := range p.Nodes() {
+		if s.State == StateInRotation {
+			return nil
+		}
+		out = append(out, s.Name+": "+s.State)
+	}
+	return fmt.Errorf("%w (%s)", ErrNoNode, strings.Join(out, "; "))
+}
+
+// Call implements upstream.Upstream.
+func (p *Pool) Call(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
+	nodes := p.rotation()
+	if len(nodes) == 0 {
+		return nil, p.Ready()
+	}
+	for _, c := range calls {
+		if p.cfg.IsWrite(c.Method) {
+			return p.write(ctx, nodes, calls)
+		}
+	}
+	return p.read(ctx, nodes, calls)
+}
+
+// write sends calls to one node, and to the next only if the first never
+// had the Request.
+func (p *Pool) write(ctx context.Context, nodes []*node, calls []bridge.MethodCall) (*bridge.Reply, error) {
+	r, err := p.send(ctx, nodes[0], calls)
+	if errors.Is(err, bridge.ErrNotConnected) && len(nodes) > 1 && ctx.Err() == nil {
+		nodes[0].retries.Add(1)
+		r, err = p.send(ctx, nodes[1], calls)
+	}
+	if err != nil && maybeSent(ctx, err) {
+		return nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+	}
+	return r, err
+}
+
+// maybeSent reports whether a failed call's Request may have reached the
+// node, which then gave no outcome: the connection was lost, or the call
+// timed out, while the caller still waited, or the module failed
+// unexpectedly (err_0002: a handler that broke off, as a stopping node's
+// do, may have done part of its work). A business failure is an outcome;
+// not connected is none.
+func maybeSent(ctx context.Context, err error) bool {
+	var rpcErr *bridge.RPCError
+	if ctx.Err() != nil {
+		return false
+	}
+	if errors.As(err, &rpcErr) {
+		return rpcErr.Code == bridge.CodeServerError
+	}
+	return errors.Is(err, bridge.ErrConnectionLost) || errors.Is(err, bridge.ErrTimeout) ||
+		errors.Is(err, bridge.ErrClosed) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// read sends calls to the best node, with a hedge and a retry on the next.
+func (p *Pool) read(ctx context.Context, nodes []*node, calls []bridge.MethodCall) (*bridge.Reply, error) {
+	if p.cfg.HedgeAfter > 0 && len(nodes) > 1 {
+		return p.hedged(ctx, nodes, calls)
+	}
+	r, err := p.send(ctx, nodes[0], calls)
+	if err != nil && len(nodes) > 1 && nodeFault(ctx, err) {
+		nodes[0].retries.Add(1)
+		return p.send(ctx, nodes[1], calls)
+	}
+	return r, err
+}
+
+// hedged sends calls to the best node and, when it is slow, to the next;
+// the first answer that is not the node's failure wins.
+func (p *Pool) hedged(ctx context.Context, nodes []*node, calls []bridge.MethodCall) (*bridge.Reply, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type answer struct {
+		r   *bridge.Reply
+		err error
+	}
+	answers := make(chan answer, 2)
+	start := func(n *node) {
+		go func() {
+			r, err := p.send(ctx, n, calls)
+			answers <- answer{r, err}
+		}()
+	}
+	start(nodes[0])
+	wait := max(p.cfg.HedgeAfter, nodes[0].p95())
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	sent, got := 1, 0
+	var last answer
+	for got < sent {
+		select {
+		case <-timer.C:
+			if sent == 1 {
+				nodes[0].hedges.Add(1)
+				start(nodes[1])
+				sent++
+			}
+		case a := <-answers:
+			got++
+			if a.err == nil || !nodeFault(ctx, a.err) {
+				return a.r, a.err
+			}
+			last = a
+			if sent == 1 { // failed before the hedge: retry at once
+				nodes[0].retries.Add(1)
+				start(nodes[1])
+				sent++
+			}
+		}
+	}
+	return last.r, last.err
+}
+
+// send makes one call on one node and records it.
+func (p *Pool) send(ctx context.Context, n *node, calls []bridge.MethodCall) (*bridge.Reply, error) {
+	n.calls.Add(1)
+	start := time.Now()
+	r, err := n.up.Call(ctx, calls)
+	failed := err != nil && nodeFault(ctx, err)
+	if failed {
+		n.errors.Add(1)
+	}
+	n.record(time.Since(start), failed)
+	return r, err
+}
+
+// nodeFault reports whether err is the node's failure rather than the
+// caller's: not connected, connection lost, timed out (while the caller
+// still waits), or the module's internal error.
+func nodeFault(ctx context.Context, err error) bool {
+	var rpcErr *bridge.RPCError
+	switch {
+	case ctx.Err() != nil:
+		return false // the caller gave up, or the hedge won
+	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrConnectionLost),
+		errors.Is(err, bridge.ErrTimeout), errors.Is(err, bridge.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.As(err, &rpcErr):
+		return rpcErr.Code == bridge.CodeServerError || rpcErr.Status == bridge.NulstarStatusUnavailable
+	}
+	return false
+}
+
+// Subscribe implements upstream.Upstream on the best node.
+func (p *Pool) Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subscription, error) {
+	nodes := p.rotation()
+	if len(nodes) == 0 {
+		return nil, p.Ready()
+	}
+	var err error
+	for _, n := range nodes[:min(len(nodes), 2)] {
+		var s *bridge.Subscription
+		if s, err = n.up.Subscribe(ctx, req); err == nil || !nodeFault(ctx, err) {
+			return s, err
+		}
+	}
+	return nil, err
+}
+
+// Methods implements upstream.Upstream: the listing of the best node that
+// gives one.
+func (p *Pool) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
+	nodes := p.rotation()
+	for _, n := range p.nodes {
+		if !slices.Contains(nodes, n) {
+			nodes = append(nodes, n)
+		}
+	}
+	var errs []error
+	for _, n := range nodes {
+		ms, err := n.up.Methods(ctx)
+		if err == nil {
+			return ms, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", n.name, err))
+	}
+	return nil, errors.Join(errs...)
+}

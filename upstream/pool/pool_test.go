@@ -1,0 +1,267 @@
+package pool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// network is a leader and followers, each a devnode on free ports, and a
+// pool over the followers.
+type network struct {
+	leader    *devnode.Node
+	followers []*devnode.Node
+	stops     []func() // stop follower i
+	pool      *Pool
+}
+
+// runNode runs n until the test ends or the returned stop is called.
+func runNode(t *testing.T, n *devnode.Node) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// startNetwork runs a leader making blocks on demand, k followers, and a
+// pool over them with fast polls.
+func startNetwork(t *testing.T, k int, cfg Config) *network {
+	t.Helper()
+	leader, err := devnode.New(devnode.Config{Listen: "127.0.0.1:0", BlockInterval: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runNode(t, leader)
+	nw := &network{leader: leader}
+	var members []Member
+	for range k {
+		f, err := devnode.New(devnode.Config{Listen: "127.0.0.1:0", Follow: leader.URL()}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nw.stops = append(nw.stops, runNode(t, f))
+		nw.followers = append(nw.followers, f)
+		c, err := bridge.NewClient(bridge.ClientConfig{URL: f.URL(), BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = c.Run(ctx)
+		}()
+		t.Cleanup(func() { cancel(); <-done })
+		members = append(members, Member{Name: f.URL(), Upstream: upstream.NewDirect(c)})
+	}
+	cfg.ChainID = 2
+	if cfg.HeadInterval == 0 {
+		cfg.HeadInterval = 20 * time.Millisecond
+	}
+	if cfg.StallAfter == 0 {
+		cfg.StallAfter = 300 * time.Millisecond
+	}
+	cfg.IsWrite = func(m string) bool { return m == "ac_transfer" }
+	p, err := New(cfg, members, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	nw.pool = p
+	nw.waitStates(t, StateInRotation)
+	return nw
+}
+
+// waitStates waits until the nodes are in the states given, in order ("" for
+// any).
+func (nw *network) waitStates(t *testing.T, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := nw.pool.Nodes()
+		ok := true
+		for i, s := range got {
+			w := want[min(i, len(want)-1)]
+			if w != "" && s.State != w {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states %+v, want %v", got, want)
+		}
+		nw.leader.ProduceBlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func latestHeight() []bridge.MethodCall {
+	return []bridge.MethodCall{{Method: "latestHeight", Params: json.RawMessage(`{"chainId":2}`)}}
+}
+
+func transfer(t *testing.T, n *devnode.Node) []bridge.MethodCall {
+	a := n.GenesisAccounts()
+	params := fmt.Sprintf(`{"chainId":2,"remark":"","inputs":[{"address":%q,"assetsChainId":2,"assetsId":1,"amount":100100000,"password":%q}],"outputs":[{"address":%q,"assetsChainId":2,"assetsId":1,"amount":100000000}]}`,
+		a[0].Address, a[0].Password, a[1].Address)
+	return []bridge.MethodCall{{Method: "ac_transfer", Params: json.RawMessage(params)}}
+}
+
+// index is the position of a node in the pool's members.
+func (nw *network) index(n *node) int {
+	for i, m := range nw.pool.nodes {
+		if m == n {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestLaggingAndStalledNodesLeaveRotation(t *testing.T) {
+	t.Parallel()
+	nw := startNetwork(t, 2, Config{MaxLag: 3})
+	nw.followers[0].SetFaults(devnode.Faults{Lag: 6})
+	nw.waitStates(t, StateLagging, StateInRotation)
+	before := nw.pool.Nodes()[0].Calls
+	for range 5 {
+		if _, err := nw.pool.Call(t.Context(), latestHeight()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := nw.pool.Nodes()[0].Calls; got != before {
+		t.Errorf("a lagging node got %d calls", got-before)
+	}
+	nw.followers[0].SetFaults(devnode.Faults{})
+	nw.waitStates(t, StateInRotation)
+
+	nw.followers[1].SetFaults(devnode.Faults{Stall: true})
+	nw.waitStates(t, StateInRotation, StateStalled)
+	if err := nw.pool.Ready(); err != nil {
+		t.Errorf("Ready with a node in rotation: %v", err)
+	}
+	nw.followers[1].SetFaults(devnode.Faults{})
+	nw.waitStates(t, StateInRotation)
+}
+
+func TestReadRetriedOnAnotherNode(t *testing.T) {
+	t.Parallel()
+	nw := startNetwork(t, 2, Config{})
+	// The best node dies while it holds the read.
+	first := nw.index(nw.pool.rotation()[0])
+	nw.followers[first].SetFaults(devnode.Faults{Delay: time.Second})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := nw.pool.Call(context.Background(), latestHeight())
+		errc <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	nw.stops[first]()
+	if err := <-errc; err != nil {
+		t.Fatalf("a read with a node left: %v", err)
+	}
+	if s := nw.pool.Nodes()[first]; s.Retries != 1 {
+		t.Errorf("the dead node: %+v", s)
+	}
+}
+
+func TestWriteNeverSentTwice(t *testing.T) {
+	t.Parallel()
+	nw := startNetwork(t, 2, Config{})
+	first := nw.index(nw.pool.rotation()[0])
+	other := 1 - first
+	nw.followers[first].SetFaults(devnode.Faults{Delay: time.Second})
+	nw.pool.cfg.HeadInterval = time.Hour
+	before := nw.pool.Nodes()[other].Calls
+	errc := make(chan error, 1)
+	go func() {
+		_, err := nw.pool.Call(context.Background(), transfer(t, nw.leader))
+		errc <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	nw.stops[first]()
+	err := <-errc
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		t.Errorf("a write to a node that died: %v, want ErrOutcomeUnknown", err)
+	}
+	if got := nw.pool.Nodes()[other].Calls; got != before {
+		t.Errorf("the write was sent to the other node too")
+	}
+	// A business failure is an outcome: not retried, not unknown.
+	nw.pool.cfg.HeadInterval = 20 * time.Millisecond
+	calls := transfer(t, nw.leader)
+	calls[0].Params = json.RawMessage(`{"chainId":2,"inputs":[],"outputs":[]}`)
+	if _, err := nw.pool.Call(t.Context(), calls); err == nil || errors.Is(err, ErrOutcomeUnknown) {
+		t.Errorf("a refused transfer: %v", err)
+	}
+}
+
+func TestHedgedRead(t *testing.T) {
+	t.Parallel()
+	nw := startNetwork(t, 2, Config{HedgeAfter: 50 * time.Millisecond})
+	first := nw.index(nw.pool.rotation()[0])
+	nw.followers[first].SetFaults(devnode.Faults{Delay: 2 * time.Second})
+	start := time.Now()
+	// Call the node directly through the pool's order: the slow one first.
+	if _, err := nw.pool.hedged(t.Context(), []*node{nw.pool.nodes[first], nw.pool.nodes[1-first]}, latestHeight()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the hedged read took %v", d)
+	}
+	if s := nw.pool.Nodes()[first]; s.Hedges != 1 {
+		t.Errorf("hedges %d", s.Hedges)
+	}
+}
+
+func TestNoNodeInRotation(t *testing.T) {
+	t.Parallel()
+	nw := startNetwork(t, 2, Config{PollTimeout: 100 * time.Millisecond})
+	for _, stop := range nw.stops {
+		stop()
+	}
+	nw.waitStates(t, "")
+	deadline := time.Now().Add(5 * time.Second)
+	for nw.pool.Ready() == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("Ready with every node stopped: %+v", nw.pool.Nodes())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	err := nw.pool.Ready()
+	if !errors.Is(err, ErrNoNode) || !errors.Is(err, bridge.ErrNotConnected) {
+		t.Errorf("Ready: %v", err)
+	}
+	if _, err := nw.pool.Call(t.Context(), latestHeight()); !errors.Is(err, bridge.ErrNotConnected) {
+		t.Errorf("Call: %v", err)
+	}
+}
