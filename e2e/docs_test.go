@@ -1,12 +1,17 @@
 package e2e
 
 import (
+	"bytes"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/internal/doctest"
 )
@@ -152,4 +157,61 @@ func freeTCPPort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// TestMakeRun runs the README's first command as a reader does, with a flag
+// passed through ARGS (a free port instead of :8080, which may be taken
+// here), and calls the gateway it starts.
+func TestMakeRun(t *testing.T) {
+	makeBin := needTool(t, "make", "the README's commands are make targets")
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := freeTCPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cmd := exec.Command(makeBin, "-s", "run", "ARGS=--listen="+addr)
+	cmd.Dir = root
+	cmd.Env = gatewayEnv()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	ownGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if err := killGroup(cmd); err != nil {
+			t.Error(err)
+		}
+		<-exited //nolint:errcheck // killed: its exit status is ours
+		if t.Failed() {
+			t.Logf("make run:\n%s", out.String())
+		}
+	}()
+	deadline := time.Now().Add(toolTimeout)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("make run exited: %v", err)
+		default:
+		}
+		status, body, err := httpGet(t.Context(), "http://"+addr+"/readyz")
+		if err == nil && status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("make run: not ready within %v: %d %s %v", toolTimeout, status, body, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	a, err := post(t.Context(), "http://"+addr+"/rpc/latestHeight", `{"chainId":2}`)
+	if err != nil || a.Status != http.StatusOK || !strings.Contains(string(a.Body), `"value"`) {
+		t.Errorf("latestHeight through make run: %d %s %v", a.Status, a.Body, err)
+	}
 }
