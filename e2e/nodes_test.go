@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -95,4 +97,136 @@ func TestSimulatedNetwork(t *testing.T) {
 		a, b := heightOf(t, gws[0]), heightOf(t, gws[1])
 		return a > stalled && a-b <= 1 && b-a <= 1
 	})
+}
+
+// readyNodes returns /readyz's status and its nodes' states.
+func readyNodes(t *testing.T, gw *gatewayProc) (int, map[string]string) {
+	t.Helper()
+	status, body, err := httpGet(t.Context(), gw.URL+"/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct{ Nodes map[string]string }
+	if err := json.Unmarshal(body, &h); err != nil {
+		t.Fatalf("/readyz: %v: %s", err, body)
+	}
+	return status, h.Nodes
+}
+
+// TestSeveralNodes runs a gateway in front of three nodes of one chain
+// (followers of a leader, as processes) under steady reads, while one node
+// stalls, then another dies: no read fails, /readyz names each node's state
+// and fails only when every node is out, the admin endpoint and the metrics
+// show them.
+func TestSeveralNodes(t *testing.T) {
+	t.Parallel()
+	leader := startDevnode(t, "--block-interval", "200ms")
+	var (
+		followers []*devnodeProc
+		controls  []string
+		urls      []string
+	)
+	for range 3 {
+		control := localAddr(freePort(t))
+		f := startDevnode(t, "--follow", leader.URL, "--control", control)
+		followers, controls, urls = append(followers, f), append(controls, control), append(urls, f.URL)
+	}
+	keys, key := operatorKey(t)
+	gw := startGateway(t, "--upstream", strings.Join(urls, ","), "--chain-id", "2", "--stall-after", "1s",
+		"--keys-file", keys, "--scopes", "public,admin")
+	waitNodes := func(what string, want map[string]string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, nodes := readyNodes(t, gw)
+			ok := true
+			for name, state := range want {
+				if nodes[name] != state {
+					ok = false
+				}
+			}
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: nodes %v, want %v", what, nodes, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitNodes("at start", map[string]string{"node1": "in rotation", "node2": "in rotation", "node3": "in rotation"})
+
+	ctx, stopCalls := context.WithCancel(t.Context())
+	reads, wait := startCaller(ctx, []string{gw.URL}, 50*time.Millisecond) // within the anonymous rate
+	start := time.Now()
+
+	putFaults(t, controls[0], `{"stall":true}`)
+	waitNodes("node1 stalls", map[string]string{"node1": "stalled"})
+	followers[1].kill(t)
+	waitNodes("node2 dies", map[string]string{"node1": "stalled", "node3": "in rotation"})
+	time.Sleep(time.Second)
+	putFaults(t, controls[0], `{}`)
+	waitNodes("node1 heals", map[string]string{"node1": "in rotation"})
+	stopCalls()
+	wait()
+	calls := reads.between(start, time.Now())
+	failed := 0
+	for _, c := range calls {
+		if c.Err != nil || c.Status != http.StatusOK {
+			failed++
+		}
+	}
+	t.Logf("%d reads while a node stalled and another died: %s; slowest %v", len(calls), statuses(calls), slowest(calls))
+	if failed > 0 || len(calls) < 40 {
+		t.Errorf("%d of %d reads failed: %s", failed, len(calls), statuses(calls))
+	}
+
+	// The nodes' addresses are the operator's: admin scope.
+	if a, err := get(t.Context(), gw.URL+"/nodes"); err != nil || a.Status != http.StatusUnauthorized {
+		t.Errorf("GET /nodes without a key: %d %v", a.Status, err)
+	}
+	a, err := get(t.Context(), gw.URL+"/nodes", "Authorization", "Bearer "+key)
+	if err != nil || a.Status != http.StatusOK || !strings.Contains(string(a.Body), urls[2]) || !strings.Contains(string(a.Body), `"calls"`) {
+		t.Errorf("GET /nodes: %d %s %v", a.Status, a.Body, err)
+	}
+	_, metrics, err := httpGet(t.Context(), gw.URL+"/metrics")
+	if err != nil || !strings.Contains(string(metrics), `nuls_gateway_upstream_node_state{node="node3",state="in rotation"} 1`) {
+		t.Errorf("metrics lack the nodes' states: %v", err)
+	}
+	if strings.Contains(string(metrics), urls[0]) {
+		t.Error("the metrics, open to all, name a node's address")
+	}
+
+	for _, f := range followers {
+		f.kill(t)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, nodes := readyNodes(t, gw)
+		if status == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz %d with every node dead: %v", status, nodes)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// get sends a GET with the headers given (name, value pairs).
+func get(ctx context.Context, url string, header ...string) (rpcAnswer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return rpcAnswer{}, err
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return rpcAnswer{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return rpcAnswer{Status: resp.StatusCode, Header: resp.Header, Body: b}, err
 }

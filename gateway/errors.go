@@ -21,6 +21,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/state"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
+	"github.com/nuls-gateway/nuls-gateway/upstream/pool"
 )
 
 // statusClientClosed is nginx's 499: the client went away before the answer
@@ -103,8 +104,13 @@ func httpStatus(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.As(err, &bad), errors.As(err, &query), errors.As(err, &pce), errors.As(err, &bound), errors.As(err, &badDef), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
 		return http.StatusBadRequest
-	case errors.Is(err, errUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, calls.ErrUnknownRequest):
+	case errors.Is(err, errUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, calls.ErrUnknownRequest), errors.Is(err, errNoPool):
 		return http.StatusNotFound
+	case errors.Is(err, pool.ErrOutcomeUnknown):
+		// A write whose node failed after it had the Request: it may or
+		// may not have been done (an Idempotency-Key makes the retry
+		// safe). Before the transport errors it wraps.
+		return http.StatusBadGateway
 	case errors.Is(err, calls.ErrKeyReused):
 		// The IETF idempotency-key draft's answer to a key reused
 		// with another payload.

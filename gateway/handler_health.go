@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sort"
 	"time"
+
+	"github.com/nuls-gateway/nuls-gateway/upstream/pool"
 )
 
 // readyTimeout bounds all readiness checks together. It stays under the
@@ -21,6 +23,15 @@ type Health struct {
 	// Warnings are what the operator must know of this instance, which
 	// do not fail readiness: that it serves a simulated node.
 	Warnings []string `json:"warnings,omitempty"`
+	// Nodes are the states of the upstream nodes, by name, when there are
+	// several (--upstream with a list): "in rotation", "lagging", ... Their
+	// addresses are for the admin scope only (GET /nodes).
+	Nodes map[string]string `json:"nodes,omitempty"`
+}
+
+// nodePool is an upstream of several nodes (package pool).
+type nodePool interface {
+	Nodes() []pool.NodeStatus
 }
 
 // healthz reports that the process is alive.
@@ -63,6 +74,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		h.Checks[name] = "ok"
 	}
 	check("upstream", s.cfg.Upstream.Ready())
+	if np, ok := s.cfg.Upstream.(nodePool); ok {
+		h.Nodes = map[string]string{}
+		for _, n := range np.Nodes() {
+			h.Nodes[n.Name] = n.State
+		}
+	}
 	// What may be called is known only once the upstream was asked for
 	// its methods (and, when it lists none, the catalog took over):
 	// before, a call would be refused.
@@ -88,4 +105,30 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, h)
+}
+
+// errNoPool answers GET /nodes in front of a single upstream.
+var errNoPool = errors.New("the gateway has one upstream: --upstream lists no several nodes")
+
+// listNodes lists the upstream nodes and what the gateway measured of each.
+//
+//	@Summary		The upstream nodes
+//	@Description	With several upstream nodes (--upstream with a list): each node's state, head, lag, latency and counts, and its address. Admin scope.
+//	@ID				listNodes
+//	@Tags			operations
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Security		APIKeyAuth
+//	@Success		200	{array}		pool.NodeStatus
+//	@Failure		401	{object}	Problem
+//	@Failure		403	{object}	Problem
+//	@Failure		404	{object}	Problem	"One upstream"
+//	@Router			/nodes [get]
+func (s *Server) listNodes(w http.ResponseWriter, _ *http.Request) error {
+	np, ok := s.cfg.Upstream.(nodePool)
+	if !ok {
+		return errNoPool
+	}
+	writeJSON(w, http.StatusOK, np.Nodes())
+	return nil
 }

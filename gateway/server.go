@@ -518,6 +518,7 @@ func (s *Server) routes() http.Handler {
 		// What every instance serves and the Manager is told: admin.
 		r.With(s.requireAdmin, s.guard.LimitBody).Post("/compound-methods", s.handle(s.createCompound))
 		r.With(s.requireAdmin).Delete("/compound-methods/{name}", s.handle(s.deleteCompound))
+		r.With(s.requireAdmin).Get("/nodes", s.handle(s.listNodes))
 	})
 	r.Group(func(r chi.Router) {
 		// Streams are long-lived: no timeout middleware here.

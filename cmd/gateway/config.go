@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,9 @@ import (
 const (
 	envListen          = "GATEWAY_LISTEN"
 	envUpstream        = "GATEWAY_UPSTREAM"
+	envMaxLag          = "GATEWAY_MAX_LAG"
+	envStallAfter      = "GATEWAY_STALL_AFTER"
+	envHedgeAfter      = "GATEWAY_HEDGE_AFTER"
 	envTopology        = "GATEWAY_TOPOLOGY"
 	envRedisURL        = "GATEWAY_REDIS_URL"
 	envRedisPrefix     = "GATEWAY_REDIS_PREFIX"
@@ -103,6 +107,11 @@ const (
 type config struct {
 	Listen          string
 	Upstream        string
+	// Upstreams are Upstream's URLs: several make a pool of nodes.
+	Upstreams       []string
+	MaxLag          int
+	StallAfter      time.Duration
+	HedgeAfter      time.Duration
 	Topology        string
 	RedisURL        string
 	RedisPrefix     string
@@ -203,7 +212,10 @@ func options(c *config, raw *rawConfig) []option {
 		{"shutdown-timeout", envShutdownTimeout, "30s", "how long shutdown waits for in-flight calls", groupListen, durationVar(&c.ShutdownTimeout)},
 
 		// The upstream node.
-		{"upstream", envUpstream, "", "ws:// or wss:// URL of the NULS upstream; required, unless --simulated-node", groupUpstream, stringVar(&c.Upstream)},
+		{"upstream", envUpstream, "", "ws:// or wss:// URL of the NULS upstream; required, unless --simulated-node. Several, comma-separated (direct topology): nodes of one chain that the gateway measures and routes between (needs --chain-id)", groupUpstream, stringVar(&c.Upstream)},
+		{"max-lag", envMaxLag, "5", "with several upstreams: how many blocks behind the best node a node may be and stay in rotation", groupUpstream, intVar(&c.MaxLag)},
+		{"stall-after", envStallAfter, "3s", "with several upstreams: how long a node behind the best may keep its head and stay in rotation", groupUpstream, durationVar(&c.StallAfter)},
+		{"hedge-after", envHedgeAfter, "0s", "with several upstreams: send a read to a second node when the first has not answered within this or its recent p95, whichever is longer; 0: never", groupUpstream, durationVar(&c.HedgeAfter)},
 		{"topology", envTopology, topologyDirect, "direct: the upstream serves every method (a Nulstar Connector, a Java module); manager: the upstream is a Manager to register with, whose modules are called directly", groupUpstream, stringVar(&c.Topology)},
 		{"module-listen", envModuleListen, "127.0.0.1:0", "address of the gateway's module endpoint (/ws) in the manager topology, where other modules call it; never the HTTP listener. Reach it from the Manager's network only", groupUpstream, stringVar(&c.ModuleListen)},
 		{"advertise", envAdvertise, "", "with --topology manager: host:port where the Manager and other modules reach this gateway's module endpoint, sent in RegisterAPI: the --module-listen listener's, never the HTTP --listen port; unset: --module-listen's host (127.0.0.1 when it names none) and the port that listener got, a random one with its default 127.0.0.1:0", groupUpstream, stringVar(&c.Advertise)},
@@ -378,11 +390,34 @@ func (c *config) validate() []error {
 	if c.DevWallet && !c.SimulatedNode {
 		errs = append(errs, errors.New("--dev-wallet opens the simulated node's wallet: it needs --simulated-node, and is refused in front of a real node"))
 	}
+	c.Upstreams = nil
 	if c.Upstream != "" {
-		u, err := url.Parse(c.Upstream)
-		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("--upstream %q: want a ws:// or wss:// URL", c.Upstream))
+		for raw := range strings.SplitSeq(c.Upstream, ",") {
+			raw = strings.TrimSpace(raw)
+			u, err := url.Parse(raw)
+			if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("--upstream %q: want a ws:// or wss:// URL", redactedURL(raw)))
+				continue
+			}
+			if slices.Contains(c.Upstreams, raw) {
+				errs = append(errs, fmt.Errorf("--upstream: %s twice", redactedURL(raw)))
+			}
+			c.Upstreams = append(c.Upstreams, raw)
 		}
+	}
+	if len(c.Upstreams) > 1 {
+		if c.Topology != topologyDirect {
+			errs = append(errs, errors.New("several upstreams need --topology direct: each a node serving every method (a Nulstar Connector, a Java module); several Managers are not supported yet"))
+		}
+		if c.ChainID == 0 {
+			errs = append(errs, errors.New("several upstreams need --chain-id: the chain whose head the gateway measures on each node"))
+		}
+	}
+	if c.MaxLag < 1 {
+		errs = append(errs, fmt.Errorf("--max-lag %d: want 1 or more blocks", c.MaxLag))
+	}
+	if c.StallAfter <= 0 || c.HedgeAfter < 0 {
+		errs = append(errs, errors.New("--stall-after must be positive, --hedge-after not negative"))
 	}
 	if c.Topology != topologyDirect && c.Topology != topologyManager {
 		errs = append(errs, fmt.Errorf("--topology %q: want %s or %s", c.Topology, topologyDirect, topologyManager))

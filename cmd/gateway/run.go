@@ -161,7 +161,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer func() { _ = g.Wait() }()
 	upstreams := newStage(g, logger) // upstream connections and the simulated node
 	defer upstreams.stop()
-	upstreamURL := cfg.Upstream
+	var upstreamURL string
+	if len(cfg.Upstreams) > 0 {
+		upstreamURL = cfg.Upstreams[0]
+	}
 	chainID := cfg.ChainID
 	var simulated []slog.Attr // what the warnings of the simulated node say of it
 	if cfg.SimulatedNode {
@@ -232,9 +235,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var hub *subscriptions.Hub
 	notify := func(_ *bridge.Peer, n *bridge.Notification) { upstream.PublishNotification(hub, n) }
 
-	var up upstream.Upstream
-	switch cfg.Topology {
-	case topologyDirect:
+	var (
+		up  upstream.Upstream
+		pol *policy.Policy // decided below; the pool asks it which methods write
+	)
+	switch {
+	case len(cfg.Upstreams) > 1:
+		p, err := newPool(&cfg, notify, upstreams, func(m string) bool { return pol == nil || !pol.ReadOnly(m) }, logger)
+		if err != nil {
+			return err
+		}
+		registry.MustRegister(p.Collector())
+		up = p
+	case cfg.Topology == topologyDirect:
 		client, err := bridge.NewClient(bridge.ClientConfig{
 			URL: upstreamURL, Abbreviation: cfg.Abbreviation, CallTimeout: cfg.CallTimeout,
 			OnNotification: notify,
@@ -244,7 +257,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		upstreams.goRun("upstream", client.Run)
 		up = upstream.NewDirect(client)
-	case topologyManager:
+	case cfg.Topology == topologyManager:
 		host, port, _ := net.SplitHostPort(advertise)
 		var link *bridge.ManagerLink
 		// D8: a module connection that fails negotiation every retry is
@@ -280,7 +293,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	pol, err := newPolicy(cfg, custom)
+	pol, err = newPolicy(cfg, custom)
 	if err != nil {
 		return err
 	}

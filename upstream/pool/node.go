@@ -32,8 +32,8 @@ const ewmaWeight = 0.2
 
 // node is one member and what the pool measured of it.
 type node struct {
-	name string
-	up   upstream.Upstream
+	name, url string
+	up        upstream.Upstream
 
 	calls, errors, retries, hedges atomic.Int64
 
@@ -129,13 +129,15 @@ func headOf(ctx context.Context, up upstream.Upstream, chainID int) (int64, erro
 // the admin endpoint.
 type NodeStatus struct {
 	Name  string `json:"name"`
+	URL   string `json:"url,omitempty"`
 	State string `json:"state"`
 	// Height is the node's head; Lag how far it is behind the best node.
 	Height int64 `json:"height"`
 	Lag    int64 `json:"lag"`
-	// Latency is the EWMA of its calls' and polls' durations; ErrorRate the
-	// EWMA of their failures (0 to 1).
-	Latency   time.Duration `json:"latency"`
+	// Latency is the EWMA of its calls' and polls' durations (LatencyMS in
+	// JSON); ErrorRate the EWMA of their failures (0 to 1).
+	Latency   time.Duration `json:"-"`
+	LatencyMS float64       `json:"latencyMs"`
 	ErrorRate float64       `json:"errorRate"`
 	// Calls, Errors, Retries and Hedges count since the start: calls sent
 	// to it, those it failed, those retried elsewhere after it failed, and
@@ -153,8 +155,8 @@ func (n *node) status(best int64, cfg *Config, now time.Time) NodeStatus {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	s := NodeStatus{
-		Name: n.name, Height: n.height, Lag: max(best-n.height, 0),
-		Latency: time.Duration(n.latency * float64(time.Second)), ErrorRate: n.errorRate,
+		Name: n.name, URL: n.url, Height: n.height, Lag: max(best-n.height, 0),
+		Latency: time.Duration(n.latency * float64(time.Second)), LatencyMS: n.latency * 1000, ErrorRate: n.errorRate,
 		Calls: n.calls.Load(), Errors: n.errors.Load(), Retries: n.retries.Load(), Hedges: n.hedges.Load(),
 	}
 	switch {

@@ -58,8 +58,12 @@ type Config struct {
 
 // Member is one node of the pool.
 type Member struct {
-	// Name names it in logs, metrics and the admin endpoint: its URL.
-	Name     string
+	// Name names it in /readyz, metrics and logs: not its address, which
+	// strangers must not read ("node1").
+	Name string
+	// URL is its address, for the operator (the admin endpoint, logs),
+	// without credentials.
+	URL      string
 	Upstream upstream.Upstream
 }
 
@@ -109,7 +113,7 @@ func New(cfg Config, members []Member, logger *slog.Logger) (*Pool, error) {
 			return nil, fmt.Errorf("pool: member %q: a name of its own and an upstream are required", m.Name)
 		}
 		seen[m.Name] = true
-		p.nodes = append(p.nodes, &node{name: m.Name, up: m.Upstream})
+		p.nodes = append(p.nodes, &node{name: m.Name, url: m.URL, up: m.Upstream})
 	}
 	return p, nil
 }
@@ -150,7 +154,7 @@ func (p *Pool) logChanges() {
 		if s.State == StateInRotation || s.State == StateConnecting && was == "" {
 			level = slog.LevelInfo
 		}
-		p.logger.Log(context.Background(), level, "upstream node state", slog.String("node", s.Name),
+		p.logger.Log(context.Background(), level, "upstream node state", slog.String("node", s.Name), slog.String("url", s.URL),
 			slog.String("state", s.State), slog.String("was", was), slog.Int64("height", s.Height),
 			slog.Int64("lag", s.Lag), slog.String("error", s.Err))
 	}

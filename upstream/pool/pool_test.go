@@ -130,7 +130,7 @@ func latestHeight() []bridge.MethodCall {
 	return []bridge.MethodCall{{Method: "latestHeight", Params: json.RawMessage(`{"chainId":2}`)}}
 }
 
-func transfer(t *testing.T, n *devnode.Node) []bridge.MethodCall {
+func transfer(n *devnode.Node) []bridge.MethodCall {
 	a := n.GenesisAccounts()
 	params := fmt.Sprintf(`{"chainId":2,"remark":"","inputs":[{"address":%q,"assetsChainId":2,"assetsId":1,"amount":100100000,"password":%q}],"outputs":[{"address":%q,"assetsChainId":2,"assetsId":1,"amount":100000000}]}`,
 		a[0].Address, a[0].Password, a[1].Address)
@@ -204,7 +204,7 @@ func TestWriteNeverSentTwice(t *testing.T) {
 	before := nw.pool.Nodes()[other].Calls
 	errc := make(chan error, 1)
 	go func() {
-		_, err := nw.pool.Call(context.Background(), transfer(t, nw.leader))
+		_, err := nw.pool.Call(context.Background(), transfer(nw.leader))
 		errc <- err
 	}()
 	time.Sleep(200 * time.Millisecond)
@@ -218,7 +218,7 @@ func TestWriteNeverSentTwice(t *testing.T) {
 	}
 	// A business failure is an outcome: not retried, not unknown.
 	nw.pool.cfg.HeadInterval = 20 * time.Millisecond
-	calls := transfer(t, nw.leader)
+	calls := transfer(nw.leader)
 	calls[0].Params = json.RawMessage(`{"chainId":2,"inputs":[],"outputs":[]}`)
 	if _, err := nw.pool.Call(t.Context(), calls); err == nil || errors.Is(err, ErrOutcomeUnknown) {
 		t.Errorf("a refused transfer: %v", err)
