@@ -8,7 +8,10 @@
 #   - docker-compose.yml, loaded by compose-go (the loader and schema of
 #     `docker compose`), and the nginx configuration it mounts, also with
 #     `nginx -t` when Debian's nginx can be had;
-#   - the Dockerfile (BuildKit's parser and linter) and .dockerignore.
+#   - the Dockerfile (BuildKit's parser and linter) and .dockerignore;
+#   - the Prometheus configuration and alert rules (promtool check config,
+#     promtool check rules, and promtool test rules with their tests),
+#     with Debian's promtool (scripts/ensure-prometheus.sh installs it).
 # helm and the checker (deployments/validate) are built from
 # deployments/validate/go.mod, which pins them, into ./bin. Idempotent; a
 # second run reuses bin/helm and the Go build cache.
@@ -132,6 +135,12 @@ if [ -n "$nginx" ]; then
 else
 	echo "SKIP nginx -t: no nginx, and Debian's could not be downloaded"
 fi
+
+echo "== prometheus: config, alert rules and their tests"
+command -v promtool > /dev/null || ./scripts/ensure-prometheus.sh
+promtool check config deployments/prometheus/prometheus.yml
+promtool check rules deployments/prometheus/alerts.yml
+(cd deployments/prometheus && promtool test rules alerts_test.yml)
 
 echo "== Dockerfile"
 bin/validate-deployments dockerfile -root . deployments/Dockerfile
