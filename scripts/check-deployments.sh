@@ -7,7 +7,10 @@
 #     target, grace period);
 #   - docker-compose.yml, loaded by compose-go (the loader and schema of
 #     `docker compose`), and the nginx configuration it mounts, also with
-#     `nginx -t` when Debian's nginx can be had;
+#     `nginx -t` when Debian's nginx can be had; its Prometheus scrapes every
+#     gateway, its Grafana gets its provisioning and dashboards;
+#   - the Grafana dashboards, decoded strictly and checked against the
+#     provisioning (Grafana cannot run here);
 #   - the Dockerfile (BuildKit's parser and linter) and .dockerignore;
 #   - the Prometheus configuration and alert rules (promtool check config,
 #     promtool check rules, and promtool test rules with their tests),
@@ -135,6 +138,9 @@ if [ -n "$nginx" ]; then
 else
 	echo "SKIP nginx -t: no nginx, and Debian's could not be downloaded"
 fi
+
+echo "== grafana: provisioning and dashboards (Grafana's JSON model, strictly)"
+bin/validate-deployments grafana deployments/grafana
 
 echo "== prometheus: config, alert rules and their tests"
 command -v promtool > /dev/null || ./scripts/ensure-prometheus.sh
