@@ -157,3 +157,30 @@ func TestSelectLocation(t *testing.T) {
 		}
 	}
 }
+
+// TestComposePrometheusTargets: a Prometheus of the compose file that
+// misses a gateway, or scrapes it under another job name, fails.
+func TestComposePrometheusTargets(t *testing.T) {
+	good := readFile(t, "../docker-compose.yml")
+	nginx := readFile(t, "../nginx.conf")
+	prom := readFile(t, "../prometheus/prometheus.yml")
+	for _, tc := range []struct{ name, old, new string }{
+		{"a gateway missed", `, "gateway3:8080"`, ""},
+		{"another job", "job_name: nuls-gateway", "job_name: gateways"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(prom, tc.old) {
+				t.Fatalf("prometheus.yml has no %q", tc.old)
+			}
+			path := filepath.Join(t.TempDir(), "prometheus.yml")
+			if err := os.WriteFile(path, []byte(strings.Replace(prom, tc.old, tc.new, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			src := strings.Replace(good, "./prometheus/prometheus.yml:", path+":", 1)
+			err := checkComposeSrc(t, src, nginx)
+			if err == nil || !strings.Contains(err.Error(), "want the gateways") {
+				t.Errorf("got %v, want an error about the gateways scraped", err)
+			}
+		})
+	}
+}
