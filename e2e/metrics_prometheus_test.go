@@ -88,6 +88,24 @@ scrape_configs:
 		return err == nil && n > 0
 	})
 	promTraffic(ctx, t, gw.URL, true)
+
+	// The gateway's own /metrics moved as the traffic says; and with
+	// Redis answering, no rate-limit check fell back to the instance.
+	m, err := metrics(ctx, gw.URL, "nuls_gateway_redis_command_duration_seconds_count", "nuls_gateway_auth_failures_total",
+		"nuls_gateway_rate_limited_total", "nuls_gateway_stream_duration_seconds_count", "nuls_gateway_rate_limit_local_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, atLeast := range map[string]float64{"nuls_gateway_redis_command_duration_seconds_count": 1,
+		"nuls_gateway_auth_failures_total": 2, "nuls_gateway_rate_limited_total": 1, "nuls_gateway_stream_duration_seconds_count": 1} {
+		if m[name] < atLeast {
+			t.Errorf("%s = %v, want at least %v", name, m[name], atLeast)
+		}
+	}
+	if v, ok := m["nuls_gateway_rate_limit_local_total"]; !ok || v != 0 {
+		t.Errorf("nuls_gateway_rate_limit_local_total = %v (exported: %v) with Redis up, want 0", v, ok)
+	}
+
 	var failing []string
 	for {
 		failing = failing[:0]
