@@ -149,7 +149,7 @@ type KeyAdmin interface {
 func checkKey(ctx context.Context, stores []KeyStore, key string, now time.Time) (*Principal, error) {
 	id, ok := keyID(key)
 	if !ok {
-		return nil, invalidToken("malformed API key")
+		return nil, invalidToken(ReasonInvalidKey, "malformed API key")
 	}
 	var storeErr error
 	for _, s := range stores {
@@ -163,10 +163,10 @@ func checkKey(ctx context.Context, stores []KeyStore, key string, now time.Time)
 		}
 		// Compare in constant time: the ID is public, the hash is not.
 		if subtle.ConstantTimeCompare([]byte(rec.Hash), []byte(hashKey(key))) != 1 {
-			return nil, invalidToken("unknown API key")
+			return nil, invalidToken(ReasonInvalidKey, "unknown API key")
 		}
 		if rec.Expires != nil && !now.Before(*rec.Expires) {
-			return nil, invalidToken("the API key expired")
+			return nil, invalidToken(ReasonExpired, "the API key expired")
 		}
 		return rec.principal(), nil
 	}
@@ -175,7 +175,7 @@ func checkKey(ctx context.Context, stores []KeyStore, key string, now time.Time)
 		// the one that is down.
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, storeErr)
 	}
-	return nil, invalidToken("unknown API key")
+	return nil, invalidToken(ReasonInvalidKey, "unknown API key")
 }
 
 // ErrUnavailable reports that the credential could not be checked now (the

@@ -726,3 +726,65 @@ func TestRunStoreFails(t *testing.T) {
 	}
 	<-ok.stopped
 }
+
+// TestErrorReasons: each refused credential says why in Error.Reason, the
+// label of the gateway's authentication failures metric.
+func TestErrorReasons(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "keys.json")
+	keys, err := OpenKeyFile(path, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Minute)
+	expired, rec, err := NewKey(KeyRecord{Name: "old", Scopes: []string{bridge.ScopePublic}, Expires: &past})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Add(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	unknown, _, err := NewKey(KeyRecord{Scopes: []string{bridge.ScopePublic}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{Keys: []KeyStore{keys}, JWT: &JWTConfig{Secret: testSecret}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := a.IssueTicket(t.Context(), &Principal{ID: "key:x", Kind: KindKey, Scopes: []string{bridge.ScopePublic}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamReq := func(ticket string) *http.Request {
+		return httptest.NewRequest(http.MethodGet, "/rpc/x/stream?"+TicketQuery+"="+ticket, nil)
+	}
+	tests := []struct {
+		name string
+		r    *http.Request
+		call func(*http.Request) (*Principal, error)
+		want string
+	}{
+		{"two credentials", request("Authorization", "Bearer a", "X-API-Key", "b"), a.Authenticate, ReasonMalformed},
+		{"basic", request("Authorization", "Basic eDp5"), a.Authenticate, ReasonMalformed},
+		{"neither key nor jwt", request("Authorization", "Bearer nonsense"), a.Authenticate, ReasonMalformed},
+		{"unknown key", request("X-API-Key", unknown), a.Authenticate, ReasonInvalidKey},
+		{"expired key", request("X-API-Key", expired), a.Authenticate, ReasonExpired},
+		{"jwt bad signature", request("Authorization", "Bearer "+sign(t, jwt.SigningMethodHS256, []byte("another secret, 32 bytes or more!"), "", claims(nil))), a.Authenticate, ReasonInvalidJWT},
+		{"jwt expired", request("Authorization", "Bearer "+sign(t, jwt.SigningMethodHS256, testSecret, "", claims(jwt.MapClaims{"exp": past.Unix()}))), a.Authenticate, ReasonExpired},
+		{"ticket for a call", streamReq(tk.Token), a.Authenticate, ReasonInvalidTicket},
+		{"forged ticket", streamReq(tk.Token + "x"), a.AuthenticateStream, ReasonInvalidTicket},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.call(tt.r)
+			var ae *Error
+			if !errors.As(err, &ae) {
+				t.Fatalf("err %v, want an *Error", err)
+			}
+			if ae.Reason != tt.want {
+				t.Errorf("reason %q, want %q (%v)", ae.Reason, tt.want, err)
+			}
+		})
+	}
+}

@@ -137,7 +137,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 }
 
 // errTicketNotForCalls refuses a stream ticket given to a route that calls.
-var errTicketNotForCalls = invalidRequest("a stream ticket opens streams and subscriptions only; call with the API key or JWT it was issued for")
+var errTicketNotForCalls = &Error{Code: "invalid_request", Reason: ReasonInvalidTicket,
+	Description: "a stream ticket opens streams and subscriptions only; call with the API key or JWT it was issued for"}
 
 // AuthenticateStream is Authenticate for stream routes, which also take a
 // stream ticket: the ticket query parameter, or the ticket cookie.
@@ -187,17 +188,17 @@ func (a *Authenticator) anonymousPrincipal() (*Principal, error) {
 func (a *Authenticator) check(ctx context.Context, cred string) (*Principal, error) {
 	if looksLikeKey(cred) {
 		if len(a.keys) == 0 {
-			return nil, invalidToken("API keys are not accepted here")
+			return nil, invalidToken(ReasonInvalidKey, "API keys are not accepted here")
 		}
 		return checkKey(ctx, a.keys, cred, time.Now())
 	}
 	if strings.Count(cred, ".") == 2 {
 		if a.jwt == nil {
-			return nil, invalidToken("JWTs are not accepted here")
+			return nil, invalidToken(ReasonInvalidJWT, "JWTs are not accepted here")
 		}
 		return a.jwt.verify(ctx, cred)
 	}
-	return nil, invalidToken("the credential is neither an API key nor a JWT")
+	return nil, invalidToken(ReasonMalformed, "the credential is neither an API key nor a JWT")
 }
 
 // maxCredential bounds a credential's length: a JWT with many claims is a

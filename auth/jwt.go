@@ -347,7 +347,11 @@ func (v *jwtVerifier) check(ctx context.Context, token string) (*Principal, erro
 		if errors.Is(err, errJWKSNotLoaded) {
 			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
-		return nil, invalidToken(jwtReason(err))
+		reason := ReasonInvalidJWT
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			reason = ReasonExpired
+		}
+		return nil, invalidToken(reason, jwtReason(err))
 	}
 	if aud, _ := claims.GetAudience(); slices.Contains(aud, ticketAudience) {
 		// A stream ticket, signed with a secret the operator also gave
@@ -356,7 +360,7 @@ func (v *jwtVerifier) check(ctx context.Context, token string) (*Principal, erro
 	}
 	sub, _ := claims.GetSubject()
 	if sub == "" {
-		return nil, invalidToken("the token has no sub")
+		return nil, invalidToken(ReasonInvalidJWT, "the token has no sub")
 	}
 	iss, _ := claims.GetIssuer()
 	p := &Principal{ID: "jwt:" + iss + "|" + sub, Kind: KindJWT, Name: sub}

@@ -10,9 +10,9 @@ import (
 
 // Why a credential checked again no longer holds.
 var (
-	errExpired = invalidToken("the credential expired; authenticate again with a new one")
-	errRevoked = invalidToken("the API key was revoked")
-	errNarrow  = invalidToken("the API key's grants changed; authenticate again")
+	errExpired = invalidToken(ReasonExpired, "the credential expired; authenticate again with a new one")
+	errRevoked = invalidToken(ReasonRevoked, "the API key was revoked")
+	errNarrow  = invalidToken(ReasonRevoked, "the API key's grants changed; authenticate again")
 )
 
 // keyBatchStore is a KeyStore that looks many IDs up at once (one Redis
@@ -44,7 +44,7 @@ func (a *Authenticator) Recheck(ctx context.Context, ps []*Principal, now time.T
 		switch {
 		case p.Kind == KindAnonymous:
 		case p.Kind != KindKey && p.Kind != KindJWT:
-			errs[i] = invalidToken("unknown credential kind")
+			errs[i] = invalidToken(ReasonMalformed, "unknown credential kind")
 		case !p.Expires.IsZero() && !now.Before(p.Expires):
 			errs[i] = errExpired
 		case p.Kind == KindKey:

@@ -152,9 +152,9 @@ func (t *Tickets) verify(ctx context.Context, token string) (*Principal, error) 
 	var c ticketClaims
 	if _, err := t.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return key, nil }); err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
-			return nil, invalidToken("the stream ticket expired; ask for a new one")
+			return nil, invalidToken(ReasonExpired, "the stream ticket expired; ask for a new one")
 		}
-		return nil, invalidToken("invalid stream ticket")
+		return nil, invalidToken(ReasonInvalidTicket, "invalid stream ticket")
 	}
 	p := &Principal{ID: c.Subject, Kind: c.Kind, Name: c.Name, Scopes: c.Scopes, Methods: c.Methods, Plan: c.Plan, Ticket: true}
 	if p.Methods == nil && !c.AllMethods {
@@ -164,7 +164,7 @@ func (t *Tickets) verify(ctx context.Context, token string) (*Principal, error) 
 		p.Expires = time.Unix(c.CredentialExpires, 0)
 	}
 	if p.ID == "" || (p.Kind != KindKey && p.Kind != KindJWT) {
-		return nil, invalidToken("invalid stream ticket")
+		return nil, invalidToken(ReasonInvalidTicket, "invalid stream ticket")
 	}
 	return p, nil
 }

@@ -97,7 +97,7 @@ func (s *Server) grant(p *auth.Principal, method, scope string) error {
 	if p.HasScope(scope) {
 		e.scope = "" // the allow-list, not the scope, refused it
 	}
-	return e
+	return s.denied(e)
 }
 
 // accessError is a method the caller may not call.

@@ -62,6 +62,7 @@ func (s *Server) authenticateWith(check func(*http.Request) (*auth.Principal, er
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := check(r)
 		if err != nil {
+			s.metrics.AuthFailed(authFailure(err))
 			// Failed attempts spend the address's anonymous quota: a
 			// stranger cannot try credentials, or make the gateway ask
 			// Redis for made-up keys, faster than an anonymous caller
@@ -89,7 +90,7 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r)
 		if !p.HasScope(bridge.ScopeAdmin) {
-			s.writeError(w, r, &accessError{method: r.Method + " " + r.URL.Path, scope: bridge.ScopeAdmin, anonymous: p.Anonymous()})
+			s.writeError(w, r, s.denied(&accessError{method: r.Method + " " + r.URL.Path, scope: bridge.ScopeAdmin, anonymous: p.Anonymous()}))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -67,7 +67,7 @@ func (s *Server) callEach(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !p.HasScope(bridge.ScopeAdmin) {
-		return &accessError{method: method + " on every module", scope: bridge.ScopeAdmin, anonymous: p.Anonymous()}
+		return s.denied(&accessError{method: method + " on every module", scope: bridge.ScopeAdmin, anonymous: p.Anonymous()})
 	}
 	if err := s.check(r.Context(), p, target{name: method}, params); err != nil {
 		return err

@@ -52,6 +52,8 @@ func (s *Server) jsonRPCSocket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return nil // the upgrader answered
 	}
+	s.streaming(r)
+	defer s.socketClosed(time.Now())
 	sock := socket.New(r.Context(), conn, socket.Config{ReadLimit: s.cfg.MaxBodyBytes, Heartbeat: s.cfg.Heartbeat,
 		WriteTimeout: s.cfg.WriteTimeout, MaxBatch: maxJSONRPCBatch, Done: s.streamsDone},
 		&socketCaller{s: s, r: r, p: p}, p.Ticket)

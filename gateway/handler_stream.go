@@ -56,6 +56,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.streaming(r)
 	if s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
 		return nil
 	}
@@ -130,7 +131,7 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, err
 func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	if !p.HasScope(bridge.ScopeAdmin) {
-		return &accessError{method: "the notifications", scope: bridge.ScopeAdmin, anonymous: p.Anonymous()}
+		return s.denied(&accessError{method: "the notifications", scope: bridge.ScopeAdmin, anonymous: p.Anonymous()})
 	}
 	if err := s.admit(w, r, p, 1); err != nil {
 		return err
@@ -147,6 +148,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 	if js.lastID != "" {
 		s.metrics.Resumed()
 	}
+	s.streaming(r)
 	if s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
 		return nil
 	}
@@ -177,7 +179,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) 
 		return
 	}
 	s.metrics.Opened()
-	defer s.metrics.Closed()
+	defer s.streamClosed(time.Now())
 	st := streamState{m: js.m, sw: sw, lastID: js.lastID, resumed: js.lastID != ""}
 	defer s.metrics.Delivered(&st.counts)
 	heartbeat := time.NewTimer(s.cfg.Heartbeat)

@@ -78,6 +78,9 @@ func (s *Server) spend(r *http.Request, p *auth.Principal, cost int) error {
 	if err != nil {
 		return err
 	}
+	if res.Local {
+		s.metrics.RateLimitedLocally()
+	}
 	if !res.Allowed {
 		s.metrics.RateLimited()
 		return &rateLimitedError{plan: plan.Name, retry: res.RetryAfterSeconds()}

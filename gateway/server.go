@@ -430,6 +430,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		Reconnects: reconnectsOf(cfg.Upstream),
 		Topics:     func() int { return cfg.Hub.Stats().Topics },
 		Ready:      func() bool { return cfg.Upstream.Ready() == nil },
+		Modules:    healthOf(cfg.Upstream),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -564,7 +565,7 @@ func (s *Server) ownListener(routes func(chi.Router)) http.Handler {
 // its trace, nosniff, the access log, panics recovered, CORS and the
 // cross-origin guard.
 func (s *Server) useCommon(r chi.Router) {
-	r.Use(edge.Track(s.cfg.BodyTimeout))
+	r.Use(edge.Track(s.cfg.BodyTimeout), s.countInFlight)
 	if s.cfg.Tracer != nil {
 		r.Use(s.traceRequests)
 	}
@@ -599,7 +600,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			status = http.StatusOK
 		}
 		d := time.Since(start)
-		s.metrics.Request(route, r.Method, status, d)
+		s.metrics.Request(route, r.Method, status, d, streamed(r))
 		level := slog.LevelDebug
 		if s.cfg.AccessLog {
 			level = slog.LevelInfo

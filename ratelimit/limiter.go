@@ -16,7 +16,10 @@ type Result struct {
 	RetryAfter time.Duration
 	// ResetAfter is how long until the caller's quota is whole again.
 	ResetAfter time.Duration
-	// Local is set when the instance decided alone, Redis being away.
+	// Local is set when the instance decided alone because the shared
+	// limiter (Redis) was away: a Fallback's degraded verdict. A
+	// LocalLimiter on its own (a deployment without Redis) never sets it,
+	// for deciding alone is then the configuration, not an outage.
 	Local bool
 }
 

@@ -38,7 +38,7 @@ func NewLocal() *LocalLimiter {
 // Allow implements Limiter.
 func (l *LocalLimiter) Allow(_ context.Context, key string, p Plan, cost int) (Result, error) {
 	if p.Unlimited() {
-		return Result{Allowed: true, Remaining: -1, Local: true}, nil
+		return Result{Allowed: true, Remaining: -1}, nil
 	}
 	now := l.now().UnixMicro()
 	l.mu.Lock()
@@ -50,7 +50,6 @@ func (l *LocalLimiter) Allow(_ context.Context, key string, p Plan, cost int) (R
 	if l.checks++; l.checks >= localSweepEvery || len(l.tats) > l.max {
 		l.sweepLocked(now)
 	}
-	r.Local = true
 	return r, nil
 }
 

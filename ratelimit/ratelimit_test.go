@@ -229,3 +229,49 @@ type failing struct{}
 func (failing) Allow(ctx context.Context, _ string, _ Plan, _ int) (Result, error) {
 	return Result{}, ctx.Err()
 }
+
+// TestLocalMeansFallback: Result.Local marks a verdict of the instance
+// alone while the shared limiter is away, and only that. A LocalLimiter on
+// its own (one instance, no Redis) and a Fallback whose Redis answers never
+// set it, so that the metric counting it stays at zero outside an outage.
+func TestLocalMeansFallback(t *testing.T) {
+	t.Parallel()
+	p := Plan{Name: "p", Rate: 1, Period: time.Hour, Burst: 3}
+	unlimited := Plan{Name: "free"}
+	for _, plan := range []Plan{p, unlimited} {
+		if r := allow(t, NewLocal(), "k", plan, 1); r.Local {
+			t.Errorf("a LocalLimiter alone, plan %v: Local set", plan)
+		}
+	}
+	rdb, prefix := redistest.Client(t)
+	up := &Fallback{Primary: NewRedis(rdb, prefix), Local: NewLocal()}
+	for i := range 4 {
+		if r := allow(t, up, "k", p, 1); r.Local {
+			t.Fatalf("check %d with Redis up: Local set %+v", i, r)
+		}
+	}
+	var down atomic.Bool
+	down.Store(true)
+	f := &Fallback{Primary: switchable{up: NewRedis(rdb, prefix+"b"), down: &down}, Local: NewLocal()}
+	if r := allow(t, f, "k", p, 1); !r.Local {
+		t.Fatalf("Redis down: Local not set %+v", r)
+	}
+	down.Store(false)
+	f.downUntil.Store(0) // as when fallbackFor has passed
+	if r := allow(t, f, "k", p, 1); r.Local {
+		t.Fatalf("Redis back: Local still set %+v", r)
+	}
+}
+
+// switchable is a Limiter that fails while down is set.
+type switchable struct {
+	up   Limiter
+	down *atomic.Bool
+}
+
+func (s switchable) Allow(ctx context.Context, key string, p Plan, cost int) (Result, error) {
+	if s.down.Load() {
+		return Result{}, errors.New("ratelimit test: down")
+	}
+	return s.up.Allow(ctx, key, p, cost)
+}

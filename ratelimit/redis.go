@@ -102,5 +102,7 @@ func (f *Fallback) Allow(ctx context.Context, key string, p Plan, cost int) (Res
 			f.OnFallback(err)
 		}
 	}
-	return f.Local.Allow(ctx, key, p, cost)
+	r, err := f.Local.Allow(ctx, key, p, cost)
+	r.Local = true
+	return r, err
 }

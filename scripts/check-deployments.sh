@@ -7,8 +7,14 @@
 #     target, grace period);
 #   - docker-compose.yml, loaded by compose-go (the loader and schema of
 #     `docker compose`), and the nginx configuration it mounts, also with
-#     `nginx -t` when Debian's nginx can be had;
-#   - the Dockerfile (BuildKit's parser and linter) and .dockerignore.
+#     `nginx -t` when Debian's nginx can be had; its Prometheus scrapes every
+#     gateway, its Grafana gets its provisioning and dashboards;
+#   - the Grafana dashboards, decoded strictly and checked against the
+#     provisioning (Grafana cannot run here);
+#   - the Dockerfile (BuildKit's parser and linter) and .dockerignore;
+#   - the Prometheus configuration and alert rules (promtool check config,
+#     promtool check rules, and promtool test rules with their tests),
+#     with Debian's promtool (scripts/ensure-prometheus.sh installs it).
 # helm and the checker (deployments/validate) are built from
 # deployments/validate/go.mod, which pins them, into ./bin. Idempotent; a
 # second run reuses bin/helm and the Go build cache.
@@ -132,6 +138,15 @@ if [ -n "$nginx" ]; then
 else
 	echo "SKIP nginx -t: no nginx, and Debian's could not be downloaded"
 fi
+
+echo "== grafana: provisioning and dashboards (Grafana's JSON model, strictly)"
+bin/validate-deployments grafana deployments/grafana
+
+echo "== prometheus: config, alert rules and their tests"
+command -v promtool > /dev/null || ./scripts/ensure-prometheus.sh
+promtool check config deployments/prometheus/prometheus.yml
+promtool check rules deployments/prometheus/alerts.yml
+(cd deployments/prometheus && promtool test rules alerts_test.yml)
 
 echo "== Dockerfile"
 bin/validate-deployments dockerfile -root . deployments/Dockerfile

@@ -42,6 +42,7 @@ echo "Redis at $NULSGW_TEST_REDIS_URL"
 
 echo "== chromium for the e2e browser test"
 ./scripts/ensure-chromium.sh
+./scripts/ensure-prometheus.sh # promtool, and a real Prometheus for e2e/metrics_prometheus_test.go
 # In CI a missing node, npm or chromium fails the e2e tests instead of skipping them.
 export E2E_REQUIRE_TOOLS=1
 

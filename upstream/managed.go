@@ -65,6 +65,18 @@ func (m *Managed) Ready() error {
 	return nil
 }
 
+// Health reports whether each upstream connection is negotiated: the
+// Manager's (RoleManager) and each module's of the role table, by role.
+func (m *Managed) Health() map[string]bool {
+	clients := m.modules.Clients()
+	out := make(map[string]bool, len(clients)+1)
+	out[RoleManager] = m.link.Client().Ready()
+	for role, c := range clients {
+		out[role] = c.Ready()
+	}
+	return out
+}
+
 // Reconnects counts the connections negotiated after the first, to the
 // Manager and to each module now in the role table.
 func (m *Managed) Reconnects() int64 {

@@ -77,6 +77,20 @@ func (d *Direct) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
 // Reconnects counts the upstream connections negotiated after the first.
 func (d *Direct) Reconnects() int64 { return reconnects(d.c.Connections()) }
 
+// Roles of the upstream connections in Health, beside the module roles of
+// the Manager's role table.
+const (
+	// RoleDirect is the one connection of the direct topology.
+	RoleDirect = "direct"
+	// RoleManager is the connection to the Manager in the manager
+	// topology.
+	RoleManager = "manager"
+)
+
+// Health reports whether the upstream connection is negotiated, under
+// RoleDirect.
+func (d *Direct) Health() map[string]bool { return map[string]bool{RoleDirect: d.c.Ready()} }
+
 // Ready implements Upstream.
 func (d *Direct) Ready() error {
 	if !d.c.Ready() {

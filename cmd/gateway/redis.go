@@ -97,55 +97,147 @@ func instanceName() string {
 	return fmt.Sprintf("%s-%s-%d", host, hex.EncodeToString(b[:]), time.Now().Unix()%100000)
 }
 
-// instrumentRedis counts the failed Redis operations of rdb by command
-// ("dial" for connections that could not be made) in
-// nuls_gateway_redis_errors_total, and returns the counter to register.
+// instrumentRedis observes the Redis operations of rdb, and returns their
+// metrics to register:
 //
-// Answers that are not failures are left out: a missing key (redis.Nil), a
-// script not cached yet (NOSCRIPT, which go-redis answers by sending the
+//   - nuls_gateway_redis_command_duration_seconds{op}: how long each
+//     command took, failed or not (a pipeline or a transaction as one
+//     operation, op "pipeline"; a connection made, op "dial");
+//   - nuls_gateway_redis_errors_total{op}: the operations that failed
+//     (each command of a pipeline apart).
+//
+// The op label is the command's name among redisOps, else "other": the
+// gateway's code chooses its commands, but the set is bounded all the same.
+//
+// Answers that are not failures are not errors: a missing key (redis.Nil),
+// a script not cached yet (NOSCRIPT, which go-redis answers by sending the
 // script), a lease held by another instance (NOTOWNER), an operation whose
 // caller gave up (context.Canceled).
-func instrumentRedis(rdb redis.UniversalClient) prometheus.Collector {
-	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "nuls_gateway_redis_errors_total", Help: "Failed Redis operations by command (dial: a connection that could not be made).",
-	}, []string{"op"})
-	rdb.AddHook(redisErrors{errs})
-	return errs
+func instrumentRedis(rdb redis.UniversalClient) *redisMetrics {
+	m := &redisMetrics{
+		errs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nuls_gateway_redis_errors_total", Help: "Failed Redis operations by command (dial: a connection that could not be made; each command of a pipeline counts apart).",
+		}, []string{"op"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "nuls_gateway_redis_command_duration_seconds", Help: "Redis operation latency by command (pipeline: a pipeline or a transaction as a whole; dial: a new connection), failed operations included.",
+			Buckets: redisBuckets,
+		}, []string{"op"}),
+	}
+	// Series from the start, for rates and alerts.
+	m.errs.WithLabelValues(opDial)
+	for _, op := range []string{opDial, opPipeline} {
+		m.latency.WithLabelValues(op)
+	}
+	rdb.AddHook(m)
+	return m
 }
 
-type redisErrors struct{ errs *prometheus.CounterVec }
+// redisBuckets are a Redis operation's latency: a tenth of a millisecond on
+// a local server, up to the fail-fast dial timeout (failFast) and beyond.
+var redisBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
 
-func (h redisErrors) count(op string, err error) {
+// The op labels that are not commands.
+const (
+	opDial     = "dial"
+	opPipeline = "pipeline"
+	opOther    = "other"
+)
+
+// redisOps are the commands with an op label of their own: what the
+// gateway sends (strings, hashes, keys, streams, scripts, pub/sub, server)
+// and their neighbours.
+var redisOps = func() map[string]bool {
+	ops := map[string]bool{}
+	for _, c := range strings.Fields(`append decr decrby get getdel getex getset incr incrby incrbyfloat mget mset msetnx
+		psetex set setex setnx setrange strlen
+		hdel hexists hget hgetall hincrby hkeys hlen hmget hmset hscan hset hsetnx hvals
+		copy del dump exists expire expireat expiretime keys persist pexpire pexpireat pexpiretime pttl
+		randomkey rename renamenx scan touch ttl type unlink
+		lindex linsert llen lmove lpop lpos lpush lpushx lrange lrem lset ltrim rpop rpush rpushx
+		sadd scard sismember smembers smismember spop srem sscan
+		zadd zcard zcount zincrby zpopmin zrange zrangebyscore zrank zrem zremrangebyrank zremrangebyscore zscore
+		xack xadd xautoclaim xclaim xdel xgroup xinfo xlen xpending xrange xread xreadgroup xrevrange xtrim
+		eval evalsha eval_ro evalsha_ro script fcall function
+		publish pubsub subscribe unsubscribe psubscribe punsubscribe
+		auth client cluster command config dbsize echo hello info multi exec discard watch unwatch ping quit readonly select time wait`) {
+		ops[c] = true
+	}
+	return ops
+}()
+
+// redisOp is the op label of a command named name.
+func redisOp(name string) string {
+	if redisOps[name] {
+		return name
+	}
+	return opOther
+}
+
+// redisMetrics is a go-redis hook that times and counts operations.
+type redisMetrics struct {
+	errs    *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+var (
+	_ redis.Hook           = (*redisMetrics)(nil)
+	_ prometheus.Collector = (*redisMetrics)(nil)
+)
+
+// Describe implements prometheus.Collector.
+func (m *redisMetrics) Describe(ch chan<- *prometheus.Desc) {
+	m.errs.Describe(ch)
+	m.latency.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (m *redisMetrics) Collect(ch chan<- prometheus.Metric) {
+	m.errs.Collect(ch)
+	m.latency.Collect(ch)
+}
+
+func (m *redisMetrics) count(op string, err error) {
 	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, context.Canceled) {
 		return
 	}
 	if msg := err.Error(); strings.HasPrefix(msg, "NOSCRIPT") || strings.Contains(msg, "NOTOWNER") {
 		return
 	}
-	h.errs.WithLabelValues(op).Inc()
+	m.errs.WithLabelValues(op).Inc()
 }
 
-func (h redisErrors) DialHook(next redis.DialHook) redis.DialHook {
+// DialHook implements redis.Hook.
+func (m *redisMetrics) DialHook(next redis.DialHook) redis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		start := time.Now()
 		conn, err := next(ctx, network, addr)
-		h.count("dial", err)
+		m.latency.WithLabelValues(opDial).Observe(time.Since(start).Seconds())
+		m.count(opDial, err)
 		return conn, err
 	}
 }
 
-func (h redisErrors) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+// ProcessHook implements redis.Hook.
+func (m *redisMetrics) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		start := time.Now()
 		err := next(ctx, cmd)
-		h.count(cmd.Name(), err)
+		op := redisOp(cmd.Name())
+		m.latency.WithLabelValues(op).Observe(time.Since(start).Seconds())
+		m.count(op, err)
 		return err
 	}
 }
 
-func (h redisErrors) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+// ProcessPipelineHook implements redis.Hook: the pipeline is timed as one
+// operation, and each of its failed commands counted.
+func (m *redisMetrics) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		start := time.Now()
 		err := next(ctx, cmds)
+		m.latency.WithLabelValues(opPipeline).Observe(time.Since(start).Seconds())
 		for _, cmd := range cmds {
-			h.count(cmd.Name(), cmd.Err())
+			m.count(redisOp(cmd.Name()), cmd.Err())
 		}
 		return err
 	}

@@ -63,7 +63,7 @@ func TestNewRedis(t *testing.T) {
 func TestRedisErrors(t *testing.T) {
 	ctx := t.Context()
 	rdb, prefix := redistest.Client(t)
-	errs := instrumentRedis(rdb).(*prometheus.CounterVec)
+	errs := instrumentRedis(rdb).errs
 	if err := rdb.Get(ctx, prefix+":missing").Err(); !errors.Is(err, redis.Nil) {
 		t.Fatalf("GET of a missing key: %v", err)
 	}
@@ -82,7 +82,7 @@ func TestRedisErrors(t *testing.T) {
 	}
 
 	down := redistest.Unreachable(t)
-	downErrs := instrumentRedis(down).(*prometheus.CounterVec)
+	downErrs := instrumentRedis(down).errs
 	_ = down.Ping(ctx).Err()
 	pipe := down.Pipeline()
 	pipe.Get(ctx, "a")
@@ -96,5 +96,65 @@ func TestRedisErrors(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(downErrs.WithLabelValues("get")); got != 2 {
 		t.Errorf("get errors %v, want 2 (a failed pipeline counts each of its commands)", got)
+	}
+}
+
+// TestRedisLatency: nuls_gateway_redis_command_duration_seconds times each
+// command under its name, a pipeline as one, a command the gateway does not
+// send under "other", and a dial.
+func TestRedisLatency(t *testing.T) {
+	ctx := t.Context()
+	rdb, prefix := redistest.Client(t)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(instrumentRedis(rdb))
+	count := func(op string) uint64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "nuls_gateway_redis_command_duration_seconds" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				if l := m.GetLabel(); len(l) == 1 && l[0].GetValue() == op {
+					return m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+		return 0
+	}
+	for range 3 {
+		if err := rdb.Set(ctx, prefix+":k", "v", time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer rdb.Del(context.Background(), prefix+":k")
+	// go-redis may set a new connection up with a pipeline of its own
+	// (HELLO, CLIENT SETINFO): count from here.
+	pipelines := count(opPipeline)
+	pipe := rdb.Pipeline()
+	pipe.Get(ctx, prefix+":k")
+	pipe.Get(ctx, prefix+":k")
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(opPipeline) - pipelines; got < 1 {
+		t.Errorf("a pipeline observed %d times", got)
+	}
+	if err := rdb.Do(ctx, "lastsave").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for op, want := range map[string]uint64{"set": 3, "get": 0, opOther: 1} {
+		if got := count(op); got != want {
+			t.Errorf("op %s: %d observations, want %d", op, got, want)
+		}
+	}
+	if got := count(opDial); got < 1 {
+		t.Errorf("no dial observed")
+	}
+	if got, want := redisOp("lastsave"), opOther; got != want {
+		t.Errorf("redisOp(lastsave) = %q, want %q", got, want)
 	}
 }

@@ -45,8 +45,9 @@ func loadCompose(ctx context.Context, path string) (*types.Project, error) {
 // checkCompose checks the cluster docker-compose.yml describes: three
 // gateways on the same image as the simulated node, each using Redis and the
 // node of the file and waiting for them to be healthy, a grace period longer
-// than their drain, and nginx in front of them, whose configuration
-// checkNginx then checks.
+// than their drain, nginx in front of them, whose configuration checkNginx
+// then checks, and Prometheus and Grafana watching them
+// (checkComposeMonitoring).
 func checkCompose(ctx context.Context, path string, env map[string]bool) []error {
 	p, err := loadCompose(ctx, path)
 	if err != nil {
@@ -95,6 +96,7 @@ func checkCompose(ctx context.Context, path string, env map[string]bool) []error
 		}
 		servers = append(servers, net.JoinHostPort(name, port))
 	}
+	errs = append(errs, checkComposeMonitoring(path, p, servers)...)
 
 	// The load balancer: the service that mounts an nginx configuration.
 	var lbs []string

@@ -24,6 +24,8 @@ func checkComposeSrc(t *testing.T, src, nginxConf string) error {
 	}
 	src = strings.ReplaceAll(src, "context: ..", "context: "+root)
 	src = strings.ReplaceAll(src, "./nginx.conf:", nginxPath+":")
+	src = strings.ReplaceAll(src, "./prometheus/", filepath.Join(root, "deployments", "prometheus")+"/")
+	src = strings.ReplaceAll(src, "./grafana/", filepath.Join(root, "deployments", "grafana")+"/")
 	path := filepath.Join(dir, "docker-compose.yml")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -62,6 +64,13 @@ func TestCompose(t *testing.T) {
 		{"shell healthcheck", `test: ["CMD", "/probe", "http://127.0.0.1:8080/readyz"]`, `test: "/probe http://127.0.0.1:8080/readyz"`, "use CMD"},
 		{"lb ignores one", "      gateway3:\n        condition: service_healthy\n", "", "does not depend on the gateway gateway3"},
 		{"writable config", "/etc/nginx/nginx.conf:ro", "/etc/nginx/nginx.conf", "read-only bind mount"},
+		{"unpinned image", "image: prom/prometheus:v2.55.1", "image: prom/prometheus", "not pinned"},
+		{"latest image", "image: grafana/grafana:11.3.1", "image: grafana/grafana:latest", "not pinned"},
+		{"rules not mounted", "      - ./prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro\n", "", "rule file alerts.yml is not mounted"},
+		{"no prometheus", "/etc/prometheus/prometheus.yml:ro", "/etc/prometheus/other.yml:ro", "no Prometheus"},
+		{"dashboards not mounted", "./grafana/dashboards:/etc/grafana/dashboards:ro", "./grafana/dashboards:/dashboards:ro", "which nothing mounts"},
+		{"writable provisioning", "/etc/grafana/provisioning:ro", "/etc/grafana/provisioning", "read-only bind mount"},
+		{"grafana before prometheus", "    depends_on:\n      prometheus:\n        condition: service_healthy\n", "", "does not depend on prometheus"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !strings.Contains(good, tc.old) {
@@ -146,5 +155,32 @@ func TestSelectLocation(t *testing.T) {
 		if got := loc.block[0].name; got != want {
 			t.Errorf("%s: location %v (%s), want %s", uri, loc.args, got, want)
 		}
+	}
+}
+
+// TestComposePrometheusTargets: a Prometheus of the compose file that
+// misses a gateway, or scrapes it under another job name, fails.
+func TestComposePrometheusTargets(t *testing.T) {
+	good := readFile(t, "../docker-compose.yml")
+	nginx := readFile(t, "../nginx.conf")
+	prom := readFile(t, "../prometheus/prometheus.yml")
+	for _, tc := range []struct{ name, old, new string }{
+		{"a gateway missed", `, "gateway3:8080"`, ""},
+		{"another job", "job_name: nuls-gateway", "job_name: gateways"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(prom, tc.old) {
+				t.Fatalf("prometheus.yml has no %q", tc.old)
+			}
+			path := filepath.Join(t.TempDir(), "prometheus.yml")
+			if err := os.WriteFile(path, []byte(strings.Replace(prom, tc.old, tc.new, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			src := strings.Replace(good, "./prometheus/prometheus.yml:", path+":", 1)
+			err := checkComposeSrc(t, src, nginx)
+			if err == nil || !strings.Contains(err.Error(), "want the gateways") {
+				t.Errorf("got %v, want an error about the gateways scraped", err)
+			}
+		})
 	}
 }

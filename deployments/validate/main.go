@@ -4,6 +4,7 @@
 //	validate k8s [-gateway-config F] RENDERED.yaml...   # helm template output
 //	validate compose [-gateway-config F] docker-compose.yml
 //	validate dockerfile [-root DIR] Dockerfile
+//	validate grafana DIR                        # deployments/grafana
 //
 // k8s decodes every manifest strictly into the typed Kubernetes structs
 // (unknown or duplicate fields fail) and checks how the objects fit together:
@@ -14,7 +15,9 @@
 // then checks the cluster it describes and the nginx configuration it mounts.
 // dockerfile parses with BuildKit's parser and linter, checks the final stage
 // (static base, non-root user) and that .dockerignore keeps every file the
-// build needs. Each problem is printed; the exit code is 1 if there is any.
+// build needs. grafana decodes the provisioning files and each dashboard's
+// JSON model strictly, and checks the dashboards against the provisioning
+// (Grafana itself cannot run here). Each problem is printed; the exit code is 1 if there is any.
 //
 // scripts/check-deployments.sh runs it.
 package main
@@ -35,6 +38,7 @@ const usage = `usage:
   validate k8s [-gateway-config cmd/gateway/config.go] RENDERED.yaml...
   validate compose [-gateway-config cmd/gateway/config.go] docker-compose.yml
   validate dockerfile [-root .] Dockerfile
+  validate grafana deployments/grafana
 `
 
 // run runs one subcommand and returns the exit code: 0 valid, 1 problems
@@ -95,6 +99,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			problems = append(problems, ps...)
 			if len(ps) == 0 {
 				fmt.Fprintf(stdout, "ok  %s (and %s/.dockerignore)\n", path, *root)
+			}
+		}
+	case "grafana":
+		for _, dir := range fs.Args() {
+			ps := checkGrafana(dir)
+			problems = append(problems, ps...)
+			if len(ps) == 0 {
+				fmt.Fprintf(stdout, "ok  %s (provisioning and dashboards)\n", dir)
 			}
 		}
 	default:

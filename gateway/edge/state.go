@@ -49,6 +49,8 @@ type State struct {
 	closeAfter bool
 	// settled: settle ran; hijacked: the connection was taken over.
 	settled, hijacked bool
+	// streamed: the request opened a stream or a socket (SetStreamed).
+	streamed bool
 }
 
 type stateKey struct{}
@@ -59,6 +61,13 @@ func (st *State) Principal() *auth.Principal { return st.principal }
 // SetPrincipal records the request's caller (the authentication
 // middleware), with no new context or request: the hot path.
 func (st *State) SetPrincipal(p *auth.Principal) { st.principal = p }
+
+// SetStreamed records that the request opened a stream or a socket: its
+// duration is a lifetime, not a latency.
+func (st *State) SetStreamed() { st.streamed = true }
+
+// Streamed reports whether the request opened a stream or a socket.
+func (st *State) Streamed() bool { return st.streamed }
 
 // Status is the status written; 0 before anything was.
 func (st *State) Status() int { return st.status }

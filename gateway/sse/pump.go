@@ -57,9 +57,10 @@ type Config struct {
 // Observer is what a Pump counts. Implementations are safe for concurrent
 // use.
 type Observer interface {
-	// Opened and Closed count the streams open.
+	// Opened and Closed count the streams open; Closed is told how long
+	// the stream was open.
 	Opened()
-	Closed()
+	Closed(open time.Duration)
 	// Delivered adds what a round delivered, and zeroes c.
 	Delivered(c *Counts)
 }
@@ -77,7 +78,7 @@ type NopObserver struct{}
 func (NopObserver) Opened() {}
 
 // Closed counts nothing.
-func (NopObserver) Closed() {}
+func (NopObserver) Closed(time.Duration) {}
 
 // Delivered zeroes c, as an Observer must, and counts nothing.
 func (NopObserver) Delivered(c *Counts) { *c = Counts{} }
@@ -137,6 +138,7 @@ type detached struct {
 	release func()
 	lastID  string
 	resumed bool // resumed with Last-Event-ID and not read yet
+	opened  time.Time
 	once    sync.Once
 	closed  atomic.Bool
 	// lost is why the caller's credential no longer holds, set by the
@@ -188,7 +190,7 @@ func (p *Pump) Detach(w http.ResponseWriter, r *http.Request, js Stream) bool {
 		js.Release = func() {}
 	}
 	d := &detached{p: p, path: r.URL.Path, conn: conn, m: js.Member, release: js.Release, lastID: js.LastID, resumed: js.LastID != "",
-		unwatch: func() {}}
+		opened: time.Now(), unwatch: func() {}}
 	p.cfg.Metrics.Opened()
 	if _, err := d.write(p.cfg.WriteTimeout, head.Bytes()); err != nil || !p.add(d, js.Caller) {
 		d.close()
@@ -471,7 +473,7 @@ func (d *detached) close() {
 			g.mu.Unlock()
 		}
 		d.release()
-		d.p.cfg.Metrics.Closed()
+		d.p.cfg.Metrics.Closed(time.Since(d.opened))
 	})
 }
 
