@@ -382,3 +382,10 @@ func (p *Pool) Methods(ctx context.Context) ([]bridge.MethodInfo, error) {
 	}
 	return nil, errors.Join(errs...)
 }
+
+// Health reports the pool as one direct upstream, up while a node is in
+// rotation, for the module-health metric (its nodes have metrics of their
+// own).
+func (p *Pool) Health() map[string]bool {
+	return map[string]bool{upstream.RoleDirect: p.Ready() == nil}
+}
