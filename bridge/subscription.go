@@ -126,6 +126,13 @@ func (s *Subscription) Err() error {
 	return s.err
 }
 
+// Ended reports whether the subscription has ended: C is closed.
+func (s *Subscription) Ended() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
 // Close ends the subscription and sends Unsubscribe with its Request ID (D5).
 // Pushes that still arrive for it are dropped (D21).
 func (s *Subscription) Close() error {

@@ -158,6 +158,7 @@ func TestSeveralNodes(t *testing.T) {
 
 	ctx, stopCalls := context.WithCancel(t.Context())
 	reads, wait := startCaller(ctx, []string{gw.URL}, 50*time.Millisecond) // within the anonymous rate
+	stream, stopStream := follow(ctx, []string{gw.URL}, heightStream, 0, 0)
 	start := time.Now()
 
 	putFaults(t, controls[0], `{"stall":true}`)
@@ -167,8 +168,11 @@ func TestSeveralNodes(t *testing.T) {
 	time.Sleep(time.Second)
 	putFaults(t, controls[0], `{}`)
 	waitNodes("node1 heals", map[string]string{"node1": "in rotation"})
+	time.Sleep(time.Second)
 	stopCalls()
 	wait()
+	stopStream()
+	checkStream(t, stream.events())
 	calls := reads.between(start, time.Now())
 	failed := 0
 	for _, c := range calls {
@@ -229,4 +233,45 @@ func get(ctx context.Context, url string, header ...string) (rpcAnswer, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return rpcAnswer{Status: resp.StatusCode, Header: resp.Header, Body: b}, err
+}
+
+// checkStream checks a latestHeight stream across node faults: its heights
+// never go backwards, and it is never silent for 3 s or more. Gap events
+// (the upstream subscription was made again on another node) are counted.
+func checkStream(t *testing.T, evs []received) {
+	t.Helper()
+	var (
+		last, gaps int64
+		prevAt     time.Time
+		silence    time.Duration
+		pushes     int
+	)
+	for _, e := range evs {
+		if !prevAt.IsZero() {
+			silence = max(silence, e.At.Sub(prevAt))
+		}
+		prevAt = e.At
+		switch e.Type {
+		case "gap":
+			gaps++
+			continue
+		case "":
+		default:
+			t.Errorf("a %s event: %s", e.Type, e.Data)
+			continue
+		}
+		h, err := e.height()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h < last {
+			t.Errorf("the stream went back from height %d to %d", last, h)
+		}
+		last = h
+		pushes++
+	}
+	t.Logf("stream: %d pushes up to height %d, %d gap events, longest silence %v", pushes, last, gaps, silence)
+	if pushes < 10 || silence >= 3*time.Second {
+		t.Errorf("stream: %d pushes, longest silence %v", pushes, silence)
+	}
 }

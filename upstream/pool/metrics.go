@@ -6,7 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // the node's name, one per configured member.
 var (
 	descState = prometheus.NewDesc("nuls_gateway_upstream_node_state",
-		"1 for the state each upstream node is in (in rotation, connecting, unresponsive, lagging, stalled), 0 for the others.",
+		"1 for the state each upstream node is in (in rotation, connecting, down, unresponsive, lagging, stalled), 0 for the others.",
 		[]string{"node", "state"}, nil)
 	descHeight  = prometheus.NewDesc("nuls_gateway_upstream_node_height", "The head height each upstream node last reported.", []string{"node"}, nil)
 	descLag     = prometheus.NewDesc("nuls_gateway_upstream_node_lag_blocks", "How many blocks each upstream node is behind the best.", []string{"node"}, nil)
@@ -18,7 +18,7 @@ var (
 )
 
 // states are every state, so that each node has a series of each.
-var states = []string{StateInRotation, StateConnecting, StateUnresponsive, StateLagging, StateStalled}
+var states = []string{StateInRotation, StateConnecting, StateDown, StateUnresponsive, StateLagging, StateStalled}
 
 // Collector returns the pool's metrics, for a Prometheus registry.
 func (p *Pool) Collector() prometheus.Collector { return collector{p} }

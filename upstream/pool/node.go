@@ -18,7 +18,8 @@ import (
 // States of a node, as NodeStatus.State names them.
 const (
 	StateInRotation   = "in rotation"
-	StateConnecting   = "connecting"   // not negotiated, or never polled
+	StateConnecting   = "connecting"   // not negotiated yet, or never polled
+	StateDown         = "down"         // its connection was lost
 	StateUnresponsive = "unresponsive" // its last poll failed
 	StateLagging      = "lagging"      // more than MaxLag blocks behind
 	StateStalled      = "stalled"      // behind, and its head stopped moving
@@ -46,6 +47,38 @@ type node struct {
 	errorRate float64   // EWMA of failures, 0 to 1
 	recent    [latencyWindow]time.Duration
 	nRecent   int
+	// subs are the subscriptions opened on the node, closed when it
+	// leaves rotation so that their streams move to a node in rotation.
+	subs map[*bridge.Subscription]struct{}
+}
+
+// track keeps s, to be closed if the node leaves rotation.
+func (n *node) track(s *bridge.Subscription) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.subs == nil {
+		n.subs = map[*bridge.Subscription]struct{}{}
+	}
+	n.subs[s] = struct{}{}
+}
+
+// takeSubs forgets the node's subscriptions that ended and, with all, the
+// others too, which it returns.
+func (n *node) takeSubs(all bool) []*bridge.Subscription {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []*bridge.Subscription
+	for s := range n.subs {
+		if s.Ended() {
+			delete(n.subs, s)
+			continue
+		}
+		if all {
+			out = append(out, s)
+			delete(n.subs, s)
+		}
+	}
+	return out
 }
 
 // record takes a call's or a poll's duration and whether the node failed.
@@ -160,6 +193,8 @@ func (n *node) status(best int64, cfg *Config, now time.Time) NodeStatus {
 		Calls: n.calls.Load(), Errors: n.errors.Load(), Retries: n.retries.Load(), Hedges: n.hedges.Load(),
 	}
 	switch {
+	case n.up.Ready() != nil && n.polled:
+		s.State, s.Err = StateDown, n.up.Ready().Error()
 	case n.up.Ready() != nil:
 		s.State, s.Err = StateConnecting, n.up.Ready().Error()
 	case !n.polled && n.pollErr == nil:

@@ -118,10 +118,23 @@ func New(cfg Config, members []Member, logger *slog.Logger) (*Pool, error) {
 	return p, nil
 }
 
-// Run polls every node's head until ctx ends, and logs each change of a
-// node's state.
+// Run polls every node's head until ctx ends, logs each change of a
+// node's state, and moves the streams of nodes out of rotation.
 func (p *Pool) Run(ctx context.Context) {
-	var wg sync.WaitGroup
+	var wg, closing sync.WaitGroup
+	defer closing.Wait()
+	wg.Go(func() {
+		t := time.NewTicker(p.cfg.HeadInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				p.moveStreams(ctx, &closing)
+			}
+		}
+	})
 	for _, n := range p.nodes {
 		wg.Go(func() {
 			t := time.NewTicker(p.cfg.HeadInterval)
@@ -356,11 +369,38 @@ func (p *Pool) Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subsc
 	var err error
 	for _, n := range nodes[:min(len(nodes), 2)] {
 		var s *bridge.Subscription
-		if s, err = n.up.Subscribe(ctx, req); err == nil || !nodeFault(ctx, err) {
-			return s, err
+		if s, err = n.up.Subscribe(ctx, req); err == nil {
+			n.track(s)
+			return s, nil
+		}
+		if !nodeFault(ctx, err) {
+			return nil, err
 		}
 	}
 	return nil, err
+}
+
+// moveStreams ends the subscriptions of the nodes out of rotation: their
+// consumers (the hub) subscribe again, on a node in rotation. A node that
+// lags, stalls or died would hold its streams silent otherwise (a
+// bridge.Client renews its subscriptions on its own node, whenever that
+// comes back). Closing sends Unsubscribe, which may wait on a dead
+// connection: done apart from the polls.
+func (p *Pool) moveStreams(ctx context.Context, wg *sync.WaitGroup) {
+	for i, s := range p.Nodes() {
+		n := p.nodes[i]
+		subs := n.takeSubs(s.State != StateInRotation)
+		if len(subs) == 0 {
+			continue
+		}
+		p.logger.Warn("moving streams off an upstream node", slog.String("node", s.Name), slog.String("state", s.State), slog.Int("streams", len(subs)))
+		for _, sub := range subs {
+			if ctx.Err() != nil {
+				return
+			}
+			wg.Go(func() { _ = sub.Close() })
+		}
+	}
 }
 
 // Methods implements upstream.Upstream: the listing of the best node that

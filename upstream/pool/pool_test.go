@@ -265,3 +265,56 @@ func TestNoNodeInRotation(t *testing.T) {
 		t.Errorf("Call: %v", err)
 	}
 }
+
+// TestStreamsMoveOffAStalledNode: a subscription on a node that stalls is
+// ended, so that its consumer subscribes again, on a node in rotation.
+func TestStreamsMoveOffAStalledNode(t *testing.T) {
+	t.Parallel()
+	nw := startNetwork(t, 2, Config{})
+	req := bridge.Request{SubscriptionEventCounter: 1, RequestMethods: latestHeight()}
+	sub, err := nw.pool.Subscribe(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	on := -1
+	for i, n := range nw.pool.nodes {
+		n.mu.Lock()
+		if _, ok := n.subs[sub]; ok {
+			on = i
+		}
+		n.mu.Unlock()
+	}
+	if on < 0 {
+		t.Fatal("the subscription is on no node")
+	}
+	nw.followers[on].SetFaults(devnode.Faults{Stall: true})
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-sub.C():
+			if !ok {
+				if sub.Err() != nil {
+					t.Errorf("ended with %v, want nil (closed)", sub.Err())
+				}
+				again, err := nw.pool.Subscribe(t.Context(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer again.Close()
+				other := nw.pool.nodes[1-on]
+				other.mu.Lock()
+				_, ok := other.subs[again]
+				other.mu.Unlock()
+				if !ok {
+					t.Error("subscribed again on the stalled node")
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the subscription on the stalled node is still open: %+v", nw.pool.Nodes())
+		case <-time.After(20 * time.Millisecond):
+			nw.leader.ProduceBlock()
+		}
+	}
+}
