@@ -105,8 +105,8 @@ const (
 
 // config is the effective configuration of the binary.
 type config struct {
-	Listen          string
-	Upstream        string
+	Listen   string
+	Upstream string
 	// Upstreams are Upstream's URLs: several make a pool of nodes.
 	Upstreams       []string
 	MaxLag          int

@@ -301,7 +301,7 @@ func TestStreamsMoveOffAStalledNode(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer again.Close()
+				t.Cleanup(func() { _ = again.Close() })
 				other := nw.pool.nodes[1-on]
 				other.mu.Lock()
 				_, ok := other.subs[again]
