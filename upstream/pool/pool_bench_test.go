@@ -60,5 +60,7 @@ func BenchmarkCall(b *testing.B) {
 	}
 	cancel()
 	<-clientDone
-	<-done
+	if err := <-done; err != nil {
+		b.Error(err)
+	}
 }
