@@ -20,6 +20,10 @@
 //     asynchronous and idempotent calls are answered across instances
 //     (TestClusterAsyncAndIdempotency). TestBenchRedisState measures the
 //     cost of the Redis state; it runs only with E2E_BENCH=1 (BENCHMARKS.md).
+//   - docs_test.go runs every shell example of README.md, docs/ and
+//     deployments/ (TestDocs, with internal/doctest): each document against
+//     a gateway started as make run starts it; a block that cannot run here
+//     is marked so, with its reason.
 //
 // The package has no non-test code. The tests need the go command and the
 // Go module proxy (oapi-codegen and its runtime), node and npm with the npm

@@ -102,8 +102,20 @@ func (c *chain) appendLocked(b *block) {
 func (c *chain) produce() *block {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.produceLocked(c.blockTimeLocked())
+}
+
+// produceAt seals the next block at a given time: a follower makes the
+// leader's block so, and gets its hash.
+func (c *chain) produceAt(t uint32) *block {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.produceLocked(t)
+}
+
+// produceLocked seals the next block at time t. c.mu must be held.
+func (c *chain) produceLocked(t uint32) *block {
 	prev := c.blocks[len(c.blocks)-1]
-	t := c.blockTimeLocked()
 	var data [4]byte
 	binary.LittleEndian.PutUint32(data[:], prev.header.height+1)
 	coinbase := &tx{typ: txTypeCoinbase, time: t, data: data[:]}

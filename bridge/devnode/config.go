@@ -60,6 +60,13 @@ type Config struct {
 	// Default "": the specification. The module endpoints are not
 	// affected.
 	Mode string
+	// Follow, when set, is the ws:// URL of another node's main endpoint:
+	// this node then makes no block of its own but takes the leader's, with
+	// their transactions, as a node of a real network does (Faults.Lag
+	// keeps it behind), and sends the methods that make a transaction to
+	// the leader. Both nodes must run the same ChainID. Several followers
+	// of one leader are several nodes of one chain. Default: none.
+	Follow string
 }
 
 // Modes of Config.Mode.

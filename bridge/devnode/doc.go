@@ -31,6 +31,18 @@
 // NULS byte layouts and formats, with made-up but deterministic keys and
 // signatures: equal inputs give equal hashes.
 //
+// # Several nodes of one chain
+//
+// With Config.Follow a node follows another (its leader) as a node of a
+// real network does: it makes no block of its own, takes each of the
+// leader's blocks with its transactions and seals it with the same hash
+// (the chain is deterministic), and sends the methods that make a
+// transaction (ac_transfer, tx_newTx) to the leader, taking the
+// transaction with the block that includes it. Several followers of one
+// leader are several nodes of one chain for a gateway to spread its calls
+// over. Node.SetFaults makes a node misbehave as real ones do: lag a number
+// of blocks, stall (its head frozen, its sockets open) or answer slowly.
+//
 // Failures carry the Java modules' codes (ac_…, lg_…, tx_…, err_…) with
 // status 65536; unknown methods and bad parameters are answered by bridge as
 // Java does (err_0021, err_0012). With Config.Strict, every endpoint drops
@@ -44,7 +56,10 @@
 // start) and, through the modules it closes, every connection and
 // subscription; it waits for all of them before returning.
 //
-// Lock order: Node.produceMu (held around a whole ProduceBlock), then
+// A follower's goroutine (started by Run) polls the leader through a
+// bridge.Client that Run also owns. Faults are read atomically at each use.
+//
+// Lock order: Node.produceMu (held around a whole ProduceBlock or takeBlock), then
 // chain.mu or Node.mu, never both. Neither chain.mu nor Node.mu is held
 // while an event is raised, since an event runs the subscribed methods,
 // which take them.

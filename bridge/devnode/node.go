@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
@@ -46,7 +47,10 @@ type Node struct {
 	// Nulstar's: the Manager's and the kernel commands).
 	chainMethods map[string][]bridge.ParameterInfo
 
-	produceMu sync.Mutex // serialises ProduceBlock, so events follow block order
+	produceMu sync.Mutex // serialises ProduceBlock and takeBlock, so events follow block order
+
+	faults atomic.Pointer[Faults] // nil: none
+	leader *bridge.Client         // the node Config.Follow names; nil: none
 
 	mu       sync.Mutex // guards regs, nextSeq, ran, stopping
 	regs     map[any]*registration
@@ -86,6 +90,11 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 			_ = m.Close()
 		}
 	}
+	if cfg.Follow != "" {
+		if n.leader, err = bridge.NewClient(bridge.ClientConfig{URL: cfg.Follow, Abbreviation: "devnode-follower"}, logger.With(slog.String("role", "follower"))); err != nil {
+			return nil, fmt.Errorf("devnode: Follow: %w", err)
+		}
+	}
 	conn := bridge.ConnConfig{Strict: cfg.Strict}
 	settings := map[string]any{"chainId": cfg.ChainID, "blockInterval": cfg.BlockInterval.String(), "strict": cfg.Strict}
 	main, err := bridge.NewModule(bridge.ModuleConfig{
@@ -108,6 +117,10 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		modules = append(modules, m)
 		roleModules[i] = m
 		for _, method := range mr.methods(n) {
+			if cfg.Follow != "" && forwarded[method.Name] {
+				method.Handler = n.forward(method.Name)
+			}
+			method.Handler = n.delayed(method.Handler)
 			method, n.chainMethods[method.Name] = javaLenient(method)
 			if err := m.Register(method); err != nil {
 				cleanup()
@@ -324,7 +337,20 @@ func (n *Node) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	if n.cfg.BlockInterval > 0 {
+	switch {
+	case n.leader != nil:
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := n.leader.Run(ctx); err != nil && ctx.Err() == nil {
+				n.logger.Warn("connection to the leader stopped", slog.Any("err", err))
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			n.follow(ctx)
+		}()
+	case n.cfg.BlockInterval > 0:
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -377,7 +403,8 @@ func (n *Node) shutdown(eps []*endpoint) {
 	}
 }
 
-// produceBlocks makes a block every BlockInterval until ctx ends.
+// produceBlocks makes a block every BlockInterval until ctx ends, but none
+// while the node stalls.
 func (n *Node) produceBlocks(ctx context.Context) {
 	t := time.NewTicker(n.cfg.BlockInterval)
 	defer t.Stop()
@@ -386,7 +413,9 @@ func (n *Node) produceBlocks(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n.ProduceBlock()
+			if !n.Faults().Stall {
+				n.ProduceBlock()
+			}
 		}
 	}
 }

@@ -25,7 +25,10 @@ func TestParseFlags(t *testing.T) {
 		args  []string
 		cfg   devnode.Config
 		level slog.Level
-		err   bool
+		lag   int
+		// control is the --control address.
+		control string
+		err     bool
 	}{
 		{name: "defaults", cfg: devnode.Config{Listen: "127.0.0.1:7771", BlockInterval: time.Second, ChainID: 2}},
 		{
@@ -34,6 +37,14 @@ func TestParseFlags(t *testing.T) {
 			cfg:   devnode.Config{Listen: "0.0.0.0:9000", BlockInterval: 250 * time.Millisecond, ChainID: 1, Strict: true},
 			level: slog.LevelDebug,
 		},
+		{
+			name: "follower",
+			args: []string{"--follow", "ws://127.0.0.1:7770", "--lag", "3", "--control", "127.0.0.1:0"},
+			cfg:  devnode.Config{Listen: "127.0.0.1:7771", BlockInterval: time.Second, ChainID: 2, Follow: "ws://127.0.0.1:7770"},
+			lag:  3, control: "127.0.0.1:0",
+		},
+		{name: "lag without a leader", args: []string{"--lag", "3"}, err: true},
+		{name: "negative lag", args: []string{"--follow", "ws://127.0.0.1:7770", "--lag=-1"}, err: true},
 		{name: "no blocks", args: []string{"--block-interval=-1s"}, cfg: devnode.Config{Listen: "127.0.0.1:7771", BlockInterval: -time.Second, ChainID: 2}},
 		{name: "zero interval", args: []string{"--block-interval", "0"}, err: true},
 		{name: "bad level", args: []string{"--log-level", "loud"}, err: true},
@@ -43,7 +54,7 @@ func TestParseFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, level, err := parseFlags(tt.args, &bytes.Buffer{})
+			cfg, opts, err := parseFlags(tt.args, &bytes.Buffer{})
 			if tt.err {
 				if err == nil {
 					t.Fatal("accepted")
@@ -56,8 +67,8 @@ func TestParseFlags(t *testing.T) {
 			if diff := cmp.Diff(tt.cfg, cfg, cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Now" }, cmp.Ignore())); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
-			if level != tt.level {
-				t.Errorf("level %v", level)
+			if opts.level != tt.level || opts.lag != tt.lag || opts.control != tt.control {
+				t.Errorf("options %+v", opts)
 			}
 		})
 	}
