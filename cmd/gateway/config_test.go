@@ -60,12 +60,12 @@ func countFlags(fs *flag.FlagSet) int {
 	return n
 }
 
-// TestREADMEListsEveryFlag: every flag has a row in a table of the README
-// (Configuration, or Security) naming it and its environment variable, and
+// TestREADMEListsEveryFlag: every flag has a row in a table of the manual's
+// docs/configuration.md naming it and its environment variable, and
 // a default other than none is the table's. A row it lacks is printed as
 // the table would write it.
 func TestREADMEListsEveryFlag(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
