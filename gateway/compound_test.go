@@ -127,7 +127,7 @@ func TestCompoundMethods(t *testing.T) {
 // could define compound methods (announced to the Manager, kept by every
 // instance, described in every OpenAPI document) and fill the memory with
 // them. Now only the admin scope can, within bounds.
-// TestCompoundPassesUnaliasedParameters is the README's example: only the
+// TestCompoundPassesUnaliasedParameters is the compound example of docs/api.md: only the
 // address is aliased, and the children's other declared parameters reach
 // them under their own names. The compound method declares them too, so
 // that a caller sending them is not refused.

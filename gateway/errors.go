@@ -46,7 +46,7 @@ func (e *badRequestError) Error() string { return e.msg }
 
 func badRequest(msg string) error { return &badRequestError{msg: msg} }
 
-// httpStatus is the one mapping from errors to HTTP statuses (README, "Errors").
+// httpStatus is the one mapping from errors to HTTP statuses (docs/api.md, "Errors").
 func httpStatus(err error) int {
 	var (
 		rpcErr   *bridge.RPCError

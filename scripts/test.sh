@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's test command (README "Quick start"), also run by CI.
+# The project's test command (README, "The two commands"), also run by CI.
 # It must pass on a fresh machine by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
