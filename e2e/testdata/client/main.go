@@ -76,7 +76,7 @@ func run(server, address string) error {
 
 	// The stream operation: the generated call builds the query; the
 	// body is read as far as the first event.
-	resp, err := c.LatestHeightStream(ctx, &nulsclient.LatestHeightStreamParams{ChainId: ptr(2)})
+	resp, err := c.LatestHeightStream(ctx, &nulsclient.LatestHeightStreamParams{ChainId: 2})
 	if err != nil {
 		return fmt.Errorf("latestHeightStream: %w", err)
 	}
