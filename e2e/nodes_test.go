@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +184,25 @@ func TestSeveralNodes(t *testing.T) {
 	t.Logf("%d reads while a node stalled and another died: %s; slowest %v", len(calls), statuses(calls), slowest(calls))
 	if failed > 0 || len(calls) < 40 {
 		t.Errorf("%d of %d reads failed: %s", failed, len(calls), statuses(calls))
+	}
+
+	// No step back: a read with the height of the last answer as its floor
+	// is answered by a node at least that high; a floor no node reaches is
+	// a 503 soon, a floor that is no height a 400.
+	first, err := post(t.Context(), gw.URL+"/rpc/latestHeight", `{"chainId":2}`)
+	if err != nil || first.Header.Get("X-Nuls-Height") == "" {
+		t.Fatalf("a read through several nodes: %d %v, no X-Nuls-Height", first.Status, err)
+	}
+	seen, _ := strconv.ParseInt(first.Header.Get("X-Nuls-Height"), 10, 64)
+	next, err := post(t.Context(), gw.URL+"/rpc/latestHeight", `{"chainId":2}`, "X-Nuls-Min-Height", first.Header.Get("X-Nuls-Height"))
+	if got, _ := strconv.ParseInt(next.Header.Get("X-Nuls-Height"), 10, 64); err != nil || next.Status != http.StatusOK || got < seen {
+		t.Errorf("a read with the floor %d: %d, answered at %d, %v", seen, next.Status, got, err)
+	}
+	if a, err := post(t.Context(), gw.URL+"/rpc/latestHeight", `{"chainId":2}`, "X-Nuls-Min-Height", strconv.FormatInt(seen+1_000_000, 10)); err != nil || a.Status != http.StatusServiceUnavailable {
+		t.Errorf("a floor no node reaches: %d %v", a.Status, err)
+	}
+	if a, err := post(t.Context(), gw.URL+"/rpc/latestHeight", `{"chainId":2}`, "X-Nuls-Min-Height", "-1"); err != nil || a.Status != http.StatusBadRequest {
+		t.Errorf("a floor that is no height: %d %v", a.Status, err)
 	}
 
 	// The nodes' addresses are the operator's: admin scope.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/metrics"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
+	"github.com/nuls-gateway/nuls-gateway/upstream/pool"
 )
 
 // Response headers of a call (calls.Header*).
@@ -21,7 +23,42 @@ const (
 	headerMessageID      = calls.HeaderMessageID
 	headerRequestID      = calls.HeaderRequestID
 	headerProcessingTime = calls.HeaderProcessingTime
+	// headerMinHeight asks, with several upstream nodes, for an answer from
+	// a node at least that high: the headerHeight of the client's last
+	// answer, so that it never sees the chain go back.
+	headerMinHeight = "X-Nuls-Min-Height"
+	headerHeight    = "X-Nuls-Height"
 )
+
+// errBadMinHeight is an X-Nuls-Min-Height that is no height.
+var errBadMinHeight = badRequest(headerMinHeight + ": want a block height, a non-negative integer")
+
+// floorOf reads the request's X-Nuls-Min-Height into a floor for the
+// pool's calls; nil without the header.
+func floorOf(r *http.Request) (*pool.Floor, error) {
+	v := r.Header.Get(headerMinHeight)
+	if v == "" {
+		return nil, nil
+	}
+	h, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || h < 0 {
+		return nil, errBadMinHeight
+	}
+	return &pool.Floor{Min: h}, nil
+}
+
+// withFloor runs a call with the request's floor, and tells the height of
+// the node that answered in the reply's headers.
+func withFloor(ctx context.Context, floor *pool.Floor, run func(context.Context) calls.Reply) calls.Reply {
+	if floor == nil {
+		floor = &pool.Floor{}
+	}
+	reply := run(pool.WithFloor(ctx, floor))
+	if h := floor.Answered(); h > 0 && reply.Header != nil {
+		reply.Header[headerHeight] = strconv.FormatInt(h, 10)
+	}
+	return reply
+}
 
 // call runs one method.
 //
@@ -33,25 +70,27 @@ const (
 //	@Produce		json
 //	@Security		BearerAuth
 //	@Security		APIKeyAuth
-//	@Param			method			path		string					true	"NULS method name, such as getBalance"
-//	@Param			params			body		object					false	"Method parameters"
-//	@Param			Prefer			header		string					false	"respond-async: answer 202 at once, with Location: /requests/{id}"
-//	@Param			Idempotency-Key	header		string					false	"Run the call once: a retry with the same key, on any instance, gets the first answer"
-//	@Success		200				{object}	object					"The method's result"
-//	@Success		202				{object}	calls.RequestStatus		"Accepted (Prefer: respond-async)"
-//	@Header			200				{string}	X-Nuls-Message-Id		"MessageID of the upstream Response"
-//	@Header			200				{string}	X-Nuls-Processing-Time	"Upstream processing time, ms"
-//	@Failure		400				{object}	Problem					"Malformed body or parameters, or a parameter the method does not declare"
-//	@Failure		401				{object}	Problem					"The method needs a credential, or the credential was refused"
-//	@Failure		403				{object}	Problem					"The credential may not call this method"
-//	@Failure		404				{object}	Problem					"Unknown method, or one not exposed"
-//	@Failure		413				{object}	Problem					"Body too large"
-//	@Failure		415				{object}	Problem					"The body is not application/json"
-//	@Failure		429				{object}	Problem					"Rate limited (Retry-After, RateLimit)"
-//	@Failure		409				{object}	Problem					"The first request with this Idempotency-Key is still in progress"
-//	@Failure		422				{object}	Problem					"The module reported a failure, or an Idempotency-Key was reused with another request"
-//	@Failure		503				{object}	Problem					"Upstream unavailable"
-//	@Failure		504				{object}	Problem					"Upstream timeout"
+//	@Param			method				path		string					true	"NULS method name, such as getBalance"
+//	@Param			params				body		object					false	"Method parameters"
+//	@Param			Prefer				header		string					false	"respond-async: answer 202 at once, with Location: /requests/{id}"
+//	@Param			Idempotency-Key		header		string					false	"Run the call once: a retry with the same key, on any instance, gets the first answer"
+//	@Param			X-Nuls-Min-Height	header		integer					false	"With several upstream nodes: answer from a node at least this high (the X-Nuls-Height of the last answer), waiting up to 2 s for one"
+//	@Success		200					{object}	object					"The method's result"
+//	@Success		202					{object}	calls.RequestStatus		"Accepted (Prefer: respond-async)"
+//	@Header			200					{string}	X-Nuls-Message-Id		"MessageID of the upstream Response"
+//	@Header			200					{string}	X-Nuls-Processing-Time	"Upstream processing time, ms"
+//	@Header			200					{integer}	X-Nuls-Height			"With several upstream nodes: the head of the node that answered"
+//	@Failure		400					{object}	Problem					"Malformed body or parameters, or a parameter the method does not declare"
+//	@Failure		401					{object}	Problem					"The method needs a credential, or the credential was refused"
+//	@Failure		403					{object}	Problem					"The credential may not call this method"
+//	@Failure		404					{object}	Problem					"Unknown method, or one not exposed"
+//	@Failure		413					{object}	Problem					"Body too large"
+//	@Failure		415					{object}	Problem					"The body is not application/json"
+//	@Failure		429					{object}	Problem					"Rate limited (Retry-After, RateLimit)"
+//	@Failure		409					{object}	Problem					"The first request with this Idempotency-Key is still in progress"
+//	@Failure		422					{object}	Problem					"The module reported a failure, or an Idempotency-Key was reused with another request"
+//	@Failure		503					{object}	Problem					"Upstream unavailable"
+//	@Failure		504					{object}	Problem					"Upstream timeout"
 //	@Router			/rpc/{method} [post]
 func (s *Server) call(w http.ResponseWriter, r *http.Request) error {
 	method := chi.URLParam(r, "method")
@@ -78,6 +117,10 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) error {
 	if err := s.check(r.Context(), p, t, params); err != nil {
 		return err
 	}
+	floor, err := floorOf(r)
+	if err != nil {
+		return err
+	}
 	fingerprint := func() (string, error) {
 		canonical, err := subscriptions.CanonicalParams(params)
 		if err != nil {
@@ -86,14 +129,16 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) error {
 		return calls.Fingerprint("/rpc/"+method, canonical), nil
 	}
 	return s.calls.Serve(w, r, s.jobOf(r, p, method, fingerprint), func(ctx context.Context) calls.Reply {
-		result, reply, err := s.run(ctx, p, t, params)
-		switch {
-		case err != nil:
-			return s.errorReply(r, err)
-		case reply == nil:
-			return calls.OK(nil, result)
-		}
-		return calls.OK(calls.ReplyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), result)
+		return withFloor(ctx, floor, func(ctx context.Context) calls.Reply {
+			result, reply, err := s.run(ctx, p, t, params)
+			switch {
+			case err != nil:
+				return s.errorReply(r, err)
+			case reply == nil:
+				return calls.OK(nil, result)
+			}
+			return calls.OK(calls.ReplyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), result)
+		})
 	})
 }
 

@@ -44,7 +44,7 @@ const (
 	// Every request header the API reads: Content-Type: application/json
 	// is not a CORS-safelisted value; Last-Event-ID is what an
 	// EventSource resends when it reconnects.
-	corsAllowHeaders = "Authorization, " + auth.HeaderAPIKey + ", Content-Type, " + calls.HeaderIdempotencyKey + ", Prefer, Last-Event-ID"
+	corsAllowHeaders = "Authorization, " + auth.HeaderAPIKey + ", Content-Type, " + calls.HeaderIdempotencyKey + ", Prefer, Last-Event-ID, " + headerMinHeight
 	// Every response header the API sets for its clients.
 	corsExposeHeaders = headerMessageID + ", " + headerRequestID + ", " + headerProcessingTime + ", Server-Timing, Retry-After, Location, " +
 		calls.HeaderReplayed + ", " + calls.HeaderPreferenceApplied + ", " + headerRateLimitPolicy + ", " + headerRateLimit + ", WWW-Authenticate, " + headerSubscription

@@ -100,6 +100,13 @@ func (n *node) record(d time.Duration, failed bool) {
 	n.nRecent++
 }
 
+// head is the node's height as last polled.
+func (n *node) head() int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.height
+}
+
 // p95 is the 95th percentile of the node's recent durations, 0 before any.
 func (n *node) p95() time.Duration {
 	n.mu.Lock()

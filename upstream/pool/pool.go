@@ -227,9 +227,12 @@ func (p *Pool) Ready() error {
 
 // Call implements upstream.Upstream.
 func (p *Pool) Call(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
-	nodes := p.rotation()
-	if len(nodes) == 0 {
+	if len(p.rotation()) == 0 {
 		return nil, p.Ready()
+	}
+	nodes, err := p.atLeast(ctx)
+	if err != nil {
+		return nil, err
 	}
 	for _, c := range calls {
 		if p.cfg.IsWrite(c.Method) {
@@ -335,6 +338,7 @@ func (p *Pool) send(ctx context.Context, n *node, calls []bridge.MethodCall) (*b
 	n.calls.Add(1)
 	start := time.Now()
 	r, err := n.up.Call(ctx, calls)
+	answered(ctx, n, err)
 	failed := err != nil && nodeFault(ctx, err)
 	if failed {
 		n.errors.Add(1)

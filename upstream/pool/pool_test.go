@@ -318,3 +318,45 @@ func TestStreamsMoveOffAStalledNode(t *testing.T) {
 		}
 	}
 }
+
+// TestFloor: a call with a floor goes only to a node at least that high,
+// and one no node reaches fails soon, wrapping ErrBelowFloor.
+func TestFloor(t *testing.T) {
+	t.Parallel()
+	nw := startNetwork(t, 2, Config{MaxLag: 20})
+	nw.followers[0].SetFaults(devnode.Faults{Lag: 5})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := nw.pool.Nodes()
+		if s[0].State == StateInRotation && s[1].State == StateInRotation && s[1].Height-s[0].Height >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nodes %+v", s)
+		}
+		nw.leader.ProduceBlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	high := nw.pool.Nodes()[1].Height
+	before := nw.pool.Nodes()[0].Calls
+	for range 5 {
+		f := &Floor{Min: high}
+		if _, err := nw.pool.Call(WithFloor(t.Context(), f), latestHeight()); err != nil {
+			t.Fatal(err)
+		}
+		if f.Answered() < high {
+			t.Errorf("answered by a node at %d, below the floor %d", f.Answered(), high)
+		}
+	}
+	if got := nw.pool.Nodes()[0].Calls; got != before {
+		t.Errorf("the lagging node got %d calls with a floor above it", got-before)
+	}
+	start := time.Now()
+	_, err := nw.pool.Call(WithFloor(t.Context(), &Floor{Min: high + 1000}), latestHeight())
+	if !errors.Is(err, ErrBelowFloor) || !errors.Is(err, bridge.ErrNotConnected) {
+		t.Errorf("a floor no node reaches: %v", err)
+	}
+	if d := time.Since(start); d > MaxFloorWait+time.Second {
+		t.Errorf("waited %v", d)
+	}
+}
