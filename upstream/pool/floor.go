@@ -83,4 +83,3 @@ func answered(ctx context.Context, n *node, err error) {
 		f.answered.Store(n.head())
 	}
 }
-
