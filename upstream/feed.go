@@ -95,12 +95,21 @@ func (f Feeds) Subscribe(ctx context.Context, k subscriptions.Key) (subscription
 		}
 		return newPollFeed(f, k, every, event)
 	}
-	sub, err := f.Upstream.Subscribe(ctx, bridge.Request{
+	req := bridge.Request{
 		SubscriptionEventCounter: k.EventCounter,
 		SubscriptionPeriod:       k.Period,
 		SubscriptionRange:        k.Range,
 		RequestMethods:           []bridge.MethodCall{{Method: k.Method, Params: json.RawMessage(k.Params)}},
-	})
+	}
+	var (
+		sub Pushes
+		err error
+	)
+	if so, ok := f.Upstream.(StreamOpener); ok {
+		sub, err = so.OpenStream(ctx, req)
+	} else {
+		sub, err = f.Upstream.Subscribe(ctx, req)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +136,7 @@ func canPush(up Upstream, method string) bool {
 // feed turns the pushes of a bridge.Subscription into hub updates. Its
 // goroutine ends when the subscription ends or the feed is closed.
 type feed struct {
-	sub    *bridge.Subscription
+	sub    Pushes
 	method string
 	render func(method string, err error) json.RawMessage
 	ch     chan subscriptions.Update

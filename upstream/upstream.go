@@ -23,6 +23,24 @@ type Upstream interface {
 	Ready() error
 }
 
+// Pushes is a subscription's pushes: a *bridge.Subscription, or a stream
+// made of several (package pool).
+type Pushes interface {
+	// C is closed when the subscription ends; Err then says why.
+	C() <-chan bridge.Push
+	Err() error
+	Close() error
+}
+
+var _ Pushes = (*bridge.Subscription)(nil)
+
+// StreamOpener is an Upstream whose subscriptions may move between the
+// nodes it routes to without their consumers seeing it: Feeds opens its
+// pushed feeds with OpenStream rather than Subscribe.
+type StreamOpener interface {
+	OpenStream(ctx context.Context, req bridge.Request) (Pushes, error)
+}
+
 // SelfBounded is an Upstream that bounds each call by itself, when the
 // call's context has no deadline: the gateway then gives it none, which
 // saves a context and a timer per call.

@@ -18,6 +18,15 @@
 // HedgeAfter a second copy goes to the next node when the first is slower
 // than that or the node's recent p95. The caller's own failures (bad
 // parameters, an unknown method, a business failure) are never retried.
+// Streams (OpenStream, which upstream.Feeds uses) have a primary
+// subscription on the best node and a standby on the next, which keeps its
+// recent pushes. When the primary's node leaves rotation the pool closes
+// the primary, the standby takes over and first delivers the pushes the
+// primary had not: each once, in order, so that the stream's consumer sees
+// no switch; a new standby is opened. Only when the standby kept too few
+// pushes to tell is the first push after the switch marked Resubscribed (a
+// gap).
+//
 // Writes (Config.IsWrite) go to one node, and to another only when the
 // first was not connected, so the Request never left; when the Request may
 // have reached a node that then failed, the answer is an error wrapping
@@ -26,7 +35,8 @@
 // # Concurrency
 //
 // A Pool is safe for concurrent use. Run owns one polling goroutine per
-// member and returns when they have stopped. Each member's state is
+// member and returns when they have stopped. Each stream owns one
+// goroutine, which its Close stops. Each member's state is
 // guarded by its own node.mu; Pool.mu guards the best head, taken after no
 // node.mu (lock order: node.mu, never two at once, never with Pool.mu).
 package pool

@@ -17,6 +17,9 @@ var (
 	descHedges  = prometheus.NewDesc("nuls_gateway_upstream_node_hedges_total", "Reads also sent to another node while this one was slow.", []string{"node"}, nil)
 )
 
+var descMoves = prometheus.NewDesc("nuls_gateway_upstream_stream_moves_total",
+	"Upstream subscriptions moved to another node when theirs left rotation (the stream's consumers see no switch).", nil, nil)
+
 // states are every state, so that each node has a series of each.
 var states = []string{StateInRotation, StateConnecting, StateDown, StateUnresponsive, StateLagging, StateStalled}
 
@@ -26,12 +29,13 @@ func (p *Pool) Collector() prometheus.Collector { return collector{p} }
 type collector struct{ p *Pool }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descHeight, descLag, descLatency, descCalls, descErrors, descRetries, descHedges} {
+	for _, d := range []*prometheus.Desc{descMoves, descState, descHeight, descLag, descLatency, descCalls, descErrors, descRetries, descHedges} {
 		ch <- d
 	}
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descMoves, prometheus.CounterValue, float64(c.p.streamMoves.Load()))
 	for _, s := range c.p.Nodes() {
 		for _, st := range states {
 			v := 0.0

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
@@ -75,6 +76,8 @@ type Pool struct {
 
 	mu     sync.Mutex // guards states
 	states map[string]string
+
+	streamMoves atomic.Int64 // streams moved to another node
 }
 
 // New returns a pool of members; Run measures them.

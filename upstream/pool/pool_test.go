@@ -360,3 +360,67 @@ func TestFloor(t *testing.T) {
 		t.Errorf("waited %v", d)
 	}
 }
+
+// TestStreamSurvivesItsNode: a stream opened with OpenStream goes on when
+// its node stalls and then when the next one is stopped: every height once,
+// in order, without a gap.
+func TestStreamSurvivesItsNode(t *testing.T) {
+	t.Parallel()
+	nw := startNetwork(t, 3, Config{})
+	s, err := nw.pool.OpenStream(t.Context(), bridge.Request{SubscriptionEventCounter: 1, RequestMethods: latestHeight()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var heights []int64
+	var gaps int
+	read := func(until int64) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for len(heights) == 0 || heights[len(heights)-1] < until {
+			select {
+			case p, ok := <-s.C():
+				if !ok {
+					t.Fatalf("the stream ended: %v", s.Err())
+				}
+				if p.Resubscribed {
+					gaps++
+				}
+				var v struct{ Value int64 }
+				if err := json.Unmarshal(p.Results[0].Result, &v); err != nil {
+					t.Fatal(err)
+				}
+				heights = append(heights, v.Value)
+			case <-deadline:
+				t.Fatalf("heights %v, want up to %d", heights, until)
+			case <-time.After(20 * time.Millisecond):
+				nw.leader.ProduceBlock()
+			}
+		}
+	}
+	read(nw.leader.Height() + 3)
+	// Fault each node in turn: the one the stream is on stalls, then the
+	// next is stopped, then the last stalls.
+	for i := range nw.followers {
+		if i == 1 {
+			nw.stops[i]()
+			read(nw.leader.Height() + 15)
+			continue
+		}
+		nw.followers[i].SetFaults(devnode.Faults{Stall: true})
+		read(nw.leader.Height() + 15)
+		nw.followers[i].SetFaults(devnode.Faults{})
+	}
+	if nw.pool.streamMoves.Load() == 0 {
+		t.Error("the stream never moved: no fault reached its node")
+	}
+	for i := 1; i < len(heights); i++ {
+		if heights[i] != heights[i-1]+1 {
+			t.Fatalf("heights go %d then %d: %v", heights[i-1], heights[i], heights)
+		}
+	}
+	if gaps > 0 {
+		t.Errorf("%d gaps", gaps)
+	}
+	t.Logf("%d heights, from %d to %d, no gap, %d moves", len(heights), heights[0], heights[len(heights)-1], nw.pool.streamMoves.Load())
+}
