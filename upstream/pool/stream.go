@@ -60,7 +60,9 @@ func (p *Pool) OpenStream(ctx context.Context, req bridge.Request) (upstream.Pus
 	}
 	standby, _ := p.openLeg(ctx, req, primary.n) // none: one node in rotation
 	s := &stream{p: p, req: req, out: make(chan bridge.Push, streamBuffer), stop: make(chan struct{}), done: make(chan struct{})}
-	go s.run(primary, standby)
+	// The stream outlives the call that opened it: its later legs are
+	// opened with ctx's values, not its end.
+	go s.run(context.WithoutCancel(ctx), primary, standby)
 	return s, nil
 }
 
@@ -120,7 +122,7 @@ func fingerprint(p bridge.Push) []byte {
 
 // run moves the pushes of the primary to the consumer, keeps the standby's,
 // and switches when the primary ends.
-func (s *stream) run(primary, standby *leg) {
+func (s *stream) run(base context.Context, primary, standby *leg) {
 	defer close(s.done)
 	defer close(s.out)
 	var (
@@ -162,7 +164,7 @@ func (s *stream) run(primary, standby *leg) {
 			return
 		case <-tick.C:
 			if standby == nil {
-				ctx, cancel := context.WithTimeout(context.Background(), s.p.cfg.PollTimeout)
+				ctx, cancel := context.WithTimeout(base, s.p.cfg.PollTimeout)
 				standby, _ = s.p.openLeg(ctx, s.req, primary.n)
 				cancel()
 				kept, keptPush = nil, nil
@@ -197,7 +199,7 @@ func (s *stream) run(primary, standby *leg) {
 			// The primary ended: its node left rotation, or failed.
 			was := primary
 			if standby == nil {
-				ctx, cancel := context.WithTimeout(context.Background(), s.p.cfg.PollTimeout)
+				ctx, cancel := context.WithTimeout(base, s.p.cfg.PollTimeout)
 				var err error
 				standby, err = s.p.openLeg(ctx, s.req, was.n)
 				cancel()
