@@ -19,13 +19,15 @@
 // than that or the node's recent p95. The caller's own failures (bad
 // parameters, an unknown method, a business failure) are never retried.
 // Streams (OpenStream, which upstream.Feeds uses) have a primary
-// subscription on the best node and a standby on the next, which keeps its
-// recent pushes. When the primary's node leaves rotation the pool closes
-// the primary, the standby takes over and first delivers the pushes the
-// primary had not: each once, in order, so that the stream's consumer sees
-// no switch; a new standby is opened. Only when the standby kept too few
-// pushes to tell is the first push after the switch marked Resubscribed (a
-// gap).
+// subscription on the best node and standbys on the next ones
+// (Config.Standbys, default 2), which keep their recent pushes. When the
+// primary's node leaves rotation the pool closes the primary; a standby
+// that kept the last push delivered takes over and first delivers the
+// pushes after it: each once, in order, so that the stream's consumer sees
+// no switch, even with two nodes failing at once. A successor that is
+// behind drops its pushes until it reaches the last one delivered. Only
+// when none can tell is the first push after the switch marked
+// Resubscribed (a gap). New standbys are opened at each poll.
 //
 // Writes (Config.IsWrite) go to one node, and to another only when the
 // first was not connected, so the Request never left; when the Request may

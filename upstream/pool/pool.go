@@ -21,6 +21,7 @@ const (
 	DefaultStallAfter   = 3 * time.Second
 	DefaultHeadInterval = 500 * time.Millisecond
 	DefaultPollTimeout  = time.Second
+	DefaultStandbys     = 2
 )
 
 // ErrOutcomeUnknown is wrapped by the failure of a write whose Request may
@@ -49,6 +50,10 @@ type Config struct {
 	// answered within HedgeAfter or its recent p95, whichever is longer.
 	// Default 0: no hedging.
 	HedgeAfter time.Duration
+	// Standbys is how many nodes besides its own a stream subscribes on,
+	// so that it survives as many failing at once. Default 2 (each of the
+	// issue's "two at once"); at most the other nodes.
+	Standbys int
 	// IsWrite reports whether a method changes state: its calls go to one
 	// node only. Required: a pool that cannot tell sends nothing twice, so
 	// nil treats every method as a write.
@@ -99,6 +104,9 @@ func New(cfg Config, members []Member, logger *slog.Logger) (*Pool, error) {
 	}
 	if cfg.PollTimeout <= 0 {
 		cfg.PollTimeout = DefaultPollTimeout
+	}
+	if cfg.Standbys <= 0 {
+		cfg.Standbys = DefaultStandbys
 	}
 	if cfg.IsWrite == nil {
 		cfg.IsWrite = func(string) bool { return true }

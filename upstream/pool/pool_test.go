@@ -362,8 +362,9 @@ func TestFloor(t *testing.T) {
 }
 
 // TestStreamSurvivesItsNode: a stream opened with OpenStream goes on when
-// its node stalls and then when the next one is stopped: every height once,
-// in order, without a gap.
+// two of its three nodes fail at once (one stalls, one is stopped), then
+// when the others stall or stop in turn: every height once, in order,
+// without a gap.
 func TestStreamSurvivesItsNode(t *testing.T) {
 	t.Parallel()
 	nw := startNetwork(t, 3, Config{})
@@ -401,7 +402,28 @@ func TestStreamSurvivesItsNode(t *testing.T) {
 	read(nw.leader.Height() + 3)
 	// Fault each node in turn: the one the stream is on stalls, then the
 	// next is stopped, then the last stalls.
+	healed := func(i int) {
+		t.Helper()
+		nw.followers[i].SetFaults(devnode.Faults{})
+		deadline := time.Now().Add(5 * time.Second)
+		for nw.pool.Nodes()[i].State != StateInRotation {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d not back in rotation: %+v", i, nw.pool.Nodes()[i])
+			}
+			nw.leader.ProduceBlock()
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	// Two at once: the stream had a standby on each other node.
+	nw.followers[0].SetFaults(devnode.Faults{Stall: true})
+	nw.stops[2]()
+	read(nw.leader.Height() + 15)
+	healed(0)
+	read(nw.leader.Height() + 5)
 	for i := range nw.followers {
+		if i == 2 {
+			continue // stopped
+		}
 		if i == 1 {
 			nw.stops[i]()
 			read(nw.leader.Height() + 15)
@@ -409,7 +431,7 @@ func TestStreamSurvivesItsNode(t *testing.T) {
 		}
 		nw.followers[i].SetFaults(devnode.Faults{Stall: true})
 		read(nw.leader.Height() + 15)
-		nw.followers[i].SetFaults(devnode.Faults{})
+		healed(i)
 	}
 	if nw.pool.streamMoves.Load() == 0 {
 		t.Error("the stream never moved: no fault reached its node")

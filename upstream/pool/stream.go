@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,27 +26,59 @@ const (
 
 var _ upstream.StreamOpener = (*Pool)(nil)
 
-// leg is one subscription of a stream, on one node.
+// leg is one subscription of a stream, on one node, and, while it is a
+// standby, its recent pushes.
 type leg struct {
-	n   *node
-	sub *bridge.Subscription
+	n      *node
+	sub    *bridge.Subscription
+	kept   [][]byte // fingerprints of the pushes below
+	pushes []bridge.Push
+}
+
+// keep adds a standby's push to its recent ones.
+func (l *leg) keep(p bridge.Push) {
+	l.kept, l.pushes = append(l.kept, fingerprint(p)), append(l.pushes, p)
+	if len(l.kept) > standbyPushes {
+		l.kept, l.pushes = l.kept[1:], l.pushes[1:]
+	}
+}
+
+// after returns the pushes kept after the one whose fingerprint is fp, and
+// whether it was kept.
+func (l *leg) after(fp []byte) ([]bridge.Push, bool) {
+	for i := len(l.kept) - 1; i >= 0; i-- {
+		if bytes.Equal(l.kept[i], fp) {
+			return l.pushes[i+1:], true
+		}
+	}
+	return nil, false
+}
+
+// legPush is a push of a leg, or its end (ok false).
+type legPush struct {
+	l  *leg
+	p  bridge.Push
+	ok bool
 }
 
 // stream is a subscription that outlives its node: a primary subscription
-// on the best node, and a standby on the next, whose recent pushes it keeps.
-// When the primary ends (its node left rotation: the pool closed it; or it
-// failed), the standby takes over, and the pushes it had that the primary
-// had not delivered are delivered, each once, in order: the consumer sees
-// no switch. Only when the standby cannot tell (it kept too few pushes)
-// is the first push after the switch marked Resubscribed, a gap.
+// on the best node, and standbys on the next ones (Config.Standbys), which
+// keep their recent pushes. When the primary ends (its node left rotation:
+// the pool closed it; or it failed), a standby takes over, and the pushes
+// it had that the primary had not delivered are delivered, each once, in
+// order: the consumer sees no switch. Only when no standby can tell (none
+// kept the last push delivered, and none is behind it) is the first push
+// after the switch marked Resubscribed, a gap.
 type stream struct {
-	p   *Pool
-	req bridge.Request
-	out chan bridge.Push
+	p    *Pool
+	req  bridge.Request
+	out  chan bridge.Push
+	legs chan legPush
 
 	stop chan struct{}
 	once sync.Once
 	done chan struct{}
+	wg   sync.WaitGroup // the legs' goroutines
 
 	mu  sync.Mutex // guards err
 	err error
@@ -58,19 +91,20 @@ func (p *Pool) OpenStream(ctx context.Context, req bridge.Request) (upstream.Pus
 	if err != nil {
 		return nil, err
 	}
-	standby, _ := p.openLeg(ctx, req, primary.n) // none: one node in rotation
-	s := &stream{p: p, req: req, out: make(chan bridge.Push, streamBuffer), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &stream{p: p, req: req, out: make(chan bridge.Push, streamBuffer), legs: make(chan legPush),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	s.watch(primary)
 	// The stream outlives the call that opened it: its later legs are
 	// opened with ctx's values, not its end.
-	go s.run(context.WithoutCancel(ctx), primary, standby)
+	go s.run(context.WithoutCancel(ctx), primary)
 	return s, nil
 }
 
-// openLeg subscribes on the best node in rotation other than not.
-func (p *Pool) openLeg(ctx context.Context, req bridge.Request, not *node) (*leg, error) {
+// openLeg subscribes on the best node in rotation not among used.
+func (p *Pool) openLeg(ctx context.Context, req bridge.Request, used []*node) (*leg, error) {
 	err := p.Ready()
 	for _, n := range p.rotation() {
-		if n == not {
+		if slices.Contains(used, n) {
 			continue
 		}
 		var sub *bridge.Subscription
@@ -86,6 +120,23 @@ func (p *Pool) openLeg(ctx context.Context, req bridge.Request, not *node) (*leg
 		err = ErrNoNode
 	}
 	return nil, err
+}
+
+// watch forwards a leg's pushes, then its end, to the stream's loop.
+func (s *stream) watch(l *leg) {
+	s.wg.Go(func() {
+		for p := range l.sub.C() {
+			select {
+			case s.legs <- legPush{l: l, p: p, ok: true}:
+			case <-s.stop:
+				return
+			}
+		}
+		select {
+		case s.legs <- legPush{l: l}:
+		case <-s.stop:
+		}
+	})
 }
 
 func (s *stream) C() <-chan bridge.Push { return s.out }
@@ -120,25 +171,26 @@ func fingerprint(p bridge.Push) []byte {
 	return b.Bytes()
 }
 
-// run moves the pushes of the primary to the consumer, keeps the standby's,
-// and switches when the primary ends.
-func (s *stream) run(base context.Context, primary, standby *leg) {
-	defer close(s.done)
-	defer close(s.out)
+// run moves the pushes of the primary to the consumer, keeps the
+// standbys', and switches when the primary ends.
+func (s *stream) run(base context.Context, primary *leg) {
 	var (
-		kept     [][]byte      // the standby's recent pushes' fingerprints
-		keptPush []bridge.Push // and the pushes
-		last     []byte        // the fingerprint of the last push delivered
-		aligning time.Time     // while set: drop pushes until last comes again, until then
-		gapNext  bool          // mark the next push delivered as a gap
+		standbys []*leg
+		last     []byte    // the fingerprint of the last push delivered
+		aligning time.Time // while set: drop pushes until last comes again, until then
+		gapNext  bool      // mark the next push delivered as a gap
 	)
-	closeLegs := func() {
-		for _, l := range []*leg{primary, standby} {
+	defer func() {
+		for _, l := range append(standbys, primary) {
 			if l != nil {
 				_ = l.sub.Close()
 			}
 		}
-	}
+		s.once.Do(func() { close(s.stop) })
+		s.wg.Wait()
+		close(s.out)
+		close(s.done)
+	}()
 	deliver := func(p bridge.Push) bool {
 		if gapNext {
 			p.Resubscribed, gapNext = true, false
@@ -151,38 +203,44 @@ func (s *stream) run(base context.Context, primary, standby *leg) {
 			return false
 		}
 	}
+	used := func() []*node {
+		out := []*node{primary.n}
+		for _, l := range standbys {
+			out = append(out, l.n)
+		}
+		return out
+	}
+	topUp := func() {
+		for len(standbys) < s.p.cfg.Standbys {
+			ctx, cancel := context.WithTimeout(base, s.p.cfg.PollTimeout)
+			l, err := s.p.openLeg(ctx, s.req, used())
+			cancel()
+			if err != nil {
+				return
+			}
+			standbys = append(standbys, l)
+			s.watch(l)
+		}
+	}
+	topUp()
 	tick := time.NewTicker(s.p.cfg.HeadInterval)
 	defer tick.Stop()
 	for {
-		var standbyC <-chan bridge.Push
-		if standby != nil {
-			standbyC = standby.sub.C()
-		}
 		select {
 		case <-s.stop:
-			closeLegs()
 			return
 		case <-tick.C:
-			if standby == nil {
-				ctx, cancel := context.WithTimeout(base, s.p.cfg.PollTimeout)
-				standby, _ = s.p.openLeg(ctx, s.req, primary.n)
-				cancel()
-				kept, keptPush = nil, nil
-			}
-		case p, ok := <-standbyC:
-			if !ok {
-				standby, kept, keptPush = nil, nil, nil
-				continue
-			}
-			kept, keptPush = append(kept, fingerprint(p)), append(keptPush, p)
-			if len(kept) > standbyPushes {
-				kept, keptPush = kept[1:], keptPush[1:]
-			}
-		case p, ok := <-primary.sub.C():
-			if ok {
+			topUp()
+		case e := <-s.legs:
+			switch {
+			case e.l != primary && e.ok:
+				e.l.keep(e.p)
+			case e.l != primary:
+				standbys = slices.DeleteFunc(standbys, func(l *leg) bool { return l == e.l })
+			case e.ok:
 				if !aligning.IsZero() {
 					switch {
-					case bytes.Equal(fingerprint(p), last):
+					case bytes.Equal(fingerprint(e.p), last):
 						aligning = time.Time{} // caught up: the next is new
 						continue
 					case time.Now().Before(aligning):
@@ -190,59 +248,79 @@ func (s *stream) run(base context.Context, primary, standby *leg) {
 					}
 					aligning, gapNext = time.Time{}, true
 				}
-				if !deliver(p) {
-					closeLegs()
+				if !deliver(e.p) {
 					return
 				}
-				continue
-			}
-			// The primary ended: its node left rotation, or failed.
-			was := primary
-			if standby == nil {
-				ctx, cancel := context.WithTimeout(base, s.p.cfg.PollTimeout)
-				var err error
-				standby, err = s.p.openLeg(ctx, s.req, was.n)
-				cancel()
+			default:
+				// The primary ended: its node left rotation, or failed.
+				was := primary
+				next, replay, align, err := s.successor(base, was, standbys, last)
 				if err != nil {
 					s.mu.Lock()
 					s.err = errors.Join(was.sub.Err(), err)
 					s.mu.Unlock()
 					return
 				}
-				gapNext = last != nil // nothing kept to replay
-			}
-			primary, standby = standby, nil
-			s.p.streamMoves.Add(1)
-			s.p.logger.Info("stream moved to another node", "from", was.n.name, "to", primary.n.name)
-			i := -1
-			for j := len(kept) - 1; j >= 0 && last != nil; j-- {
-				if bytes.Equal(kept[j], last) {
-					i = j
-					break
+				standbys = slices.DeleteFunc(standbys, func(l *leg) bool { return l == next })
+				primary = next
+				s.p.streamMoves.Add(1)
+				s.p.logger.Info("stream moved to another node", "from", was.n.name, "to", next.n.name)
+				switch {
+				case align:
+					aligning = time.Now().Add(alignWait)
+				case replay == nil && last != nil:
+					gapNext = true
+					replay = next.pushes
 				}
-			}
-			switch {
-			case last == nil || i >= 0:
-				for _, p := range keptPush[i+1:] {
+				next.kept, next.pushes = nil, nil
+				for _, p := range replay {
 					if !deliver(p) {
-						closeLegs()
-						return
-					}
-				}
-			case primary.n.head() < was.n.head():
-				// Behind the old primary: drop its pushes until it
-				// reaches the last one delivered.
-				aligning = time.Now().Add(alignWait)
-			default:
-				gapNext = true
-				for _, p := range keptPush {
-					if !deliver(p) {
-						closeLegs()
 						return
 					}
 				}
 			}
-			kept, keptPush = nil, nil
 		}
 	}
+}
+
+// successor chooses the leg that takes over from a primary that ended: a
+// standby that kept the last push delivered (then replay is what it had
+// after it), else one behind the old primary (align: drop its pushes until
+// the last one delivered comes), else the most advanced, or a new leg.
+// replay nil and align false with last set means a gap.
+func (s *stream) successor(base context.Context, was *leg, standbys []*leg, last []byte) (next *leg, replay []bridge.Push, align bool, err error) {
+	var live []*leg
+	for _, l := range standbys {
+		if !l.sub.Ended() {
+			live = append(live, l)
+		}
+	}
+	if last == nil && len(live) > 0 {
+		return live[0], live[0].pushes, false, nil
+	}
+	for _, l := range live {
+		if r, ok := l.after(last); ok {
+			return l, r, false, nil
+		}
+	}
+	if len(live) == 0 {
+		ctx, cancel := context.WithTimeout(base, s.p.cfg.PollTimeout)
+		l, err := s.p.openLeg(ctx, s.req, []*node{was.n})
+		cancel()
+		if err != nil {
+			return nil, nil, false, err
+		}
+		s.watch(l)
+		live = []*leg{l}
+	}
+	best := live[0]
+	for _, l := range live[1:] {
+		if l.n.head() > best.n.head() {
+			best = l
+		}
+	}
+	if best.n.head() < was.n.head() || last == nil {
+		return best, nil, last != nil, nil
+	}
+	return best, nil, false, nil
 }
