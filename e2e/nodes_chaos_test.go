@@ -148,6 +148,16 @@ func TestNodesChaos(t *testing.T) {
 	t.Logf("\n| step | failed reads | slowest read | /readyz failures |\n|---|---|---|---|\n%s", strings.Join(lines, "\n"))
 	t.Logf("transfers: %d sent, %d answered 200, %d moved (duplicated: %d)", sent.Load(), ok.Load(), moved, moved-ok.Load())
 	t.Logf("50 streams: %d events lost, %d twice, %d heights going back, %d gap events, longest silence %v", lost, dup, back, gaps, silence.Round(time.Millisecond))
+	for i, gw := range gws {
+		t.Logf("instance %d: %d streams moved between nodes, %d upstream feeds renewed, %d node state changes", i,
+			gw.logCount("stream moved to another node"), gw.logCount("upstream feed ended; resubscribing"), gw.logCount("upstream node state"))
+		for _, line := range strings.Split(gw.logs.String(), "\n") {
+			if strings.Contains(line, "resubscrib") || strings.Contains(line, "lease") || strings.Contains(line, `"level":"ERROR"`) ||
+				(strings.Contains(line, `"level":"WARN"`) && !strings.Contains(line, "upstream node state") && !strings.Contains(line, "upstream unreachable") && !strings.Contains(line, "moving streams")) {
+				t.Logf("instance %d: %.300s", i, line)
+			}
+		}
+	}
 	if moved != ok.Load() {
 		t.Errorf("%d transfers answered 200 but %d moved", ok.Load(), moved)
 	}

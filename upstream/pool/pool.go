@@ -256,10 +256,10 @@ func (p *Pool) Call(ctx context.Context, calls []bridge.MethodCall) (*bridge.Rep
 // write sends calls to one node, and to the next only if the first never
 // had the Request.
 func (p *Pool) write(ctx context.Context, nodes []*node, calls []bridge.MethodCall) (*bridge.Reply, error) {
-	r, err := p.send(ctx, nodes[0], calls)
+	r, err := p.send(ctx, nodes[0], calls, 0)
 	if errors.Is(err, bridge.ErrNotConnected) && len(nodes) > 1 && ctx.Err() == nil {
 		nodes[0].retries.Add(1)
-		r, err = p.send(ctx, nodes[1], calls)
+		r, err = p.send(ctx, nodes[1], calls, 0)
 	}
 	if err != nil && maybeSent(ctx, err) {
 		return nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
@@ -290,12 +290,38 @@ func (p *Pool) read(ctx context.Context, nodes []*node, calls []bridge.MethodCal
 	if p.cfg.HedgeAfter > 0 && len(nodes) > 1 {
 		return p.hedged(ctx, nodes, calls)
 	}
-	r, err := p.send(ctx, nodes[0], calls)
+	var limit time.Duration
+	if len(nodes) > 1 {
+		limit = attemptLimit(ctx, nodes[0])
+	}
+	r, err := p.send(ctx, nodes[0], calls, limit)
 	if err != nil && len(nodes) > 1 && nodeFault(ctx, err) {
 		nodes[0].retries.Add(1)
-		return p.send(ctx, nodes[1], calls)
+		return p.send(ctx, nodes[1], calls, 0)
 	}
 	return r, err
+}
+
+// minAttempt is the least a read's first attempt is given before it is
+// retried on another node.
+const minAttempt = 2 * time.Second
+
+// attemptLimit bounds a read's first attempt, so that a node that stopped
+// answering (SIGSTOPped, its socket open) leaves time for the retry: four
+// times the node's p95, at least minAttempt, at most half of what is left
+// of the caller's deadline; 0 (no bound) without a deadline or when half
+// of it is less than minAttempt.
+func attemptLimit(ctx context.Context, n *node) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	half := time.Until(dl) / 2
+	limit := max(minAttempt, 4*n.p95())
+	if limit > half {
+		return 0
+	}
+	return limit
 }
 
 // hedged sends calls to the best node and, when it is slow, to the next;
@@ -310,7 +336,7 @@ func (p *Pool) hedged(ctx context.Context, nodes []*node, calls []bridge.MethodC
 	answers := make(chan answer, 2)
 	start := func(n *node) {
 		go func() {
-			r, err := p.send(ctx, n, calls)
+			r, err := p.send(ctx, n, calls, 0)
 			answers <- answer{r, err}
 		}()
 	}
@@ -344,11 +370,19 @@ func (p *Pool) hedged(ctx context.Context, nodes []*node, calls []bridge.MethodC
 	return last.r, last.err
 }
 
-// send makes one call on one node and records it.
-func (p *Pool) send(ctx context.Context, n *node, calls []bridge.MethodCall) (*bridge.Reply, error) {
+// send makes one call on one node, within limit when it is not 0, and
+// records it. A call cut by limit is the node's failure: ctx, the caller's,
+// still waits.
+func (p *Pool) send(ctx context.Context, n *node, calls []bridge.MethodCall, limit time.Duration) (*bridge.Reply, error) {
 	n.calls.Add(1)
 	start := time.Now()
-	r, err := n.up.Call(ctx, calls)
+	cctx := ctx
+	if limit > 0 {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
+	r, err := n.up.Call(cctx, calls)
 	answered(ctx, n, err)
 	failed := err != nil && nodeFault(ctx, err)
 	if failed {

@@ -413,6 +413,10 @@ func TestStreamSurvivesItsNode(t *testing.T) {
 			nw.leader.ProduceBlock()
 			time.Sleep(10 * time.Millisecond)
 		}
+		// The stream opens its standby on it again at its next ticks:
+		// a fault before would find no standby, and a gap is then the
+		// honest answer.
+		time.Sleep(10 * nw.pool.cfg.HeadInterval)
 	}
 	// Two at once: the stream had a standby on each other node.
 	nw.followers[0].SetFaults(devnode.Faults{Stall: true})
@@ -445,4 +449,26 @@ func TestStreamSurvivesItsNode(t *testing.T) {
 		t.Errorf("%d gaps", gaps)
 	}
 	t.Logf("%d heights, from %d to %d, no gap, %d moves", len(heights), heights[0], heights[len(heights)-1], nw.pool.streamMoves.Load())
+}
+
+// TestReadOfAFrozenNodeRetried: a node that stops answering (its socket
+// open) before the pool notices gets a read's first attempt, bounded so
+// that the retry on another node fits in the caller's deadline.
+func TestReadOfAFrozenNodeRetried(t *testing.T) {
+	t.Parallel()
+	nw := startNetwork(t, 2, Config{PollTimeout: time.Hour}) // its polls hang: the pool keeps it in rotation
+	first := nw.index(nw.pool.rotation()[0])
+	nw.followers[first].SetFaults(devnode.Faults{Delay: time.Minute})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if _, err := nw.pool.Call(ctx, latestHeight()); err != nil {
+		t.Fatalf("a read with a frozen node first: %v", err)
+	}
+	if d := time.Since(start); d < minAttempt || d > minAttempt+2*time.Second {
+		t.Errorf("answered in %v, want just over %v", d, minAttempt)
+	}
+	if s := nw.pool.Nodes()[first]; s.Retries != 1 || s.Errors != 1 {
+		t.Errorf("the frozen node: %+v", s)
+	}
 }

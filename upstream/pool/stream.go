@@ -179,6 +179,10 @@ func (s *stream) run(base context.Context, primary *leg) {
 		last     []byte    // the fingerprint of the last push delivered
 		aligning time.Time // while set: drop pushes until last comes again, until then
 		gapNext  bool      // mark the next push delivered as a gap
+		// dedupeNext: the next push of the primary, a new subscription's
+		// first answer (its node's state), is dropped if it is the last
+		// push delivered: then nothing was missed either.
+		dedupeNext bool
 	)
 	defer func() {
 		for _, l := range append(standbys, primary) {
@@ -238,6 +242,13 @@ func (s *stream) run(base context.Context, primary *leg) {
 			case e.l != primary:
 				standbys = slices.DeleteFunc(standbys, func(l *leg) bool { return l == e.l })
 			case e.ok:
+				if dedupeNext {
+					dedupeNext = false
+					if bytes.Equal(fingerprint(e.p), last) {
+						gapNext = false
+						continue
+					}
+				}
 				if !aligning.IsZero() {
 					switch {
 					case bytes.Equal(fingerprint(e.p), last):
@@ -268,6 +279,10 @@ func (s *stream) run(base context.Context, primary *leg) {
 				switch {
 				case align:
 					aligning = time.Now().Add(alignWait)
+				case replay == nil && last != nil && len(next.pushes) == 0:
+					// A subscription without pushes yet: its first
+					// answer tells whether anything was missed.
+					gapNext, dedupeNext = true, true
 				case replay == nil && last != nil:
 					gapNext = true
 					replay = next.pushes
@@ -289,9 +304,17 @@ func (s *stream) run(base context.Context, primary *leg) {
 // the last one delivered comes), else the most advanced, or a new leg.
 // replay nil and align false with last set means a gap.
 func (s *stream) successor(base context.Context, was *leg, standbys []*leg, last []byte) (next *leg, replay []bridge.Push, align bool, err error) {
+	// Standbys on nodes in rotation first: one on a node that froze
+	// (its socket open) has not ended yet, but would hold the stream.
+	inRotation := s.p.rotation()
 	var live []*leg
 	for _, l := range standbys {
-		if !l.sub.Ended() {
+		if !l.sub.Ended() && slices.Contains(inRotation, l.n) {
+			live = append(live, l)
+		}
+	}
+	for _, l := range standbys {
+		if !l.sub.Ended() && !slices.Contains(inRotation, l.n) {
 			live = append(live, l)
 		}
 	}
