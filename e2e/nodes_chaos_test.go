@@ -149,10 +149,10 @@ func TestNodesChaos(t *testing.T) {
 	t.Logf("transfers: %d sent, %d answered 200, %d moved (duplicated: %d)", sent.Load(), ok.Load(), moved, moved-ok.Load())
 	t.Logf("50 streams: %d events lost, %d twice, %d heights going back, %d gap events, longest silence %v", lost, dup, back, gaps, silence.Round(time.Millisecond))
 	for i, gw := range gws {
-		t.Logf("instance %d: %d streams moved between nodes, %d upstream feeds renewed, %d node state changes", i,
-			gw.logCount("stream moved to another node"), gw.logCount("upstream feed ended; resubscribing"), gw.logCount("upstream node state"))
+		t.Logf("instance %d: %d streams moved between nodes, %d stream gaps, %d upstream feeds renewed, %d node state changes", i,
+			gw.logCount("stream moved to another node"), gw.logCount("stream gap: pushes may be missing"), gw.logCount("upstream feed ended; resubscribing"), gw.logCount("upstream node state"))
 		for _, line := range strings.Split(gw.logs.String(), "\n") {
-			if strings.Contains(line, "resubscrib") || strings.Contains(line, "lease") || strings.Contains(line, `"level":"ERROR"`) ||
+			if strings.Contains(line, "resubscrib") || strings.Contains(line, "stream gap") || strings.Contains(line, "lease") || strings.Contains(line, `"level":"ERROR"`) ||
 				(strings.Contains(line, `"level":"WARN"`) && !strings.Contains(line, "upstream node state") && !strings.Contains(line, "upstream unreachable") && !strings.Contains(line, "moving streams")) {
 				t.Logf("instance %d: %.300s", i, line)
 			}

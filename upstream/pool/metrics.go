@@ -20,6 +20,9 @@ var (
 var descMoves = prometheus.NewDesc("nuls_gateway_upstream_stream_moves_total",
 	"Upstream subscriptions moved to another node when theirs left rotation (the stream's consumers see no switch).", nil, nil)
 
+var descGaps = prometheus.NewDesc("nuls_gateway_upstream_stream_gaps_total",
+	"Pushes the streams over several nodes marked as a gap (pushes may be missing before them), each logged with why.", nil, nil)
+
 // states are every state, so that each node has a series of each.
 var states = []string{StateInRotation, StateConnecting, StateDown, StateUnresponsive, StateLagging, StateStalled}
 
@@ -29,13 +32,14 @@ func (p *Pool) Collector() prometheus.Collector { return collector{p} }
 type collector struct{ p *Pool }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descMoves, descState, descHeight, descLag, descLatency, descCalls, descErrors, descRetries, descHedges} {
+	for _, d := range []*prometheus.Desc{descMoves, descGaps, descState, descHeight, descLag, descLatency, descCalls, descErrors, descRetries, descHedges} {
 		ch <- d
 	}
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descMoves, prometheus.CounterValue, float64(c.p.streamMoves.Load()))
+	ch <- prometheus.MustNewConstMetric(descGaps, prometheus.CounterValue, float64(c.p.streamGaps.Load()))
 	for _, s := range c.p.Nodes() {
 		for _, st := range states {
 			v := 0.0

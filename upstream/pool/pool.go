@@ -83,6 +83,7 @@ type Pool struct {
 	states map[string]string
 
 	streamMoves atomic.Int64 // streams moved to another node
+	streamGaps  atomic.Int64 // pushes marked as a gap by streams
 }
 
 // New returns a pool of members; Run measures them.
@@ -308,20 +309,19 @@ const minAttempt = 2 * time.Second
 
 // attemptLimit bounds a read's first attempt, so that a node that stopped
 // answering (SIGSTOPped, its socket open) leaves time for the retry: four
-// times the node's p95, at least minAttempt, at most half of what is left
-// of the caller's deadline; 0 (no bound) without a deadline or when half
-// of it is less than minAttempt.
+// times the node's p95, at least minAttempt, and never more than half of
+// what is left of the caller's deadline (a slow node's p95 must not eat the
+// retry's time); 0 (no bound) without a deadline.
 func attemptLimit(ctx context.Context, n *node) time.Duration {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return 0
 	}
 	half := time.Until(dl) / 2
-	limit := max(minAttempt, 4*n.p95())
-	if limit > half {
+	if half <= 0 {
 		return 0
 	}
-	return limit
+	return min(max(minAttempt, 4*n.p95()), half)
 }
 
 // hedged sends calls to the best node and, when it is slow, to the next;

@@ -183,6 +183,8 @@ func (s *stream) run(base context.Context, primary *leg) {
 		// first answer (its node's state), is dropped if it is the last
 		// push delivered: then nothing was missed either.
 		dedupeNext bool
+		gapCause   string // why gapNext is set, for the log
+		on         = primary.n.name
 	)
 	defer func() {
 		for _, l := range append(standbys, primary) {
@@ -196,8 +198,15 @@ func (s *stream) run(base context.Context, primary *leg) {
 		close(s.done)
 	}()
 	deliver := func(p bridge.Push) bool {
-		if gapNext {
+		switch {
+		case gapNext:
 			p.Resubscribed, gapNext = true, false
+		case p.Resubscribed:
+			gapCause = "the node's connection was renewed"
+		}
+		if p.Resubscribed {
+			s.p.streamGaps.Add(1)
+			s.p.logger.Warn("stream gap: pushes may be missing", "node", on, "why", gapCause)
 		}
 		last = fingerprint(p)
 		select {
@@ -257,7 +266,7 @@ func (s *stream) run(base context.Context, primary *leg) {
 					case time.Now().Before(aligning):
 						continue // older than what was delivered
 					}
-					aligning, gapNext = time.Time{}, true
+					aligning, gapNext, gapCause = time.Time{}, true, "the new node did not reach the last push delivered in time"
 				}
 				if !deliver(e.p) {
 					return
@@ -273,7 +282,7 @@ func (s *stream) run(base context.Context, primary *leg) {
 					return
 				}
 				standbys = slices.DeleteFunc(standbys, func(l *leg) bool { return l == next })
-				primary = next
+				primary, on = next, next.n.name
 				s.p.streamMoves.Add(1)
 				s.p.logger.Info("stream moved to another node", "from", was.n.name, "to", next.n.name)
 				switch {
@@ -282,9 +291,9 @@ func (s *stream) run(base context.Context, primary *leg) {
 				case replay == nil && last != nil && len(next.pushes) == 0:
 					// A subscription without pushes yet: its first
 					// answer tells whether anything was missed.
-					gapNext, dedupeNext = true, true
+					gapNext, dedupeNext, gapCause = true, true, "no standby left: a new subscription's first answer is not the last push delivered"
 				case replay == nil && last != nil:
-					gapNext = true
+					gapNext, gapCause = true, "no standby kept the last push delivered"
 					replay = next.pushes
 				}
 				next.kept, next.pushes = nil, nil
