@@ -274,11 +274,14 @@ func stateError(w http.ResponseWriter, err error) error {
 
 // final reports whether an answer is final, and so may be replayed for an
 // Idempotency-Key: not a 503 (upstream or shared state unavailable), a 504
-// (upstream timeout), a 502, nor a client gone (499). The IETF
-// Idempotency-Key draft stores only answers a retry would not change.
+// (upstream timeout), nor a client gone (499). The IETF Idempotency-Key
+// draft stores only answers a retry would not change. A 502 is final: the
+// node failed after it had the request (a write's outcome unknown, package
+// pool) or answered what the gateway cannot read; it may have done the
+// call, so the retry gets the 502 again rather than running it twice.
 func final(a Reply) bool {
 	switch a.Status {
-	case http.StatusServiceUnavailable, http.StatusGatewayTimeout, http.StatusBadGateway, StatusClientClosed, http.StatusTooManyRequests:
+	case http.StatusServiceUnavailable, http.StatusGatewayTimeout, StatusClientClosed, http.StatusTooManyRequests:
 		return false
 	}
 	return true
