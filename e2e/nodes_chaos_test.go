@@ -76,7 +76,7 @@ func TestNodesChaos(t *testing.T) {
 		fc, wait := follow(ctx, bases, heightStream, i%len(bases), 0)
 		readers, waits = append(readers, fc), append(waits, wait)
 	}
-	var sent, ok atomic.Int64
+	var sent, ok, unknown atomic.Int64 // unknown: answered 502, outcome unknown (kept for its key)
 	var transfers sync.WaitGroup
 	before := balanceOf(t, bases[0], accountB)
 	transfers.Go(func() {
@@ -92,7 +92,11 @@ func TestNodesChaos(t *testing.T) {
 					ok.Add(1)
 					break
 				}
-				time.Sleep(250 * time.Millisecond) // 502, 503, 409 in flight: the same key again
+				if err == nil && a.Status == http.StatusBadGateway {
+					unknown.Add(1) // done or not: the key replays the 502, never runs it again
+					break
+				}
+				time.Sleep(250 * time.Millisecond) // 503, 409 in flight: the same key again
 			}
 			select {
 			case <-ctx.Done():
@@ -146,7 +150,8 @@ func TestNodesChaos(t *testing.T) {
 		lost, dup, back, gaps, silence = lost+l, dup+d, back+b, gaps+g, max(silence, s)
 	}
 	t.Logf("\n| step | failed reads | slowest read | /readyz failures |\n|---|---|---|---|\n%s", strings.Join(lines, "\n"))
-	t.Logf("transfers: %d sent, %d answered 200, %d moved (duplicated: %d)", sent.Load(), ok.Load(), moved, moved-ok.Load())
+	t.Logf("transfers: %d sent, %d answered 200, %d answered 502 (outcome unknown), %d moved (duplicated: %d)",
+		sent.Load(), ok.Load(), unknown.Load(), moved, max(0, moved-ok.Load()-unknown.Load()))
 	t.Logf("50 streams: %d events lost, %d twice, %d heights going back, %d gap events, longest silence %v", lost, dup, back, gaps, silence.Round(time.Millisecond))
 	for i, gw := range gws {
 		t.Logf("instance %d: %d streams moved between nodes, %d stream gaps, %d upstream feeds renewed, %d node state changes", i,
@@ -158,8 +163,8 @@ func TestNodesChaos(t *testing.T) {
 			}
 		}
 	}
-	if moved != ok.Load() {
-		t.Errorf("%d transfers answered 200 but %d moved", ok.Load(), moved)
+	if moved < ok.Load() || moved > ok.Load()+unknown.Load() {
+		t.Errorf("%d transfers answered 200 and %d 502, but %d moved", ok.Load(), unknown.Load(), moved)
 	}
 }
 
