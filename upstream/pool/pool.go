@@ -262,28 +262,26 @@ func (p *Pool) write(ctx context.Context, nodes []*node, calls []bridge.MethodCa
 		nodes[0].retries.Add(1)
 		r, err = p.send(ctx, nodes[1], calls, 0)
 	}
-	if err != nil && maybeSent(ctx, err) {
+	if err != nil && maybeSent(err) {
 		return nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 	}
 	return r, err
 }
 
 // maybeSent reports whether a failed call's Request may have reached the
-// node, which then gave no outcome: the connection was lost, or the call
-// timed out, while the caller still waited, or the module failed
-// unexpectedly (err_0002: a handler that broke off, as a stopping node's
-// do, may have done part of its work). A business failure is an outcome;
-// not connected is none.
-func maybeSent(ctx context.Context, err error) bool {
+// node, which then gave no outcome: the connection was lost, the call timed
+// out or was given up (by the caller too: its deadline, or a client gone,
+// ends the wait, not the node's work), or the module failed unexpectedly
+// (err_0002: a handler that broke off, as a stopping node's do, may have
+// done part of its work). A business failure is an outcome; not connected
+// is none.
+func maybeSent(err error) bool {
 	var rpcErr *bridge.RPCError
-	if ctx.Err() != nil {
-		return false
-	}
 	if errors.As(err, &rpcErr) {
 		return rpcErr.Code == bridge.CodeServerError
 	}
 	return errors.Is(err, bridge.ErrConnectionLost) || errors.Is(err, bridge.ErrTimeout) ||
-		errors.Is(err, bridge.ErrClosed) || errors.Is(err, context.DeadlineExceeded)
+		errors.Is(err, bridge.ErrClosed) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 // read sends calls to the best node, with a hedge and a retry on the next.

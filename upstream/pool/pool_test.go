@@ -476,3 +476,21 @@ func TestReadOfAFrozenNodeRetried(t *testing.T) {
 		t.Errorf("the frozen node: %+v", s)
 	}
 }
+
+// TestWriteOutOfTimeIsUnknown: a write still held by its node when the
+// caller's deadline ends has an unknown outcome (the node may finish it):
+// ErrOutcomeUnknown, whose 502 binds the Idempotency-Key, not a 504 that
+// would free it for a retry to run the write again.
+func TestWriteOutOfTimeIsUnknown(t *testing.T) {
+	t.Parallel()
+	nw := startNetwork(t, 2, Config{})
+	for _, f := range nw.followers {
+		f.SetFaults(devnode.Faults{Delay: 2 * time.Second})
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, err := nw.pool.Call(ctx, transfer(nw.leader))
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		t.Errorf("a write past its deadline: %v, want ErrOutcomeUnknown", err)
+	}
+}
