@@ -18,9 +18,12 @@
 // HedgeAfter a second copy goes to the next node when the first is slower
 // than that or the node's recent p95. The caller's own failures (bad
 // parameters, an unknown method, a business failure) are never retried.
-// Streams (OpenStream, which upstream.Feeds uses) have a primary
-// subscription on the best node and standbys on the next ones
-// (Config.Standbys, default 2), which keep their recent pushes. When the
+// Streams are subscribed on the best node; when it leaves rotation the
+// pool ends the subscription, and the hub subscribes again (a gap event).
+// With Config.Standbys > 0 (experimental, off by default: a move can
+// still deliver a push twice under fast blocks), OpenStream, which
+// upstream.Feeds uses, keeps a primary subscription on the best node and
+// standbys on the next ones, which keep their recent pushes. When the
 // primary's node leaves rotation the pool closes the primary; a standby
 // that kept the last push delivered takes over and first delivers the
 // pushes after it: each once, in order, so that the stream's consumer sees

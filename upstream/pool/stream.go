@@ -87,6 +87,9 @@ type stream struct {
 // OpenStream implements upstream.StreamOpener: a subscription that moves
 // between nodes without its consumer seeing it.
 func (p *Pool) OpenStream(ctx context.Context, req bridge.Request) (upstream.Pushes, error) {
+	if p.cfg.Standbys <= 0 {
+		return p.Subscribe(ctx, req) // moved by moveStreams, with a gap
+	}
 	primary, err := p.openLeg(ctx, req, nil)
 	if err != nil {
 		return nil, err
@@ -274,6 +277,11 @@ func (s *stream) run(base context.Context, primary *leg) {
 			default:
 				// The primary ended: its node left rotation, or failed.
 				was := primary
+				// A standby's copy of the last push delivered may still
+				// be on its way: take what the standbys have sent first.
+				if !s.drain(&standbys, last) {
+					return
+				}
 				next, replay, align, err := s.successor(base, was, standbys, last)
 				if err != nil {
 					s.mu.Lock()
@@ -355,4 +363,42 @@ func (s *stream) successor(base context.Context, was *leg, standbys []*leg, last
 		return best, nil, last != nil, nil
 	}
 	return best, nil, false, nil
+}
+
+// drainWait bounds how long a switch waits for a standby's copy of the last
+// push delivered.
+const drainWait = 200 * time.Millisecond
+
+// drain takes the standbys' pushes already on their way, for up to
+// drainWait, until one of them kept last; it reports false when the stream
+// is stopped. The primary has ended: its own late events are dropped.
+func (s *stream) drain(standbys *[]*leg, last []byte) bool {
+	kept := func() bool {
+		for _, l := range *standbys {
+			if _, ok := l.after(last); ok {
+				return true
+			}
+		}
+		return last == nil || len(*standbys) == 0
+	}
+	timer := time.NewTimer(drainWait)
+	defer timer.Stop()
+	for !kept() {
+		select {
+		case <-s.stop:
+			return false
+		case <-timer.C:
+			return true
+		case e := <-s.legs:
+			if !slices.Contains(*standbys, e.l) {
+				continue
+			}
+			if e.ok {
+				e.l.keep(e.p)
+			} else {
+				*standbys = slices.DeleteFunc(*standbys, func(l *leg) bool { return l == e.l })
+			}
+		}
+	}
+	return true
 }
