@@ -98,7 +98,7 @@ func TestDocs(t *testing.T) {
 				Addresses: doctest.Addresses{
 					Gateway:  strings.TrimPrefix(gw.URL, "http://"),
 					Redis:    strings.TrimSuffix(strings.TrimPrefix(redis.URL, "redis://"), "/0"),
-					FreePort: func() (int, error) { return freeTCPPort() },
+					FreePort: doctest.FreePort,
 				},
 			})
 			if err != nil {
@@ -149,15 +149,6 @@ func documents(t *testing.T, root string) []string {
 	return docs
 }
 
-// freeTCPPort is a port of 127.0.0.1 nothing listened on a moment ago.
-func freeTCPPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 // TestMakeRun runs the README's first command as a reader does, with a flag
 // passed through ARGS (a free port instead of :8080, which may be taken
@@ -168,7 +159,7 @@ func TestMakeRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, err := freeTCPPort()
+	port, err := doctest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

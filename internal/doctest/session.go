@@ -202,9 +202,38 @@ func (s *Session) Run(ctx context.Context, b Block) (string, error) {
 	}
 	output, statuses := statusMark.ReplaceAllString(string(raw), ""), statusMark.FindAllStringSubmatch(string(raw), -1)
 	if runErr != nil {
-		return output, fmt.Errorf("%s: %w", b.Where(), runErr)
+		return output + s.logs(), fmt.Errorf("%s: %w", b.Where(), runErr)
 	}
-	return output, b.check(output, statuses)
+	if err := b.check(output, statuses); err != nil {
+		return output + s.logs(), err
+	}
+	return output, nil
+}
+
+// logTail is how much of each log file a failed block's report shows.
+const logTail = 4 << 10
+
+// logs are the tails of the *.log files in the block's working directory:
+// what a server the example started in the background said before it died
+// is the reason the block failed more often than the block's own output.
+func (s *Session) logs() string {
+	cwd, err := os.ReadFile(filepath.Join(s.state, "cwd"))
+	if err != nil {
+		return ""
+	}
+	names, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(cwd)), "*.log"))
+	var b strings.Builder
+	for _, name := range names {
+		data, err := os.ReadFile(name) //nolint:gosec // G304: the example's own scratch files
+		if err != nil {
+			continue
+		}
+		if len(data) > logTail {
+			data = data[len(data)-logTail:]
+		}
+		fmt.Fprintf(&b, "--- %s (its end):\n%s\n", filepath.Base(name), data)
+	}
+	return b.String()
 }
 
 // check compares what a block did with what its directives expect.

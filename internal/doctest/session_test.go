@@ -1,7 +1,6 @@
 package doctest
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,7 +19,7 @@ func newSession(t *testing.T, srv *httptest.Server) *Session {
 		Env: os.Environ(),
 		Addresses: Addresses{
 			Gateway:  strings.TrimPrefix(srv.URL, "http://"),
-			FreePort: freePort,
+			FreePort: FreePort,
 		},
 	})
 	if err != nil {
@@ -32,15 +31,6 @@ func newSession(t *testing.T, srv *httptest.Server) *Session {
 		}
 	})
 	return s
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // server answers /ok with 200 "fine", /locked with 401 and streams /stream.
@@ -97,6 +87,10 @@ func TestRunChecksExitAndOutput(t *testing.T) {
 	b.Contains = []string{"hello", "bye"}
 	if _, err := s.Run(t.Context(), b); err == nil || !strings.Contains(err.Error(), `"bye"`) {
 		t.Errorf("missing output: %v", err)
+	}
+	out, err := s.Run(t.Context(), block("echo 'listen: address in use' > server.log\nexit 3\n"))
+	if err == nil || !strings.Contains(out, "server.log") || !strings.Contains(out, "address in use") {
+		t.Errorf("a failed block's report lacks the log its server wrote: %v\n%s", err, out)
 	}
 	b = block("sleep 5\n")
 	b.Timeout = 200 * time.Millisecond
