@@ -149,7 +149,6 @@ func documents(t *testing.T, root string) []string {
 	return docs
 }
 
-
 // TestMakeRun runs the README's first command as a reader does, with a flag
 // passed through ARGS (a free port instead of :8080, which may be taken
 // here), and calls the gateway it starts.
