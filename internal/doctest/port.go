@@ -28,4 +28,3 @@ func FreePort() (int, error) {
 	}
 	return 0, fmt.Errorf("doctest: no free port in %d-%d: %w", portLow, portHigh, errors.Join(errs[:3]...))
 }
-
