@@ -1,6 +1,7 @@
 package doctest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -19,7 +20,7 @@ func FreePort() (int, error) {
 	var errs []error
 	for range 50 {
 		port := portLow + rand.IntN(portHigh-portLow) //nolint:gosec // G404: spreading ports, not a secret
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		l, err := new(net.ListenConfig).Listen(context.Background(), "tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
 			errs = append(errs, err)
 			continue
