@@ -48,6 +48,7 @@ type instanceOptions struct {
 	tick          time.Duration // upkeep rhythm; 100ms by default
 	unannounced   bool          // no Pub/Sub announcements: its copy of the log lags
 	firstPushWait time.Duration // how long Join waits for a first push; 50ms by default
+	chain         Chain         // how its topics follow the chain; nil: none
 }
 
 // startInstanceWith runs an instance with options.
@@ -75,7 +76,7 @@ func startInstanceWith(t *testing.T, shared *redis.Client, prefix, name string, 
 	}
 	// Its log goes to the test's: shown when the test fails, or with -v.
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, nil)).With("instance", name)
-	h := NewHub(Config{Cluster: c, ClusterTick: o.tick, Grace: 300 * time.Millisecond, FirstPushWait: o.firstPushWait}, upstream, logger)
+	h := NewHub(Config{Cluster: c, ClusterTick: o.tick, Grace: 300 * time.Millisecond, FirstPushWait: o.firstPushWait, Chain: o.chain}, upstream, logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() {
@@ -473,9 +474,15 @@ func TestClusterRedisLostTheLog(t *testing.T) {
 // reader, the ID of the last event it read, and b's new feed.
 func takeOver(t *testing.T, values ...int) (mb *Member, lastID string, fb *fakeFeed) {
 	t.Helper()
+	return takeOverWith(t, instanceOptions{}, values...)
+}
+
+// takeOverWith is takeOver with instances started with o.
+func takeOverWith(t *testing.T, o instanceOptions, values ...int) (mb *Member, lastID string, fb *fakeFeed) {
+	t.Helper()
 	rdb, prefix := redistest.Client(t)
-	a := startInstance(t, rdb, prefix, "a")
-	b := startInstance(t, rdb, prefix, "b")
+	a := startInstanceWith(t, rdb, prefix, "a", o)
+	b := startInstanceWith(t, rdb, prefix, "b", o)
 	ma, err := a.hub.Join(t.Context(), key, "")
 	if err != nil {
 		t.Fatal(err)
@@ -544,6 +551,26 @@ func TestClusterTakeoverGap(t *testing.T) {
 	for i, e := range evs {
 		if _, seq, _ := ParseID(e.ID); seq != uint64(i+2) {
 			t.Errorf("event %d: ID %s, want sequence %d", i, e.ID, i+2)
+		}
+	}
+}
+
+// TestClusterTakeoverByHeight: where the events follow heights, the new
+// producer's node behind the log's last height shows nothing twice, and
+// the heights it skipped are filled in, not a gap: the log goes on 3, 4, 5.
+func TestClusterTakeoverByHeight(t *testing.T) {
+	t.Parallel()
+	mb, _, fb := takeOverWith(t, instanceOptions{chain: numberChain{limit: 10}}, 1, 2)
+	for _, v := range []int{1, 2, 5, 6} {
+		fb.push(v)
+	}
+	evs := readEvents(t, mb, 4)
+	if got, want := describeEvents(evs), []string{"3", "4", "5", "6"}; !cmp.Equal(got, want) {
+		t.Fatalf("after the takeover: %v, want %v", got, want)
+	}
+	for i, e := range evs {
+		if _, seq, _ := ParseID(e.ID); seq != uint64(i+3) {
+			t.Errorf("event %d: ID %s, want sequence %d", i, e.ID, i+3)
 		}
 	}
 }

@@ -2,67 +2,130 @@ package subscriptions
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"strconv"
 	"time"
 )
 
 // A topic outlives its upstream subscriptions: when one ends (the upstream
-// connection dropped, the producing instance died, the lease moved), a new
-// one continues the same log. Whatever the upstream pushed in between never
-// reached the log, so the log says so with a gap event, which readers get in
+// connection dropped, the stream moved to another node, the producing
+// instance died, the lease moved), a new one continues the same log.
+// Whatever the upstream pushed in between never reached the log. Where the
+// events follow the chain's height (a Chain says so), the new
+// subscription's first pushes are judged by height: a height the log has
+// already shown is dropped (a node behind the last one), the next height
+// continues the log, and heights skipped are fetched (Chain.Between). Where
+// they cannot be, the log says so with a gap event, which readers get in
 // order like any other, instead of silently jumping.
 
-// continuation decides what to do with the first update of an upstream
-// subscription that continues a log whose last event is last (hasLast false:
-// an empty log, nothing to continue). It reports whether the update repeats
-// that event and is to be dropped, and whether a gap event goes before it.
+// Chain tells the hub how the events of a topic follow the chain, for the
+// topics whose pushes stand for a height (a new block's height or header).
+// Its methods must be safe for concurrent use.
+type Chain interface {
+	// Height returns the height a push of k stands for; ok is false when
+	// k's pushes do not follow the chain.
+	Height(k Key, data json.RawMessage) (height int64, ok bool)
+	// Between returns the pushes k's subscription would have made for
+	// each height after from and before to, in order. It may refuse (too
+	// many, the node no longer has them): the log then gets a gap event.
+	Between(ctx context.Context, k Key, from, to int64) ([]json.RawMessage, error)
+}
+
+// fillTimeout bounds the calls that fetch the pushes a renewed
+// subscription skipped: the topic's readers wait for them.
+const fillTimeout = 5 * time.Second
+
+// next is how an update of a renewed feed continues the log.
+type next struct {
+	// drop: the log has shown it (the same state, or a height it has
+	// passed); it is not appended.
+	drop bool
+	// gap: pushes were missed before it; a gap event goes first, unless
+	// the heights between from and to can be filled.
+	gap      bool
+	from, to int64
+	// ordered: judged by height. After a drop, the feed's next update is
+	// judged too (a node behind catches up through heights the log has).
+	ordered bool
+}
+
+// continuation judges the update u of a renewed feed against the log's
+// last event (hasLast false: an empty log, nothing to continue).
 //
-// An event subscription's first answer is the current state: equal to the
-// last event, nothing observable was missed; different, it was. A period
-// subscription misses the ticks of the time it was away: a gap when the
-// first tick comes more than two periods after the last event.
-func continuation(k Key, last Event, hasLast bool, u Update, now time.Time) (drop, gap bool) {
+// By height, where the Chain knows k: at or below the last height it is
+// dropped; within the subscription's step (EventCounter heights) it
+// continues the log; beyond it, the heights between are missing.
+// Otherwise, an event subscription's first answer is the current state:
+// equal to the last event, nothing observable was missed; different, it
+// was. A period subscription misses the ticks of the time it was away: a
+// gap when the first tick comes more than two periods after the last event.
+func continuation(k Key, chain Chain, last Event, hasLast bool, u Update, now time.Time) next {
 	if !hasLast || last.Final {
-		return false, false
+		return next{}
 	}
 	if k.Period > 0 {
-		return false, now.Sub(last.Time()) > 2*time.Duration(k.Period)*time.Second
+		return next{gap: now.Sub(last.Time()) > 2*time.Duration(k.Period)*time.Second}
+	}
+	if chain != nil && u.Type == TypePush && last.Type == TypePush {
+		prev, ok1 := chain.Height(k, last.Data)
+		h, ok2 := chain.Height(k, u.Data)
+		if ok1 && ok2 {
+			step := int64(max(k.EventCounter, 1))
+			switch {
+			case h <= prev:
+				return next{drop: true, ordered: true}
+			case h-prev <= step:
+				return next{ordered: true}
+			default:
+				return next{gap: true, from: prev, to: h, ordered: true}
+			}
+		}
 	}
 	if u.Type == last.Type && bytes.Equal(u.Data, last.Data) {
-		return true, false
+		return next{drop: true}
 	}
-	return false, true
+	return next{gap: true}
+}
+
+// fill returns the pushes that close n's gap, or nil when there are none to
+// be had: only an event subscription of every height can be filled.
+func (h *Hub) fill(ctx context.Context, k Key, n next) []json.RawMessage {
+	if h.cfg.Chain == nil || !n.gap || n.to <= n.from+1 || k.EventCounter > 1 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, fillTimeout)
+	defer cancel()
+	pushes, err := h.cfg.Chain.Between(ctx, k, n.from, n.to)
+	if err != nil || int64(len(pushes)) != n.to-n.from-1 {
+		h.logger.Warn("stream gap: the heights missed could not be fetched", "method", k.Method, "after", n.from, "before", n.to, "err", err)
+		return nil
+	}
+	return pushes
 }
 
 // renewal applies continuation to the updates of one feed: the first
-// update, when the feed continues a log, and any update the upstream marked
-// Gap.
+// update, when the feed continues a log, the updates after one dropped by
+// height, and any update the upstream marked Gap.
 type renewal struct {
 	key   Key
-	first bool // the next update is the first of a renewed feed
+	chain Chain
+	first bool // the next update is judged: the first of a renewed feed
 }
 
-// admit reports whether to drop u and the gap event to append before it,
-// if any. last returns the log's latest event; it is called only for the
-// first update and for updates marked Gap, not for every push.
-func (r *renewal) admit(u Update, last func() (Event, bool)) (drop bool, gap *Event) {
+// admit judges u; last returns the log's latest event. It is called only
+// for the updates judged, not for every push.
+func (r *renewal) admit(u Update, last func() (Event, bool)) (n next, prevID string) {
 	if !r.first && !u.Gap {
-		return false, nil
+		return next{}, ""
 	}
 	prev, hasLast := last()
-	missed := u.Gap
-	if r.first {
-		r.first = false
-		var m bool
-		if drop, m = continuation(r.key, prev, hasLast, u, time.Now()); drop {
-			return true, nil
-		}
-		missed = missed || m
+	n = continuation(r.key, r.chain, prev, hasLast, u, time.Now())
+	r.first = n.drop && n.ordered
+	if u.Gap && !n.ordered && !n.drop && hasLast {
+		n.gap = true
 	}
-	if !missed || !hasLast {
-		return false, nil
-	}
-	return false, &Event{Type: TypeGap, Data: gapData(prev.ID)}
+	return n, prev.ID
 }
 
 // gapData is the payload of a gap event the log records.

@@ -77,6 +77,10 @@ type Config struct {
 	// be well below the Cluster's presence TTL. Leases are renewed on
 	// their own rhythm, a sixth of the Cluster's LeaseTTL. Default 1s.
 	ClusterTick time.Duration
+	// Chain, when set, tells which topics follow the chain's height, so
+	// that a renewed subscription continues their logs by height (see
+	// continuation). Nil: renewals are judged by equality alone.
+	Chain Chain
 }
 
 func (c Config) withDefaults() Config {

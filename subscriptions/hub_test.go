@@ -508,9 +508,9 @@ func TestContinuation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			drop, gap := continuation(tt.k, tt.last, tt.hasLast, tt.u, now)
-			if drop != tt.drop || gap != tt.gap {
-				t.Errorf("drop, gap = %v, %v; want %v, %v", drop, gap, tt.drop, tt.gap)
+			n := continuation(tt.k, nil, tt.last, tt.hasLast, tt.u, now)
+			if n.drop != tt.drop || n.gap != tt.gap {
+				t.Errorf("drop, gap = %v, %v; want %v, %v", n.drop, n.gap, tt.drop, tt.gap)
 			}
 		})
 	}

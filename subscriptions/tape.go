@@ -143,7 +143,8 @@ func (t *topic) record(ctx context.Context, tp *tape, log *slog.Logger) {
 		feed, err := t.h.upstream.Subscribe(ctx, *t.key)
 		if err == nil {
 			attempt = 0
-			t.path.subscribe(time.Now())
+			opened, fedBefore := time.Now(), t.path.fed.Load()
+			t.path.subscribe(opened)
 			detach := t.attach(feed)
 			final := t.copyFeed(ctx, feed, tp, renewed)
 			detach()
@@ -154,6 +155,9 @@ func (t *topic) record(ctx context.Context, tp *tape, log *slog.Logger) {
 			}
 			renewed = true
 			log.Warn("upstream feed ended; resubscribing", slog.Any("err", feed.Err()))
+			if t.resubscribeNow(opened, fedBefore) {
+				continue
+			}
 		} else {
 			log.Warn("upstream subscribe failed; retrying", slog.Any("err", err))
 		}

@@ -347,7 +347,8 @@ func (t *topic) produce(ctx context.Context) {
 			continue
 		}
 		attempt = 0
-		t.path.subscribe(time.Now())
+		opened, fedBefore := time.Now(), t.path.fed.Load()
+		t.path.subscribe(opened)
 		detach := t.attach(feed)
 		final := t.pump(ctx, feed, t.hasFed())
 		detach()
@@ -359,19 +360,34 @@ func (t *topic) produce(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		attempt++
 		log.Warn("upstream feed ended; resubscribing", slog.Any("err", feed.Err()))
-		if !retry.Sleep(ctx, retry.Backoff(attempt, t.h.cfg.RetryMin, t.h.cfg.RetryMax)) {
-			return
+		if !t.resubscribeNow(opened, fedBefore) {
+			attempt++
+			if !retry.Sleep(ctx, retry.Backoff(attempt, t.h.cfg.RetryMin, t.h.cfg.RetryMax)) {
+				return
+			}
 		}
 	}
+}
+
+// steadyFeed is how long a feed that delivered must have lived for the
+// next one to be opened without a pause.
+const steadyFeed = time.Second
+
+// resubscribeNow reports whether the feed opened at opened, when the topic
+// was last fed at fedBefore, worked (it delivered, for a while): its end
+// (its node left rotation, its connection dropped) is no reason to wait
+// before subscribing again, and its readers hear nothing meanwhile. A feed
+// that ends at once waits, with backoff.
+func (t *topic) resubscribeNow(opened time.Time, fedBefore int64) bool {
+	return t.path.fed.Load() != fedBefore && time.Since(opened) >= steadyFeed
 }
 
 // pump copies a feed into the topic until it ends; it returns the error of a
 // final update. renewed says the feed continues the topic's log (see
 // continuation).
 func (t *topic) pump(ctx context.Context, feed Feed, renewed bool) error {
-	r := renewal{key: *t.key, first: renewed}
+	r := renewal{key: *t.key, chain: t.h.cfg.Chain, first: renewed}
 	for {
 		select {
 		case <-ctx.Done():
@@ -381,12 +397,18 @@ func (t *topic) pump(ctx context.Context, feed Feed, renewed bool) error {
 				return nil
 			}
 			t.path.fed.Store(time.Now().UnixNano())
-			drop, gap := r.admit(u, t.lastEvent)
-			if drop {
+			n, prevID := r.admit(u, t.lastEvent)
+			if n.drop {
 				continue
 			}
-			if gap != nil {
-				t.append(gap.Type, gap.Data)
+			if n.gap {
+				if pushes := t.h.fill(ctx, *t.key, n); pushes != nil {
+					for _, p := range pushes {
+						t.append(TypePush, p)
+					}
+				} else {
+					t.append(TypeGap, gapData(prevID))
+				}
 			}
 			if !u.Final {
 				t.append(u.Type, u.Data)

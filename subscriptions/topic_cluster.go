@@ -453,21 +453,32 @@ func (t *topic) appendTape(ctx context.Context, tp *tape, fresh bool, log *slog.
 		}
 		lost := first > cursor // dropped before they could be appended
 		for _, en := range entries {
-			drop, gap := false, false
+			var n next
 			switch {
 			case lost:
-				gap, lost = hasLast, false
+				n.gap, lost = hasLast, false
 			case check || en.renewed:
-				drop, gap = continuation(*t.key, last, hasLast, en.u, en.at)
+				n = continuation(*t.key, t.h.cfg.Chain, last, hasLast, en.u, en.at)
 			}
-			check = false
-			if !drop {
-				if gap {
-					e, err := t.appendRetry(ctx, &after, Event{Type: TypeGap, Data: gapData(last.ID)}, log)
-					if err != nil {
-						return err
+			// A node behind the log's last height catches up through
+			// heights the log has: judge its entries until one is new.
+			check = n.drop && n.ordered
+			if !n.drop {
+				if n.gap {
+					missed := []Event{{Type: TypeGap, Data: gapData(last.ID)}}
+					if pushes := t.h.fill(ctx, *t.key, n); pushes != nil {
+						missed = missed[:0]
+						for _, p := range pushes {
+							missed = append(missed, Event{Type: TypePush, Data: p})
+						}
 					}
-					last = e
+					for _, m := range missed {
+						e, err := t.appendRetry(ctx, &after, m, log)
+						if err != nil {
+							return err
+						}
+						last = e
+					}
 				}
 				e, err := t.appendRetry(ctx, &after, Event{Type: en.u.Type, Data: en.u.Data, Final: en.u.Final}, log)
 				if err != nil {

@@ -101,6 +101,8 @@ func newHeader(ctx context.Context, up Upstream, params, push json.RawMessage) (
 		return nil, fmt.Errorf("%w: latestHeight pushed %.100s, not a height", nulsapi.ErrBadAnswer, push)
 	}
 	q, _ := json.Marshal(map[string]any{"chainId": p.ChainID, "height": *h.Value})
+	// Of several nodes, one behind the one that pushed may not have it yet.
+	ctx = WithMinHeight(ctx, *h.Value)
 	reply, err := up.Call(ctx, []bridge.MethodCall{{Method: "getBlockHeaderByHeight", Params: q}})
 	if err != nil {
 		return nil, err

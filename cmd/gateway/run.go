@@ -349,7 +349,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		gwCfg.Compounds = compound.DocumentStore{Docs: state.NewRedisDocuments(rdb, cfg.RedisPrefix+":compounds", 0)}
 		gwCfg.ReadyChecks = map[string]func(context.Context) error{"redis": redisPing(rdb)}
 	}
-	hub = subscriptions.NewHub(hubCfg, upstream.Feeds{Upstream: up, PollEvents: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, RenderError: gateway.StreamError}, logger.With("component", "hub"))
+	feeds := upstream.Feeds{Upstream: up, PollEvents: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, RenderError: gateway.StreamError}
+	hubCfg.Chain = upstream.Heights{Feeds: feeds}
+	hub = subscriptions.NewHub(hubCfg, feeds, logger.With("component", "hub"))
 	hubStage.goRun("hub", hub.Run)
 	gwCfg.Hub = hub
 	if cfg.Topology == topologyManager {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
 // MaxFloorWait bounds how long a call waits for a node to reach its
@@ -49,10 +50,14 @@ func floorOf(ctx context.Context) *Floor {
 }
 
 // atLeast returns the nodes in rotation whose head is at least the floor of
-// ctx, best first, waiting for one up to MaxFloorWait.
+// ctx (its Floor's and upstream.MinHeight's), best first, waiting for one up
+// to MaxFloorWait.
 func (p *Pool) atLeast(ctx context.Context) ([]*node, error) {
-	f := floorOf(ctx)
-	if f == nil || f.Min <= 0 {
+	least := upstream.MinHeight(ctx)
+	if f := floorOf(ctx); f != nil {
+		least = max(least, f.Min)
+	}
+	if least <= 0 {
 		return p.rotation(), nil
 	}
 	deadline := time.NewTimer(MaxFloorWait)
@@ -60,7 +65,7 @@ func (p *Pool) atLeast(ctx context.Context) ([]*node, error) {
 	for {
 		var out []*node
 		for _, n := range p.rotation() {
-			if n.head() >= f.Min {
+			if n.head() >= least {
 				out = append(out, n)
 			}
 		}
@@ -71,7 +76,7 @@ func (p *Pool) atLeast(ctx context.Context) ([]*node, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-deadline.C:
-			return nil, fmt.Errorf("%w (%d)", ErrBelowFloor, f.Min)
+			return nil, fmt.Errorf("%w (%d)", ErrBelowFloor, least)
 		case <-time.After(floorPoll):
 		}
 	}

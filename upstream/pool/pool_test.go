@@ -11,6 +11,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 	"go.uber.org/goleak"
 )
@@ -500,4 +501,51 @@ func TestWriteOutOfTimeIsUnknown(t *testing.T) {
 	if !errors.Is(err, ErrOutcomeUnknown) {
 		t.Errorf("a write past its deadline: %v, want ErrOutcomeUnknown", err)
 	}
+}
+
+// TestHeightsBetween: a stream moved to another node gets the heights it
+// missed from a node that has them, in order; a height no node has yet is
+// refused after the floor's wait, not answered empty.
+func TestHeightsBetween(t *testing.T) {
+	nw := startNetwork(t, 1, Config{})
+	for range 6 {
+		nw.leader.ProduceBlock()
+	}
+	top := nw.leader.Height()
+	deadline := time.Now().Add(5 * time.Second)
+	for nw.pool.Nodes()[0].Height < top {
+		if time.Now().After(deadline) {
+			t.Fatalf("the node did not reach %d", top)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	hs := upstream.Heights{Feeds: upstream.Feeds{Upstream: nw.pool}, MaxFill: 4}
+	headers := subscriptionsKey("newHeaders")
+	got, err := hs.Between(t.Context(), headers, top-4, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, raw := range got {
+		h, ok := hs.Height(headers, raw)
+		if !ok || h != top-3+int64(i) {
+			t.Errorf("header %d: height %d (%v), want %d: %.200s", i, h, ok, top-3+int64(i), raw)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("%d headers, want 3", len(got))
+	}
+	heights, err := hs.Between(t.Context(), subscriptionsKey("latestHeight"), top-2, top)
+	if err != nil || len(heights) != 1 || string(heights[0]) != fmt.Sprintf(`{"value":%d}`, top-1) {
+		t.Errorf("latestHeight between: %s, %v", heights, err)
+	}
+	if _, err := hs.Between(t.Context(), headers, top-6, top); err == nil {
+		t.Error("5 heights filled, MaxFill is 4")
+	}
+	if _, err := hs.Between(t.Context(), headers, top, top+2); !errors.Is(err, ErrBelowFloor) {
+		t.Errorf("a height no node has: %v, want ErrBelowFloor", err)
+	}
+}
+
+func subscriptionsKey(method string) subscriptions.Key {
+	return subscriptions.Key{Method: method, Params: `{"chainId":2}`, EventCounter: 1}
 }

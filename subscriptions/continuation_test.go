@@ -1,0 +1,103 @@
+package subscriptions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// numberChain reads every push of a topic as a height (a JSON number) and
+// fills the heights between with their numbers, up to limit of them.
+type numberChain struct {
+	limit int64
+	calls chan [2]int64
+}
+
+func (numberChain) Height(_ Key, data json.RawMessage) (int64, bool) {
+	h, err := strconv.ParseInt(string(data), 10, 64)
+	return h, err == nil
+}
+
+func (c numberChain) Between(_ context.Context, _ Key, from, to int64) ([]json.RawMessage, error) {
+	if c.calls != nil {
+		c.calls <- [2]int64{from, to}
+	}
+	if to-from-1 > c.limit {
+		return nil, errors.New("too many")
+	}
+	var out []json.RawMessage
+	for h := from + 1; h < to; h++ {
+		out = append(out, json.RawMessage(strconv.FormatInt(h, 10)))
+	}
+	return out, nil
+}
+
+func TestContinuationByHeight(t *testing.T) {
+	now := time.Now()
+	last := Event{ID: FormatID(now.Add(-time.Second).UnixMilli(), 7), Seq: 7, Data: json.RawMessage(`7`)}
+	every3 := key
+	every3.EventCounter = 3
+	tests := []struct {
+		name string
+		k    Key
+		u    Update
+		want next
+	}{
+		{"a node behind", key, Update{Data: json.RawMessage(`5`)}, next{drop: true, ordered: true}},
+		{"the same height", key, Update{Data: json.RawMessage(`7`)}, next{drop: true, ordered: true}},
+		{"the next height", key, Update{Data: json.RawMessage(`8`)}, next{ordered: true}},
+		{"heights skipped", key, Update{Data: json.RawMessage(`11`)}, next{gap: true, from: 7, to: 11, ordered: true}},
+		{"every 3 events, 3 later", every3, Update{Data: json.RawMessage(`10`)}, next{ordered: true}},
+		{"every 3 events, 4 later", every3, Update{Data: json.RawMessage(`11`)}, next{gap: true, from: 7, to: 11, ordered: true}},
+		{"an error is no height", key, Update{Type: TypeError, Data: json.RawMessage(`7`)}, next{gap: true}},
+		{"not a height", key, Update{Data: json.RawMessage(`"x"`)}, next{gap: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := continuation(tt.k, numberChain{}, last, true, tt.u, now)
+			if got != tt.want {
+				t.Errorf("continuation = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRenewedFeedByHeight: a feed renewed on a node behind the log's last
+// height catches up without a push twice or a height going back, and the
+// heights a node ahead skipped are filled in, without a gap event; only
+// heights the chain cannot give are a gap.
+func TestRenewedFeedByHeight(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	chain := numberChain{limit: 3, calls: make(chan [2]int64, 8)}
+	h := startHub(t, Config{RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, Chain: chain}, up)
+	m, _ := h.Join(t.Context(), key, "")
+	defer m.Close()
+	f := <-up.opened
+	f.push(5)
+	f.push(6)
+	close(f.ch)
+	f2 := <-up.opened // behind: 4, 5 and 6 were shown; 7 and 8 skipped
+	for _, v := range []int{4, 5, 6, 9, 10} {
+		f2.push(v)
+	}
+	close(f2.ch)
+	f3 := <-up.opened // far ahead: 11 to 19 cannot be filled
+	f3.push(20)
+	f3.push(21)
+	got := readEvents(t, m, 9)
+	want := []string{"5", "6", "7", "8", "9", "10", "gap after #6", "20", "21"}
+	if !cmp.Equal(describeEvents(got), want) {
+		t.Fatalf("got %v, want %v", describeEvents(got), want)
+	}
+	for _, want := range [][2]int64{{6, 9}, {10, 20}} {
+		if c := <-chain.calls; c != want {
+			t.Errorf("Between%v, want %v", c, want)
+		}
+	}
+}
