@@ -145,6 +145,11 @@ func (s *Server) dispatch(ctx context.Context, p *auth.Principal, t target, para
 	return result, err
 }
 
+// changesState reports whether a call of method may change the node's
+// state: what the policy does not know to be a read (the classification
+// the scopes use).
+func (s *Server) changesState(method string) bool { return !s.cfg.Policy.ReadOnly(method) }
+
 // upstreamCall calls for p with the configured timeout and records the
 // metrics and the trace. An answer that carries a secret reaches p only if
 // p may read secrets (release).
@@ -157,6 +162,7 @@ func (s *Server) upstreamCall(ctx context.Context, p *auth.Principal, calls []br
 	ctx, endSpan := s.traceCall(ctx, calls)
 	start := time.Now()
 	reply, err := s.cfg.Upstream.Call(ctx, calls)
+	err = upstream.Outcome(calls, s.changesState, err)
 	status := 0
 	if err != nil {
 		status = httpStatus(err)

@@ -21,7 +21,6 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/state"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
-	"github.com/nuls-gateway/nuls-gateway/upstream/pool"
 )
 
 // statusClientClosed is nginx's 499: the client went away before the answer
@@ -106,7 +105,7 @@ func httpStatus(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, errUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, calls.ErrUnknownRequest), errors.Is(err, errNoPool):
 		return http.StatusNotFound
-	case errors.Is(err, pool.ErrOutcomeUnknown):
+	case errors.Is(err, upstream.ErrOutcomeUnknown):
 		// A write whose node failed after it had the Request: it may or
 		// may not have been done (an Idempotency-Key makes the retry
 		// safe). Before the transport errors it wraps.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,16 +131,30 @@ func TestUpstreamDown(t *testing.T) {
 
 func TestUpstreamTimeout(t *testing.T) {
 	t.Parallel()
-	// A peer that negotiates and lists one method, but never answers it.
-	node := silentPeer(t)
+	// A peer that negotiates and lists its methods, but never answers them.
+	node, calls := silentPeer(t)
 	tg := startGateway(t, gatewayOptions{nodeURL: node, cfg: Config{CallTimeout: 200 * time.Millisecond, UnlistedScope: "public"}})
 	start := time.Now()
-	status, _, body := post(t, tg.url+"/rpc/hang", `{}`)
+	status, _, body := post(t, tg.url+"/rpc/getBlockHeaderByHeight", `{"chainId":2,"height":1}`)
 	if status != http.StatusGatewayTimeout {
-		t.Fatalf("%d %s", status, body)
+		t.Fatalf("a read: %d %s", status, body)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("timeout after %v", d)
+	}
+	// A command not known to be a read may have been done: 502, kept
+	// for its Idempotency-Key, so that the client's retry does not run
+	// it again (as with several nodes, package pool).
+	key := map[string]string{"Idempotency-Key": "once"}
+	before := calls.Load() // the read's
+	for i := range 2 {
+		status, _, body = postWith(t, tg.url+"/rpc/hang", `{}`, key)
+		if status != http.StatusBadGateway || !strings.Contains(body, "outcome is unknown") {
+			t.Fatalf("a command, try %d: %d %s", i+1, status, body)
+		}
+	}
+	if n := calls.Load() - before; n != 1 {
+		t.Errorf("the command ran %d times, want once", n)
 	}
 }
 
@@ -149,7 +164,7 @@ func TestUpstreamTimeout(t *testing.T) {
 // client's timer must still end it.
 func TestUpstreamTimeoutSelfBounded(t *testing.T) {
 	t.Parallel()
-	node := silentPeer(t)
+	node, _ := silentPeer(t)
 	const timeout = 200 * time.Millisecond
 	tg := startGateway(t, gatewayOptions{nodeURL: node, cfg: Config{CallTimeout: timeout, UnlistedScope: "public"},
 		client: bridge.ClientConfig{CallTimeout: timeout}})
@@ -157,7 +172,7 @@ func TestUpstreamTimeoutSelfBounded(t *testing.T) {
 		t.Fatalf("upstream %T does not bound its calls by %v", tg.up, timeout)
 	}
 	start := time.Now()
-	status, _, body := post(t, tg.url+"/rpc/hang", `{}`)
+	status, _, body := post(t, tg.url+"/rpc/getBlockHeaderByHeight", `{"chainId":2,"height":1}`)
 	if status != http.StatusGatewayTimeout {
 		t.Fatalf("%d %s", status, body)
 	}
@@ -167,7 +182,7 @@ func TestUpstreamTimeoutSelfBounded(t *testing.T) {
 }
 
 // silentPeer is a module whose "hang" method never returns.
-func silentPeer(t *testing.T) string {
+func silentPeer(t *testing.T) (url string, calls *atomic.Int64) {
 	t.Helper()
 	m, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "silent"}, testLogger(t))
 	if err != nil {
@@ -178,9 +193,15 @@ func silentPeer(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	must(m.Register(bridge.Method{Name: "hang", Handler: func(ctx2 context2, _ *bridge.Call) (any, error) {
+	calls = new(atomic.Int64)
+	hang := func(ctx2 context2, _ *bridge.Call) (any, error) {
+		calls.Add(1)
 		<-ctx2.Done()
 		return nil, ctx2.Err()
+	}
+	must(m.Register(bridge.Method{Name: "hang", Handler: hang}))
+	must(m.Register(bridge.Method{Name: "getBlockHeaderByHeight", Handler: hang, Parameters: []bridge.Parameter{
+		{Name: "chainId", Type: "int"}, {Name: "height", Type: "long"},
 	}}))
 	must(m.Register(bridge.Method{Name: "ListAPI", Handler: func(context2, *bridge.Call) (any, error) {
 		out := map[string]bridge.MethodInfo{}
@@ -191,7 +212,7 @@ func silentPeer(t *testing.T) string {
 	}}))
 	srv := newWSServer(t, m)
 	t.Cleanup(func() { m.Close() })
-	return srv
+	return srv, calls
 }
 
 // TestMethods lists what the gateway exposes: public methods only.

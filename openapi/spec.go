@@ -213,6 +213,7 @@ func callOperation(m Method) *openapi3.Operation {
 		"400": "Malformed body or parameters, or an undeclared parameter", "401": "A credential is needed, or it was refused",
 		"403": "The credential may not call this method", "404": "Unknown method", "413": "Body too large",
 		"415": "The body is not application/json", "422": "The module reported a failure", "429": "Rate limited",
+		"502": "The node failed after it had a command that changes state: its outcome is unknown (kept for an Idempotency-Key)",
 		"503": "Upstream unavailable", "504": "Upstream timeout",
 	} {
 		op.Responses.Set(code, problemResponse(text))

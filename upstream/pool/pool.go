@@ -23,10 +23,9 @@ const (
 	DefaultPollTimeout  = time.Second
 )
 
-// ErrOutcomeUnknown is wrapped by the failure of a write whose Request may
-// have reached a node that then failed: it may or may not have been done,
-// and only the client, with an Idempotency-Key, can retry it safely.
-var ErrOutcomeUnknown = errors.New("pool: the node failed after the request was sent: its outcome is unknown")
+// ErrOutcomeUnknown is upstream.ErrOutcomeUnknown: a write whose node
+// failed after it had the Request.
+var ErrOutcomeUnknown = upstream.ErrOutcomeUnknown
 
 // ErrNoNode is wrapped by a call's failure when no node is in rotation. It
 // wraps bridge.ErrNotConnected, so the gateway answers 503.
@@ -260,26 +259,10 @@ func (p *Pool) write(ctx context.Context, nodes []*node, calls []bridge.MethodCa
 		nodes[0].retries.Add(1)
 		r, err = p.send(ctx, nodes[1], calls, 0)
 	}
-	if err != nil && maybeSent(err) {
-		return nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+	if err != nil {
+		return nil, upstream.Outcome(calls, p.cfg.IsWrite, err)
 	}
-	return r, err
-}
-
-// maybeSent reports whether a failed call's Request may have reached the
-// node, which then gave no outcome: the connection was lost, the call timed
-// out or was given up (by the caller too: its deadline, or a client gone,
-// ends the wait, not the node's work), or the module failed unexpectedly
-// (err_0002: a handler that broke off, as a stopping node's do, may have
-// done part of its work). A business failure is an outcome; not connected
-// is none.
-func maybeSent(err error) bool {
-	var rpcErr *bridge.RPCError
-	if errors.As(err, &rpcErr) {
-		return rpcErr.Code == bridge.CodeServerError
-	}
-	return errors.Is(err, bridge.ErrConnectionLost) || errors.Is(err, bridge.ErrTimeout) ||
-		errors.Is(err, bridge.ErrClosed) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+	return r, nil
 }
 
 // read sends calls to the best node, with a hedge and a retry on the next.
