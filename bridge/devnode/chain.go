@@ -97,6 +97,32 @@ func (c *chain) appendLocked(b *block) {
 	}
 }
 
+// rollback removes the newest n blocks (never the genesis block), as the
+// block module does when it switches to another fork: their transactions
+// but the coinbase go back to the pending ones, to be packed again (their
+// effect on balances, made when they were accepted, stays). It returns the
+// new height.
+func (c *chain) rollback(n int) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var back []*tx
+	for ; n > 0 && len(c.blocks) > 1; n-- {
+		b := c.blocks[len(c.blocks)-1]
+		c.blocks = c.blocks[:len(c.blocks)-1]
+		delete(c.byHash, b.hash)
+		var again []*tx
+		for _, t := range b.txs {
+			delete(c.txs, t.hash)
+			if t.typ != txTypeCoinbase {
+				again = append(again, t)
+			}
+		}
+		back = append(again, back...)
+	}
+	c.pending = append(back, c.pending...)
+	return c.blocks[len(c.blocks)-1].height()
+}
+
 // produce seals the next block with the pending transfers, after a
 // coinbase transaction as every NULS block has.
 func (c *chain) produce() *block {

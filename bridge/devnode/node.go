@@ -277,6 +277,20 @@ func (n *Node) ProduceBlock() int64 {
 	return b.height()
 }
 
+// Rollback removes the newest blocks (never the genesis block), as a
+// node switching to another fork does: the heights after the new tip are
+// made again, by the next blocks, with other hashes, and the transfers of
+// the blocks removed are packed again. It raises the latestHeight event,
+// with the lower height, and returns the new height.
+func (n *Node) Rollback(blocks int) int64 {
+	n.produceMu.Lock()
+	defer n.produceMu.Unlock()
+	h := n.chain.rollback(blocks)
+	n.logger.Info("rolled back", slog.Int("blocks", blocks), slog.Int64("height", h))
+	n.trigger("latestHeight", nil)
+	return h
+}
+
 // trigger raises an event of method on every module that serves it.
 func (n *Node) trigger(method string, match func(json.RawMessage) bool) {
 	for _, e := range n.endpoints() {

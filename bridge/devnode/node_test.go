@@ -195,3 +195,44 @@ func TestGenesisIsDeterministic(t *testing.T) {
 		t.Error("equal chains made different blocks")
 	}
 }
+
+// TestRollback: the newest blocks go, their transfers are packed again by
+// the next block, and the heights come back with other hashes.
+func TestRollback(t *testing.T) {
+	n, err := New(Config{Listen: "127.0.0.1:0", BlockInterval: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		n.ProduceBlock()
+	}
+	g := n.chain.genesisAccounts()
+	tx, _, err := n.chain.transfer(&transferRequest{
+		ChainID: 2,
+		Inputs:  []coin{{Address: g[0].Address, AssetsChainID: 2, AssetsID: 1, Amount: amountOf(200_000), Password: GenesisPassword}},
+		Outputs: []coin{{Address: g[1].Address, AssetsChainID: 2, AssetsID: 1, Amount: amountOf(100_000)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.ProduceBlock() // height 4 holds the transfer
+	old := n.chain.blockAt(4)
+	if got := n.Rollback(2); got != 2 || n.Height() != 2 {
+		t.Fatalf("Rollback(2) = %d, height %d; want 2", got, n.Height())
+	}
+	if _, _, ok := n.chain.txByHash(tx); ok {
+		t.Error("the rolled back block's transfer is still confirmed")
+	}
+	n.ProduceBlock()
+	n.ProduceBlock()
+	again := n.chain.blockAt(4)
+	if again == nil || again.hash == old.hash {
+		t.Fatal("height 4 came back with the same hash")
+	}
+	if _, h, ok := n.chain.txByHash(tx); !ok || h != 3 {
+		t.Errorf("the transfer: confirmed %v at %d, want at 3 (the next block packed it)", ok, h)
+	}
+	if n.Rollback(100) != 0 {
+		t.Error("a rollback past genesis")
+	}
+}

@@ -24,8 +24,10 @@ type faultsBody struct {
 // maxControlBody bounds a PUT /faults body.
 const maxControlBody = 4 << 10
 
-// controlHandler serves GET /faults (the faults in effect) and PUT /faults
-// (new ones: {"stall":true}, {"lag":20}, {"delay":"250ms"}, {} heals).
+// controlHandler serves GET /faults (the faults in effect), PUT /faults
+// (new ones: {"stall":true}, {"lag":20}, {"delay":"250ms"}, {} heals) and
+// POST /rollback ({"blocks":3}: the newest 3 blocks removed, as a fork
+// switch does; it answers the new height).
 func controlHandler(n *devnode.Node) http.Handler {
 	mux := http.NewServeMux()
 	write := func(w http.ResponseWriter) {
@@ -57,6 +59,20 @@ func controlHandler(n *devnode.Node) http.Handler {
 		}
 		n.SetFaults(f)
 		write(w)
+	})
+	mux.HandleFunc("POST /rollback", func(w http.ResponseWriter, r *http.Request) {
+		var b struct {
+			Blocks int `json:"blocks"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxControlBody))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil || b.Blocks < 1 {
+			http.Error(w, `rollback: want {"blocks": N}, N at least 1`, http.StatusBadRequest)
+			return
+		}
+		h := n.Rollback(b.Blocks)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]int64{"height": h})
 	})
 	return mux
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -33,7 +34,11 @@ func TestControl(t *testing.T) {
 
 	do := func(method, body string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+"/faults", strings.NewReader(body))
+		path := "/faults"
+		if method == http.MethodPost {
+			path = "/rollback"
+		}
+		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +67,16 @@ func TestControl(t *testing.T) {
 	if code, body := do(http.MethodGet, ""); code != 200 || body != `{"stall":false,"lag":0,"delay":"0s"}` {
 		t.Errorf("GET: %d %s", code, body)
 	}
-	if code, _ := do(http.MethodPost, `{}`); code != http.StatusMethodNotAllowed {
-		t.Errorf("POST: %d", code)
+	for range 5 {
+		n.ProduceBlock()
+	}
+	before := n.Height()
+	if code, body := do(http.MethodPost, `{"blocks":3}`); code != 200 || body != fmt.Sprintf(`{"height":%d}`, before-3) || n.Height() != before-3 {
+		t.Errorf("POST /rollback: %d %s, height %d", code, body, n.Height())
+	}
+	for _, bad := range []string{`{}`, `{"blocks":0}`, `{"blocks":-2}`, `{"block":1}`} {
+		if code, _ := do(http.MethodPost, bad); code != http.StatusBadRequest {
+			t.Errorf("POST /rollback %s: %d, want 400", bad, code)
+		}
 	}
 }
