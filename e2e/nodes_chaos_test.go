@@ -128,6 +128,7 @@ func TestNodesChaos(t *testing.T) {
 		for _, c := range calls {
 			if c.Err != nil || c.Status != http.StatusOK {
 				failed++
+				t.Logf("%s: a read failed at %s on instance %d after %v: %d %v %.300s", s.name, c.At.Format("15:04:05.000"), c.Instance, c.Took.Round(time.Millisecond), c.Status, c.Err, c.Body)
 			}
 		}
 		lines = append(lines, fmt.Sprintf("| %s | %d of %d | %v | %d |", s.name, failed, len(calls), slowest(calls).Round(time.Millisecond), readyFailed.Load()-failedBefore))

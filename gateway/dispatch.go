@@ -9,6 +9,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/cache"
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
@@ -150,15 +151,8 @@ func (s *Server) dispatch(ctx context.Context, p *auth.Principal, t target, para
 // the scopes use).
 func (s *Server) changesState(method string) bool { return !s.cfg.Policy.ReadOnly(method) }
 
-// upstreamCall calls for p with the configured timeout and records the
-// metrics and the trace. An answer that carries a secret reaches p only if
-// p may read secrets (release).
-func (s *Server) upstreamCall(ctx context.Context, p *auth.Principal, calls []bridge.MethodCall) (*bridge.Reply, error) {
-	if b, ok := s.cfg.Upstream.(upstream.SelfBounded); !ok || b.CallTimeout() > s.cfg.CallTimeout {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.CallTimeout)
-		defer cancel()
-	}
+// callUpstream sends calls to the upstream, traced and measured.
+func (s *Server) callUpstream(ctx context.Context, calls []bridge.MethodCall) (*bridge.Reply, error) {
 	ctx, endSpan := s.traceCall(ctx, calls)
 	start := time.Now()
 	reply, err := s.cfg.Upstream.Call(ctx, calls)
@@ -169,6 +163,27 @@ func (s *Server) upstreamCall(ctx context.Context, p *auth.Principal, calls []br
 	}
 	s.metrics.Call(s.metricMethod(calls), status, time.Since(start))
 	endSpan(reply, err)
+	return reply, err
+}
+
+// upstreamCall calls for p with the configured timeout and records the
+// metrics and the trace. An answer that carries a secret reaches p only if
+// p may read secrets (release).
+func (s *Server) upstreamCall(ctx context.Context, p *auth.Principal, calls []bridge.MethodCall) (*bridge.Reply, error) {
+	if b, ok := s.cfg.Upstream.(upstream.SelfBounded); !ok || b.CallTimeout() > s.cfg.CallTimeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.CallTimeout)
+		defer cancel()
+	}
+	var (
+		reply *bridge.Reply
+		err   error
+	)
+	if s.cfg.Cache != nil && len(calls) == 1 && cache.Cacheable(calls[0].Method) {
+		reply, err = s.cachedCall(ctx, calls[0])
+	} else {
+		reply, err = s.callUpstream(ctx, calls)
+	}
 	if err != nil {
 		return reply, err
 	}

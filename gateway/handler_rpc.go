@@ -130,16 +130,23 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) error {
 	}
 	return s.calls.Serve(w, r, s.jobOf(r, p, method, fingerprint), func(ctx context.Context) calls.Reply {
 		return withFloor(ctx, floor, func(ctx context.Context) calls.Reply {
-			result, reply, err := s.run(ctx, p, t, params)
-			switch {
-			case err != nil:
-				return s.errorReply(r, err)
-			case reply == nil:
-				return calls.OK(nil, result)
-			}
-			return calls.OK(calls.ReplyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), result)
+			return withCacheStatus(ctx, func(ctx context.Context) calls.Reply {
+				return s.runReply(ctx, r, p, t, params)
+			})
 		})
 	})
+}
+
+// runReply runs one method for POST /rpc/{method} and renders its answer.
+func (s *Server) runReply(ctx context.Context, r *http.Request, p *auth.Principal, t target, params json.RawMessage) calls.Reply {
+	result, reply, err := s.run(ctx, p, t, params)
+	switch {
+	case err != nil:
+		return s.errorReply(r, err)
+	case reply == nil:
+		return calls.OK(nil, result)
+	}
+	return calls.OK(calls.ReplyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), result)
 }
 
 // callMany runs several methods in one Request.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/cache"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
@@ -85,6 +86,9 @@ type Config struct {
 	Upstream upstream.Upstream
 	// Hub shares the subscriptions behind the streams.
 	Hub streamHub
+	// Cache, when set, answers the reads that can no longer change (a
+	// block deep enough, package cache) without the node.
+	Cache *cache.Cache
 	// Module is the gateway's own NULS module, when it registers with a
 	// Manager; nil otherwise.
 	Module methodRegistry

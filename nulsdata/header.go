@@ -1,6 +1,9 @@
 package nulsdata
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // BlockHeader is io.nuls.base.data.BlockHeader.
 type BlockHeader struct {
@@ -152,4 +155,18 @@ func (b *Block) Bytes() []byte {
 		w.Raw(tx.Bytes())
 	}
 	return w.B
+}
+
+// headerHeightAt is where a serialized header (and so a block, which
+// starts with its header) holds its height: after the previous hash, the
+// Merkle hash and the time.
+const headerHeightAt = 32 + 32 + 4
+
+// BlockHeight reads the height of a serialized block or block header
+// without parsing the rest; ok is false when b is too short to hold one.
+func BlockHeight(b []byte) (height int64, ok bool) {
+	if len(b) < headerHeightAt+4 {
+		return 0, false
+	}
+	return int64(binary.LittleEndian.Uint32(b[headerHeightAt:])), true
 }

@@ -37,6 +37,10 @@ const (
 	envMaxStreams      = "GATEWAY_MAX_STREAMS"
 	envHeartbeat       = "GATEWAY_HEARTBEAT"
 	envRetention       = "GATEWAY_RETENTION"
+	envNoCache         = "GATEWAY_NO_CACHE"
+	envCacheDepth      = "GATEWAY_CACHE_DEPTH"
+	envCacheBytes      = "GATEWAY_CACHE_BYTES"
+	envCacheEntries    = "GATEWAY_CACHE_ENTRIES"
 	envGrace           = "GATEWAY_GRACE"
 	envShutdownTimeout = "GATEWAY_SHUTDOWN_TIMEOUT"
 	envBlockInterval   = "GATEWAY_DEVNODE_BLOCK_INTERVAL"
@@ -124,6 +128,10 @@ type config struct {
 	MaxStreams      int
 	Heartbeat       time.Duration
 	Retention       int
+	NoCache         bool
+	CacheDepth      int
+	CacheBytes      int
+	CacheEntries    int
 	Grace           time.Duration
 	ShutdownTimeout time.Duration
 	BlockInterval   time.Duration
@@ -270,6 +278,10 @@ func options(c *config, raw *rawConfig) []option {
 		{"heartbeat", envHeartbeat, "15s", "interval of SSE keep-alive comments", groupStreams, durationVar(&c.Heartbeat)},
 		{"retention", envRetention, "1024", "events kept per subscription for clients resuming with Last-Event-ID", groupStreams, intVar(&c.Retention)},
 		{"grace", envGrace, "10s", "how long an upstream subscription outlives its last client", groupStreams, durationVar(&c.Grace)},
+		{"no-cache", envNoCache, "", "answer every read from the node: no answer cache", groupCache, boolVar(&c.NoCache)},
+		{"cache-depth", envCacheDepth, "20", "how many blocks below the tip a block, header or confirmed transaction must be for its answer to be cached (see docs/api.md, The answer cache)", groupCache, intVar(&c.CacheDepth)},
+		{"cache-bytes", envCacheBytes, "67108864", "most bytes of answers the cache keeps in each instance's memory", groupCache, intVar(&c.CacheBytes)},
+		{"cache-entries", envCacheEntries, "100000", "with --redis-url: most answers the cache keeps in Redis, shared by the instances (the lowest heights go first)", groupCache, intVar(&c.CacheEntries)},
 		{"event-poll-interval", envEventPoll, "", "emulate event streams by calling the method this often and keeping the changes, for an upstream that cannot push (a Nulstar Connector); 0: the upstream pushes. Period streams are always emulated", groupStreams, durationVar(&c.EventPollInterval)},
 
 		// Redis and several instances.
@@ -440,6 +452,9 @@ func (c *config) validate() []error {
 	}
 	if c.MaxBodyBytes <= 0 || c.MaxStreams <= 0 || c.Retention <= 0 || c.CallTimeout <= 0 || c.MaxBatchAnswerBytes <= 0 {
 		errs = append(errs, errors.New("--max-body-bytes, --max-batch-answer-bytes, --max-streams, --retention and --call-timeout must be positive"))
+	}
+	if c.CacheDepth < 1 || c.CacheBytes <= 0 || c.CacheEntries <= 0 {
+		errs = append(errs, errors.New("--cache-depth, --cache-bytes and --cache-entries must be positive (--no-cache turns the cache off)"))
 	}
 	if c.MaxStoredAnswersPerClient <= 0 || c.MaxStoredBytesPerClient <= 0 || c.MaxStoredAnswers <= 0 || c.MaxStoredBytes <= 0 || c.MaxStoredAnswerBytes <= 0 {
 		errs = append(errs, errors.New("--max-stored-answers-per-client, --max-stored-bytes-per-client, --max-stored-answers, --max-stored-bytes and --max-stored-answer-bytes must be positive"))

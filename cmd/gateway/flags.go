@@ -21,6 +21,7 @@ const (
 	groupAuth
 	groupLimits
 	groupStreams
+	groupCache
 	groupCluster
 	groupObservability
 	groupDevelopment
@@ -33,6 +34,7 @@ var groupTitles = [numGroups]string{
 	groupAuth:          "Authentication, keys and what is exposed",
 	groupLimits:        "Limits",
 	groupStreams:       "Streams",
+	groupCache:         "The answer cache",
 	groupCluster:       "Redis and several instances",
 	groupObservability: "Logging, metrics and tracing",
 	groupDevelopment:   "Development (the simulated node)",

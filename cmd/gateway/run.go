@@ -349,6 +349,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		gwCfg.Compounds = compound.DocumentStore{Docs: state.NewRedisDocuments(rdb, cfg.RedisPrefix+":compounds", 0)}
 		gwCfg.ReadyChecks = map[string]func(context.Context) error{"redis": redisPing(rdb)}
 	}
+	if c := newCache(&cfg, up, rdb, chainID, hubStage, logger.With("component", "cache")); c != nil {
+		registry.MustRegister(c.Collector())
+		gwCfg.Cache = c
+	}
 	feeds := upstream.Feeds{Upstream: up, PollEvents: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, RenderError: gateway.StreamError}
 	hubCfg.Chain = upstream.Heights{Feeds: feeds}
 	hub = subscriptions.NewHub(hubCfg, feeds, logger.With("component", "hub"))
