@@ -69,4 +69,3 @@ func TestCachedCommandsArePublicReads(t *testing.T) {
 		}
 	}
 }
-
