@@ -221,6 +221,15 @@ func callOperation(m Method) *openapi3.Operation {
 	return op
 }
 
+// heightStreams are the streams whose events follow the chain's height.
+var heightStreams = map[string]bool{"latestHeight": true, "newHeaders": true}
+
+// heightsContract is what a client of a stream of heights may rely on.
+const heightsContract = "The events follow the chain's height: no height twice or going back unannounced, " +
+	"also when the stream moves to another node (the heights it skipped are fetched). When the chain goes back " +
+	"(a fork switch), a `rollback` event comes first, `{\"height\": the new tip, \"from\": the height shown last}`: " +
+	"drop what you hold above the new tip; the events after it follow the new tip."
+
 func streamOperation(m Method) *openapi3.Operation {
 	op := openapi3.NewOperation()
 	op.OperationID = m.Name + "Stream"
@@ -230,6 +239,9 @@ func streamOperation(m Method) *openapi3.Operation {
 		op.Summary = m.Summary()
 		op.Description = strings.TrimSpace(m.Description + "\n\nA stream the gateway makes of " + m.Source +
 			"'s subscription: whoever may stream " + m.Source + " may open it.")
+	}
+	if heightStreams[m.Name] {
+		op.Description = strings.TrimSpace(op.Description + "\n\n" + heightsContract)
 	}
 	op.Security = security(m, "BearerAuth", "APIKeyAuth", "StreamTicket")
 	for _, p := range m.Parameters {

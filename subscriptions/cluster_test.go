@@ -2,6 +2,7 @@ package subscriptions
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -739,5 +740,27 @@ func TestClusterResumeOnLaggingInstance(t *testing.T) {
 	}
 	if batch.Gap || !cmp.Equal(vals, []string{"5"}) {
 		t.Fatalf("resumed on the lagging instance: gap=%v %v, want [5] without gap", batch.Gap, vals)
+	}
+}
+
+// TestClusterRollbackAnnounced: the shared log of a stream of heights
+// announces the chain going back, as a lone hub's does.
+func TestClusterRollbackAnnounced(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := redistest.Client(t)
+	a := startInstanceWith(t, rdb, prefix, "a", instanceOptions{chain: headerChain{}})
+	m, err := a.hub.Join(t.Context(), key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	f := feedOf(t, a)
+	for _, s := range []string{"5/a", "6/a", "4/a", "5/b"} {
+		f.ch <- Update{Data: json.RawMessage(strconv.Quote(s))}
+	}
+	got := describeEvents(readEvents(t, m, 5))
+	want := []string{`"5/a"`, `"6/a"`, `{"height":4,"from":6}`, `"4/a"`, `"5/b"`}
+	if !cmp.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
 }

@@ -48,6 +48,9 @@ type next struct {
 	// ordered: judged by height. After a drop, the feed's next update is
 	// judged too (a node behind catches up through heights the log has).
 	ordered bool
+	// rollback, for an update of the same feed, is the event that
+	// announces the chain went back, to append before it.
+	rollback *Event
 }
 
 // continuation judges the update u of a renewed feed against the log's
@@ -88,6 +91,31 @@ func continuation(k Key, chain Chain, last Event, hasLast bool, u Update, now ti
 	return next{gap: true}
 }
 
+// rollbackOf reports whether u, which continues the log in the same feed
+// as its last event (not a renewal: there a lower height is a node
+// behind), shows the chain going back: a lower height (the new tip), or
+// the same height with another answer (another block there: the tip went
+// back one and came forward again). It returns the rollback event to
+// append before u.
+func rollbackOf(k Key, chain Chain, last Event, hasLast bool, u Update) (Event, bool) {
+	if chain == nil || !hasLast || u.Type != TypePush || last.Type != TypePush {
+		return Event{}, false
+	}
+	prev, ok1 := chain.Height(k, last.Data)
+	h, ok2 := chain.Height(k, u.Data)
+	switch {
+	case !ok1 || !ok2:
+		return Event{}, false
+	case h < prev:
+	case h == prev && !bytes.Equal(u.Data, last.Data):
+		h--
+	default:
+		return Event{}, false
+	}
+	data := `{"height":` + strconv.FormatInt(h, 10) + `,"from":` + strconv.FormatInt(prev, 10) + `}`
+	return Event{Type: TypeRollback, Data: []byte(data)}, true
+}
+
 // fill returns the pushes that close n's gap, or nil when there are none to
 // be had: only an event subscription of every height can be filled.
 func (h *Hub) fill(ctx context.Context, k Key, n next) []json.RawMessage {
@@ -117,7 +145,13 @@ type renewal struct {
 // for the updates judged, not for every push.
 func (r *renewal) admit(u Update, last func() (Event, bool)) (n next, prevID string) {
 	if !r.first && !u.Gap {
-		return next{}, ""
+		if r.chain != nil {
+			prev, hasLast := last()
+			if rb, ok := rollbackOf(r.key, r.chain, prev, hasLast, u); ok {
+				n.rollback = &rb
+			}
+		}
+		return n, ""
 	}
 	prev, hasLast := last()
 	n = continuation(r.key, r.chain, prev, hasLast, u, time.Now())

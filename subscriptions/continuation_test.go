@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +100,40 @@ func TestRenewedFeedByHeight(t *testing.T) {
 		if c := <-chain.calls; c != want {
 			t.Errorf("Between%v, want %v", c, want)
 		}
+	}
+}
+
+// headerChain reads pushes "<height>/<hash>" (JSON strings), as headers
+// of blocks: the same height can come with another hash.
+type headerChain struct{ numberChain }
+
+func (headerChain) Height(_ Key, data json.RawMessage) (int64, bool) {
+	var s string
+	if json.Unmarshal(data, &s) != nil {
+		return 0, false
+	}
+	h, _, _ := strings.Cut(s, "/")
+	v, err := strconv.ParseInt(h, 10, 64)
+	return v, err == nil
+}
+
+// TestRollbackAnnounced: within one feed, a lower height, or the same
+// height with another block, is the chain going back: the readers get a
+// rollback event naming the new tip and the height they were shown, then
+// the pushes of the new tip.
+func TestRollbackAnnounced(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := startHub(t, Config{Chain: headerChain{}}, up)
+	m, _ := h.Join(t.Context(), key, "")
+	defer m.Close()
+	f := <-up.opened
+	for _, s := range []string{"5/a", "6/a", "7/a", "5/a", "6/b", "6/c", "7/c"} {
+		f.ch <- Update{Data: json.RawMessage(strconv.Quote(s))}
+	}
+	got := describeEvents(readEvents(t, m, 9))
+	want := []string{`"5/a"`, `"6/a"`, `"7/a"`, `{"height":5,"from":7}`, `"5/a"`, `"6/b"`, `{"height":5,"from":6}`, `"6/c"`, `"7/c"`}
+	if !cmp.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
 }

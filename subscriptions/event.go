@@ -16,6 +16,10 @@ const (
 	TypePush  = ""
 	TypeError = "upstream-error"
 	TypeGap   = "gap"
+	// TypeRollback tells the readers of a stream of heights that the
+	// chain went back: {"height": the new tip, "from": the height shown
+	// last}. The events after it follow the new tip (see rollbackOf).
+	TypeRollback = "rollback"
 )
 
 // Event is one entry of a topic's log.

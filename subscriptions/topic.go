@@ -401,6 +401,9 @@ func (t *topic) pump(ctx context.Context, feed Feed, renewed bool) error {
 			if n.drop {
 				continue
 			}
+			if n.rollback != nil {
+				t.append(n.rollback.Type, n.rollback.Data)
+			}
 			if n.gap {
 				if pushes := t.h.fill(ctx, *t.key, n); pushes != nil {
 					for _, p := range pushes {

@@ -459,10 +459,21 @@ func (t *topic) appendTape(ctx context.Context, tp *tape, fresh bool, log *slog.
 				n.gap, lost = hasLast, false
 			case check || en.renewed:
 				n = continuation(*t.key, t.h.cfg.Chain, last, hasLast, en.u, en.at)
+			default:
+				if rb, ok := rollbackOf(*t.key, t.h.cfg.Chain, last, hasLast, en.u); ok {
+					n.rollback = &rb
+				}
 			}
 			// A node behind the log's last height catches up through
 			// heights the log has: judge its entries until one is new.
 			check = n.drop && n.ordered
+			if n.rollback != nil {
+				e, err := t.appendRetry(ctx, &after, *n.rollback, log)
+				if err != nil {
+					return err
+				}
+				last = e
+			}
 			if !n.drop {
 				if n.gap {
 					missed := []Event{{Type: TypeGap, Data: gapData(last.ID)}}
