@@ -208,6 +208,9 @@ func (s *Server) jsonRPCCall(r *http.Request, p *auth.Principal, q *jsonrpc.Requ
 		return nil, s.jsonRPCError(r, q.Method, err)
 	}
 	result, err := s.dispatch(r.Context(), p, t, q.Params)
+	if err == nil && !t.isCompound {
+		result = s.exactAmounts(r, t.name, result)
+	}
 	if err == nil {
 		err = t.budget.spend(len(result))
 	}

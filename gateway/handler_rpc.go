@@ -140,13 +140,15 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) error {
 // runReply runs one method for POST /rpc/{method} and renders its answer.
 func (s *Server) runReply(ctx context.Context, r *http.Request, p *auth.Principal, t target, params json.RawMessage) calls.Reply {
 	result, reply, err := s.run(ctx, p, t, params)
-	switch {
-	case err != nil:
+	if err != nil {
 		return s.errorReply(r, err)
-	case reply == nil:
-		return calls.OK(nil, result)
 	}
-	return calls.OK(calls.ReplyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), result)
+	var header map[string]string
+	if reply != nil {
+		header = calls.ReplyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime)
+		result = s.exactAmounts(r, t.name, result)
+	}
+	return calls.OK(header, result)
 }
 
 // callMany runs several methods in one Request.
@@ -212,7 +214,7 @@ func (s *Server) callMany(w http.ResponseWriter, r *http.Request) error {
 			name, _ := json.Marshal(res.Method)
 			b.Write(name)
 			b.WriteByte(':')
-			b.Write(res.Result)
+			b.Write(s.exactAmounts(r, res.Method, res.Result))
 		}
 		b.WriteByte('}')
 		return calls.OK(calls.ReplyHeaders(reply.MessageID, reply.RequestID, reply.ProcessingTime), b.Bytes())

@@ -327,6 +327,9 @@ func (c Config) withDefaults() Config {
 // streams end when the context given to Run ends.
 type Server struct {
 	cfg Config
+	// types is the catalog whose result types say where the amounts are
+	// (exactAmounts): Config.Catalog, or the NULS 2 modules'.
+	types *catalog.Catalog
 	// publicService is the client of Config.PublicServiceURL; nil
 	// without one.
 	publicService *upstream.PublicService
@@ -398,8 +401,13 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	types := cfg.Catalog
+	if types == nil {
+		types = catalog.NULS2()
+	}
 	s := &Server{
-		cfg: cfg,
+		types: types,
+		cfg:   cfg,
 		calls: calls.NewKeeper(calls.Config{Calls: cfg.Calls, Instance: cfg.Instance, CallTimeout: cfg.CallTimeout,
 			ResultTTL: cfg.ResultTTL, IdempotencyTTL: cfg.IdempotencyTTL, Bounds: cfg.StoredAnswers,
 			MaxAnswerBytes: cfg.MaxStoredAnswerBytes}, logger),

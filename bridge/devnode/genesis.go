@@ -21,7 +21,15 @@ const (
 	// GenesisBalance is each genesis account's balance in the smallest
 	// unit: 1,000,000 NULS of 10^8 units.
 	GenesisBalance = 100_000_000_000_000
+	// TokenAssetID is a second asset of the chain, a token of 18
+	// decimals, of which the first genesis account holds TokenBalance:
+	// 10^18 + 1, past JavaScript's 2^53, for the clients that must read
+	// amounts exactly.
+	TokenAssetID = 2
 )
+
+// TokenBalance is the first genesis account's balance of TokenAssetID.
+var TokenBalance, _ = new(big.Int).SetString("1000000000000000001", 10)
 
 // genesisTime is the time of block 0, fixed so that the genesis block and
 // its hash depend only on the chain ID.
@@ -49,6 +57,9 @@ func (c *chain) genesis() {
 		c.balances[assetKey{a.address, c.id, assetID}] = new(big.Int).Set(amount)
 	}
 	coinbase.seal()
+	// The token's balance is the state's, not the coinbase's: block 0
+	// and its hash are those of the chain's own asset alone.
+	c.balances[assetKey{c.accounts[0].address, c.id, TokenAssetID}] = new(big.Int).Set(TokenBalance)
 	c.appendLocked(newBlock(nil, []*tx{coinbase}, t, c.packer))
 }
 

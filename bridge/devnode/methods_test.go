@@ -130,8 +130,9 @@ func TestLedgerMethods(t *testing.T) {
 	if diff := jsonDiff(t, `{"total":0,"freeze":0,"available":0,"permanentLocked":0,"timeHeightLocked":0}`, call(t, c, "getBalance", bal(other))); diff != "" {
 		t.Errorf("getBalance of an unknown address (-want +got):\n%s", diff)
 	}
-	// Another asset of the same address: nothing.
-	p := bal(g[0].Address)
+	// Another asset of the same address: nothing (the token is the
+	// first genesis account's).
+	p := bal(g[1].Address)
 	p["assetId"] = 2
 	if diff := jsonDiff(t, `{"total":0,"freeze":0,"available":0,"permanentLocked":0,"timeHeightLocked":0}`, call(t, c, "getBalance", p)); diff != "" {
 		t.Errorf("getBalance of another asset (-want +got):\n%s", diff)
@@ -244,5 +245,17 @@ func TestErrors(t *testing.T) {
 				t.Errorf("got status %d code %s comment %q, want 65536 %s %q…", e.Status, e.Code, e.Comment, tt.code, tt.comment)
 			}
 		})
+	}
+}
+
+// TestTokenBalance: the first genesis account holds 10^18 + 1 of the
+// token, answered exactly.
+func TestTokenBalance(t *testing.T) {
+	n := startNode(t, Config{})
+	c := dial(t, n.URL())
+	g := n.GenesisAccounts()
+	p := map[string]any{"chainId": 2, "assetChainId": 2, "assetId": TokenAssetID, "address": g[0].Address}
+	if got := string(call(t, c, "getBalance", p)); !strings.Contains(got, `"total":1000000000000000001`) {
+		t.Errorf("the token's balance: %s", got)
 	}
 }

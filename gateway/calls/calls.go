@@ -590,10 +590,15 @@ func (k *Keeper) Answer(w http.ResponseWriter, r *http.Request, id, owner string
 var ErrUnknownRequest = errors.New("unknown request")
 
 // preferAsync reports whether the request asks for an asynchronous answer.
-func preferAsync(r *http.Request) bool {
+func preferAsync(r *http.Request) bool { return Prefers(r, "respond-async") }
+
+// Prefers reports whether r's Prefer headers (RFC 7240) hold the
+// preference token, as "respond-async" or "bigint=number", its parameters
+// after ";" aside.
+func Prefers(r *http.Request, token string) bool {
 	for _, v := range r.Header.Values("Prefer") {
-		for _, p := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(strings.SplitN(p, ";", 2)[0]), "respond-async") {
+		for p := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(strings.SplitN(p, ";", 2)[0]), token) {
 				return true
 			}
 		}
