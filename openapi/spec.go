@@ -356,8 +356,15 @@ func resultSchema(t *catalog.Type, depth int) *openapi3.Schema {
 	case "array":
 		s = openapi3.NewArraySchema().WithItems(resultSchema(t.Items, depth+1))
 	case "integer":
-		// BigInteger amounts too: Jackson writes them as JSON numbers,
-		// and NULS amounts (10^-8 units of a 10^8 supply) fit int64.
+		if strings.EqualFold(t.Java, "BigInteger") {
+			// Amounts: the node writes JSON numbers, past 2^53 for a
+			// token of 18 decimals (and for NULS's own supply in its
+			// smallest unit). The gateway answers them as strings of
+			// digits, which no generated client can round.
+			s = openapi3.NewStringSchema().WithPattern(`^-?[0-9]+$`)
+			s.Description = "NULS type BigInteger, as a string of digits (with Prefer: bigint=number, the node's JSON number)"
+			return s
+		}
 		s = openapi3.NewIntegerSchema()
 	case "number":
 		s = openapi3.NewFloat64Schema()
