@@ -6,8 +6,13 @@
 //
 //	node transfer.js new                      → {"address", "pri", "pub"}
 //	node transfer.js send <jsonrpc URL> <pri> <pub> <from> <to> <amount>
+//	node transfer.js balance <jsonrpc URL> <address> <assetId> → getAccountBalance's result
+//
+// balance asks with the SDK's own JSON-RPC client (src/test/api/https.js),
+// as its util.getNulsBalance does for the chain's own asset.
 const nuls = require('nuls-sdk-js/src/index'); // what its own examples and util require
 const util = require('nuls-sdk-js/src/test/api/util');
+const sdkHTTP = require('nuls-sdk-js/src/test/api/https.js');
 
 async function main() {
   const [cmd, url, pri, pub, from, to, amount] = process.argv.slice(2);
@@ -17,6 +22,13 @@ async function main() {
     return;
   }
   nuls.customnet(2, url, 5000);
+  if (cmd === 'balance') {
+    const [address, assetId] = [pri, pub];
+    // post puts the chain ID first: chainId, assetChainId, assetId, address.
+    const r = await sdkHTTP.post('/', 'getAccountBalance', [2, Number(assetId), address]);
+    console.log(JSON.stringify(r.result !== undefined ? r.result : r));
+    return;
+  }
   const balance = await util.getNulsBalance(from);
   const transferInfo = {fromAddress: from, toAddress: to, assetsChainId: 2, assetsId: 1, amount: Number(amount), fee: 100000};
   const io = await util.inputsOrOutputs(transferInfo, balance, 2);
