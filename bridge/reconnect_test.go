@@ -71,7 +71,13 @@ func TestDropMidSubscription(t *testing.T) {
 	waitFor(t, "resubscription", func() bool { return serverSubs(tm.Module) == 1 && sub.ID() != firstID && sub.ID() != "" })
 	// The first Response of the renewed subscription repeats height 1:
 	// a duplicate for the consumer (D21), so the next push is height 2,
-	// and nothing was missed.
+	// and nothing was missed. Bumped before that Response arrived, the
+	// first Response would be height 2, rightly flagged: wait for it.
+	waitFor(t, "the renewed subscription's first Response", func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return !sub.renewed
+	})
 	tm.bump()
 	if pu := nextPush(t, sub, 2*time.Second); heightOf(t, pu) != 2 || pu.Resubscribed {
 		t.Fatalf("after reconnect: height %d, resubscribed %v; want 2, false", heightOf(t, pu), pu.Resubscribed)
