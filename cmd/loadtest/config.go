@@ -86,6 +86,10 @@ func stackFlags(fs *flag.FlagSet, c *stackConfig, blockInterval time.Duration) {
 	fs.IntVar(&c.GatewayProcs, "gateway-gomaxprocs", 0, "GOMAXPROCS of the gateway process; 0: Go's default (the number of CPUs)")
 	fs.IntVar(&c.NodeProcs, "node-gomaxprocs", 0, "GOMAXPROCS of the devnode process; 0: Go's default")
 	fs.DurationVar(&c.BlockInterval, "block-interval", blockInterval, "block interval of the simulated node started here: one latestHeight event per block")
+	fs.Func("gateway-flags", `more flags of the gateway started here, space-separated ("--chain-id 2 --cache-depth 1": the answer cache on, as the rpc pass of a cached read needs)`, func(v string) error {
+		c.GatewayFlags = strings.Fields(v)
+		return nil
+	})
 }
 
 func newFlagSet(name, about string, out io.Writer) *flag.FlagSet {

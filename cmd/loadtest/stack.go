@@ -45,6 +45,9 @@ type stackConfig struct {
 	// BlockInterval is the started node's block interval; negative
 	// makes no blocks.
 	BlockInterval time.Duration
+	// GatewayFlags are added to the started gateway's command line (as
+	// "--chain-id 2 --cache-depth 1", to measure the answer cache).
+	GatewayFlags []string
 	// MaxStreams is the started gateway's --max-streams; 0 leaves its
 	// default.
 	MaxStreams int
@@ -126,6 +129,7 @@ func startStack(ctx context.Context, cfg stackConfig, logger *slog.Logger) (s *s
 		} else {
 			args = append(args, "--upstream", s.NodeURL)
 		}
+		args = append(args, cfg.GatewayFlags...)
 		if cfg.MaxStreams > 0 {
 			n := strconv.Itoa(cfg.MaxStreams)
 			args = append(args, "--max-streams", n, "--max-streams-per-client", n)
