@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math/big"
 	"os"
 	"strings"
 	"time"
@@ -50,8 +51,12 @@ func run(server, address string) error {
 	if bal.JSON200 == nil || bal.JSON200.Total == nil {
 		return fmt.Errorf("getBalance: status %d: %s", bal.StatusCode(), bal.Body)
 	}
-	var total int = *bal.JSON200.Total // a typed use of a result field
-	fmt.Printf("getBalance status=%d total=%d\n", bal.StatusCode(), total)
+	// An amount is a string of digits: exact in any client.
+	total, ok := new(big.Int).SetString(*bal.JSON200.Total, 10)
+	if !ok {
+		return fmt.Errorf("getBalance: total %q is not an integer", *bal.JSON200.Total)
+	}
+	fmt.Printf("getBalance status=%d total=%s\n", bal.StatusCode(), total)
 
 	h, err := c.LatestHeightWithResponse(ctx, nulsclient.LatestHeightJSONRequestBody{ChainId: 2})
 	if err != nil {
