@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,10 @@ type Config struct {
 	// Tip returns the chain's tip as the gateway last saw it; ok false
 	// while unknown (nothing is kept then). Required.
 	Tip func() (height int64, ok bool)
+	// ChainID is the chain Tip follows: a read of another chain's data
+	// (its chainId parameter) is never kept, since its depth cannot be
+	// told. 0: any (Tip is every chain's).
+	ChainID int
 	// MaxBytes bounds the in-process layer. Default DefaultMaxBytes.
 	MaxBytes int64
 	// MaxEntryBytes bounds one answer kept. Default DefaultMaxEntryBytes.
@@ -254,6 +259,8 @@ func (c *Cache) miss(ctx context.Context, name string, params json.RawMessage, r
 	height, ok := r(params, res)
 	tip, known := c.cfg.Tip()
 	switch {
+	case !c.ofChain(params):
+		st.Detail = "another chain"
 	case !ok:
 		st.Detail = "not an answer to keep"
 	case !known:
@@ -276,6 +283,18 @@ func (c *Cache) miss(ctx context.Context, name string, params json.RawMessage, r
 		st.Stored = true
 	}
 	return flightResult{result: res, status: st}, nil
+}
+
+// ofChain reports whether params read the chain whose tip the cache
+// follows.
+func (c *Cache) ofChain(params json.RawMessage) bool {
+	if c.cfg.ChainID == 0 {
+		return true
+	}
+	var p struct {
+		ChainID json.Number `json:"chainId"`
+	}
+	return json.Unmarshal(params, &p) == nil && p.ChainID.String() == strconv.Itoa(c.cfg.ChainID)
 }
 
 func (c *Cache) redisUp() bool {

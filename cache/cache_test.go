@@ -124,6 +124,14 @@ func TestWhatIsNeverKept(t *testing.T) {
 	if calls != 8 {
 		t.Errorf("%d calls, want 8", calls)
 	}
+	// Another chain's block: its depth below this chain's tip means
+	// nothing.
+	chain9 := New(Config{Tip: tipAt(100), ChainID: 9})
+	for range 2 {
+		if st := do(t, chain9, &node{}, "getBlockByHeight", byHeight(1)); st.Stored || st.Hit {
+			t.Errorf("chain 2's block kept by a cache of chain 9: %+v", st)
+		}
+	}
 	unknown := New(Config{Tip: func() (int64, bool) { return 0, false }})
 	if st := do(t, unknown, &node{}, "getBlockByHeight", byHeight(1)); st.Stored {
 		t.Error("kept while the tip is unknown")

@@ -38,7 +38,7 @@ func newCache(cfg *config, up upstream.Upstream, rdb redis.UniversalClient, chai
 		Logger:     logger,
 	}
 	cc := cache.Config{
-		Depth: int64(cfg.CacheDepth), Tip: tracker.Tip, MaxBytes: int64(cfg.CacheBytes), Logger: logger,
+		Depth: int64(cfg.CacheDepth), Tip: tracker.Tip, ChainID: chainID, MaxBytes: int64(cfg.CacheBytes), Logger: logger,
 	}
 	if rdb != nil {
 		cc.Redis, cc.Prefix, cc.RedisEntries = rdb, cfg.RedisPrefix, cfg.CacheEntries
