@@ -51,7 +51,10 @@ func TestNodesChaos(t *testing.T) {
 	var gws []*gatewayProc
 	var bases []string
 	for range 3 {
+		// Unlimited rate plans: the test's 50 streams and reads come
+		// from one address, and a 429 is no node's fault.
 		gw := startGateway(t, "--upstream", strings.Join(urls, ","), "--chain-id", "2", "--stall-after", "1s",
+			"--rate-plans", "anonymous=unlimited,default=unlimited",
 			"--redis-url", redis.URL, "--redis-prefix", "chaos", "--keys-file", keys, "--scopes", "public,admin")
 		gws, bases = append(gws, gw), append(bases, gw.URL)
 	}
@@ -119,6 +122,7 @@ func TestNodesChaos(t *testing.T) {
 	for _, s := range steps {
 		from := time.Now()
 		failedBefore := readyFailed.Load()
+		t.Logf("%s: %s", from.Format("15:04:05.000"), s.name)
 		s.fault()
 		time.Sleep(s.hold)
 		s.heal()
@@ -146,9 +150,24 @@ func TestNodesChaos(t *testing.T) {
 
 	var lost, dup, back, gaps int
 	var silence time.Duration
-	for _, fc := range readers {
-		l, d, b, g, s := streamFaults(fc.events())
-		lost, dup, back, gaps, silence = lost+l, dup+d, back+b, gaps+g, max(silence, s)
+	var silenceEnd time.Time
+	silentReader := -1
+	for i, fc := range readers {
+		evs := fc.events()
+		l, d, b, g, s := streamFaults(evs)
+		lost, dup, back, gaps = lost+l, dup+d, back+b, gaps+g
+		if s > silence {
+			silence, silentReader = s, i
+			for j := 1; j < len(evs); j++ {
+				if evs[j].At.Sub(evs[j-1].At) == s {
+					silenceEnd = evs[j].At
+				}
+			}
+		}
+	}
+	if silentReader >= 0 {
+		t.Logf("the longest silence: reader %d, %v, ended %s; its connections: %+v", silentReader, silence.Round(time.Millisecond),
+			silenceEnd.Format("15:04:05.000"), readers[silentReader].connections())
 	}
 	t.Logf("\n| step | failed reads | slowest read | /readyz failures |\n|---|---|---|---|\n%s", strings.Join(lines, "\n"))
 	t.Logf("transfers: %d sent, %d answered 200, %d answered 502 (outcome unknown), %d moved (duplicated: %d)",
