@@ -38,18 +38,30 @@ type node struct {
 
 	calls, errors, retries, hedges atomic.Int64
 
-	mu        sync.Mutex // guards the fields below
-	polled    bool       // a poll has answered once
-	pollErr   error      // the last poll's failure; nil when it answered
-	height    int64
-	movedAt   time.Time // when height last rose
-	latency   float64   // EWMA, in seconds
-	errorRate float64   // EWMA of failures, 0 to 1
-	recent    [latencyWindow]time.Duration
-	nRecent   int
+	mu      sync.Mutex // guards the fields below
+	polled  bool       // a poll has answered once
+	pollErr error      // the last poll's failure; nil when it answered
+	height  int64
+	movedAt time.Time // when height last rose
+	// answeredAt is when a poll last answered: a node whose poll is
+	// overdue (SIGSTOPped, its socket open) is not yet unresponsive,
+	// the poll's timeout not being over, but no stream should go there.
+	answeredAt time.Time
+	latency    float64 // EWMA, in seconds
+	errorRate  float64 // EWMA of failures, 0 to 1
+	recent     [latencyWindow]time.Duration
+	nRecent    int
 	// subs are the subscriptions opened on the node, closed when it
 	// leaves rotation so that their streams move to a node in rotation.
 	subs map[*bridge.Subscription]struct{}
+}
+
+// answering reports whether a poll of the node answered within the last
+// within.
+func (n *node) answering(within time.Duration) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return !n.answeredAt.IsZero() && time.Since(n.answeredAt) <= within
 }
 
 // track keeps s, to be closed if the node leaves rotation.
@@ -139,6 +151,7 @@ func (n *node) poll(ctx context.Context, chainID int, timeout time.Duration, now
 	if !n.polled || h > n.height {
 		n.movedAt = now
 	}
+	n.answeredAt = time.Now()
 	n.polled, n.height = true, h
 }
 

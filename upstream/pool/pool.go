@@ -390,23 +390,59 @@ func nodeFault(ctx context.Context, err error) bool {
 
 // Subscribe implements upstream.Upstream on the best node.
 func (p *Pool) Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subscription, error) {
-	nodes := p.rotation()
+	nodes := p.streamNodes()
 	if len(nodes) == 0 {
 		return nil, p.Ready()
 	}
 	var err error
-	for _, n := range nodes[:min(len(nodes), 2)] {
+	tries := nodes[:min(len(nodes), 2)]
+	for i, n := range tries {
+		sctx, cancel := ctx, context.CancelFunc(func() {})
+		if i < len(tries)-1 {
+			// A node that takes the Request and never answers it
+			// (stopped) must leave time for the next.
+			limit := attemptLimit(ctx, n)
+			if limit <= 0 {
+				limit = max(minAttempt, 4*n.p95()) // a stream's call has no deadline
+			}
+			sctx, cancel = context.WithTimeout(ctx, limit)
+		}
 		var s *bridge.Subscription
-		if s, err = n.up.Subscribe(ctx, req); err == nil {
+		s, err = n.up.Subscribe(sctx, req)
+		cancel()
+		if err == nil {
 			n.track(s)
 			return s, nil
 		}
 		if !nodeFault(ctx, err) {
 			return nil, err
 		}
+		n.retries.Add(1)
 	}
 	return nil, err
 }
+
+// streamNodes are the nodes a stream may subscribe on, best first: those
+// in rotation whose polls answer on time (a stream on a node that stopped
+// answering would be silent until its poll times out), or, when none
+// does, every node in rotation.
+func (p *Pool) streamNodes() []*node {
+	nodes := p.rotation()
+	fresh := make([]*node, 0, len(nodes))
+	for _, n := range nodes {
+		if n.answering(p.answerWithin()) {
+			fresh = append(fresh, n)
+		}
+	}
+	if len(fresh) == 0 {
+		return nodes
+	}
+	return fresh
+}
+
+// answerWithin is how recent a node's last answered poll must be for
+// streams to stay on it: two poll periods, the poll of one of them late.
+func (p *Pool) answerWithin() time.Duration { return 2*p.cfg.HeadInterval + p.cfg.HeadInterval/2 }
 
 // moveStreams ends the subscriptions of the nodes out of rotation: their
 // consumers (the hub) subscribe again, on a node in rotation. A node that
@@ -417,6 +453,11 @@ func (p *Pool) Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subsc
 func (p *Pool) moveStreams(ctx context.Context, wg *sync.WaitGroup) {
 	for i, s := range p.Nodes() {
 		n := p.nodes[i]
+		if s.State == StateInRotation && !n.answering(p.answerWithin()) {
+			// Its poll is overdue: a stopped node, whose poll has
+			// not timed out yet. Streams leave it now.
+			s.State = "not answering"
+		}
 		subs := n.takeSubs(s.State != StateInRotation)
 		if len(subs) == 0 {
 			continue

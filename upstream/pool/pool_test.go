@@ -321,6 +321,51 @@ func TestStreamsMoveOffAStalledNode(t *testing.T) {
 	}
 }
 
+// TestStreamsLeaveANodeThatStoppedAnswering: a node that takes requests
+// and answers none (a SIGSTOPped process: its socket open) loses its
+// streams as soon as its poll is overdue, well before the poll times out,
+// and a stream subscribes on a node that answers.
+func TestStreamsLeaveANodeThatStoppedAnswering(t *testing.T) {
+	t.Parallel()
+	nw := startNetwork(t, 2, Config{HeadInterval: 50 * time.Millisecond, PollTimeout: 5 * time.Second})
+	req := bridge.Request{SubscriptionEventCounter: 1, RequestMethods: latestHeight()}
+	sub, err := nw.pool.Subscribe(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	on := -1
+	for i, n := range nw.pool.nodes {
+		n.mu.Lock()
+		if _, ok := n.subs[sub]; ok {
+			on = i
+		}
+		n.mu.Unlock()
+	}
+	if on < 0 {
+		t.Fatal("the subscription is on no node")
+	}
+	nw.followers[on].SetFaults(devnode.Faults{Delay: time.Minute})
+	start := time.Now()
+	for range sub.C() { // drained until the pool closes it
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the stream left the node after %v: its poll timeout (5 s), not the overdue poll", d)
+	}
+	again, err := nw.pool.Subscribe(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	other := nw.pool.nodes[1-on]
+	other.mu.Lock()
+	_, ok := other.subs[again]
+	other.mu.Unlock()
+	if !ok {
+		t.Error("subscribed again on the node that does not answer")
+	}
+}
+
 // TestFloor: a call with a floor goes only to a node at least that high,
 // and one no node reaches fails soon, wrapping ErrBelowFloor.
 func TestFloor(t *testing.T) {
