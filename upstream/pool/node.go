@@ -64,6 +64,13 @@ func (n *node) answering(within time.Duration) bool {
 	return !n.answeredAt.IsZero() && time.Since(n.answeredAt) <= within
 }
 
+// headMoved is the node's head and when it last rose.
+func (n *node) headMoved() (int64, time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.height, n.movedAt
+}
+
 // track keeps s, to be closed if the node leaves rotation.
 func (n *node) track(s *bridge.Subscription) {
 	n.mu.Lock()

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -437,6 +438,18 @@ func (p *Pool) streamNodes() []*node {
 	if len(fresh) == 0 {
 		return nodes
 	}
+	// The highest head first and, at the same height, the head that
+	// moved last: of two nodes at the same height, the one whose head has
+	// stopped (it stalls, or lags from now on) would hold the stream
+	// silent until the pool notices.
+	slices.SortStableFunc(fresh, func(a, b *node) int {
+		ha, ma := a.headMoved()
+		hb, mb := b.headMoved()
+		if ha != hb {
+			return cmp.Compare(hb, ha)
+		}
+		return mb.Compare(ma)
+	})
 	return fresh
 }
 
