@@ -398,16 +398,16 @@ func (p *Pool) Subscribe(ctx context.Context, req bridge.Request) (*bridge.Subsc
 	var err error
 	tries := nodes[:min(len(nodes), 2)]
 	for i, n := range tries {
-		sctx, cancel := ctx, context.CancelFunc(func() {})
+		// A node that takes the Request and never answers it (stopped,
+		// its poll not overdue yet) must not hold the stream: a node
+		// answers a subscription in milliseconds, so the first try
+		// gets a poll period (or 4 x its p95), the last the least a
+		// read gets. The hub subscribes again after a failure.
+		limit := max(minAttempt, 4*n.p95())
 		if i < len(tries)-1 {
-			// A node that takes the Request and never answers it
-			// (stopped) must leave time for the next.
-			limit := attemptLimit(ctx, n)
-			if limit <= 0 {
-				limit = max(minAttempt, 4*n.p95()) // a stream's call has no deadline
-			}
-			sctx, cancel = context.WithTimeout(ctx, limit)
+			limit = max(p.cfg.HeadInterval, 4*n.p95())
 		}
+		sctx, cancel := context.WithTimeout(ctx, limit)
 		var s *bridge.Subscription
 		s, err = n.up.Subscribe(sctx, req)
 		cancel()
