@@ -4,11 +4,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 	"github.com/nuls-gateway/nuls-gateway/upstream/pool"
 )
+
+// nodeBackoffMax bounds the wait between two attempts to reconnect to a
+// node of a pool: each is one dial, cheap next to a node the pool cannot
+// measure.
+const nodeBackoffMax = time.Second
 
 // newPool connects to every --upstream node and returns them as one
 // upstream, measured and routed by package pool. Its clients and its polls
@@ -19,6 +25,11 @@ func newPool(cfg *config, notify func(*bridge.Peer, *bridge.Notification), upstr
 		name := fmt.Sprintf("node%d", i+1)
 		client, err := bridge.NewClient(bridge.ClientConfig{
 			URL: u, Abbreviation: cfg.Abbreviation, CallTimeout: cfg.CallTimeout, OnNotification: notify,
+			// A node of several is back in rotation as soon as it is
+			// back: while it is not, the pool cannot tell that the
+			// others stopped while the chain went on (a frozen head
+			// among frozen heads is no lag).
+			BackoffMax: nodeBackoffMax,
 		}, logger.With("component", "upstream", "node", name))
 		if err != nil {
 			return nil, err
