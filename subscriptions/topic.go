@@ -388,6 +388,7 @@ func (t *topic) resubscribeNow(opened time.Time, fedBefore int64) bool {
 // continuation).
 func (t *topic) pump(ctx context.Context, feed Feed, renewed bool) error {
 	r := renewal{key: *t.key, chain: t.h.cfg.Chain, first: renewed}
+	behind := false // logged that the feed is behind the log
 	for {
 		select {
 		case <-ctx.Done():
@@ -399,6 +400,11 @@ func (t *topic) pump(ctx context.Context, feed Feed, renewed bool) error {
 			t.path.fed.Store(time.Now().UnixNano())
 			n, prevID := r.admit(u, t.lastEvent)
 			if n.drop {
+				if n.ordered && !behind {
+					behind = true
+					t.h.logger.Warn("the upstream feed is behind the log: its pushes are dropped until it passes the log's last height",
+						slog.String("topic", t.name), slog.String("last", prevID))
+				}
 				continue
 			}
 			if n.rollback != nil {

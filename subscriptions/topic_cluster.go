@@ -466,6 +466,10 @@ func (t *topic) appendTape(ctx context.Context, tp *tape, fresh bool, log *slog.
 			}
 			// A node behind the log's last height catches up through
 			// heights the log has: judge its entries until one is new.
+			if n.drop && n.ordered && !check {
+				log.Warn("the upstream feed is behind the shared log: its pushes are dropped until it passes the log's last height",
+					slog.String("last", last.ID))
+			}
 			check = n.drop && n.ordered
 			if n.rollback != nil {
 				e, err := t.appendRetry(ctx, &after, *n.rollback, log)
