@@ -244,6 +244,7 @@ func (p *Pool) Call(ctx context.Context, calls []bridge.MethodCall) (*bridge.Rep
 	if err != nil {
 		return nil, err
 	}
+	nodes = p.answeringFirst(nodes)
 	for _, c := range calls {
 		if p.cfg.IsWrite(c.Method) {
 			return p.write(ctx, nodes, calls)
@@ -451,6 +452,23 @@ func (p *Pool) streamNodes() []*node {
 		return mb.Compare(ma)
 	})
 	return fresh
+}
+
+// answeringFirst puts the nodes whose polls are overdue (a stopped node,
+// its poll not timed out yet) after the others, keeping the order within
+// each: a read sent there waits for its attempt's bound, a write's outcome
+// would be unknown.
+func (p *Pool) answeringFirst(nodes []*node) []*node {
+	out := make([]*node, 0, len(nodes))
+	var late []*node
+	for _, n := range nodes {
+		if n.answering(p.answerWithin()) {
+			out = append(out, n)
+		} else {
+			late = append(late, n)
+		}
+	}
+	return append(out, late...)
 }
 
 // answerWithin is how recent a node's last answered poll must be for
