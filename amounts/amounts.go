@@ -50,7 +50,7 @@ var errTooDeep = errors.New("amounts: answer nested too deep")
 // copied as they are. raw is returned unchanged when t holds no
 // BigInteger, or when it is not valid JSON.
 func Stringify(raw json.RawMessage, t *catalog.Type) json.RawMessage {
-	if !Big(t) || len(raw) == 0 {
+	if !Big(t) || !hasNumber(raw) {
 		return raw
 	}
 	var out bytes.Buffer
@@ -64,6 +64,27 @@ func Stringify(raw json.RawMessage, t *catalog.Type) json.RawMessage {
 		return raw // trailing data: not ours to judge
 	}
 	return out.Bytes()
+}
+
+// hasNumber reports whether raw holds a number outside its strings: most
+// answers a type with a String or an amount describes have none to rewrite
+// (a header's {"value": "<hex>"}), and are left as they are without
+// decoding them.
+func hasNumber(raw []byte) bool {
+	in, esc := false, false
+	for _, c := range raw {
+		switch {
+		case esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+		case !in && (c == '-' || c >= '0' && c <= '9'):
+			return true
+		}
+	}
+	return false
 }
 
 // rewrite copies one value from dec to out, typed t (nil: any).

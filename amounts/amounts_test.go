@@ -2,6 +2,7 @@ package amounts
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/nuls-gateway/nuls-gateway/catalog"
@@ -76,5 +77,24 @@ func TestAnswer(t *testing.T) {
 	obj := &catalog.Type{Kind: "object", Fields: map[string]*catalog.Type{"a": big}}
 	if Answer(obj) != obj || Answer(nil) != nil {
 		t.Error("an object's answer is itself")
+	}
+}
+
+func TestHasNumber(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"value":"0a1b2c"}`: false, `{"a":"x\"1"}`: false, `{"a":1}`: true, `[-1]`: true, `{"a\\":"1"}`: false, `"12"`: false,
+	} {
+		if got := hasNumber([]byte(in)); got != want {
+			t.Errorf("hasNumber(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func BenchmarkStringifyHeader(b *testing.B) {
+	typ := &catalog.Type{Kind: "string", Java: "String"}
+	raw := json.RawMessage(`{"value":"` + strings.Repeat("ab", 300) + `"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		Stringify(raw, Answer(typ))
 	}
 }

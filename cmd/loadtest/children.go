@@ -76,9 +76,23 @@ func createCompound(ctx context.Context, base string, params json.RawMessage) er
 	return nil
 }
 
+// chainOnly keeps the chainId of params: {"chainId": N}, or {} without
+// one.
+func chainOnly(params json.RawMessage) json.RawMessage {
+	var p struct {
+		ChainID json.RawMessage `json:"chainId"`
+	}
+	if json.Unmarshal(params, &p) != nil || p.ChainID == nil {
+		return json.RawMessage(`{}`)
+	}
+	return json.RawMessage(`{"chainId":` + string(p.ChainID) + `}`)
+}
+
 // runChildren measures the three ways with workers closed-loop workers, in
 // rounds that rotate them.
 func runChildren(ctx context.Context, cfg rpcConfig, st *stack, workers int, logger *slog.Logger) (*childrenResult, error) {
+	// The child methods take the chain alone, whatever --method takes.
+	cfg.Params = chainOnly(cfg.Params)
 	if err := createCompound(ctx, st.GatewayURL, cfg.Params); err != nil {
 		return nil, err
 	}
