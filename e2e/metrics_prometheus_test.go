@@ -33,7 +33,11 @@ func TestPrometheusSeesDashboardAndAlerts(t *testing.T) {
 	}
 	r := startRedis(t)
 	node := startDevnode(t, "--block-interval", "200ms")
-	gw := startGateway(t, "--upstream", node.URL, "--redis-url", r.URL, "--redis-prefix", "promtest-"+randomHex(4),
+	// Two upstream nodes of one chain (a follower of the first) and a
+	// chain to follow: the nodes' and the answer cache's metrics are
+	// exported too.
+	follower := startDevnode(t, "--follow", node.URL)
+	gw := startGateway(t, "--upstream", node.URL+","+follower.URL, "--chain-id", "2", "--redis-url", r.URL, "--redis-prefix", "promtest-"+randomHex(4),
 		"--rate-plans", "anonymous=1/h:60,default=100/s:200")
 
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
