@@ -180,3 +180,59 @@ func balanceServiceManager(t *testing.T) (string, *atomic.Int64) {
 	}
 	return newWSServer(t, sm), &calls
 }
+
+// TestNewHeadersFromHeight: ?fromHeight=N sends the headers from N up to
+// the current one, in order and fetched from the node, then the live ones;
+// a reconnection with Last-Event-ID resumes from the stream's log instead;
+// fromHeight is refused on any other stream.
+func TestNewHeadersFromHeight(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	for range 300 {
+		tg.node.ProduceBlock()
+	}
+	top := tg.node.Height()
+	s := openSSE(t, tg.url+"/rpc/newHeaders/stream?chainId=2&fromHeight=10", "")
+	if s.resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", s.resp.StatusCode)
+	}
+	height := func(ev sseEvent) int64 {
+		t.Helper()
+		var h struct{ Height *int64 }
+		if err := json.Unmarshal([]byte(ev.Data), &h); err != nil || ev.Type != "" || h.Height == nil {
+			t.Fatalf("event %+v: %v", ev, err)
+		}
+		return *h.Height
+	}
+	var lastID string
+	for want := int64(10); want <= top; want++ {
+		ev := s.next(5 * time.Second)
+		if got := height(ev); got != want {
+			t.Fatalf("header %d, want %d", got, want)
+		}
+		if want < top && ev.ID != "" {
+			t.Errorf("a header fetched for the stream has an ID, %q: it is not in the log", ev.ID)
+		}
+		lastID = ev.ID
+	}
+	if lastID == "" {
+		t.Error("the current header, from the log, has no ID")
+	}
+	tg.node.ProduceBlock()
+	if got := height(s.next(5 * time.Second)); got != top+1 {
+		t.Fatalf("the live header after them: %d, want %d", got, top+1)
+	}
+	// A reconnection resumes from the log: nothing fetched again.
+	again := openSSE(t, tg.url+"/rpc/newHeaders/stream?chainId=2&fromHeight=10", lastID)
+	if got := height(again.next(5 * time.Second)); got != top+1 {
+		t.Errorf("resumed with Last-Event-ID: first header %d, want %d", got, top+1)
+	}
+	for _, q := range []string{"chainId=2&fromHeight=-1", "chainId=2&fromHeight=x", "chainId=2&fromHeight=1&fromHeight=2"} {
+		if status, _ := get(t, tg.url+"/rpc/newHeaders/stream?"+q); status != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", q, status)
+		}
+	}
+	if status, _ := get(t, tg.url+"/rpc/latestHeight/stream?chainId=2&fromHeight=1"); status != http.StatusBadRequest {
+		t.Errorf("fromHeight on latestHeight: %d, want 400", status)
+	}
+}

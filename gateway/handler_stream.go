@@ -57,7 +57,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.streaming(r)
-	if s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
+	if js.backfill == nil && s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
 		return nil
 	}
 	defer js.slot.Release()
@@ -74,6 +74,9 @@ type joined struct {
 	// p is the caller: the stream ends when its credential no longer
 	// holds (auth.Watcher).
 	p *auth.Principal
+	// backfill, for newHeaders with fromHeight, is sent before the
+	// live events.
+	backfill *backfill
 }
 
 // joinStream authorizes the subscription a stream asks for, takes the
@@ -87,7 +90,12 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, err
 	if err := s.admit(w, r, p, s.weight(method)); err != nil {
 		return joined{}, err
 	}
-	key, err := s.streamKey(r.Context(), p, method, r.URL.Query())
+	q := r.URL.Query()
+	from, hasFrom, err := fromHeight(method, q)
+	if err != nil {
+		return joined{}, err
+	}
+	key, err := s.streamKey(r.Context(), p, method, q)
 	if err != nil {
 		return joined{}, err
 	}
@@ -108,6 +116,13 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, err
 	}
 	if js.lastID != "" {
 		s.metrics.Resumed()
+	} else if hasFrom {
+		// A Last-Event-ID (a reconnection) resumes from the log instead.
+		if js.backfill, err = s.backfillHeaders(r.Context(), w, r, p, key, js.m, from); err != nil {
+			js.m.Close()
+			js.slot.Release()
+			return joined{}, err
+		}
 	}
 	return js, nil
 }
@@ -182,6 +197,12 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) 
 	defer s.streamClosed(time.Now())
 	st := streamState{m: js.m, sw: sw, lastID: js.lastID, resumed: js.lastID != ""}
 	defer s.metrics.Delivered(&st.counts)
+	if js.backfill != nil {
+		if err := st.writeBackfill(js.backfill); err != nil {
+			s.dropStream(r, err)
+			return
+		}
+	}
 	heartbeat := time.NewTimer(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	rl := &rightsLost{ch: make(chan struct{})}

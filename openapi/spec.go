@@ -259,6 +259,11 @@ func streamOperation(m Method) *openapi3.Operation {
 	if !m.StreamOnly {
 		op.AddParameter(openapi3.NewQueryParameter("range").WithSchema(openapi3.NewStringSchema()))
 	}
+	if m.Name == "newHeaders" {
+		from := openapi3.NewQueryParameter("fromHeight").WithSchema(openapi3.NewInt64Schema().WithMin(0))
+		from.Description = "Send the headers from this height up to the current one first, fetched from the node (at most 5,000), then the live ones; ignored with Last-Event-ID"
+		op.AddParameter(from)
+	}
 	op.AddParameter(openapi3.NewHeaderParameter("Last-Event-ID").WithSchema(openapi3.NewStringSchema()))
 	op.Responses = openapi3.NewResponses()
 	op.Responses.Set("200", &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("An event stream").
