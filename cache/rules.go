@@ -3,6 +3,7 @@ package cache
 import (
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,11 +70,4 @@ func confirmedTx(_, result json.RawMessage) (int64, bool) {
 }
 
 // Methods returns the commands whose answers may be cached, sorted.
-func Methods() []string {
-	out := make([]string, 0, len(rules))
-	for m := range rules {
-		out = append(out, m)
-	}
-	slices.Sort(out)
-	return out
-}
+func Methods() []string { return slices.Sorted(maps.Keys(rules)) }

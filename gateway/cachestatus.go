@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"sync"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/cache"
@@ -15,21 +14,16 @@ import (
 const headerCacheStatus = "Cache-Status"
 
 // cacheNote carries, through a call's context, what the cache did for it,
-// up to the handler that writes the answer's headers.
-type cacheNote struct {
-	mu     sync.Mutex
-	status string
-}
+// up to the handler that writes the answer's headers. It is set and read
+// in the goroutine that runs the call (an asynchronous call's own).
+type cacheNote struct{ status string }
 
 type cacheNoteKey struct{}
 
 func (n *cacheNote) set(s cache.Status) {
-	if n == nil {
-		return
+	if n != nil {
+		n.status = s.Header()
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.status = s.Header()
 }
 
 func noteOf(ctx context.Context) *cacheNote {
@@ -42,8 +36,6 @@ func noteOf(ctx context.Context) *cacheNote {
 func withCacheStatus(ctx context.Context, run func(context.Context) calls.Reply) calls.Reply {
 	n := &cacheNote{}
 	reply := run(context.WithValue(ctx, cacheNoteKey{}, n))
-	n.mu.Lock()
-	defer n.mu.Unlock()
 	if n.status != "" {
 		if reply.Header == nil {
 			reply.Header = map[string]string{}

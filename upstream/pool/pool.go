@@ -459,10 +459,14 @@ func (p *Pool) streamNodes() []*node {
 // each: a read sent there waits for its attempt's bound, a write's outcome
 // would be unknown.
 func (p *Pool) answeringFirst(nodes []*node) []*node {
+	within := p.answerWithin()
+	if !slices.ContainsFunc(nodes, func(n *node) bool { return !n.answering(within) }) {
+		return nodes // the usual case: no copy
+	}
 	out := make([]*node, 0, len(nodes))
 	var late []*node
 	for _, n := range nodes {
-		if n.answering(p.answerWithin()) {
+		if n.answering(within) {
 			out = append(out, n)
 		} else {
 			late = append(late, n)

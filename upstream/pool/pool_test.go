@@ -128,6 +128,21 @@ func (nw *network) waitStates(t *testing.T, want ...string) {
 	}
 }
 
+// nodeOf is the index of the node that holds sub.
+func (nw *network) nodeOf(t *testing.T, sub *bridge.Subscription) int {
+	t.Helper()
+	for i, n := range nw.pool.nodes {
+		n.mu.Lock()
+		_, ok := n.subs[sub]
+		n.mu.Unlock()
+		if ok {
+			return i
+		}
+	}
+	t.Fatal("the subscription is on no node")
+	return -1
+}
+
 func latestHeight() []bridge.MethodCall {
 	return []bridge.MethodCall{{Method: "latestHeight", Params: json.RawMessage(`{"chainId":2}`)}}
 }
@@ -279,17 +294,7 @@ func TestStreamsMoveOffAStalledNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	on := -1
-	for i, n := range nw.pool.nodes {
-		n.mu.Lock()
-		if _, ok := n.subs[sub]; ok {
-			on = i
-		}
-		n.mu.Unlock()
-	}
-	if on < 0 {
-		t.Fatal("the subscription is on no node")
-	}
+	on := nw.nodeOf(t, sub)
 	nw.followers[on].SetFaults(devnode.Faults{Stall: true})
 	deadline := time.After(5 * time.Second)
 	for {
@@ -304,11 +309,7 @@ func TestStreamsMoveOffAStalledNode(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { _ = again.Close() })
-				other := nw.pool.nodes[1-on]
-				other.mu.Lock()
-				_, ok := other.subs[again]
-				other.mu.Unlock()
-				if !ok {
+				if nw.nodeOf(t, again) != 1-on {
 					t.Error("subscribed again on the stalled node")
 				}
 				return
@@ -334,17 +335,7 @@ func TestStreamsLeaveANodeThatStoppedAnswering(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	on := -1
-	for i, n := range nw.pool.nodes {
-		n.mu.Lock()
-		if _, ok := n.subs[sub]; ok {
-			on = i
-		}
-		n.mu.Unlock()
-	}
-	if on < 0 {
-		t.Fatal("the subscription is on no node")
-	}
+	on := nw.nodeOf(t, sub)
 	nw.followers[on].SetFaults(devnode.Faults{Delay: time.Minute})
 	start := time.Now()
 	for range sub.C() { // drained until the pool closes it
@@ -357,11 +348,7 @@ func TestStreamsLeaveANodeThatStoppedAnswering(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	other := nw.pool.nodes[1-on]
-	other.mu.Lock()
-	_, ok := other.subs[again]
-	other.mu.Unlock()
-	if !ok {
+	if nw.nodeOf(t, again) != 1-on {
 		t.Error("subscribed again on the node that does not answer")
 	}
 }
