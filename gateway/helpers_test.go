@@ -154,6 +154,9 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 	if o.hub.FirstPushWait == 0 {
 		o.hub.FirstPushWait = 500 * time.Millisecond
 	}
+	if o.hub.Chain == nil { // as cmd/gateway
+		o.hub.Chain = upstream.Heights{Feeds: feeds(tg.up, 0)}
+	}
 	var feeds subscriptions.Source = feeds(tg.up, 0)
 	if o.feeds != nil {
 		feeds = o.feeds(tg.up)

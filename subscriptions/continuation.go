@@ -30,6 +30,13 @@ type Chain interface {
 	// each height after from and before to, in order. It may refuse (too
 	// many, the node no longer has them): the log then gets a gap event.
 	Between(ctx context.Context, k Key, from, to int64) ([]json.RawMessage, error)
+	// Reached reports whether a node of the upstream is known to be at
+	// height or above. A renewed feed below the log's last height is a
+	// node behind while another has reached it (its pushes are dropped
+	// until it catches up); when none has (one node that came back with a
+	// shorter chain, or every node went back), the chain went back, and
+	// the log gets a rollback event.
+	Reached(height int64) bool
 }
 
 // fillTimeout bounds the calls that fetch the pushes a renewed
@@ -48,17 +55,19 @@ type next struct {
 	// ordered: judged by height. After a drop, the feed's next update is
 	// judged too (a node behind catches up through heights the log has).
 	ordered bool
-	// rollback, for an update of the same feed, is the event that
-	// announces the chain went back, to append before it.
+	// rollback is the event that announces the chain went back, to
+	// append before the update.
 	rollback *Event
 }
 
 // continuation judges the update u of a renewed feed against the log's
 // last event (hasLast false: an empty log, nothing to continue).
 //
-// By height, where the Chain knows k: at or below the last height it is
-// dropped; within the subscription's step (EventCounter heights) it
-// continues the log; beyond it, the heights between are missing.
+// By height, where the Chain knows k: below the last height it is dropped
+// while a node has reached that height (a node behind), and is the new tip
+// of a rollback otherwise; at the last height it is dropped; within the
+// subscription's step (EventCounter heights) it continues the log; beyond
+// it, the heights between are missing.
 // Otherwise, an event subscription's first answer is the current state:
 // equal to the last event, nothing observable was missed; different, it
 // was. A period subscription misses the ticks of the time it was away: a
@@ -76,6 +85,9 @@ func continuation(k Key, chain Chain, last Event, hasLast bool, u Update, now ti
 		if ok1 && ok2 {
 			step := int64(max(k.EventCounter, 1))
 			switch {
+			case h < prev && !chain.Reached(prev):
+				rb := rollbackEvent(h, prev)
+				return next{ordered: true, rollback: &rb}
 			case h <= prev:
 				return next{drop: true, ordered: true}
 			case h-prev <= step:
@@ -92,8 +104,7 @@ func continuation(k Key, chain Chain, last Event, hasLast bool, u Update, now ti
 }
 
 // rollbackOf reports whether u, which continues the log in the same feed
-// as its last event (not a renewal: there a lower height is a node
-// behind), shows the chain going back: a lower height (the new tip), or
+// as its last event (not a renewal: see continuation), shows the chain going back: a lower height (the new tip), or
 // the same height with another answer (another block there: the tip went
 // back one and came forward again). It returns the rollback event to
 // append before u.
@@ -112,8 +123,14 @@ func rollbackOf(k Key, chain Chain, last Event, hasLast bool, u Update) (Event, 
 	default:
 		return Event{}, false
 	}
-	data := `{"height":` + strconv.FormatInt(h, 10) + `,"from":` + strconv.FormatInt(prev, 10) + `}`
-	return Event{Type: TypeRollback, Data: []byte(data)}, true
+	return rollbackEvent(h, prev), true
+}
+
+// rollbackEvent announces that the chain went back to height, from the
+// height from the log last showed.
+func rollbackEvent(height, from int64) Event {
+	data := `{"height":` + strconv.FormatInt(height, 10) + `,"from":` + strconv.FormatInt(from, 10) + `}`
+	return Event{Type: TypeRollback, Data: []byte(data)}
 }
 
 // fill returns the pushes that close n's gap, or nil when there are none to

@@ -13,11 +13,15 @@ import (
 )
 
 // numberChain reads every push of a topic as a height (a JSON number) and
-// fills the heights between with their numbers, up to limit of them.
+// fills the heights between with their numbers, up to limit of them;
+// reached is the highest height another node is known at.
 type numberChain struct {
-	limit int64
-	calls chan [2]int64
+	limit   int64
+	reached int64
+	calls   chan [2]int64
 }
+
+func (c numberChain) Reached(height int64) bool { return height <= c.reached }
 
 func (numberChain) Height(_ Key, data json.RawMessage) (int64, bool) {
 	h, err := strconv.ParseInt(string(data), 10, 64)
@@ -43,25 +47,29 @@ func TestContinuationByHeight(t *testing.T) {
 	last := Event{ID: FormatID(now.Add(-time.Second).UnixMilli(), 7), Seq: 7, Data: json.RawMessage(`7`)}
 	every3 := key
 	every3.EventCounter = 3
+	ahead := numberChain{reached: 100}
 	tests := []struct {
-		name string
-		k    Key
-		u    Update
-		want next
+		name  string
+		k     Key
+		chain numberChain
+		u     Update
+		want  next
 	}{
-		{"a node behind", key, Update{Data: json.RawMessage(`5`)}, next{drop: true, ordered: true}},
-		{"the same height", key, Update{Data: json.RawMessage(`7`)}, next{drop: true, ordered: true}},
-		{"the next height", key, Update{Data: json.RawMessage(`8`)}, next{ordered: true}},
-		{"heights skipped", key, Update{Data: json.RawMessage(`11`)}, next{gap: true, from: 7, to: 11, ordered: true}},
-		{"every 3 events, 3 later", every3, Update{Data: json.RawMessage(`10`)}, next{ordered: true}},
-		{"every 3 events, 4 later", every3, Update{Data: json.RawMessage(`11`)}, next{gap: true, from: 7, to: 11, ordered: true}},
-		{"an error is no height", key, Update{Type: TypeError, Data: json.RawMessage(`7`)}, next{gap: true}},
-		{"not a height", key, Update{Data: json.RawMessage(`"x"`)}, next{gap: true}},
+		{"a node behind", key, ahead, Update{Data: json.RawMessage(`5`)}, next{drop: true, ordered: true}},
+		{"a lower height and no node ahead: a rollback", key, numberChain{}, Update{Data: json.RawMessage(`5`)},
+			next{ordered: true, rollback: &Event{Type: TypeRollback, Data: []byte(`{"height":5,"from":7}`)}}},
+		{"the same height", key, ahead, Update{Data: json.RawMessage(`7`)}, next{drop: true, ordered: true}},
+		{"the next height", key, ahead, Update{Data: json.RawMessage(`8`)}, next{ordered: true}},
+		{"heights skipped", key, ahead, Update{Data: json.RawMessage(`11`)}, next{gap: true, from: 7, to: 11, ordered: true}},
+		{"every 3 events, 3 later", every3, ahead, Update{Data: json.RawMessage(`10`)}, next{ordered: true}},
+		{"every 3 events, 4 later", every3, ahead, Update{Data: json.RawMessage(`11`)}, next{gap: true, from: 7, to: 11, ordered: true}},
+		{"an error is no height", key, ahead, Update{Type: TypeError, Data: json.RawMessage(`7`)}, next{gap: true}},
+		{"not a height", key, ahead, Update{Data: json.RawMessage(`"x"`)}, next{gap: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := continuation(tt.k, numberChain{}, last, true, tt.u, now)
-			if got != tt.want {
+			got := continuation(tt.k, tt.chain, last, true, tt.u, now)
+			if !cmp.Equal(got, tt.want, cmp.AllowUnexported(next{}, Event{})) {
 				t.Errorf("continuation = %+v, want %+v", got, tt.want)
 			}
 		})
@@ -75,7 +83,7 @@ func TestContinuationByHeight(t *testing.T) {
 func TestRenewedFeedByHeight(t *testing.T) {
 	t.Parallel()
 	up := newFakeUpstream()
-	chain := numberChain{limit: 3, calls: make(chan [2]int64, 8)}
+	chain := numberChain{limit: 3, reached: 100, calls: make(chan [2]int64, 8)}
 	h := startHub(t, Config{RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, Chain: chain}, up)
 	m, _ := h.Join(t.Context(), key, "")
 	defer m.Close()
@@ -100,6 +108,31 @@ func TestRenewedFeedByHeight(t *testing.T) {
 		if c := <-chain.calls; c != want {
 			t.Errorf("Between%v, want %v", c, want)
 		}
+	}
+}
+
+// TestRenewedFeedWentBack: a feed renewed lower than the log's last height,
+// no node being at that height (one node that came back with a shorter
+// chain), is the chain going back: a rollback event, then its pushes, and
+// the stream goes on instead of waiting for the new chain to pass the old.
+func TestRenewedFeedWentBack(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := startHub(t, Config{RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, Chain: numberChain{}}, up)
+	m, _ := h.Join(t.Context(), key, "")
+	defer m.Close()
+	f := <-up.opened
+	for _, v := range []int{5, 6, 7} {
+		f.push(v)
+	}
+	close(f.ch)
+	f2 := <-up.opened
+	f2.push(2)
+	f2.push(3)
+	got := describeEvents(readEvents(t, m, 6))
+	want := []string{"5", "6", "7", `{"height":2,"from":7}`, "2", "3"}
+	if !cmp.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
 }
 

@@ -70,6 +70,21 @@ func (Heights) Height(k subscriptions.Key, data json.RawMessage) (int64, bool) {
 	return h, err == nil && h >= 0
 }
 
+// Tipper is an upstream of several nodes (package pool): Tip is the highest
+// head its nodes last answered with, 0 when none answers.
+type Tipper interface {
+	Tip() int64
+}
+
+// Reached implements subscriptions.Chain. One node's feed is the chain as
+// far as the gateway can tell: renewed lower, that node went back. Of
+// several nodes, a lower feed is a node behind while another node is at
+// height.
+func (hs Heights) Reached(height int64) bool {
+	t, ok := hs.Feeds.Upstream.(Tipper)
+	return ok && t.Tip() >= height
+}
+
 // Between implements subscriptions.Chain: latestHeight's pushes are the
 // heights themselves; newHeaders' are fetched from a node that has them.
 func (hs Heights) Between(ctx context.Context, k subscriptions.Key, from, to int64) ([]json.RawMessage, error) {

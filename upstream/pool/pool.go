@@ -201,6 +201,23 @@ func (p *Pool) Nodes() []NodeStatus {
 	return out
 }
 
+// Tip implements upstream.Tipper: the highest head among the nodes whose
+// last poll answered (a node that went back with the chain counts at its
+// new head; a node down does not count).
+func (p *Pool) Tip() int64 {
+	var tip int64
+	for _, n := range p.nodes {
+		n.mu.Lock()
+		if n.polled && n.pollErr == nil {
+			tip = max(tip, n.height)
+		}
+		n.mu.Unlock()
+	}
+	return tip
+}
+
+var _ upstream.Tipper = (*Pool)(nil)
+
 // rotation returns the nodes in rotation, best first: by lag, then latency.
 func (p *Pool) rotation() []*node {
 	statuses := p.Nodes()

@@ -581,3 +581,40 @@ func TestHeightsBetween(t *testing.T) {
 func subscriptionsKey(method string) subscriptions.Key {
 	return subscriptions.Key{Method: method, Params: `{"chainId":2}`, EventCounter: 1}
 }
+
+// TestReached: a renewed stream lower than its log is a node behind while
+// some answering node has reached the log's height; once none answers at
+// that height (here, every node down), it is not.
+func TestReached(t *testing.T) {
+	nw := startNetwork(t, 2, Config{})
+	for range 3 {
+		nw.leader.ProduceBlock()
+	}
+	top := nw.leader.Height()
+	hs := upstream.Heights{Feeds: upstream.Feeds{Upstream: nw.pool}}
+	waitFor(t, "a node at the top", func() bool { return hs.Reached(top) })
+	if hs.Reached(top + 1) {
+		t.Errorf("Reached(%d): no node is there", top+1)
+	}
+	nw.stops[0]()
+	if !hs.Reached(top) {
+		t.Error("one node down: the other is still at the top")
+	}
+	nw.stops[1]()
+	waitFor(t, "no answering node", func() bool { return !hs.Reached(top) })
+	direct := upstream.Heights{Feeds: upstream.Feeds{Upstream: nw.pool.nodes[0].up}}
+	if direct.Reached(1) {
+		t.Error("one node: its feed is the chain, no other node is ahead")
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
