@@ -90,7 +90,7 @@ type chaosFigures struct {
 //
 // Every client's events are then checked: no event twice, none out of
 // order, none missing without a gap event, and no gap event at all before
-// the node's restart (after it, one: the new chain's heights). It runs
+// the node's restart (after it, one, a rollback: the new chain's heights). It runs
 // E2E_CHAOS_RUNS times in a row (1 by default) and logs each run's figures.
 func TestChaos(t *testing.T) {
 	// Not parallel: it runs before the parallel tests, alone, so that its
@@ -114,7 +114,7 @@ func TestChaos(t *testing.T) {
 	}
 	t.Logf("%d runs:", len(figures))
 	for i, f := range figures {
-		t.Logf("run %d: %d pushes received, %d lost, %d duplicated, %d gap events (want one per client, after the node's restart); "+
+		t.Logf("run %d: %d pushes received, %d lost, %d duplicated, %d gap or rollback events (want one per client, after the node's restart); "+
 			"handover %v, takeover %v after kill -9, first push %v after Redis came back, slowest plain call %v while Redis slept",
 			i+1, f.Events, f.Lost, f.Duplicated, f.Gaps, f.Handover.Round(10*time.Millisecond), f.Takeover.Round(10*time.Millisecond),
 			f.RedisSilence.Round(10*time.Millisecond), f.SlowRedisCall.Round(time.Millisecond))
@@ -240,7 +240,7 @@ func chaosRun(t *testing.T) chaosFigures {
 			t.Errorf("client %d: %v%s", i, err, describe(fc))
 		}
 		for _, e := range evs {
-			if e.Type == "gap" && e.At.Before(nodeDownAt) {
+			if isBreak(e) && e.At.Before(nodeDownAt) {
 				t.Errorf("client %d: gap event %s at %s, before the node went down: pushes were lost%s", i, e.ID, e.At.Format("15:04:05.000"), describe(fc))
 			}
 		}

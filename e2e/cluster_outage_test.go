@@ -251,9 +251,9 @@ func checkGapsAnnounced(evs []received) error {
 // The restarted node is a new chain: heights start at 0 again, so a
 // stream's heights drop across the restart. The shared log outlives the
 // node, so sequence numbers go on without a hole: the clients stay
-// connected, see no end event, and get one gap event of the log before
-// the new chain's first push (the upstream subscription was renewed on the
-// new connection).
+// connected, see no end event, and get one rollback event of the log
+// before the new chain's first push (the renewed upstream subscription is
+// lower than the log, and no node is at the log's height).
 func TestClusterNodeRestart(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t, 3)
@@ -317,34 +317,35 @@ func TestClusterNodeRestart(t *testing.T) {
 	t.Logf("%s", observed(cs))
 	for i, fc := range cs {
 		evs := fc.events()
-		// Heights must rise by one except across a gap event, and the
-		// new chain's heights start over: its first push comes right
-		// after the one gap event of the log (the renewed subscription),
-		// and is the new chain's, as a chain makes a block every
-		// blockInterval from its start. Unless the new chain was at the
-		// very height the old one ended with when the instance subscribed
-		// again: that first answer repeats the last push and is dropped
-		// (D21), the next heights follow on, and no gap is due.
+		// Heights must rise by one except across a gap or rollback
+		// event, and the new chain's heights start over: its first push
+		// comes right after the one rollback event of the log (the
+		// renewed subscription), and is the new chain's, as a chain makes
+		// a block every blockInterval from its start. Unless the new
+		// chain was at the very height the old one ended with when the
+		// instance subscribed again: that first answer repeats the last
+		// push and is dropped (D21), the next heights follow on, and no
+		// rollback is due.
 		if err := checkContinuous(evs); err != nil {
 			t.Errorf("client %d: %v%s", i, err, describe(fc))
 		}
 		switch n := gapEvents(evs); n {
 		case 0:
-			t.Logf("client %d: no gap: the new chain was at the old one's last height when subscribed again", i)
+			t.Logf("client %d: no rollback: the new chain was at the old one's last height when subscribed again", i)
 			continue
 		case 1:
 		default:
-			t.Errorf("client %d: %d gap events, want 1%s", i, n, describe(fc))
+			t.Errorf("client %d: %d gap or rollback events, want 1%s", i, n, describe(fc))
 			continue
 		}
-		at := slices.IndexFunc(evs, func(e received) bool { return e.Type == "gap" }) + 1
+		at := slices.IndexFunc(evs, isBreak) + 1
 		if at == len(evs) || evs[at].Type != "" {
-			t.Errorf("client %d: no push right after the gap event%s", i, describe(fc))
+			t.Errorf("client %d: no push right after the rollback event%s", i, describe(fc))
 			continue
 		}
 		first := evs[at]
 		if h, _ := first.height(); h > int64(first.At.Sub(upAt)/blockInterval)+2 {
-			t.Errorf("client %d: height %d %v after the restart, right after the gap, want the new chain's%s", i, h, first.At.Sub(upAt).Round(time.Millisecond), describe(fc))
+			t.Errorf("client %d: height %d %v after the restart, right after the rollback, want the new chain's%s", i, h, first.At.Sub(upAt).Round(time.Millisecond), describe(fc))
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -237,9 +238,10 @@ func checkContinuous(evs []received) error {
 	var prevSeq uint64
 	var prevHeight int64
 	afterGap, first := false, true
+	tip := int64(-1) // the new tip a rollback event named, for the next push
 	for i, e := range evs {
-		if e.Type != "" && e.Type != "gap" {
-			return fmt.Errorf("event %d (from instance %d): %s event %s %q, want pushes and gaps only", i, e.Instance, e.Type, e.ID, e.Data)
+		if e.Type != "" && e.Type != "gap" && e.Type != "rollback" {
+			return fmt.Errorf("event %d (from instance %d): %s event %s %q, want pushes, gaps and rollbacks only", i, e.Instance, e.Type, e.ID, e.Data)
 		}
 		seq, err := e.seq()
 		if err != nil {
@@ -254,13 +256,28 @@ func checkContinuous(evs []received) error {
 			}
 		}
 		prevSeq = seq
-		if e.Type == "gap" {
+		switch e.Type {
+		case "gap":
 			afterGap = true
+			continue
+		case "rollback":
+			var rb struct{ Height, From int64 }
+			if err := json.Unmarshal([]byte(e.Data), &rb); err != nil || rb.From != prevHeight || rb.Height >= rb.From {
+				return fmt.Errorf("event %d (%s, from instance %d): rollback %s after height %d", i, e.ID, e.Instance, e.Data, prevHeight)
+			}
+			tip = rb.Height
 			continue
 		}
 		h, err := e.height()
 		if err != nil {
 			return fmt.Errorf("event %d: %w", i, err)
+		}
+		if tip >= 0 {
+			if h != tip {
+				return fmt.Errorf("event %d (%s, from instance %d): height %d after a rollback to %d", i, e.ID, e.Instance, h, tip)
+			}
+			prevHeight, tip = h, -1
+			continue
 		}
 		if !first && !afterGap && h != prevHeight+1 {
 			return fmt.Errorf("event %d (%s, from instance %d): height %d after %d without a gap event", i, e.ID, e.Instance, h, prevHeight)
@@ -270,15 +287,21 @@ func checkContinuous(evs []received) error {
 	return nil
 }
 
-// gapEvents counts the gap events of the log among evs.
+// gapEvents counts the gap and rollback events of the log among evs: where
+// the stream of heights did not go on by one.
 func gapEvents(evs []received) int {
 	n := 0
 	for _, e := range evs {
-		if e.Type == "gap" && e.ID != "" {
+		if isBreak(e) {
 			n++
 		}
 	}
 	return n
+}
+
+// isBreak reports whether e is a gap or a rollback event of the log.
+func isBreak(e received) bool {
+	return (e.Type == "gap" || e.Type == "rollback") && e.ID != ""
 }
 
 // describe summarizes a client's history for a failure message: its

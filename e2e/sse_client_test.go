@@ -156,9 +156,11 @@ func (r received) height() (int64, error) {
 	return *v.Value, nil
 }
 
-// seq returns the sequence number of the event's id: "<ms>-<seq>".
+// seq returns the sequence number of the event's id: "<ms>-<seq>", and
+// ".<height>" for a stream of heights.
 func (r received) seq() (uint64, error) {
-	_, s, ok := strings.Cut(r.ID, "-")
+	pos, _, _ := strings.Cut(r.ID, ".")
+	_, s, ok := strings.Cut(pos, "-")
 	if !ok {
 		return 0, fmt.Errorf("event id %q: want <ms>-<seq>", r.ID)
 	}

@@ -5,7 +5,9 @@ import (
 	"net/http"
 
 	"github.com/nuls-gateway/nuls-gateway/amounts"
+	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
+	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
 // preferBigintNumber is the RFC 7240 preference a client sends to get the
@@ -33,4 +35,21 @@ func (s *Server) exactAmounts(r *http.Request, method string, result json.RawMes
 		return result
 	}
 	return amounts.Stringify(result, amounts.Answer(cmd.Result))
+}
+
+// StreamAmounts is the hub's Render for the streams (subscriptions.Config):
+// the amounts of each push of a method cat types (nil: the NULS 2
+// modules') as strings of digits, once per push for every reader. A stream
+// has no preference: its readers share one log.
+func StreamAmounts(cat *catalog.Catalog) func(subscriptions.Key, json.RawMessage) json.RawMessage {
+	if cat == nil {
+		cat = catalog.NULS2()
+	}
+	return func(k subscriptions.Key, data json.RawMessage) json.RawMessage {
+		cmd, ok := cat.Lookup(k.Method)
+		if !ok {
+			return data
+		}
+		return amounts.Stringify(data, amounts.Answer(cmd.Result))
+	}
 }

@@ -4,13 +4,15 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 )
 
 // TestExactAmounts: an amount past 2^53 (the simulated node's token
 // balance, 10^18 + 1) is answered as a string of its digits by POST /rpc and
-// JSON-RPC, and as the node's number with Prefer: bigint=number.
+// JSON-RPC and in a stream, and as the node's number with Prefer:
+// bigint=number.
 func TestExactAmounts(t *testing.T) {
 	t.Parallel()
 	tg := startGateway(t, gatewayOptions{})
@@ -32,5 +34,10 @@ func TestExactAmounts(t *testing.T) {
 	status, _, body = post(t, tg.url+"/rpc", `{"getBalance":`+params+`,"latestHeight":{"chainId":2}}`)
 	if status != http.StatusOK || !strings.Contains(body, `"total":"`+want+`"`) {
 		t.Errorf("POST /rpc with several methods: %d %s", status, body)
+	}
+	// A stream's pushes too: its readers share one log.
+	s := openSSE(t, tg.url+"/rpc/getBalance/stream?chainId=2&assetChainId=2&assetId=2&address="+addr, "")
+	if ev := s.next(5 * time.Second); !strings.Contains(ev.Data, `"total":"`+want+`"`) || !strings.Contains(ev.Data, `"available":"`+want+`"`) {
+		t.Errorf("GET /rpc/getBalance/stream: %+v, want the amounts as strings", ev)
 	}
 }

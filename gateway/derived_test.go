@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -210,13 +212,15 @@ func TestNewHeadersFromHeight(t *testing.T) {
 		if got := height(ev); got != want {
 			t.Fatalf("header %d, want %d", got, want)
 		}
-		if want < top && ev.ID != "" {
-			t.Errorf("a header fetched for the stream has an ID, %q: it is not in the log", ev.ID)
+		// A header fetched for the stream is in no log: its ID is only
+		// its height.
+		if wantID := fmt.Sprintf(".%d", want); want < top && ev.ID != wantID {
+			t.Errorf("a header fetched for the stream has the ID %q, want %q", ev.ID, wantID)
 		}
 		lastID = ev.ID
 	}
-	if lastID == "" {
-		t.Error("the current header, from the log, has no ID")
+	if !strings.HasSuffix(lastID, fmt.Sprintf(".%d", top)) || strings.HasPrefix(lastID, ".") {
+		t.Errorf("the current header, from the log, has the ID %q: want its position and .%d", lastID, top)
 	}
 	tg.node.ProduceBlock()
 	if got := height(s.next(5 * time.Second)); got != top+1 {
@@ -226,6 +230,13 @@ func TestNewHeadersFromHeight(t *testing.T) {
 	again := openSSE(t, tg.url+"/rpc/newHeaders/stream?chainId=2&fromHeight=10", lastID)
 	if got := height(again.next(5 * time.Second)); got != top+1 {
 		t.Errorf("resumed with Last-Event-ID: first header %d, want %d", got, top+1)
+	}
+	// A reconnection after a fetched header goes on from its height.
+	mid := openSSE(t, tg.url+"/rpc/newHeaders/stream?chainId=2", ".100")
+	for want := int64(101); want <= top+1; want++ {
+		if got := height(mid.next(5 * time.Second)); got != want {
+			t.Fatalf("resumed after .100: header %d, want %d", got, want)
+		}
 	}
 	for _, q := range []string{"chainId=2&fromHeight=-1", "chainId=2&fromHeight=x", "chainId=2&fromHeight=1&fromHeight=2"} {
 		if status, _ := get(t, tg.url+"/rpc/newHeaders/stream?"+q); status != http.StatusBadRequest {

@@ -29,7 +29,7 @@ const headerSubscription = "X-Nuls-Subscription"
 //
 //	@Summary		Stream a NULS subscription as Server-Sent Events
 //	@ID				streamMethod
-//	@Description	Subscribes to the method (every eventCounter events, or every period seconds) and streams each push as an SSE event whose data is the method's result and whose id resumes the stream (Last-Event-ID header or lastEventId query). Clients asking for the same method, parameters and mode share one upstream subscription. Event types: message (a push), upstream-error (the module reported a failure), gap (events were lost), end (the subscription ended).
+//	@Description	Subscribes to the method (every eventCounter events, or every period seconds) and streams each push as an SSE event whose data is the method's result and whose id resumes the stream (Last-Event-ID header or lastEventId query). Clients asking for the same method, parameters and mode share one upstream subscription. Event types: message (a push), upstream-error (the module reported a failure), gap (events were lost), rollback (latestHeight and newHeaders: the chain went back, {"height": the new tip, "from": the height shown last}), end (the subscription ended). On latestHeight and newHeaders, a push's id carries its height (<ms>-<seq>.<height>): resumed after the log lost its position, the stream sends what followed that height.
 //	@Tags			streams
 //	@Produce		text/event-stream
 //	@Security		BearerAuth
@@ -107,22 +107,37 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, err
 	}
 	w.Header().Set(headerSubscription, mode)
 	js := joined{lastID: lastEventID(r), p: p}
+	pos, last, err := sse.SplitID(js.lastID)
+	if err != nil {
+		return joined{}, badRequest(err.Error())
+	}
+	byHeight := last >= 0 && chainTopic(key)
+	if !byHeight {
+		pos = js.lastID // a height is a part of no other stream's IDs
+	}
 	if js.slot, err = s.slots.Acquire(s.clientKey(r, p), key.Topic()); err != nil {
 		return joined{}, err
 	}
-	if js.m, err = s.cfg.Hub.Join(r.Context(), key, js.lastID); err != nil {
+	if js.m, err = s.cfg.Hub.Join(r.Context(), key, pos); err != nil {
 		js.slot.Release()
 		return joined{}, err
 	}
 	if js.lastID != "" {
 		s.metrics.Resumed()
-	} else if hasFrom {
-		// A Last-Event-ID (a reconnection) resumes from the log instead.
-		if js.backfill, err = s.backfillHeaders(r.Context(), w, r, p, key, js.m, from); err != nil {
-			js.m.Close()
-			js.slot.Release()
-			return joined{}, err
-		}
+	}
+	// A Last-Event-ID (a reconnection) resumes from the log, or from
+	// its height where the log cannot; without one, fromHeight asks for
+	// the headers from a height.
+	switch {
+	case byHeight:
+		js.backfill, err = s.backfillHeaders(r.Context(), w, r, p, key, js.m, last+1, pos != "")
+	case js.lastID == "" && hasFrom:
+		js.backfill, err = s.backfillHeaders(r.Context(), w, r, p, key, js.m, from, false)
+	}
+	if err != nil {
+		js.m.Close()
+		js.slot.Release()
+		return joined{}, err
 	}
 	return js, nil
 }
@@ -198,7 +213,10 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) 
 	st := streamState{m: js.m, sw: sw, lastID: js.lastID, resumed: js.lastID != ""}
 	defer s.metrics.Delivered(&st.counts)
 	if js.backfill != nil {
-		if err := st.writeBackfill(js.backfill); err != nil {
+		err := st.writeBackfill(js.backfill)
+		s.metrics.Delivered(&st.counts)
+		st.resumed = false // the first batch is taken
+		if err != nil {
 			s.dropStream(r, err)
 			return
 		}

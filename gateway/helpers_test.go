@@ -157,6 +157,9 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 	if o.hub.Chain == nil { // as cmd/gateway
 		o.hub.Chain = upstream.Heights{Feeds: feeds(tg.up, 0)}
 	}
+	if o.hub.Render == nil {
+		o.hub.Render = StreamAmounts(o.cfg.Catalog)
+	}
 	var feeds subscriptions.Source = feeds(tg.up, 0)
 	if o.feeds != nil {
 		feeds = o.feeds(tg.up)

@@ -108,21 +108,37 @@ func TestStreamResume(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	b.close()
-	// Beyond the retention (5 events): a gap, then what is retained.
+	// Beyond the retention (5 events), by the ID's position alone: a gap,
+	// then what is retained.
 	for i := 0; i < 6; i++ {
 		tg.node.ProduceBlock()
 		keep.next(2 * time.Second)
 	}
-	c := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2&lastEventId="+seen.ID, "")
-	if ev := c.next(2 * time.Second); ev.Type != "gap" || !strings.Contains(ev.Data, seen.ID) {
+	pos, h, ok := strings.Cut(seen.ID, ".")
+	if !ok || h != "1" {
+		t.Fatalf("event ID %q: want <position>.<height>, the height 1", seen.ID)
+	}
+	c := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2&lastEventId="+pos, "")
+	if ev := c.next(2 * time.Second); ev.Type != "gap" || !strings.Contains(ev.Data, pos) {
 		t.Fatalf("want a gap event first, got %+v", ev)
 	}
 	if got := height(t, c.next(2*time.Second)); got != 6 {
 		t.Fatalf("after the gap: height %d, want 6 (the oldest retained)", got)
 	}
+	// With the whole ID, its height: what the log lost is sent from the
+	// height on, then what is retained, without a gap.
+	d := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", seen.ID)
+	for want := int64(2); want <= 10; want++ {
+		ev := d.next(2 * time.Second)
+		if ev.Type != "" || height(t, ev) != want {
+			t.Fatalf("resumed by height: %+v, want height %d", ev, want)
+		}
+	}
 	// A malformed Last-Event-ID is a client error.
-	if bad := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "not-an-id"); bad.resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("bad Last-Event-ID: %d", bad.resp.StatusCode)
+	for _, id := range []string{"not-an-id", seen.ID + "x", pos + ".-1"} {
+		if bad := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", id); bad.resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("bad Last-Event-ID %q: %d, want 400", id, bad.resp.StatusCode)
+		}
 	}
 }
 

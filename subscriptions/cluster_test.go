@@ -557,12 +557,12 @@ func TestClusterTakeoverGap(t *testing.T) {
 }
 
 // TestClusterTakeoverByHeight: where the events follow heights, the new
-// producer's node behind the log's last height shows nothing twice, and
-// the heights it skipped are filled in, not a gap: the log goes on 3, 4, 5,
-// 6.
+// producer's node behind the log's last height (another node is there)
+// shows nothing twice, and the heights it skipped are filled in, not a gap:
+// the log goes on 3, 4, 5, 6.
 func TestClusterTakeoverByHeight(t *testing.T) {
 	t.Parallel()
-	mb, _, fb := takeOverWith(t, instanceOptions{chain: numberChain{limit: 10}}, 1, 2)
+	mb, _, fb := takeOverWith(t, instanceOptions{chain: numberChain{limit: 10, reached: 100}}, 1, 2)
 	// Its node is behind (0), then ahead (5). Whether these reach its
 	// tape before it holds the lease or after, the tape does not line up
 	// with the log exactly, so its first entries are judged by height.

@@ -129,10 +129,18 @@ func TestRenewedFeedWentBack(t *testing.T) {
 	f2 := <-up.opened
 	f2.push(2)
 	f2.push(3)
-	got := describeEvents(readEvents(t, m, 6))
+	events := readEvents(t, m, 6)
+	got := describeEvents(events)
 	want := []string{"5", "6", "7", `{"height":2,"from":7}`, "2", "3"}
 	if !cmp.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+	// Each push knows its height, for its readers' IDs; the rollback
+	// event stands for none.
+	for i, e := range events {
+		if want := e.Type == TypePush; e.HasHeight != want || want && strconv.FormatInt(e.Height, 10) != string(e.Data) {
+			t.Errorf("event %d %s: height %d (%v)", i, e.Data, e.Height, e.HasHeight)
+		}
 	}
 }
 

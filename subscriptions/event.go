@@ -46,6 +46,12 @@ type Event struct {
 	// Last-Event-ID from an earlier log never resumes at a position of
 	// this one. Zero: unknown.
 	Epoch int64
+	// Height is the block height a push of a topic that follows the
+	// chain stands for (see Chain.Height), when HasHeight: a reader that
+	// resumes after the event beyond the log can be sent what followed
+	// that height instead of a gap.
+	Height    int64
+	HasHeight bool
 
 	// lost marks, in a topic's ring only, an event before which events
 	// were lost (the mirrored log went on from a copy that lacked some).

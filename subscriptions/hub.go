@@ -2,6 +2,7 @@ package subscriptions
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -81,6 +82,12 @@ type Config struct {
 	// that a renewed subscription continues their logs by height (see
 	// continuation). Nil: renewals are judged by equality alone.
 	Chain Chain
+	// Render, when set, rewrites the data of each push before it enters
+	// a topic's log, once for all its readers: the gateway writes the
+	// amounts its clients cannot read exactly as JSON numbers as strings
+	// of digits. It must be safe for concurrent use and return data
+	// unchanged when it has nothing to rewrite.
+	Render func(k Key, data json.RawMessage) json.RawMessage
 }
 
 func (c Config) withDefaults() Config {

@@ -197,6 +197,9 @@ func TestResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !m.Exact() {
+		t.Error("resumed within the retention: Exact is false")
+	}
 	got, gap := read(t, m, 2)
 	m.Close()
 	if !cmp.Equal(got, []string{"3", "4"}) || gap {
@@ -213,6 +216,12 @@ func TestResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
+	if m.Exact() {
+		t.Error("resumed beyond the retention: Exact is true")
+	}
+	if e, ok := m.Latest(); !ok || string(e.Data) != "8" {
+		t.Errorf("Latest = %s, %v; want 8", e.Data, ok)
+	}
 	got, gap = read(t, m, 4)
 	if !gap || !cmp.Equal(got, []string{"5", "6", "7", "8"}) {
 		t.Fatalf("resume beyond retention got %v gap=%v, want gap then [5 6 7 8]", got, gap)
@@ -224,6 +233,9 @@ func TestResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m2.Close()
+	if m2.Exact() {
+		t.Error("an unknown ID: Exact is true")
+	}
 	<-m2.Ready()
 	if b, _ := m2.Take(10); !b.Gap || len(b.Events) != 0 {
 		t.Fatalf("unknown ID: %+v", b)

@@ -107,6 +107,27 @@ func (m *Member) Take(limit int) (Batch, error) {
 	return b, nil
 }
 
+// Exact reports whether the member's next Take goes on from its position:
+// no event between it and the next is lost to it.
+func (m *Member) Exact() bool {
+	t := m.t
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gap || m.gen != t.gen {
+		return false
+	}
+	_, gap, lost := t.events.since(m.cursor, 1)
+	return !gap && (!lost || m.fresh)
+}
+
+// Latest returns the topic's latest event, whatever the member's cursor: a
+// reader that resumed from an unknown position learns where the log is.
+func (m *Member) Latest() (Event, bool) {
+	return m.t.lastEvent()
+}
+
 // Close leaves the topic; the last reader to leave starts its grace period.
 func (m *Member) Close() {
 	m.mu.Lock()

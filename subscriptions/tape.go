@@ -188,7 +188,7 @@ func (t *topic) copyFeed(ctx context.Context, feed Feed, tp *tape, renewed bool)
 				// tells the state, as a feed's first does.
 				resumes, first = r, true
 			}
-			tp.record(tapeEntry{u: u, at: now, renewed: renewed || u.Gap, first: first})
+			tp.record(tapeEntry{u: t.render(u), at: now, renewed: renewed || u.Gap, first: first})
 			renewed, first = false, false
 			if u.Final {
 				return true

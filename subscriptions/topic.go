@@ -130,6 +130,7 @@ func (t *topic) appendAndClose(typ string, data []byte, final error) {
 	}
 	ms := max(time.Now().UnixMilli(), t.lastMs) // IDs never go back
 	e := Event{ID: FormatID(ms, t.nextSeq), Seq: t.nextSeq, Type: typ, Data: data, Epoch: t.epoch}
+	t.markHeight(&e)
 	t.lastMs = ms
 	t.nextSeq++
 	t.events.push(e)
@@ -398,6 +399,7 @@ func (t *topic) pump(ctx context.Context, feed Feed, renewed bool) error {
 				return nil
 			}
 			t.path.fed.Store(time.Now().UnixNano())
+			u = t.render(u)
 			n, prevID := r.admit(u, t.lastEvent)
 			if n.drop {
 				if n.ordered && !behind {
@@ -438,6 +440,22 @@ var errFinal = &finalError{}
 type finalError struct{}
 
 func (*finalError) Error() string { return "upstream ended the subscription" }
+
+// render applies Config.Render to a push of the feed.
+func (t *topic) render(u Update) Update {
+	if t.h.cfg.Render != nil && u.Type == TypePush && t.key != nil {
+		u.Data = t.h.cfg.Render(*t.key, u.Data)
+	}
+	return u
+}
+
+// markHeight sets the height of e, a push of a topic that follows the chain.
+func (t *topic) markHeight(e *Event) {
+	if t.key == nil || t.h.cfg.Chain == nil || e.Type != TypePush {
+		return
+	}
+	e.Height, e.HasHeight = t.h.cfg.Chain.Height(*t.key, e.Data)
+}
 
 // lastEvent returns the latest event of the topic.
 func (t *topic) lastEvent() (Event, bool) {

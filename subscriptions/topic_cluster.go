@@ -205,6 +205,7 @@ func (t *topic) mirror(m *mirror, evs []Event) {
 // t.mu must be held.
 func (t *topic) pushLocked(e Event) {
 	e.lost, t.lost = t.lost, false
+	t.markHeight(&e)
 	t.events.push(e)
 	t.epoch = e.Epoch
 	t.nextSeq = e.Seq + 1

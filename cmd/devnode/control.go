@@ -27,7 +27,9 @@ const maxControlBody = 4 << 10
 // controlHandler serves GET /faults (the faults in effect), PUT /faults
 // (new ones: {"stall":true}, {"lag":20}, {"delay":"250ms"}, {} heals) and
 // POST /rollback ({"blocks":3}: the newest 3 blocks removed, as a fork
-// switch does; it answers the new height).
+// switch does; it answers the new height) and POST /produce ({"blocks":N}:
+// N blocks made now, whatever the block interval; it answers the new
+// height).
 func controlHandler(n *devnode.Node) http.Handler {
 	mux := http.NewServeMux()
 	write := func(w http.ResponseWriter) {
@@ -74,8 +76,28 @@ func controlHandler(n *devnode.Node) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]int64{"height": h})
 	})
+	mux.HandleFunc("POST /produce", func(w http.ResponseWriter, r *http.Request) {
+		var b struct {
+			Blocks int `json:"blocks"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxControlBody))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil || b.Blocks < 1 || b.Blocks > maxProduce {
+			http.Error(w, fmt.Sprintf(`produce: want {"blocks": N}, N from 1 to %d`, maxProduce), http.StatusBadRequest)
+			return
+		}
+		var h int64
+		for range b.Blocks {
+			h = n.ProduceBlock()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]int64{"height": h})
+	})
 	return mux
 }
+
+// maxProduce bounds the blocks one POST /produce makes.
+const maxProduce = 10000
 
 // serveControl serves the control endpoint on ln until ctx ends.
 func serveControl(ctx context.Context, ln net.Listener, n *devnode.Node, logger *slog.Logger) error {

@@ -38,6 +38,9 @@ func TestControl(t *testing.T) {
 		if method == http.MethodPost {
 			path = "/rollback"
 		}
+		if method == "PRODUCE" {
+			method, path = http.MethodPost, "/produce"
+		}
 		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
@@ -77,6 +80,15 @@ func TestControl(t *testing.T) {
 	for _, bad := range []string{`{}`, `{"blocks":0}`, `{"blocks":-2}`, `{"block":1}`} {
 		if code, _ := do(http.MethodPost, bad); code != http.StatusBadRequest {
 			t.Errorf("POST /rollback %s: %d, want 400", bad, code)
+		}
+	}
+	before = n.Height()
+	if code, body := do("PRODUCE", `{"blocks":7}`); code != 200 || body != fmt.Sprintf(`{"height":%d}`, before+7) || n.Height() != before+7 {
+		t.Errorf("POST /produce: %d %s, height %d", code, body, n.Height())
+	}
+	for _, bad := range []string{`{}`, `{"blocks":0}`, `{"blocks":10001}`, `{"block":1}`} {
+		if code, _ := do("PRODUCE", bad); code != http.StatusBadRequest {
+			t.Errorf("POST /produce %s: %d, want 400", bad, code)
 		}
 	}
 }

@@ -355,6 +355,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	feeds := upstream.Feeds{Upstream: up, PollEvents: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, RenderError: gateway.StreamError}
 	hubCfg.Chain = upstream.Heights{Feeds: feeds}
+	hubCfg.Render = gateway.StreamAmounts(methods)
 	hub = subscriptions.NewHub(hubCfg, feeds, logger.With("component", "hub"))
 	hubStage.goRun("hub", hub.Run)
 	gwCfg.Hub = hub

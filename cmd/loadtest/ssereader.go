@@ -129,7 +129,8 @@ func (s *sseStream) next() (uint64, error) {
 				continue // the retry hint, a comment
 			}
 			now := time.Now()
-			msText, seqText, ok := strings.Cut(id, "-")
+			pos, _, _ := strings.Cut(id, ".") // a stream of heights adds ".<height>"
+			msText, seqText, ok := strings.Cut(pos, "-")
 			msVal, err1 := strconv.ParseInt(msText, 10, 64)
 			seq, err2 := strconv.ParseUint(seqText, 10, 64)
 			if !ok || err1 != nil || err2 != nil {

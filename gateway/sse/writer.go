@@ -3,8 +3,10 @@ package sse
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,9 +58,19 @@ func (s *Writer) Event(id, typ string, data []byte) {
 // AppendEvent renders one event. Data with newlines becomes several data:
 // lines.
 func AppendEvent(buf *bytes.Buffer, id, typ string, data []byte) {
+	appendEvent(buf, id, -1, typ, data)
+}
+
+// appendEvent renders one event whose id carries height, unless negative
+// (see EventID).
+func appendEvent(buf *bytes.Buffer, id string, height int64, typ string, data []byte) {
 	if id != "" {
 		buf.WriteString("id: ")
 		buf.WriteString(id)
+		if height >= 0 {
+			buf.WriteByte(heightSep)
+			buf.Write(strconv.AppendInt(buf.AvailableBuffer(), height, 10))
+		}
 		buf.WriteByte('\n')
 	}
 	if typ != "" {
@@ -89,8 +101,47 @@ func AppendBatch(buf *bytes.Buffer, b subscriptions.Batch, lastID string) {
 		AppendEvent(buf, "", "gap", LostData(lastID))
 	}
 	for _, e := range b.Events {
-		AppendEvent(buf, e.ID, e.Type, e.Data)
+		appendEvent(buf, e.ID, idHeight(e), e.Type, e.Data)
 	}
+}
+
+// heightSep separates an event's log position from the block height its id
+// carries.
+const heightSep = '.'
+
+// idHeight is the height e's id carries, -1 for none. An event's id is its
+// position in the topic's log, "<ms>-<seq>", and for a push that stands for
+// a block height (newHeaders, latestHeight) ".<height>" after it, so that a
+// client that comes back after the log no longer has its position, or
+// after the log started over, is sent what followed that height.
+func idHeight(e subscriptions.Event) int64 {
+	if !e.HasHeight {
+		return -1
+	}
+	return e.Height
+}
+
+// HeightID is the SSE id of an event sent outside the topic's log (a
+// header fetched from the node for a stream that starts from a height): only
+// its height, ".<height>". Resumed with it, the stream starts after that
+// height.
+func HeightID(height int64) string {
+	return string(heightSep) + strconv.FormatInt(height, 10)
+}
+
+// SplitID splits a Last-Event-ID into its position in the log and the
+// block height it carries (height -1: none). A malformed height is an
+// error; the position is checked where it is read.
+func SplitID(id string) (pos string, height int64, err error) {
+	pos, h, ok := strings.Cut(id, string(heightSep))
+	if !ok {
+		return id, -1, nil
+	}
+	height, err = strconv.ParseInt(h, 10, 64)
+	if err != nil || height < 0 {
+		return "", -1, fmt.Errorf("event ID %q: the part after %q is no block height", id, string(heightSep))
+	}
+	return pos, height, nil
 }
 
 // GapData describes a gap event: events after lastID were lost for this

@@ -40,3 +40,37 @@ func TestWriter(t *testing.T) {
 		t.Errorf("Content-Type %q", ct)
 	}
 }
+
+// TestIDWithHeight: a push that stands for a height has an id that carries
+// it, which SplitID reads back; a malformed height is refused.
+func TestIDWithHeight(t *testing.T) {
+	var buf bytes.Buffer
+	AppendBatch(&buf, subscriptions.Batch{Events: []subscriptions.Event{
+		{ID: "5-1", Data: []byte(`{"value":7}`), Height: 7, HasHeight: true},
+		{ID: "5-2", Type: "gap", Data: []byte(`{}`)},
+		{ID: "5-3", Data: []byte(`{"value":0}`), Height: 0, HasHeight: true},
+	}}, "")
+	want := "id: 5-1.7\ndata: {\"value\":7}\n\nid: 5-2\nevent: gap\ndata: {}\n\nid: 5-3.0\ndata: {\"value\":0}\n\n"
+	if buf.String() != want {
+		t.Errorf("got %q, want %q", buf.String(), want)
+	}
+	for _, tt := range []struct {
+		id     string
+		pos    string
+		height int64
+		ok     bool
+	}{
+		{"5-1.7", "5-1", 7, true},
+		{"5-1", "5-1", -1, true},
+		{".12", "", 12, true},
+		{HeightID(12), "", 12, true},
+		{"5-1.x", "", -1, false},
+		{"5-1.-3", "", -1, false},
+		{"5-1.", "", -1, false},
+	} {
+		pos, h, err := SplitID(tt.id)
+		if (err == nil) != tt.ok || pos != tt.pos || h != tt.height {
+			t.Errorf("SplitID(%q) = %q, %d, %v; want %q, %d, ok %v", tt.id, pos, h, err, tt.pos, tt.height, tt.ok)
+		}
+	}
+}
