@@ -2,11 +2,15 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/cache"
 )
 
 // BenchmarkRPCCall is one POST /rpc/latestHeight through the gateway, over
@@ -84,3 +88,47 @@ func BenchmarkMinimalJSONEndpoint(b *testing.B) {
 type statusError struct{ status int }
 
 func (e *statusError) Error() string { return http.StatusText(e.status) }
+
+// BenchmarkRPCCallCached is a read the answer cache serves (a block header
+// deep enough): the gateway's own cost of a call, with no upstream call,
+// to set against BenchmarkMinimalJSONEndpoint.
+func BenchmarkRPCCallCached(b *testing.B) {
+	node := startNode(b, devnode.Config{})
+	for range 5 {
+		node.ProduceBlock()
+	}
+	c := cache.New(cache.Config{Depth: 2, Tip: func() (int64, bool) { return node.Height(), true }})
+	tg := startGateway(b, gatewayOptions{nodeURL: node.URL(), cfg: Config{Cache: c}})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.Cleanup(client.CloseIdleConnections)
+	url := tg.url + "/rpc/getBlockHeaderByHeight"
+	call := func() error {
+		resp, err := client.Post(url, "application/json", strings.NewReader(`{"chainId":2,"height":1}`))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return &statusError{resp.StatusCode}
+		}
+		if cs := resp.Header.Get("Cache-Status"); !strings.HasPrefix(cs, "nuls-gateway; ") {
+			return fmt.Errorf("Cache-Status %q", cs)
+		}
+		return nil
+	}
+	if err := call(); err != nil { // the miss that fills the cache
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := call(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

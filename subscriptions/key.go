@@ -55,6 +55,15 @@ func CanonicalParams(raw json.RawMessage) (string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "{}", nil
 	}
+	if s, ok := canonicalFlat(raw); ok {
+		return s, nil
+	}
+	return canonicalDecoded(raw)
+}
+
+// canonicalDecoded is CanonicalParams for any object: decoded, then written
+// again.
+func canonicalDecoded(raw json.RawMessage) (string, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
