@@ -197,6 +197,9 @@ func callOperation(m Method) *openapi3.Operation {
 		op.Description = strings.TrimSpace(op.Description + "\n\nScope: " + m.Scope + ".")
 	}
 	op.Security = security(m, "BearerAuth", "APIKeyAuth")
+	if m.Anonymous {
+		op.Description = strings.TrimSpace(op.Description + "\n\n" + anonymousNote)
+	}
 	body := openapi3.NewObjectSchema()
 	for _, p := range m.Parameters {
 		body.WithProperty(p.Name, paramSchema(p))
@@ -244,6 +247,9 @@ func streamOperation(m Method) *openapi3.Operation {
 		op.Description = strings.TrimSpace(op.Description + "\n\n" + heightsContract)
 	}
 	op.Security = security(m, "BearerAuth", "APIKeyAuth", "StreamTicket")
+	if m.Anonymous {
+		op.Description = strings.TrimSpace(op.Description + "\n\n" + anonymousNote + " So may a stream ticket (`?ticket=`).")
+	}
 	for _, p := range m.Parameters {
 		param := openapi3.NewQueryParameter(p.Name).WithSchema(paramSchema(p))
 		param.Required = p.Required
@@ -277,20 +283,28 @@ func streamOperation(m Method) *openapi3.Operation {
 }
 
 // security lists the ways to authenticate a method's operation, one of
-// them enough. When anonymous callers may call it, the first is the empty
-// requirement, OpenAPI's way to say that a credential is optional: a
-// caller needs none, and one with a key may still send it (it may have
-// another rate plan).
+// them enough. When anonymous callers may call it, it is the empty
+// requirement alone, OpenAPI's way to say that no credential is needed:
+// Swagger UI draws no lock on such an operation (it draws one as soon as a
+// scheme is listed, the empty requirement among others or not), and the
+// operation's description says that a credential may still be sent
+// (anonymousNote).
 func security(m Method, schemes ...string) *openapi3.SecurityRequirements {
 	reqs := openapi3.NewSecurityRequirements()
 	if m.Anonymous {
-		reqs.With(openapi3.NewSecurityRequirement())
+		return reqs.With(openapi3.NewSecurityRequirement())
 	}
 	for _, s := range schemes {
 		reqs.With(openapi3.NewSecurityRequirement().Authenticate(s))
 	}
 	return reqs
 }
+
+// anonymousNote ends the description of an operation anonymous callers
+// may use, whose security requirement (the empty one alone) names no
+// scheme.
+const anonymousNote = "No credential needed. A caller with an API key (`X-API-Key`) or a JWT (`Authorization: Bearer`) " +
+	"may send it all the same: it is then served under its own rate plan rather than the anonymous one."
 
 // fixSecuritySchemes makes BearerAuth an HTTP bearer scheme, which Swagger
 // 2.0 (swag's output) cannot state.

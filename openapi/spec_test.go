@@ -1,6 +1,12 @@
 package openapi
 
-import "testing"
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
 
 func TestFirstSentence(t *testing.T) {
 	for _, tt := range []struct{ name, desc, want string }{
@@ -39,5 +45,57 @@ func TestSummary(t *testing.T) {
 		if got := tt.m.Summary(); got != tt.want {
 			t.Errorf("%+v: %q, want %q", tt.m, got, tt.want)
 		}
+	}
+}
+
+// TestSecurityShape: an operation anonymous callers may use has the empty
+// requirement alone, which Swagger UI draws without a lock, and says in its
+// description that a key may still be sent (for its rate plan); one that
+// needs a credential lists its schemes, one of them enough, and no empty
+// requirement.
+func TestSecurityShape(t *testing.T) {
+	doc, err := Document([]Method{
+		{Name: "latestHeight", Scope: "public", MinEvent: 1, Anonymous: true, Parameters: []Param{}},
+		{Name: "getNonce", Scope: "public", MinEvent: 1, Parameters: []Param{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type shape struct {
+		Security []map[string][]string
+		NoteSaid bool
+	}
+	got := map[string]shape{}
+	for _, path := range []string{"/rpc/latestHeight", "/rpc/latestHeight/stream", "/rpc/getNonce", "/rpc/getNonce/stream"} {
+		item := doc.Paths.Value(path)
+		if item == nil {
+			t.Fatalf("%s: not described", path)
+		}
+		for _, op := range item.Operations() {
+			var sec []map[string][]string
+			for _, req := range *op.Security {
+				r := map[string][]string{}
+				for name, scopes := range req {
+					r[name] = scopes
+				}
+				sec = append(sec, r)
+			}
+			got[path] = shape{sec, strings.Contains(op.Description, "No credential needed") && strings.Contains(op.Description, "rate plan")}
+		}
+	}
+	none := []string{}
+	want := map[string]shape{
+		"/rpc/latestHeight":        {[]map[string][]string{{}}, true},
+		"/rpc/latestHeight/stream": {[]map[string][]string{{}}, true},
+		"/rpc/getNonce":            {[]map[string][]string{{"BearerAuth": none}, {"APIKeyAuth": none}}, false},
+		"/rpc/getNonce/stream":     {[]map[string][]string{{"BearerAuth": none}, {"APIKeyAuth": none}, {"StreamTicket": none}}, false},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("security (-want +got):\n%s", diff)
+	}
+	// As served: the empty requirement is an empty object, in a list of one.
+	b, err := json.Marshal(doc.Paths.Value("/rpc/latestHeight").Post.Security)
+	if err != nil || string(b) != "[{}]" {
+		t.Errorf("latestHeight's security marshals as %s (%v), want [{}]", b, err)
 	}
 }
