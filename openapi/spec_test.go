@@ -40,6 +40,13 @@ func TestSummary(t *testing.T) {
 	}{
 		{Method{Name: "getBalance", Description: "Gets the balance. More."}, "Gets the balance"},
 		{Method{Name: "getBalance"}, "getBalance"},
+		{Method{Name: "getBalance", Description: "获取账户资产(已入区块)"}, "getBalance: 获取账户资产(已入区块)"},
+		{Method{Name: "getNonce", Description: "获取账户资产NONCE值"}, "getNonce: 获取账户资产NONCE值"},
+		{Method{Name: "getBalance", Description: "get a balance. 获取账户资产(已入区块)"}, "get a balance"},
+		{Method{Name: "ac_transfer", Description: "创建普通转账交易/create transfer transaction"}, "create transfer transaction"},
+		{Method{Name: "ac_getAllPriKey", Description: "获取所有私钥，如果不一致/Get the keys. if not, an error"}, "Get the keys"},
+		{Method{Name: "ratio", Description: "the A/B ratio"}, "the A/B ratio"},
+		{Method{Name: "long", Description: "获取所有本地账户账户私钥，必须保证所有账户密码一致，如果本地账户中的密码不一致，将返回错误信息/Get the keys. More"}, "Get the keys"},
 		{Method{Name: "mine", Compound: true}, "The compound method mine"},
 	} {
 		if got := tt.m.Summary(); got != tt.want {
