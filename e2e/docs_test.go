@@ -23,9 +23,10 @@ const minReadmeCommands = 5
 // TestDocs runs every shell example of the project's documents, as a reader
 // would paste it after make run: each document against a gateway of its own
 // started as make run starts it (the simulated node, the dev wallet), with
-// the binaries on PATH and a Redis of the test's. A block that cannot run
-// here says why (<!-- doctest: skip: ... -->); package doctest says how the
-// blocks are run and checked.
+// the binaries in the scratch directory's bin/, which a document must put
+// on PATH as it tells the reader to, and a Redis of the test's. A block
+// that cannot run here says why (<!-- doctest: skip: ... -->); package
+// doctest says how the blocks are run and checked.
 func TestDocs(t *testing.T) {
 	needTool(t, "bash", "the examples are shell")
 	needTool(t, "curl", "the examples call the gateway with curl")
@@ -54,23 +55,25 @@ func TestDocs(t *testing.T) {
 				t.Errorf("%s: %s", b.Where(), p)
 			}
 		}
+		for _, p := range doctest.CheckPath(blocks) {
+			t.Error(p)
+		}
 		all = append(all, parsed{path, blocks})
 	}
 	if t.Failed() {
 		t.FailNow()
 	}
 
-	// The binaries the documents run, on PATH under their names.
-	gatewayBinary(t)
-	devnodeBinary(t)
-	binary(t, "./cmd/loadtest")
+	// The programs the documents run, in the bin/ folder of each
+	// document's scratch directory, as make build puts them in the
+	// repository's: on PATH once the document's PATH line ran, not before.
+	programs := map[string]string{
+		"gateway":  gatewayBinary(t),
+		"devnode":  devnodeBinary(t),
+		"loadtest": binary(t, "./cmd/loadtest"),
+	}
 	redis := startRedis(t)
 	env := append(gatewayEnv(), "REPO="+root)
-	for i, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			env[i] = "PATH=" + binDir + ":" + v
-		}
-	}
 
 	for _, doc := range all {
 		runnable, skipped, commands := 0, 0, 0
@@ -93,8 +96,9 @@ func TestDocs(t *testing.T) {
 			t.Logf("%d examples run, %d skipped (each says why)", runnable, skipped)
 			gw := startGateway(t, "--simulated-node", "--dev-wallet")
 			s, err := doctest.NewSession(doctest.Config{
-				Dir: t.TempDir(),
-				Env: env,
+				Dir:      t.TempDir(),
+				Env:      env,
+				Programs: programs,
 				Addresses: doctest.Addresses{
 					Gateway:  strings.TrimPrefix(gw.URL, "http://"),
 					Redis:    strings.TrimSuffix(strings.TrimPrefix(redis.URL, "redis://"), "/0"),
