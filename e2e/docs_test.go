@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -117,14 +118,44 @@ func TestDocs(t *testing.T) {
 				if !b.Runnable() {
 					continue
 				}
-				out, err := s.Run(t.Context(), b)
-				if err != nil {
-					// The blocks after it may need what it did.
-					t.Fatalf("%v\n--- the example:\n%s--- its output:\n%s", err, b.Code, out)
+				// A block of its own, so that one needing a tool this
+				// machine lacks is skipped and the others still run.
+				ok := t.Run("line "+strconv.Itoa(b.Line), func(t *testing.T) {
+					for _, tool := range toolsOf(b) {
+						needTool(t, tool, docTools[tool])
+					}
+					out, err := s.Run(t.Context(), b)
+					if err != nil {
+						t.Fatalf("%v\n--- the example:\n%s--- its output:\n%s", err, b.Code, out)
+					}
+				})
+				if !ok {
+					t.FailNow() // the blocks after it may need what it did
 				}
 			}
 		})
 	}
+}
+
+// docTools are the tools some examples need besides bash and curl, with
+// where to get them: a block that runs one is skipped where it is missing
+// (failed with E2E_REQUIRE_TOOLS=1).
+var docTools = map[string]string{
+	"promtool": "the alert rules' examples need it: Debian's prometheus package (scripts/ensure-prometheus.sh)",
+}
+
+// toolsOf are the tools of docTools the block's commands run.
+func toolsOf(b doctest.Block) []string {
+	var out []string
+	for tool := range docTools {
+		for _, c := range doctest.Commands(b.Code) {
+			if slices.Contains(strings.Fields(c), tool) {
+				out = append(out, tool)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // documents are the Markdown files whose examples are run: the README, the
