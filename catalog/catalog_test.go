@@ -116,3 +116,18 @@ func TestReadMethods(t *testing.T) {
 		t.Error("a scope root accepted")
 	}
 }
+
+// TestSummariesNameCommands: every English summary is of a command of the
+// built-in catalog, and a short sentence without an end of its own (the
+// documents' summaries are fragments).
+func TestSummariesNameCommands(t *testing.T) {
+	c := NULS2()
+	for name, s := range summaries {
+		if _, ok := c.Lookup(name); !ok {
+			t.Errorf("a summary of %s, which the catalog lacks", name)
+		}
+		if s == "" || len(s) > 100 || strings.HasSuffix(s, ".") {
+			t.Errorf("%s: summary %q: want 1 to 100 bytes, no final full stop", name, s)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,9 +24,10 @@ const minReadmeCommands = 5
 // TestDocs runs every shell example of the project's documents, as a reader
 // would paste it after make run: each document against a gateway of its own
 // started as make run starts it (the simulated node, the dev wallet), with
-// the binaries on PATH and a Redis of the test's. A block that cannot run
-// here says why (<!-- doctest: skip: ... -->); package doctest says how the
-// blocks are run and checked.
+// the binaries in the scratch directory's bin/, which a document must put
+// on PATH as it tells the reader to, and a Redis of the test's. A block
+// that cannot run here says why (<!-- doctest: skip: ... -->); package
+// doctest says how the blocks are run and checked.
 func TestDocs(t *testing.T) {
 	needTool(t, "bash", "the examples are shell")
 	needTool(t, "curl", "the examples call the gateway with curl")
@@ -54,23 +56,25 @@ func TestDocs(t *testing.T) {
 				t.Errorf("%s: %s", b.Where(), p)
 			}
 		}
+		for _, p := range doctest.CheckPath(blocks) {
+			t.Error(p)
+		}
 		all = append(all, parsed{path, blocks})
 	}
 	if t.Failed() {
 		t.FailNow()
 	}
 
-	// The binaries the documents run, on PATH under their names.
-	gatewayBinary(t)
-	devnodeBinary(t)
-	binary(t, "./cmd/loadtest")
+	// The programs the documents run, in the bin/ folder of each
+	// document's scratch directory, as make build puts them in the
+	// repository's: on PATH once the document's PATH line ran, not before.
+	programs := map[string]string{
+		"gateway":  gatewayBinary(t),
+		"devnode":  devnodeBinary(t),
+		"loadtest": binary(t, "./cmd/loadtest"),
+	}
 	redis := startRedis(t)
 	env := append(gatewayEnv(), "REPO="+root)
-	for i, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			env[i] = "PATH=" + binDir + ":" + v
-		}
-	}
 
 	for _, doc := range all {
 		runnable, skipped, commands := 0, 0, 0
@@ -93,8 +97,9 @@ func TestDocs(t *testing.T) {
 			t.Logf("%d examples run, %d skipped (each says why)", runnable, skipped)
 			gw := startGateway(t, "--simulated-node", "--dev-wallet")
 			s, err := doctest.NewSession(doctest.Config{
-				Dir: t.TempDir(),
-				Env: env,
+				Dir:      t.TempDir(),
+				Env:      env,
+				Programs: programs,
 				Addresses: doctest.Addresses{
 					Gateway:  strings.TrimPrefix(gw.URL, "http://"),
 					Redis:    strings.TrimSuffix(strings.TrimPrefix(redis.URL, "redis://"), "/0"),
@@ -113,14 +118,44 @@ func TestDocs(t *testing.T) {
 				if !b.Runnable() {
 					continue
 				}
-				out, err := s.Run(t.Context(), b)
-				if err != nil {
-					// The blocks after it may need what it did.
-					t.Fatalf("%v\n--- the example:\n%s--- its output:\n%s", err, b.Code, out)
+				// A block of its own, so that one needing a tool this
+				// machine lacks is skipped and the others still run.
+				ok := t.Run("line "+strconv.Itoa(b.Line), func(t *testing.T) {
+					for _, tool := range toolsOf(b) {
+						needTool(t, tool, docTools[tool])
+					}
+					out, err := s.Run(t.Context(), b)
+					if err != nil {
+						t.Fatalf("%v\n--- the example:\n%s--- its output:\n%s", err, b.Code, out)
+					}
+				})
+				if !ok {
+					t.FailNow() // the blocks after it may need what it did
 				}
 			}
 		})
 	}
+}
+
+// docTools are the tools some examples need besides bash and curl, with
+// where to get them: a block that runs one is skipped where it is missing
+// (failed with E2E_REQUIRE_TOOLS=1).
+var docTools = map[string]string{
+	"promtool": "the alert rules' examples need it: Debian's prometheus package (scripts/ensure-prometheus.sh)",
+}
+
+// toolsOf are the tools of docTools the block's commands run.
+func toolsOf(b doctest.Block) []string {
+	var out []string
+	for tool := range docTools {
+		for _, c := range doctest.Commands(b.Code) {
+			if slices.Contains(strings.Fields(c), tool) {
+				out = append(out, tool)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // documents are the Markdown files whose examples are run: the README, the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/openapi"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
@@ -29,9 +30,9 @@ type servedOpenAPI struct {
 // TestDocumentsDescribeStreamsSecurityAndSummaries: /openapi.json and
 // /methods describe every stream the gateway serves, the derived ones
 // (newHeaders, accountBalance) with their query parameters among them, and
-// no call of a stream only; a method anonymous callers may call has an
-// optional credential (the empty requirement first), one that needs a key
-// has none; each summary is the first sentence of the method's
+// no call of a stream only; a method anonymous callers may call needs no
+// credential (the empty requirement alone), one that needs a key has no
+// empty requirement; each summary is the first sentence of the method's
 // description, or its name.
 func TestDocumentsDescribeStreamsSecurityAndSummaries(t *testing.T) {
 	t.Parallel()
@@ -101,9 +102,10 @@ func TestDocumentsDescribeStreamsSecurityAndSummaries(t *testing.T) {
 		}
 	}
 
-	// Security: optional for what anonymous callers may call, required
-	// otherwise.
-	optional := func(sec []map[string][]string) bool { return len(sec) > 1 && len(sec[0]) == 0 }
+	// Security: none needed (the empty requirement alone, which Swagger
+	// UI draws without a lock) for what anonymous callers may call,
+	// required otherwise.
+	optional := func(sec []map[string][]string) bool { return len(sec) == 1 && len(sec[0]) == 0 }
 	for path, want := range map[string]bool{
 		"/rpc/latestHeight": true, "/rpc/getBalance": true, "/rpc/newHeaders/stream": true,
 		"/rpc/info": false, "/rpc/getNonce": false,
@@ -134,10 +136,7 @@ func TestDocumentsDescribeStreamsSecurityAndSummaries(t *testing.T) {
 			t.Errorf("%s: no call described", m.Name)
 			continue
 		}
-		want := openapi.FirstSentence(m.Description)
-		if want == "" {
-			want = m.Name
-		}
+		want := m.Summary()
 		if op.Summary != want || strings.HasPrefix(op.Summary, "Call ") {
 			t.Errorf("%s: summary %q, want %q", m.Name, op.Summary, want)
 		}
@@ -156,5 +155,43 @@ func TestDocumentsDescribeStreamsSecurityAndSummaries(t *testing.T) {
 		if _, _, derived := upstream.Derived(m.Name); derived {
 			t.Errorf("/openrpc.json lists %s, a stream only", m.Name)
 		}
+	}
+}
+
+// TestSummariesInEnglishBehindTheLiveNode: behind a live node's listing,
+// whose descriptions are often Chinese alone, every method the gateway
+// exposes (public and admin) has a summary in English besides its name:
+// the English half of a description in both languages, or the catalog's
+// (catalog.Summary) before the node's words.
+func TestSummariesInEnglishBehindTheLiveNode(t *testing.T) {
+	t.Parallel()
+	ln := startLiveNode(t, nil)
+	ta := newTestAuth(t, auth.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: ln.url, cfg: Config{Auth: ta, Scopes: []string{bridge.ScopePublic, bridge.ScopeAdmin}}})
+	status, body := getHost(t, tg.url+"/openapi.json", "")
+	var doc servedOpenAPI
+	if status != http.StatusOK || json.Unmarshal(body, &doc) != nil {
+		t.Fatalf("/openapi.json: %d %.300s", status, body)
+	}
+	latin := func(s string) bool {
+		return strings.ContainsFunc(s, func(r rune) bool { return r < 128 && (r|0x20) >= 'a' && (r|0x20) <= 'z' })
+	}
+	n := 0
+	for path, item := range doc.Paths {
+		name, ok := strings.CutPrefix(path, "/rpc/")
+		op, post := item["post"]
+		if !ok || !post || strings.ContainsAny(name, "{/") {
+			continue
+		}
+		n++
+		if !latin(strings.ReplaceAll(op.Summary, name, "")) || strings.HasPrefix(op.Summary, name+": ") {
+			t.Errorf("%s: summary %q has no English", name, op.Summary)
+		}
+	}
+	if n < 50 {
+		t.Errorf("%d methods described, want the live listing's public and admin ones", n)
+	}
+	if got, want := doc.Paths["/rpc/getBalance"]["post"].Summary, catalog.Summary("getBalance"); got != want {
+		t.Errorf("getBalance's summary %q, want the catalog's %q", got, want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
 	"github.com/nuls-gateway/nuls-gateway/openapi"
@@ -38,6 +39,7 @@ func (s *Server) methodDocs(compounds []compound.Definition) ([]openapi.Method, 
 		if scope, ok := s.listedScope(m); ok {
 			m.MethodScope = scope
 			d := methodDoc(m, false)
+			withEnglish(&d)
 			if cmd, ok := s.listing.Command(m.MethodName); ok {
 				d.Module, d.Result = cmd.Module, cmd.Result
 				required := map[string]bool{}
@@ -101,6 +103,22 @@ func (s *Server) derivedDocs(list []bridge.MethodInfo) []openapi.Method {
 func (s *Server) listedScope(m bridge.MethodInfo) (string, bool) {
 	d := s.listing.Decide(m.MethodName, m, true)
 	return d.Scope, d.Callable() && s.exposed(d.Scope)
+}
+
+// withEnglish puts the catalog's English summary of a NULS command
+// before the node's description when that has no English (the Java
+// modules' are often Chinese alone): the documents' summary is then the
+// English, and the description keeps the node's words after it.
+func withEnglish(d *openapi.Method) {
+	en := catalog.Summary(d.Name)
+	if en == "" || openapi.EnglishPart(d.Description) != "" {
+		return
+	}
+	if d.Description == "" {
+		d.Description = en + "."
+		return
+	}
+	d.Description = en + ". " + d.Description
 }
 
 // methodDoc describes a listed (or compound) method for the documents.

@@ -16,6 +16,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi2"
@@ -62,17 +63,46 @@ type Method struct {
 	Anonymous bool `json:"-"`
 } //	@name	gateway.MethodDoc
 
-// Summary is the method's summary in the documents: the first sentence of
-// its description, or its name when it has none.
+// Summary is the method's summary in the documents: the English of the
+// first sentence of its description (EnglishPart), or its name when it has
+// none. A first sentence with no English (a Java module's description is
+// often Chinese alone, as getBalance's "获取账户资产(已入区块)") follows the
+// method's name, so that every summary can be read, and searched, in a
+// Latin script.
 func (m Method) Summary() string {
-	if s := FirstSentence(m.Description); s != "" {
-		return s
+	if s := firstSentence(m.Description); s != "" {
+		if e := EnglishPart(m.Description); e != "" {
+			return shorten(e)
+		}
+		return shorten(m.Name + ": " + s)
 	}
 	if m.Compound {
 		return "The compound method " + m.Name
 	}
 	return m.Name
 }
+
+// EnglishPart is the English of the first sentence of a NULS description
+// (not cut at maxSummary): all of it when it has no Chinese; of one in both
+// languages, as the Java modules write them ("创建普通转账交易/create
+// transfer transaction"), the part after the last slash when it has Latin
+// letters and no Chinese; "" otherwise ("获取账户资产NONCE值").
+func EnglishPart(desc string) string {
+	s := firstSentence(desc)
+	if !strings.ContainsFunc(s, isHan) {
+		return s
+	}
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		tail := strings.TrimSpace(s[i+1:])
+		if !strings.ContainsFunc(tail, isHan) && strings.ContainsFunc(tail, isLatin) {
+			return tail
+		}
+	}
+	return ""
+}
+
+func isHan(r rune) bool   { return unicode.Is(unicode.Han, r) }
+func isLatin(r rune) bool { return unicode.Is(unicode.Latin, r) }
 
 // maxSummary bounds a summary, in bytes: a description with no end of
 // sentence is cut at a word.
@@ -81,7 +111,10 @@ const maxSummary = 120
 // FirstSentence is the first sentence of a description: up to its first
 // full stop (".", "。", "!", "?", "！", "？") or line break, without the
 // stop, at most maxSummary bytes.
-func FirstSentence(desc string) string {
+func FirstSentence(desc string) string { return shorten(firstSentence(desc)) }
+
+// firstSentence is FirstSentence without the bound.
+func firstSentence(desc string) string {
 	desc = strings.TrimSpace(desc)
 	end := len(desc)
 	for i, r := range desc {
@@ -96,18 +129,22 @@ func FirstSentence(desc string) string {
 		end = i
 		break
 	}
-	s := strings.TrimSpace(desc[:end])
-	if len(s) > maxSummary {
-		cut := strings.LastIndexByte(s[:maxSummary], ' ')
-		if cut <= 0 {
-			cut = maxSummary
-			for cut > 0 && !utf8.RuneStart(s[cut]) {
-				cut--
-			}
-		}
-		s = strings.TrimSpace(s[:cut]) + "…"
+	return strings.TrimSpace(desc[:end])
+}
+
+// shorten cuts a summary longer than maxSummary at a word.
+func shorten(s string) string {
+	if len(s) <= maxSummary {
+		return s
 	}
-	return s
+	cut := strings.LastIndexByte(s[:maxSummary], ' ')
+	if cut <= 0 {
+		cut = maxSummary
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+	}
+	return strings.TrimSpace(s[:cut]) + "…"
 }
 
 // Streamable reports whether the method offers a stream: GET
@@ -197,6 +234,9 @@ func callOperation(m Method) *openapi3.Operation {
 		op.Description = strings.TrimSpace(op.Description + "\n\nScope: " + m.Scope + ".")
 	}
 	op.Security = security(m, "BearerAuth", "APIKeyAuth")
+	if m.Anonymous {
+		op.Description = strings.TrimSpace(op.Description + "\n\n" + anonymousNote)
+	}
 	body := openapi3.NewObjectSchema()
 	for _, p := range m.Parameters {
 		body.WithProperty(p.Name, paramSchema(p))
@@ -244,6 +284,9 @@ func streamOperation(m Method) *openapi3.Operation {
 		op.Description = strings.TrimSpace(op.Description + "\n\n" + heightsContract)
 	}
 	op.Security = security(m, "BearerAuth", "APIKeyAuth", "StreamTicket")
+	if m.Anonymous {
+		op.Description = strings.TrimSpace(op.Description + "\n\n" + anonymousNote + " So may a stream ticket (`?ticket=`).")
+	}
 	for _, p := range m.Parameters {
 		param := openapi3.NewQueryParameter(p.Name).WithSchema(paramSchema(p))
 		param.Required = p.Required
@@ -277,20 +320,28 @@ func streamOperation(m Method) *openapi3.Operation {
 }
 
 // security lists the ways to authenticate a method's operation, one of
-// them enough. When anonymous callers may call it, the first is the empty
-// requirement, OpenAPI's way to say that a credential is optional: a
-// caller needs none, and one with a key may still send it (it may have
-// another rate plan).
+// them enough. When anonymous callers may call it, it is the empty
+// requirement alone, OpenAPI's way to say that no credential is needed:
+// Swagger UI draws no lock on such an operation (it draws one as soon as a
+// scheme is listed, the empty requirement among others or not), and the
+// operation's description says that a credential may still be sent
+// (anonymousNote).
 func security(m Method, schemes ...string) *openapi3.SecurityRequirements {
 	reqs := openapi3.NewSecurityRequirements()
 	if m.Anonymous {
-		reqs.With(openapi3.NewSecurityRequirement())
+		return reqs.With(openapi3.NewSecurityRequirement())
 	}
 	for _, s := range schemes {
 		reqs.With(openapi3.NewSecurityRequirement().Authenticate(s))
 	}
 	return reqs
 }
+
+// anonymousNote ends the description of an operation anonymous callers
+// may use, whose security requirement (the empty one alone) names no
+// scheme.
+const anonymousNote = "No credential needed. A caller with an API key (`X-API-Key`) or a JWT (`Authorization: Bearer`) " +
+	"may send it all the same: it is then served under its own rate plan rather than the anonymous one."
 
 // fixSecuritySchemes makes BearerAuth an HTTP bearer scheme, which Swagger
 // 2.0 (swag's output) cannot state.

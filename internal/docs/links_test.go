@@ -16,13 +16,6 @@ import (
 // manual's pages and the deployments' guide.
 var manual = []string{"README.md", "docs/*.md", "deployments/README.md"}
 
-// pending are documents the manual links to that another change of the
-// same issue writes; while one is missing, links to it are not checked.
-// Once it exists, its links and anchors are checked as any other's.
-var pending = map[string]bool{
-	"docs/operations.md": true,
-}
-
 var (
 	// mdLink is an inline Markdown link or image: [text](target) or
 	// [text](target "title").
@@ -70,10 +63,6 @@ func TestManualLinks(t *testing.T) {
 					continue
 				}
 				if _, err := os.Stat(filepath.Join(root, dest)); err != nil {
-					if pending[dest] {
-						t.Logf("%s:%d: %s does not exist yet (pending)", rel, l.line, dest)
-						continue
-					}
 					t.Errorf("%s:%d: %s: no such file or folder", rel, l.line, target)
 					continue
 				}

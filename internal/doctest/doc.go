@@ -12,6 +12,14 @@
 //	<!-- doctest: stream 3s -->               runs 3s, then is stopped: success
 //	<!-- doctest: timeout 2m -->              may run that long (default 60s)
 //
+// A line of prose that gives PathLine in backticks is run as a block of its
+// own: the sentence at the top of a page that tells the reader to put the
+// built programs on PATH is what puts them there in the test. The programs
+// are in the bin/ folder of the scratch directory (Config.Programs), and
+// only there: a document that runs gateway, devnode or loadtest without
+// that line before finds, first on PATH, a stand-in that fails saying so;
+// CheckPath reports the same of the skipped blocks.
+//
 // Several directives may share one comment, separated by ";". Every curl of
 // a run block must answer a status below 400 unless a status directive says
 // which one: a wrapper named curl, first on the PATH of the blocks, reports

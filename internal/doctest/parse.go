@@ -105,6 +105,11 @@ func Parse(doc string, src []byte) ([]Block, error) {
 		if pending != nil && strings.TrimSpace(line) != "" {
 			return nil, fmt.Errorf("%s:%d: a doctest directive must be right before a fenced block", doc, pendAt)
 		}
+		if pathSpan.MatchString(line) {
+			// The sentence that tells the reader to put bin/ on PATH:
+			// the command it gives is run, as a block of its own.
+			blocks = append(blocks, Block{Doc: doc, Line: n, Lang: "sh", Code: PathLine + "\n"})
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", doc, err)

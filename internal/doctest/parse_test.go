@@ -81,3 +81,55 @@ func TestLint(t *testing.T) {
 		}
 	}
 }
+
+// TestParsePathLine: the line of prose that gives PathLine is a block of
+// its own, run; the same command in other prose, or another, is not.
+func TestParsePathLine(t *testing.T) {
+	doc := "# Title\n" +
+		"After `make build`, run `export PATH=\"$PWD/bin:$PATH\"` in the repository's root.\n\n" +
+		"PATH=\"$PWD/bin:$PATH\" without backticks, or `export PATH=/elsewhere` is prose.\n" +
+		"```sh\ngateway --version\n```\n"
+	blocks, err := Parse("d.md", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) != 2 {
+		t.Fatalf("got %d blocks, want 2: %+v", len(blocks), blocks)
+	}
+	if b := blocks[0]; b.Line != 2 || b.Code != PathLine+"\n" || !b.Runnable() {
+		t.Errorf("the PATH line: %+v", b)
+	}
+	if p := CheckPath(blocks); len(p) != 0 {
+		t.Errorf("CheckPath: %q", p)
+	}
+}
+
+func TestCheckPath(t *testing.T) {
+	sh := func(code string) Block { return Block{Doc: "d.md", Line: 1, Lang: "sh", Code: code} }
+	skipped := sh("gateway --upstream ws://node:7772\n")
+	skipped.Skip = "needs a node"
+	path := sh(PathLine + "\n")
+	for _, c := range []struct {
+		name     string
+		blocks   []Block
+		problems int
+	}{
+		{"no program", []Block{sh("curl -s localhost:8080/healthz\n")}, 0},
+		{"a program first", []Block{sh("gateway --version\n"), path}, 1},
+		{"a skipped one counts", []Block{skipped, path}, 1},
+		{"in a $(...)", []Block{sh("KEY=$(gateway keys add --name x)\n")}, 1},
+		{"devnode in the background", []Block{sh("devnode --listen 127.0.0.1:7771 > devnode.log 2>&1 &\n")}, 1},
+		{"once per document", []Block{sh("gateway --version\n"), sh("loadtest -h\n")}, 1},
+		{"the line first", []Block{path, sh("gateway --version\n"), skipped}, 0},
+		{"the line first in the block", []Block{sh(PathLine + "\ngateway --version\n")}, 0},
+		{"the line after, in the block", []Block{sh("gateway --version\n" + PathLine + "\n")}, 1},
+		{"paths and other words", []Block{sh("bin/gateway --help\ncurl nuls-gateway:8080/x\ndocker compose exec -T gateway1 /gateway keys list\n")}, 0},
+		{"in a here-document", []Block{sh("cat > main.go <<'EOF'\n// serve it to the gateway (gateway --upstream)\nEOF\ngo build .\n")}, 0},
+		{"after a here-document", []Block{sh("cat > x <<EOF\nhi\nEOF\ngateway --version\n")}, 1},
+		{"not a shell block", []Block{{Lang: "text", Code: "gateway listening\n"}}, 0},
+	} {
+		if got := CheckPath(c.blocks); len(got) != c.problems {
+			t.Errorf("%s: %d problems, want %d: %q", c.name, len(got), c.problems, got)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +41,12 @@ type Config struct {
 	Env []string
 	// Addresses are substituted for the documented ones.
 	Addresses Addresses
+	// Programs are the built programs by name (Programs: gateway,
+	// devnode, loadtest), which the session links into the bin/ folder of
+	// Dir, as make build puts them in the repository's: a document's
+	// PathLine puts them on PATH. Before that line, a stand-in of each
+	// program is found on PATH, which fails saying what is missing.
+	Programs map[string]string
 }
 
 var (
@@ -58,7 +65,8 @@ type Session struct {
 	groups []int          // the process group of every block run
 }
 
-// NewSession prepares a session: its state directory and its curl.
+// NewSession prepares a session: its state directory, its curl and the
+// programs.
 func NewSession(cfg Config) (*Session, error) {
 	realCurl, err := exec.LookPath("curl")
 	if err != nil {
@@ -76,6 +84,9 @@ func NewSession(cfg Config) (*Session, error) {
 	if err := os.WriteFile(filepath.Join(state, "bin", "curl"), []byte(wrapper), 0o700); err != nil { //nolint:gosec // G306: an executable, the session's own
 		return nil, errors.Join(err, os.RemoveAll(state))
 	}
+	if err := s.programs(); err != nil {
+		return nil, errors.Join(err, os.RemoveAll(state))
+	}
 	if err := os.WriteFile(filepath.Join(state, "cwd"), []byte(cfg.Dir), 0o600); err != nil {
 		return nil, errors.Join(err, os.RemoveAll(state))
 	}
@@ -84,6 +95,40 @@ func NewSession(cfg Config) (*Session, error) {
 	}
 	return s, nil
 }
+
+// programs links the built programs into Dir/bin, and puts a stand-in of
+// each of Programs next to the session's curl.
+func (s *Session) programs() error {
+	if len(s.cfg.Programs) > 0 {
+		bin := filepath.Join(s.cfg.Dir, "bin")
+		if err := os.MkdirAll(bin, 0o755); err != nil { //nolint:gosec // G301: the scratch directory's bin/, as make build's
+			return err
+		}
+		for name, path := range s.cfg.Programs {
+			if !slices.Contains(Programs, name) {
+				return fmt.Errorf("doctest: %s is not one of the programs %v", name, Programs)
+			}
+			if err := os.Symlink(path, filepath.Join(bin, name)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range Programs {
+		stub := strings.ReplaceAll(missingProgram, "@PATHLINE@", PathLine)
+		if err := os.WriteFile(filepath.Join(s.state, "bin", name), []byte(stub), 0o700); err != nil { //nolint:gosec // G306: an executable, the session's own
+			return err
+		}
+	}
+	return nil
+}
+
+// missingProgram stands in for a program the document runs by name
+// before it puts bin/ on PATH.
+const missingProgram = `#!/bin/sh
+printf '%s %s\n' "doctest: ${0##*/}: command not found, as for a reader:" \
+	'the document must tell, before, to run @PATHLINE@ after make build (see the README)' >&2
+exit 127
+`
 
 // curlWrapper runs the real curl and adds to what it writes, on stderr,
 // each transfer's HTTP status, for Run to check. A --write-out of the

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -157,5 +158,43 @@ func TestRewriteAndCloseKillBackgroundJobs(t *testing.T) {
 			t.Fatal("the background job outlived Close")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestProgramsNeedThePathLine: the built programs are in the scratch
+// directory's bin/, on PATH only once the document's PATH line ran; before,
+// a stand-in fails saying so, whatever the environment's PATH holds.
+func TestProgramsNeedThePathLine(t *testing.T) {
+	fake := filepath.Join(t.TempDir(), "gateway-built")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho built gateway \"$@\"\n"), 0o700); err != nil { //nolint:gosec // G306: an executable
+		t.Fatal(err)
+	}
+	s, err := NewSession(Config{Dir: t.TempDir(), Env: os.Environ(), Programs: map[string]string{"gateway": fake}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	out, err := s.Run(t.Context(), block("gateway --version\n"))
+	if err == nil || !strings.Contains(out, PathLine) {
+		t.Errorf("before the PATH line: %q, %v; want a failure naming the line", out, err)
+	}
+	if _, err := s.Run(t.Context(), block(PathLine+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	out, err = s.Run(t.Context(), block("gateway --version\n"))
+	if err != nil || out != "built gateway --version\n" {
+		t.Errorf("after the PATH line: %q, %v", out, err)
+	}
+	// The curl of the session is still the one that checks statuses.
+	if out, err := s.Run(t.Context(), block("command -v curl\n")); err != nil || !strings.Contains(out, "doctest-") {
+		t.Errorf("curl after the PATH line: %q, %v", out, err)
+	}
+	// A stand-in of a program the test did not build fails too.
+	if _, err := s.Run(t.Context(), block("loadtest -h\n")); err == nil {
+		t.Error("loadtest ran, not built")
 	}
 }
