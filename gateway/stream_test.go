@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -514,4 +515,41 @@ func TestStreamMetrics(t *testing.T) {
 	if v := metric(t, tg, "nuls_gateway_stream_gap_events_total", "cause", metrics.GapUpstream); v != 0 {
 		t.Errorf("upstream gaps %v, want 0", v)
 	}
+}
+
+// TestIdleStreamsHoldNoGoroutine: a detached HTTP/1.1 stream costs no
+// goroutine while it waits (package hangup tells when its client goes),
+// and a client that hangs up frees its stream.
+func TestIdleStreamsHoldNoGoroutine(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{cfg: Config{MaxStreamsPerClient: 1000}})
+	addr := strings.TrimPrefix(tg.url, "http://")
+	open := func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET /rpc/latestHeight/stream?chainId=2 HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", addr)
+		return c
+	}
+	// Warm: the topic, its group and the hang-up watcher exist.
+	first := open()
+	defer first.Close()
+	waitFor(t, "the first stream", func() bool { return tg.Server.slots.Count() == 1 })
+	time.Sleep(100 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	const n = 300
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = open()
+	}
+	waitFor(t, "every stream", func() bool { return tg.Server.slots.Count() == n+1 })
+	time.Sleep(100 * time.Millisecond) // the handlers' goroutines return
+	if grew := runtime.NumGoroutine() - before; grew > n/10 {
+		t.Errorf("%d idle streams: %d goroutines more, want a few", n, grew)
+	}
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	waitFor(t, "the streams of the clients gone freed", func() bool { return tg.Server.slots.Count() == 1 })
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"syscall"
 )
 
 // StrictFraming returns a listener whose connections refuse a request head
@@ -88,6 +89,15 @@ func (c *framedConn) CloseWrite() error {
 		return cw.CloseWrite()
 	}
 	return nil
+}
+
+// SyscallConn lets package hangup's poller watch the socket for its client
+// hanging up. The poller never reads: every read still goes through Read.
+func (c *framedConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
 }
 
 // framingScanner follows the lines of an HTTP/1 byte stream, as

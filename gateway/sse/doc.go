@@ -9,8 +9,11 @@
 // the Pump writes the stream's events. It runs one goroutine per topic,
 // which writes a topic's new events to all its streams, in parallel chunks,
 // each write under a deadline: a client that cannot take its events is
-// dropped rather than waited for. A small goroutine per connection only
-// waits for the client to go away. What the Pump needs of the gateway is
+// dropped rather than waited for. No goroutine waits for the client to go
+// away: package hangup's one goroutine is told by the kernel (epoll) when
+// any detached stream's client hangs up, and that stream is closed. An
+// idle stream is then its connection, its member of the topic and a few
+// words of the Pump's. What the Pump needs of the gateway is
 // explicit: its Config, an Observer, a Rights watcher, and the EndData hook
 // that renders why a stream ended.
 //
@@ -18,7 +21,8 @@
 //
 // A Writer is used by one goroutine. A Pump's methods are safe for
 // concurrent use; Shutdown ends every stream and waits for the Pump's
-// goroutines. Lock order: Pump.mu, then group.mu. A detached stream's
-// fields but its closed flag and its lost reason are used by its group's
-// goroutine only.
+// goroutines. Lock order: Pump.mu, then group.mu; a detached stream's
+// hangMu is taken alone. A detached stream's fields but its closed flag, its
+// lost reason and its hang-up watch are used by its group's goroutine only;
+// close may run on the hang-up watcher's goroutine.
 package sse

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/gateway/sse/hangup"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -111,6 +112,12 @@ type Pump struct {
 	stopped bool
 	stop    chan struct{}
 	wg      sync.WaitGroup // group goroutines and connection watchers
+	// hangups tells when a stream's client hangs up, without a
+	// goroutine per stream; started with the first stream (guarded by
+	// mu until then). Nil where it could not start: a goroutine per
+	// stream reads its connection.
+	hangups     *hangup.Watcher
+	hangupsOnce bool
 }
 
 // NewPump returns a Pump.
@@ -147,6 +154,11 @@ type detached struct {
 	// unwatch ends the watch of the caller's rights, set before another
 	// goroutine can close the stream.
 	unwatch func()
+
+	hangMu sync.Mutex // guards unhang, ended
+	// unhang ends the watch of the connection for the client hanging up.
+	unhang func()
+	ended  bool // closed: a watch set after is ended at once
 }
 
 // group is the streams of one topic and the goroutine that writes to them.
@@ -216,6 +228,12 @@ func (p *Pump) add(d *detached, caller *auth.Principal) bool {
 	if p.stopped {
 		return false
 	}
+	if !p.hangupsOnce {
+		p.hangupsOnce = true
+		if w, err := hangup.New(); err == nil {
+			p.hangups = w
+		}
+	}
 	name := d.m.Topic()
 	g, ok := p.groups[name]
 	if !ok {
@@ -237,8 +255,7 @@ func (p *Pump) add(d *detached, caller *auth.Principal) bool {
 	case g.wake <- struct{}{}:
 	default:
 	}
-	p.wg.Add(1)
-	go d.watch()
+	d.watchHangup()
 	return true
 }
 
@@ -262,6 +279,9 @@ func (p *Pump) Shutdown() {
 		d.close()
 	}
 	p.wg.Wait()
+	if p.hangups != nil {
+		_ = p.hangups.Close()
+	}
 }
 
 func (g *group) snapshot() []*detached {
@@ -453,17 +473,46 @@ func (d *detached) write(timeout time.Duration, b []byte) (int, error) {
 
 // watch waits for the client to go away (SSE clients send nothing after
 // their request), so that its slot and its member are freed at once.
-func (d *detached) watch() {
-	defer d.p.wg.Done()
-	var b [1]byte
-	_, _ = d.conn.Read(b[:])
-	d.close()
+// watchHangup closes the stream when its client hangs up: told by the
+// pump's hangup.Watcher, or, without one, by a goroutine reading the
+// connection.
+func (d *detached) watchHangup() {
+	if d.p.hangups == nil {
+		d.p.wg.Add(1)
+		go func() {
+			defer d.p.wg.Done()
+			var b [1]byte
+			_, _ = d.conn.Read(b[:])
+			d.close()
+		}()
+		return
+	}
+	stop, err := d.p.hangups.Watch(d.conn, d.close)
+	if err != nil { // the pump is shutting down
+		d.close()
+		return
+	}
+	d.hangMu.Lock()
+	if d.ended {
+		d.hangMu.Unlock()
+		stop()
+		return
+	}
+	d.unhang = stop
+	d.hangMu.Unlock()
 }
 
 // close ends the stream once: the connection, the member, the slot.
 func (d *detached) close() {
 	d.once.Do(func() {
 		d.closed.Store(true)
+		d.hangMu.Lock()
+		d.ended = true
+		unhang := d.unhang
+		d.hangMu.Unlock()
+		if unhang != nil {
+			unhang() // before the close, while the descriptor is the stream's
+		}
 		_ = d.conn.Close()
 		d.m.Close()
 		d.unwatch()

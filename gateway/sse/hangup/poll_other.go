@@ -1,0 +1,5 @@
+//go:build !linux
+
+package hangup
+
+func newPoller() (poller, error) { return nil, nil }
