@@ -553,3 +553,19 @@ func TestIdleStreamsHoldNoGoroutine(t *testing.T) {
 	}
 	waitFor(t, "the streams of the clients gone freed", func() bool { return tg.Server.slots.Count() == 1 })
 }
+
+// TestDetachedStreamOutlivesItsWriteTimeout: the deadline of a stream's
+// first write (its head) must not fail the writes of events long after.
+func TestDetachedStreamOutlivesItsWriteTimeout(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{cfg: Config{WriteTimeout: 100 * time.Millisecond, Heartbeat: 150 * time.Millisecond}})
+	s := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
+	s.next(2 * time.Second)
+	time.Sleep(400 * time.Millisecond) // heartbeats, past the head's deadline
+	for want := int64(1); want <= 3; want++ {
+		tg.node.ProduceBlock()
+		if got := height(t, s.next(2*time.Second)); got != want {
+			t.Fatalf("height %d, want %d", got, want)
+		}
+	}
+}

@@ -21,7 +21,8 @@ const targetNchanRatio = 0.8
 // nchanConf is the reference's configuration: one nginx process (no
 // master), one channel, a publisher and an EventSource subscriber location
 // whose new subscribers get the newest message first, as a new gateway
-// stream gets the subscription's current state.
+// stream gets the subscription's current state. nchan keeps its
+// subscribers in shared memory, 32 MiB by default: about 7,600 streams.
 const nchanConf = `load_module %s;
 daemon off;
 master_process off;
@@ -32,6 +33,7 @@ error_log stderr warn;
 events { worker_connections %d; multi_accept on; }
 http {
 	access_log off;
+	nchan_max_reserved_memory 1024M;
 	client_body_temp_path %s/body;
 	server {
 		listen %s;

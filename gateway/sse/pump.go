@@ -424,7 +424,7 @@ func (d *detached) deliver(rc *renderCache) bool {
 		} else {
 			text = rc.render(b)
 		}
-		if _, werr := d.write(fanOutWrite, text); werr != nil {
+		if _, werr := d.writeNow(text); werr != nil {
 			if errors.Is(werr, os.ErrDeadlineExceeded) {
 				rc.counts.Slow(false)
 			}
@@ -449,7 +449,7 @@ func (d *detached) heartbeat(rc *renderCache) bool {
 	if d.closed.Load() {
 		return false
 	}
-	if _, err := d.write(fanOutWrite, []byte(": keep-alive\n\n")); err != nil {
+	if _, err := d.writeNow([]byte(": keep-alive\n\n")); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			rc.counts.Slow(false)
 		}
@@ -464,15 +464,19 @@ func (d *detached) end(text []byte) {
 	d.close()
 }
 
+// write writes b within timeout, then clears the deadline: writeNow's
+// system call must not find it passed.
 func (d *detached) write(timeout time.Duration, b []byte) (int, error) {
 	if err := d.conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 		return 0, err
 	}
-	return d.conn.Write(b)
+	n, err := d.conn.Write(b)
+	if err == nil {
+		err = d.conn.SetWriteDeadline(time.Time{})
+	}
+	return n, err
 }
 
-// watch waits for the client to go away (SSE clients send nothing after
-// their request), so that its slot and its member are freed at once.
 // watchHangup closes the stream when its client hangs up: told by the
 // pump's hangup.Watcher, or, without one, by a goroutine reading the
 // connection.
