@@ -247,3 +247,30 @@ func TestNewHeadersFromHeight(t *testing.T) {
 		t.Errorf("fromHeight on latestHeight: %d, want 400", status)
 	}
 }
+
+// TestRollbackEventCarriesItsHeight: a rollback event to the tip h has an
+// id that resumes at h, whose header (of the new fork) comes first.
+func TestRollbackEventCarriesItsHeight(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	s := openSSE(t, tg.url+"/rpc/newHeaders/stream?chainId=2", "")
+	s.next(5 * time.Second)
+	for range 5 {
+		tg.node.ProduceBlock()
+		s.next(5 * time.Second)
+	}
+	tip := tg.node.Rollback(2)
+	var rb sseEvent
+	for rb.Type != "rollback" {
+		rb = s.next(5 * time.Second)
+	}
+	if !strings.HasSuffix(rb.ID, fmt.Sprintf(".%d", tip-1)) {
+		t.Fatalf("rollback event %+v to %d: want an id ending .%d", rb, tip, tip-1)
+	}
+	_, h, _ := strings.Cut(rb.ID, ".")
+	again := openSSE(t, tg.url+"/rpc/newHeaders/stream?chainId=2", "."+h)
+	var first struct{ Height int64 }
+	if ev := again.next(5 * time.Second); json.Unmarshal([]byte(ev.Data), &first) != nil || first.Height != tip {
+		t.Fatalf("resumed after the rollback: %+v, want the header of %d", ev, tip)
+	}
+}

@@ -2,6 +2,7 @@ package subscriptions
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -449,12 +450,22 @@ func (t *topic) render(u Update) Update {
 	return u
 }
 
-// markHeight sets the height of e, a push of a topic that follows the chain.
+// markHeight sets the height of e, an event of a topic that follows the
+// chain. A rollback event to the tip h stands for h-1: the pushes after it
+// start at h at the latest, so a reader resumed after it is sent h on.
 func (t *topic) markHeight(e *Event) {
-	if t.key == nil || t.h.cfg.Chain == nil || e.Type != TypePush {
+	if t.key == nil || t.h.cfg.Chain == nil {
 		return
 	}
-	e.Height, e.HasHeight = t.h.cfg.Chain.Height(*t.key, e.Data)
+	switch e.Type {
+	case TypePush:
+		e.Height, e.HasHeight = t.h.cfg.Chain.Height(*t.key, e.Data)
+	case TypeRollback:
+		var rb struct{ Height *int64 }
+		if json.Unmarshal(e.Data, &rb) == nil && rb.Height != nil && *rb.Height >= 1 {
+			e.Height, e.HasHeight = *rb.Height-1, true
+		}
+	}
 }
 
 // lastEvent returns the latest event of the topic.
