@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
@@ -154,6 +155,11 @@ type detached struct {
 	// unwatch ends the watch of the caller's rights, set before another
 	// goroutine can close the stream.
 	unwatch func()
+
+	// raw is conn's socket for writeNow, looked up once (rawChecked);
+	// nil: conn has none.
+	raw        syscall.RawConn
+	rawChecked bool
 
 	hangMu sync.Mutex // guards unhang, ended
 	// unhang ends the watch of the connection for the client hanging up.

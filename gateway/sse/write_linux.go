@@ -14,12 +14,15 @@ import (
 // fanOutWrite, or the stream is dropped. The deadline a plain write sets
 // costs a timer update per stream and event; this costs the system call.
 func (d *detached) writeNow(b []byte) (int, error) {
-	sc, ok := d.conn.(syscall.Conn)
-	if !ok {
-		return d.write(fanOutWrite, b)
+	if !d.rawChecked {
+		// Once: a net.TCPConn makes a new RawConn at every call.
+		d.rawChecked = true
+		if sc, ok := d.conn.(syscall.Conn); ok {
+			d.raw, _ = sc.SyscallConn()
+		}
 	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
+	raw := d.raw
+	if raw == nil {
 		return d.write(fanOutWrite, b)
 	}
 	var n int
