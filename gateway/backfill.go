@@ -29,8 +29,14 @@ const (
 	// backfillPerUnit is how many headers cost the caller's rate plan
 	// one request.
 	backfillPerUnit = 100
-	// backfillWait bounds the wait for the topic's current state.
+	// backfillWait bounds the wait for the topic's current state, and
+	// for a turn to fetch headers.
 	backfillWait = 10 * time.Second
+	// maxConcurrentBackfills bounds the streams fetching and holding
+	// headers at once, whoever asks: at most this many times maxBackfill
+	// headers (a few MiB each) in memory, and as many calls to the node
+	// in flight for them.
+	maxConcurrentBackfills = 8
 )
 
 // backfill is what a stream of heights sends before going live, when it
@@ -48,6 +54,19 @@ type backfill struct {
 	// heights are the headers' heights, for their IDs.
 	heights []int64
 	first   subscriptions.Batch
+	// release gives the turn to fetch headers back (see
+	// Server.backfills); nil when none was taken.
+	release func()
+}
+
+// free drops the headers and gives the turn back, once they are written
+// or the stream ends before.
+func (bf *backfill) free() {
+	bf.headers, bf.heights = nil, nil
+	if bf.release != nil {
+		bf.release()
+		bf.release = nil
+	}
 }
 
 // fromHeight reads fromHeight from q, and removes it: it is no parameter
@@ -147,6 +166,14 @@ func (s *Server) backfillHeaders(ctx context.Context, w http.ResponseWriter, r *
 	if err := s.admit(w, r, p, int((n+backfillPerUnit-1)/backfillPerUnit)); err != nil {
 		return nil, err
 	}
+	turn, cancel := context.WithTimeout(ctx, backfillWait)
+	defer cancel()
+	select {
+	case s.backfills <- struct{}{}:
+		bf.release = func() { <-s.backfills }
+	case <-turn.Done():
+		return nil, fmt.Errorf("%w: %d streams are fetching headers; retry", subscriptions.ErrUnavailable, maxConcurrentBackfills)
+	}
 	headers, err := heights.Between(ctx, key, from-1, end)
 	if err != nil {
 		// The node no longer has them, or cannot say: the stream goes
@@ -216,7 +243,7 @@ func (st *streamState) writeBackfill(bf *backfill) error {
 			}
 		}
 	}
-	bf.headers, bf.heights = nil, nil // off the stream's life
+	bf.free() // off the stream's life
 	st.sw.WriteBatch(bf.first, st.lastID)
 	st.counts.Batch(bf.first)
 	if n := len(bf.first.Events); n > 0 {

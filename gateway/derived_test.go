@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
@@ -272,5 +274,53 @@ func TestRollbackEventCarriesItsHeight(t *testing.T) {
 	var first struct{ Height int64 }
 	if ev := again.next(5 * time.Second); json.Unmarshal([]byte(ev.Data), &first) != nil || first.Height != tip {
 		t.Fatalf("resumed after the rollback: %+v, want the header of %d", ev, tip)
+	}
+}
+
+// TestBackfillsBounded: however many streams ask for headers at once, at
+// most maxConcurrentBackfills fetch and hold them; the others wait their
+// turn, and all get their headers.
+func TestBackfillsBounded(t *testing.T) {
+	t.Parallel()
+	tg := startGateway(t, gatewayOptions{})
+	for range 10 {
+		tg.node.ProduceBlock()
+	}
+	tg.node.SetFaults(devnode.Faults{Delay: 30 * time.Millisecond}) // each header fetched takes a while
+	const streams = 3 * maxConcurrentBackfills
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			peak.Store(max(peak.Load(), int64(len(tg.Server.backfills))))
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	var wg sync.WaitGroup
+	for range streams {
+		wg.Go(func() {
+			s := openSSE(t, tg.url+"/rpc/newHeaders/stream?chainId=2&fromHeight=5", "")
+			var h struct{ Height int64 }
+			if ev := s.next(20 * time.Second); json.Unmarshal([]byte(ev.Data), &h) != nil || h.Height != 5 {
+				t.Errorf("first header: %+v, want height 5", ev)
+			}
+			s.close()
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-watched
+	if p := peak.Load(); p > maxConcurrentBackfills || p < 2 {
+		t.Errorf("at most %d streams fetched headers at once, want between 2 and %d", p, maxConcurrentBackfills)
+	}
+	if n := len(tg.Server.backfills); n != 0 {
+		t.Errorf("%d turns not given back", n)
 	}
 }

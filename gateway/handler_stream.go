@@ -56,6 +56,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if js.backfill != nil {
+		defer js.backfill.free() // if the stream ends before they are written
+	}
 	s.streaming(r)
 	if js.backfill == nil && s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
 		return nil

@@ -368,6 +368,9 @@ type Server struct {
 	// before the HTTP server shuts down (http.Server.Shutdown does not end
 	// long-lived handlers).
 	streamsDone chan struct{}
+	// backfills bounds the streams fetching headers at once (see
+	// backfillHeaders): each holds up to maxBackfill of them.
+	backfills chan struct{}
 }
 
 // New returns a Server; Run starts its background work. New does no I/O:
@@ -418,6 +421,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		slots: slots.New(slots.Config{Max: cfg.MaxStreams, PerClient: cfg.MaxStreamsPerClient, PerClientTopics: cfg.MaxTopicsPerClient,
 			Grace: cfg.Hub.Grace(), Lingers: lingers}),
 		streamsDone: make(chan struct{}),
+		backfills:   make(chan struct{}, maxConcurrentBackfills),
 		announced:   map[string]bool{},
 	}
 	s.rights = auth.NewWatcher(cfg.Auth.Recheck)
