@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -138,7 +139,7 @@ func SplitID(id string) (pos string, height int64, err error) {
 		return id, -1, nil
 	}
 	height, err = strconv.ParseInt(h, 10, 64)
-	if err != nil || height < 0 {
+	if err != nil || height < 0 || height == math.MaxInt64 { // the next height must exist
 		return "", -1, fmt.Errorf("event ID %q: the part after %q is no block height", id, string(heightSep))
 	}
 	return pos, height, nil

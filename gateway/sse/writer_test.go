@@ -67,6 +67,8 @@ func TestIDWithHeight(t *testing.T) {
 		{"5-1.x", "", -1, false},
 		{"5-1.-3", "", -1, false},
 		{"5-1.", "", -1, false},
+		{"5-1.9223372036854775807", "", -1, false},
+		{"5-1.9223372036854775806", "5-1", 9223372036854775806, true},
 	} {
 		pos, h, err := SplitID(tt.id)
 		if (err == nil) != tt.ok || pos != tt.pos || h != tt.height {
