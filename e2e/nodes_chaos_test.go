@@ -210,8 +210,14 @@ func streamFaults(evs []received) (lost, dup, back, gaps int, silence time.Durat
 			}
 		}
 		prevSeq = seq
-		if e.Type == "gap" {
+		switch e.Type {
+		case "gap":
 			gaps++
+			continue
+		case "rollback":
+			// The chain never goes back here: a rollback event would
+			// be a node behind taken for the chain.
+			back++
 			continue
 		}
 		if h, err := e.height(); err == nil {
