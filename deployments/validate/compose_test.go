@@ -113,6 +113,9 @@ func TestNginx(t *testing.T) {
 		{"POST retried", "proxy_read_timeout 60s;", "proxy_read_timeout 60s;\n\t\t\tproxy_next_upstream error non_idempotent;", "run a POST twice"},
 		{"other port", "listen 8080;", "listen 80;", "no server listens on 8080"},
 		{"syntax", "keepalive 32;", "keepalive 32", `has no ending ";"`},
+		{"no websocket upgrade", "\t\t\tproxy_set_header Upgrade $http_upgrade;\n", "", "a WebSocket would not open"},
+		{"upgrade map closes keep-alive", "\t\t\"\" \"\";\n", "\t\t\"\" close;\n", "a WebSocket would not open"},
+		{"no socket location", "location = /jsonrpc {", "location = /jsonrpc-old {", "a WebSocket would not open"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !strings.Contains(good, tc.old) {

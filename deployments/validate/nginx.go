@@ -218,21 +218,45 @@ type nginxExpect struct {
 
 // Example URIs, and whether each is a Server-Sent Events stream.
 var nginxURIs = []struct {
-	uri string
-	sse bool
+	uri    string
+	sse    bool
+	socket bool // JSON-RPC over a WebSocket: the upgrade must pass
 }{
-	{"/rpc/latestHeight/stream", true},
-	{"/rpc/getBalance/stream", true},
-	{"/notifications", true},
-	{"/rpc/latestHeight", false},
-	{"/rpc", false},
-	{"/healthz", false},
-	{"/openapi.json", false},
+	{"/jsonrpc", false, true},
+	{"/rpc/latestHeight/stream", true, false},
+	{"/rpc/getBalance/stream", true, false},
+	{"/notifications", true, false},
+	{"/rpc/latestHeight", false, false},
+	{"/rpc", false, false},
+	{"/healthz", false, false},
+	{"/openapi.json", false, false},
 }
 
 // checkNginx checks the load balancer's configuration: one upstream with
 // exactly the gateways, round robin with passive health checks, and
 // Server-Sent Events proxied unbuffered with a long read timeout.
+// upgradeMap reports whether the http block maps $http_upgrade to
+// $connection_upgrade: "upgrade" for a WebSocket, "" (keep-alive) for the
+// rest.
+func upgradeMap(http *directive) bool {
+	for _, m := range find(http.block, "map") {
+		if len(m.args) != 2 || m.args[0] != "$http_upgrade" || m.args[1] != "$connection_upgrade" {
+			continue
+		}
+		def, empty := "", "x"
+		for _, e := range m.block {
+			switch {
+			case e.name == "default" && len(e.args) == 1:
+				def = e.args[0]
+			case e.name == "" && len(e.args) == 1:
+				empty = e.args[0]
+			}
+		}
+		return def == "upgrade" && empty == ""
+	}
+	return false
+}
+
 func checkNginx(path string, want nginxExpect) []error {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -318,13 +342,28 @@ func checkNginx(path string, want nginxExpect) []error {
 		if v := effectiveOne(loc, "proxy_http_version", "1.0"); v != "1.1" {
 			at("proxy_http_version %s, want 1.1 (keep-alive and chunked responses)", v)
 		}
-		connection := false
+		connection, upgrade := "", ""
+		hasConnection := false
 		for _, h := range effective(loc, "proxy_set_header") {
-			if len(h) == 2 && strings.EqualFold(h[0], "Connection") && h[1] == "" {
-				connection = true
+			if len(h) == 2 && strings.EqualFold(h[0], "Connection") {
+				connection, hasConnection = h[1], true
+			}
+			if len(h) == 2 && strings.EqualFold(h[0], "Upgrade") {
+				upgrade = h[1]
 			}
 		}
-		if !connection {
+		switch {
+		case u.socket:
+			// The upgrade passes; a plain POST keeps its keep-alive
+			// connection (the map gives "" without Upgrade).
+			if upgrade != "$http_upgrade" || connection != "$connection_upgrade" || !upgradeMap(http) {
+				at(`want proxy_set_header Upgrade $http_upgrade and Connection $connection_upgrade, with map $http_upgrade $connection_upgrade { default upgrade; "" ""; }: a WebSocket would not open`)
+			}
+			v := effectiveOne(loc, "proxy_read_timeout", "60s")
+			if d, err := nginxTime(v); err != nil || d < 10*time.Minute {
+				at("proxy_read_timeout %s: a quiet socket would be cut (want 10m or more)", v)
+			}
+		case !hasConnection || connection != "":
 			at(`no proxy_set_header Connection "" in effect`)
 		}
 		for _, nu := range effective(loc, "proxy_next_upstream") {
