@@ -126,6 +126,25 @@ func rollbackOf(k Key, chain Chain, last Event, hasLast bool, u Update) (Event, 
 	return rollbackEvent(h, prev), true
 }
 
+// sameFeed judges u, the next update of the feed that made the log's last
+// event, by height: the chain going back (rollbackOf), or heights skipped
+// (the node dropped pushes it could not send in time), which are filled as
+// a renewal's are.
+func sameFeed(k Key, chain Chain, last Event, hasLast bool, u Update) next {
+	if rb, ok := rollbackOf(k, chain, last, hasLast, u); ok {
+		return next{rollback: &rb}
+	}
+	if !hasLast || u.Type != TypePush || last.Type != TypePush {
+		return next{}
+	}
+	prev, ok1 := chain.Height(k, last.Data)
+	h, ok2 := chain.Height(k, u.Data)
+	if ok1 && ok2 && h-prev > int64(max(k.EventCounter, 1)) {
+		return next{gap: true, from: prev, to: h, ordered: true}
+	}
+	return next{}
+}
+
 // rollbackEvent announces that the chain went back to height, from the
 // height from the log last showed.
 func rollbackEvent(height, from int64) Event {
@@ -164,9 +183,7 @@ func (r *renewal) admit(u Update, last func() (Event, bool)) (n next, prevID str
 	if !r.first && !u.Gap {
 		if r.chain != nil {
 			prev, hasLast := last()
-			if rb, ok := rollbackOf(r.key, r.chain, prev, hasLast, u); ok {
-				n.rollback = &rb
-			}
+			return sameFeed(r.key, r.chain, prev, hasLast, u), prev.ID
 		}
 		return n, ""
 	}

@@ -182,3 +182,23 @@ func TestRollbackAnnounced(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
+
+// TestSameFeedFillsSkippedHeights: within one feed, heights skipped (the
+// node dropped pushes it could not send in time) are filled as a renewal's
+// are, or announced by a gap event when they cannot be.
+func TestSameFeedFillsSkippedHeights(t *testing.T) {
+	t.Parallel()
+	up := newFakeUpstream()
+	h := startHub(t, Config{Chain: numberChain{limit: 3, reached: 100}}, up)
+	m, _ := h.Join(t.Context(), key, "")
+	defer m.Close()
+	f := <-up.opened
+	for _, v := range []int{5, 6, 9, 20, 21} {
+		f.push(v)
+	}
+	got := describeEvents(readEvents(t, m, 8))
+	want := []string{"5", "6", "7", "8", "9", "gap after #5", "20", "21"}
+	if !cmp.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}

@@ -460,10 +460,8 @@ func (t *topic) appendTape(ctx context.Context, tp *tape, fresh bool, log *slog.
 				n.gap, lost = hasLast, false
 			case check || en.renewed:
 				n = continuation(*t.key, t.h.cfg.Chain, last, hasLast, en.u, en.at)
-			default:
-				if rb, ok := rollbackOf(*t.key, t.h.cfg.Chain, last, hasLast, en.u); ok {
-					n.rollback = &rb
-				}
+			case t.h.cfg.Chain != nil:
+				n = sameFeed(*t.key, t.h.cfg.Chain, last, hasLast, en.u)
 			}
 			// A node behind the log's last height catches up through
 			// heights the log has: judge its entries until one is new.

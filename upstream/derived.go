@@ -149,10 +149,29 @@ func newDerivedFeed(src subscriptions.Feed, d derivedStream, fs Feeds, params js
 	return f
 }
 
+// run derives an event of each update of the source, the newest first:
+// a reader takes the source's updates as they come, so that a burst (a node
+// catching up pushes a height per block it syncs) never backs the upstream
+// subscription up until it is dropped as too slow. While an event is being
+// derived, a newer update replaces the one waiting, marked Gap: the hub
+// fills the heights skipped (see subscriptions.Chain) or says what was
+// lost.
 func (f *derivedFeed) run() {
 	defer close(f.done)
 	defer close(f.ch)
-	for u := range f.src.Updates() {
+	pending := make(chan subscriptions.Update, 1)
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		defer close(pending)
+		for u := range f.src.Updates() {
+			if !coalesce(f.ctx, pending, u) {
+				return
+			}
+		}
+	}()
+	defer func() { <-read }() // the reader ends with the source (Close closes it)
+	for u := range pending {
 		if u.Type != subscriptions.TypeError {
 			ctx, cancel := context.WithTimeout(f.ctx, f.timeout)
 			data, err := f.d.derive(ctx, f.up, f.params, u.Data)
@@ -170,6 +189,29 @@ func (f *derivedFeed) run() {
 		case f.ch <- u:
 		case <-f.ctx.Done():
 			return
+		}
+	}
+}
+
+// coalesce queues u in pending, which holds one update: one still waiting
+// there is replaced, and u marked Gap. It reports false when ctx ended.
+func coalesce(ctx context.Context, pending chan subscriptions.Update, u subscriptions.Update) bool {
+	for {
+		select {
+		case pending <- u:
+			return true
+		case <-ctx.Done():
+			return false
+		default:
+		}
+		select {
+		case old := <-pending:
+			if old.Final {
+				// Nothing comes after a final update; keep it.
+				u = old
+			}
+			u.Gap = true
+		default: // taken meanwhile: the slot is free
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 )
 
@@ -26,8 +28,13 @@ func MinHeight(ctx context.Context) int64 {
 	return h
 }
 
-// DefaultMaxFill is Heights.MaxFill's default.
-const DefaultMaxFill = 64
+// DefaultMaxFill is Heights.MaxFill's default: a node catching up pushes
+// heights faster than their headers are derived, and the stream fills what
+// it skipped.
+const DefaultMaxFill = 512
+
+// fetchesInFlight bounds the headers one fill fetches at once.
+const fetchesInFlight = 8
 
 // Heights tells the hub which streams follow the chain's height (it
 // implements subscriptions.Chain): latestHeight, whose pushes are
@@ -96,19 +103,34 @@ func (hs Heights) Between(ctx context.Context, k subscriptions.Key, from, to int
 		return nil, fmt.Errorf("%w: %d, at most %d", errTooManyHeights, to-from-1, limit)
 	}
 	f := hs.Feeds.withDefaults()
-	out := make([]json.RawMessage, 0, to-from-1)
-	for h := from + 1; h < to; h++ {
-		push := json.RawMessage(`{"value":` + strconv.FormatInt(h, 10) + `}`)
-		if k.Method == "newHeaders" {
-			cctx, cancel := context.WithTimeout(ctx, f.CallTimeout)
-			header, err := newHeader(cctx, f.Upstream, json.RawMessage(k.Params), push)
-			cancel()
-			if err != nil {
-				return nil, fmt.Errorf("newHeaders at %d: %w", h, err)
-			}
-			push = header
+	out := make([]json.RawMessage, to-from-1)
+	if k.Method != "newHeaders" {
+		for i := range out {
+			out[i] = json.RawMessage(`{"value":` + strconv.FormatInt(from+1+int64(i), 10) + `}`)
 		}
-		out = append(out, push)
+		return out, nil
+	}
+	// One call per header (a Request names each method once), a few in
+	// flight: a fill of hundreds of heights takes a few round trips'
+	// time per dozen, not one each.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fetchesInFlight)
+	for i := range out {
+		h := from + 1 + int64(i)
+		g.Go(func() error {
+			push := json.RawMessage(`{"value":` + strconv.FormatInt(h, 10) + `}`)
+			cctx, cancel := context.WithTimeout(gctx, f.CallTimeout)
+			defer cancel()
+			header, err := newHeader(cctx, f.Upstream, json.RawMessage(k.Params), push)
+			if err != nil {
+				return fmt.Errorf("newHeaders at %d: %w", h, err)
+			}
+			out[i] = header
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
