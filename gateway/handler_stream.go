@@ -60,7 +60,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		defer js.backfill.free() // if the stream ends before they are written
 	}
 	s.streaming(r)
-	if js.backfill == nil && s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
+	if js.backfill == nil && !s.cfg.HandlerStreams && s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
 		return nil
 	}
 	defer js.slot.Release()
@@ -182,7 +182,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 		s.metrics.Resumed()
 	}
 	s.streaming(r)
-	if s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
+	if !s.cfg.HandlerStreams && s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
 		return nil
 	}
 	defer js.slot.Release()

@@ -30,6 +30,11 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// envHandlerStreams, set, runs the tests with Config.HandlerStreams: every
+// stream served by its handler, the fallback of the detached streams
+// (scripts/test.sh runs the stream tests so too).
+const envHandlerStreams = "NULSGW_TEST_HANDLER_STREAMS"
+
 func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("GATEWAY_TEST_LOG") == "" {
 		return slog.New(slog.DiscardHandler)
@@ -90,12 +95,15 @@ type testGateway struct {
 }
 
 type gatewayOptions struct {
-	cfg     Config
-	hub     subscriptions.Config
-	nodeURL string // an existing node instead of a new one
-	manager bool   // topology T2
-	client  bridge.ClientConfig
-	noWait  bool
+	cfg Config
+	// streamPath: cfg.HandlerStreams is the test's, whatever
+	// envHandlerStreams says.
+	streamPath bool
+	hub        subscriptions.Config
+	nodeURL    string // an existing node instead of a new one
+	manager    bool   // topology T2
+	client     bridge.ClientConfig
+	noWait     bool
 	// feeds builds the hub's upstream; default feeds(up, 0).
 	feeds func(upstream.Upstream) subscriptions.Source
 }
@@ -150,6 +158,9 @@ func startGateway(t testing.TB, o gatewayOptions) *testGateway {
 		runCtx(t, c.Run)
 		tg.client = c
 		tg.up = upstream.NewDirect(c)
+	}
+	if os.Getenv(envHandlerStreams) != "" && !o.streamPath {
+		o.cfg.HandlerStreams = true // the fallback: every stream test on the handler path
 	}
 	if o.hub.FirstPushWait == 0 {
 		o.hub.FirstPushWait = 500 * time.Millisecond

@@ -218,6 +218,10 @@ type Config struct {
 	// WriteTimeout bounds each SSE write; a client that cannot take an
 	// event in that time is dropped. Default 10s.
 	WriteTimeout time.Duration
+	// HandlerStreams serves every stream from its handler goroutine, as
+	// over HTTP/2, instead of handing HTTP/1.1 streams to the pump (see
+	// package sse): the fallback of the detached streams.
+	HandlerStreams bool
 	// CatalogRefresh is the interval of method discovery. Default 1m.
 	CatalogRefresh time.Duration
 	// CORSOrigins are the origins (scheme://host[:port]) whose browser

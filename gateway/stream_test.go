@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -447,7 +448,9 @@ func TestSlowClientDropped(t *testing.T) {
 		return out, nil
 	}}))
 	pol, _ := customMethods(t, `[{"MethodName":"big","MethodScope":"public","MethodMinEvent":"1"}]`, policy.Config{})
-	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, m), cfg: Config{Policy: pol}})
+	// A detached stream's write gives up after 50 ms; a handler's (the
+	// fallback) after WriteTimeout.
+	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, m), cfg: Config{Policy: pol, WriteTimeout: 500 * time.Millisecond}})
 
 	// The stuck client: a raw connection with a small receive buffer that
 	// never reads.
@@ -519,10 +522,19 @@ func TestStreamMetrics(t *testing.T) {
 
 // TestIdleStreamsHoldNoGoroutine: a detached HTTP/1.1 stream costs no
 // goroutine while it waits (package hangup tells when its client goes),
-// and a client that hangs up frees its stream.
+// and a client that hangs up frees its stream. With --handler-streams, the
+// fallback, each stream keeps its handler's goroutine, and works the same.
 func TestIdleStreamsHoldNoGoroutine(t *testing.T) {
 	t.Parallel()
-	tg := startGateway(t, gatewayOptions{cfg: Config{MaxStreamsPerClient: 1000}})
+	for _, handler := range []bool{false, true} {
+		t.Run(fmt.Sprintf("handler-streams=%v", handler), func(t *testing.T) {
+			idleStreams(t, handler)
+		})
+	}
+}
+
+func idleStreams(t *testing.T, handler bool) {
+	tg := startGateway(t, gatewayOptions{cfg: Config{MaxStreamsPerClient: 1000, HandlerStreams: handler}, streamPath: true})
 	addr := strings.TrimPrefix(tg.url, "http://")
 	open := func() net.Conn {
 		c, err := net.Dial("tcp", addr)
@@ -545,8 +557,25 @@ func TestIdleStreamsHoldNoGoroutine(t *testing.T) {
 	}
 	waitFor(t, "every stream", func() bool { return tg.Server.slots.Count() == n+1 })
 	time.Sleep(100 * time.Millisecond) // the handlers' goroutines return
-	if grew := runtime.NumGoroutine() - before; grew > n/10 {
+	grew := runtime.NumGoroutine() - before
+	switch {
+	case !handler && grew > n/10:
 		t.Errorf("%d idle streams: %d goroutines more, want a few", n, grew)
+	case handler && grew < n:
+		t.Errorf("%d streams served by their handlers: %d goroutines more, want one each at least", n, grew)
+	}
+	// Both paths deliver: the next block reaches the last stream opened.
+	tg.node.ProduceBlock()
+	r := bufio.NewReader(conns[n-1])
+	_ = conns[n-1].SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("the last stream: %v", err)
+		}
+		if strings.HasPrefix(line, "data: ") && strings.Contains(line, `"value":1`) {
+			break
+		}
 	}
 	for _, c := range conns {
 		_ = c.Close()

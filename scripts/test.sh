@@ -48,6 +48,8 @@ export E2E_REQUIRE_TOOLS=1
 
 echo "== go test -race"
 go test -race -count=1 -timeout=15m ./...
+echo "== the gateway's tests with every stream on its handler (--handler-streams, the fallback)"
+NULSGW_TEST_HANDLER_STREAMS=1 go test -race -count=1 -timeout=10m ./gateway
 
 echo "== benchmarks compile and run once"
 bench_out=$(mktemp)

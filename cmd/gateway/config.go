@@ -37,6 +37,7 @@ const (
 	envMaxStreams      = "GATEWAY_MAX_STREAMS"
 	envHeartbeat       = "GATEWAY_HEARTBEAT"
 	envRetention       = "GATEWAY_RETENTION"
+	envHandlerStreams  = "GATEWAY_HANDLER_STREAMS"
 	envNoCache         = "GATEWAY_NO_CACHE"
 	envCacheDepth      = "GATEWAY_CACHE_DEPTH"
 	envCacheBytes      = "GATEWAY_CACHE_BYTES"
@@ -128,6 +129,7 @@ type config struct {
 	MaxStreams      int
 	Heartbeat       time.Duration
 	Retention       int
+	HandlerStreams  bool
 	NoCache         bool
 	CacheDepth      int
 	CacheBytes      int
@@ -278,6 +280,7 @@ func options(c *config, raw *rawConfig) []option {
 		{"heartbeat", envHeartbeat, "15s", "interval of SSE keep-alive comments", groupStreams, durationVar(&c.Heartbeat)},
 		{"retention", envRetention, "1024", "events kept per subscription for clients resuming with Last-Event-ID", groupStreams, intVar(&c.Retention)},
 		{"grace", envGrace, "10s", "how long an upstream subscription outlives its last client", groupStreams, durationVar(&c.Grace)},
+		{"handler-streams", envHandlerStreams, "", "serve every SSE stream from its handler goroutine, as over HTTP/2, instead of taking HTTP/1.1 streams over (no goroutine per idle stream): the fallback", groupStreams, boolVar(&c.HandlerStreams)},
 		{"no-cache", envNoCache, "", "answer every read from the node: no answer cache", groupCache, boolVar(&c.NoCache)},
 		{"cache-depth", envCacheDepth, "20", "how many blocks below the tip a block, header or confirmed transaction must be for its answer to be cached (see docs/api.md, The answer cache)", groupCache, intVar(&c.CacheDepth)},
 		{"cache-bytes", envCacheBytes, "67108864", "most bytes of answers the cache keeps in each instance's memory", groupCache, intVar(&c.CacheBytes)},

@@ -319,7 +319,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer hubStage.stop()
 	gwCfg := gateway.Config{
 		Upstream: up, Registry: registry, Scopes: cfg.Scopes, Instance: instance,
-		MaxBodyBytes: cfg.MaxBodyBytes, CallTimeout: cfg.CallTimeout, MaxStreams: cfg.MaxStreams, Heartbeat: cfg.Heartbeat,
+		MaxBodyBytes: cfg.MaxBodyBytes, CallTimeout: cfg.CallTimeout, MaxStreams: cfg.MaxStreams, HandlerStreams: cfg.HandlerStreams, Heartbeat: cfg.Heartbeat,
 		CORSOrigins: cfg.CORSOrigins, AccessLog: cfg.AccessLog,
 		Auth: authn, Policy: pol, MaxBatchAnswerBytes: cfg.MaxBatchAnswerBytes,
 		Limiter: newLimiter(cfg, rdb, logger.With("component", "ratelimit")), Plans: cfg.RatePlans, Weights: cfg.MethodWeights,
