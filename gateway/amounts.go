@@ -30,7 +30,12 @@ func (s *Server) exactAmounts(r *http.Request, method string, result json.RawMes
 	if wantsNumbers(r) {
 		return result
 	}
-	cmd, ok := s.types.Lookup(method)
+	return exactIn(s.types, method, result)
+}
+
+// exactIn renders the amounts of method's result as cat types them.
+func exactIn(cat *catalog.Catalog, method string, result json.RawMessage) json.RawMessage {
+	cmd, ok := cat.Lookup(method)
 	if !ok {
 		return result
 	}
@@ -45,11 +50,5 @@ func StreamAmounts(cat *catalog.Catalog) func(subscriptions.Key, json.RawMessage
 	if cat == nil {
 		cat = catalog.NULS2()
 	}
-	return func(k subscriptions.Key, data json.RawMessage) json.RawMessage {
-		cmd, ok := cat.Lookup(k.Method)
-		if !ok {
-			return data
-		}
-		return amounts.Stringify(data, amounts.Answer(cmd.Result))
-	}
+	return func(k subscriptions.Key, data json.RawMessage) json.RawMessage { return exactIn(cat, k.Method, data) }
 }

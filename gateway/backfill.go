@@ -210,8 +210,7 @@ func (s *Server) afterHeight(bf *backfill, events []subscriptions.Event, last, e
 		}
 	}
 	if tip < last {
-		rb := subscriptions.Event{Type: subscriptions.TypeRollback,
-			Data: []byte(`{"height":` + strconv.FormatInt(tip, 10) + `,"from":` + strconv.FormatInt(last, 10) + `}`)}
+		rb := subscriptions.RollbackEvent(tip, last)
 		bf.rollback = &rb
 		if len(events) > 0 {
 			return events[len(events)-1:]

@@ -20,11 +20,17 @@ import (
 // changes when the gateway changes.
 func BenchmarkRPCCall(b *testing.B) {
 	tg := startGateway(b, gatewayOptions{})
+	call := poster(b, tg.url+"/rpc/latestHeight", `{"chainId":2}`, nil)
+	runCalls(b, call)
+}
+
+// poster returns a call of POST url with body on a keep-alive client, an
+// error unless it answers 200 and check (if any) accepts the answer.
+func poster(b *testing.B, url, body string, check func(*http.Response) error) func() error {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	b.Cleanup(client.CloseIdleConnections)
-	url := tg.url + "/rpc/latestHeight"
-	call := func() error {
-		resp, err := client.Post(url, "application/json", strings.NewReader(`{"chainId":2}`))
+	return func() error {
+		resp, err := client.Post(url, "application/json", strings.NewReader(body))
 		if err != nil {
 			return err
 		}
@@ -35,8 +41,15 @@ func BenchmarkRPCCall(b *testing.B) {
 		if resp.StatusCode != http.StatusOK {
 			return &statusError{resp.StatusCode}
 		}
+		if check != nil {
+			return check(resp)
+		}
 		return nil
 	}
+}
+
+// runCalls runs call in parallel, b.N times in all.
+func runCalls(b *testing.B, call func() error) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -99,36 +112,14 @@ func BenchmarkRPCCallCached(b *testing.B) {
 	}
 	c := cache.New(cache.Config{Depth: 2, Tip: func() (int64, bool) { return node.Height(), true }})
 	tg := startGateway(b, gatewayOptions{nodeURL: node.URL(), cfg: Config{Cache: c}})
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	b.Cleanup(client.CloseIdleConnections)
-	url := tg.url + "/rpc/getBlockHeaderByHeight"
-	call := func() error {
-		resp, err := client.Post(url, "application/json", strings.NewReader(`{"chainId":2,"height":1}`))
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return &statusError{resp.StatusCode}
-		}
+	call := poster(b, tg.url+"/rpc/getBlockHeaderByHeight", `{"chainId":2,"height":1}`, func(resp *http.Response) error {
 		if cs := resp.Header.Get("Cache-Status"); !strings.HasPrefix(cs, "nuls-gateway; ") {
 			return fmt.Errorf("Cache-Status %q", cs)
 		}
 		return nil
-	}
+	})
 	if err := call(); err != nil { // the miss that fills the cache
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := call(); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	runCalls(b, call)
 }

@@ -86,7 +86,7 @@ func continuation(k Key, chain Chain, last Event, hasLast bool, u Update, now ti
 			step := int64(max(k.EventCounter, 1))
 			switch {
 			case h < prev && !chain.Reached(prev):
-				rb := rollbackEvent(h, prev)
+				rb := RollbackEvent(h, prev)
 				return next{ordered: true, rollback: &rb}
 			case h <= prev:
 				return next{drop: true, ordered: true}
@@ -123,7 +123,7 @@ func rollbackOf(k Key, chain Chain, last Event, hasLast bool, u Update) (Event, 
 	default:
 		return Event{}, false
 	}
-	return rollbackEvent(h, prev), true
+	return RollbackEvent(h, prev), true
 }
 
 // sameFeed judges u, the next update of the feed that made the log's last
@@ -145,9 +145,9 @@ func sameFeed(k Key, chain Chain, last Event, hasLast bool, u Update) next {
 	return next{}
 }
 
-// rollbackEvent announces that the chain went back to height, from the
-// height from the log last showed.
-func rollbackEvent(height, from int64) Event {
+// RollbackEvent announces that the chain went back to height, from the
+// height from the reader was last shown.
+func RollbackEvent(height, from int64) Event {
 	data := `{"height":` + strconv.FormatInt(height, 10) + `,"from":` + strconv.FormatInt(from, 10) + `}`
 	return Event{Type: TypeRollback, Data: []byte(data)}
 }

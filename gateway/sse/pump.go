@@ -114,11 +114,8 @@ type Pump struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup // group goroutines and connection watchers
 	// hangups tells when a stream's client hangs up, without a
-	// goroutine per stream; started with the first stream (guarded by
-	// mu until then). Nil where it could not start: a goroutine per
-	// stream reads its connection.
-	hangups     *hangup.Watcher
-	hangupsOnce bool
+	// goroutine per stream; started with the first stream (set under mu).
+	hangups *hangup.Watcher
 }
 
 // NewPump returns a Pump.
@@ -234,11 +231,8 @@ func (p *Pump) add(d *detached, caller *auth.Principal) bool {
 	if p.stopped {
 		return false
 	}
-	if !p.hangupsOnce {
-		p.hangupsOnce = true
-		if w, err := hangup.New(); err == nil {
-			p.hangups = w
-		}
+	if p.hangups == nil {
+		p.hangups = hangup.New()
 	}
 	name := d.m.Topic()
 	g, ok := p.groups[name]
@@ -483,20 +477,9 @@ func (d *detached) write(timeout time.Duration, b []byte) (int, error) {
 	return n, err
 }
 
-// watchHangup closes the stream when its client hangs up: told by the
-// pump's hangup.Watcher, or, without one, by a goroutine reading the
-// connection.
+// watchHangup closes the stream when its client hangs up, as the pump's
+// hangup.Watcher tells.
 func (d *detached) watchHangup() {
-	if d.p.hangups == nil {
-		d.p.wg.Add(1)
-		go func() {
-			defer d.p.wg.Done()
-			var b [1]byte
-			_, _ = d.conn.Read(b[:])
-			d.close()
-		}()
-		return
-	}
 	stop, err := d.p.hangups.Watch(d.conn, d.close)
 	if err != nil { // the pump is shutting down
 		d.close()

@@ -21,12 +21,13 @@ type Watcher struct {
 }
 
 // New returns a Watcher, with its goroutine running where the system has a
-// poller for it.
-func New() (*Watcher, error) {
+// poller for it; without one, each watch is a goroutine reading its
+// connection.
+func New() *Watcher {
 	w := &Watcher{done: make(chan struct{})}
 	p, err := newPoller()
 	if err != nil {
-		return nil, err
+		p = nil // no poller (out of descriptors): a reading goroutine per watch
 	}
 	w.poller = p
 	if p != nil {
@@ -36,7 +37,7 @@ func New() (*Watcher, error) {
 			p.run()
 		}()
 	}
-	return w, nil
+	return w
 }
 
 // Watch calls onHangup once when c's client hangs up or sends anything. stop
