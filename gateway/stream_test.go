@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -425,32 +427,9 @@ func TestStreamHTTP2(t *testing.T) {
 // connection is full, and never delays the others.
 func TestSlowClientDropped(t *testing.T) {
 	t.Parallel()
-	m, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "big"}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	var n atomic.Int64
-	payload := strings.Repeat("x", 64<<10)
-	must := func(err error) {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(m.Register(bridge.Method{Name: "big", MinEvent: 1, Handler: func(context.Context, *bridge.Call) (any, error) {
-		return map[string]any{"n": n.Load(), "pad": payload}, nil
-	}}))
-	must(m.Register(bridge.Method{Name: "ListAPI", Handler: func(context.Context, *bridge.Call) (any, error) {
-		out := map[string]bridge.MethodInfo{}
-		for _, mi := range m.Methods() {
-			out["Test."+mi.MethodName] = mi
-		}
-		return out, nil
-	}}))
-	pol, _ := customMethods(t, `[{"MethodName":"big","MethodScope":"public","MethodMinEvent":"1"}]`, policy.Config{})
-	// A detached stream's write gives up after 50 ms; a handler's (the
-	// fallback) after WriteTimeout.
-	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, m), cfg: Config{Policy: pol, WriteTimeout: 500 * time.Millisecond}})
+	// A handler's write (the fallback) gives up after WriteTimeout, and so
+	// does a detached stream whose socket takes nothing.
+	tg, n, m := bigPushGateway(t, 500*time.Millisecond)
 
 	// The stuck client: a raw connection with a small receive buffer that
 	// never reads.
@@ -482,6 +461,114 @@ func TestSlowClientDropped(t *testing.T) {
 	waitFor(t, "the stuck client dropped", func() bool { return int64(tg.Server.slots.Count()) == 1 })
 	if v := metric(t, tg, "nuls_gateway_slow_clients_dropped_total"); v != 1 {
 		t.Errorf("nuls_gateway_slow_clients_dropped_total = %v, want 1", v)
+	}
+}
+
+// bigPushGateway starts a gateway, with the given write timeout, in front
+// of a module whose stream "big" pushes {"n": n, "pad": 64 KiB} when m
+// triggers it.
+func bigPushGateway(t *testing.T, writeTimeout time.Duration) (*testGateway, *atomic.Int64, *bridge.Module) {
+	t.Helper()
+	m, err := bridge.NewModule(bridge.ModuleConfig{Abbreviation: "big"}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	n := new(atomic.Int64)
+	payload := strings.Repeat("x", 64<<10)
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(m.Register(bridge.Method{Name: "big", MinEvent: 1, Handler: func(context.Context, *bridge.Call) (any, error) {
+		return map[string]any{"n": n.Load(), "pad": payload}, nil
+	}}))
+	must(m.Register(bridge.Method{Name: "ListAPI", Handler: func(context.Context, *bridge.Call) (any, error) {
+		out := map[string]bridge.MethodInfo{}
+		for _, mi := range m.Methods() {
+			out["Test."+mi.MethodName] = mi
+		}
+		return out, nil
+	}}))
+	pol, _ := customMethods(t, `[{"MethodName":"big","MethodScope":"public","MethodMinEvent":"1"}]`, policy.Config{})
+	tg := startGateway(t, gatewayOptions{nodeURL: newWSServer(t, m), cfg: Config{Policy: pol, WriteTimeout: writeTimeout}})
+	return tg, n, m
+}
+
+// TestPausedClientCatchesUp: a client that stops reading while far more
+// than its connection's buffers is sent, and reads again within the write
+// timeout, gets every event, whole and in order. A detached stream keeps
+// what its socket did not take and writes it when the socket has room
+// again; a handler's write waits.
+func TestPausedClientCatchesUp(t *testing.T) {
+	t.Parallel()
+	tg, n, m := bigPushGateway(t, 20*time.Second)
+	addr := strings.TrimPrefix(tg.url, "http://")
+	// A small receive buffer, set before the handshake: shrunk after it,
+	// below the window already offered, the kernel drops what arrives and
+	// the sender backs off for seconds.
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	paused, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer paused.Close()
+	fmt.Fprintf(paused, "GET /rpc/big/stream HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	good := openSSE(t, tg.url+"/rpc/big/stream", "")
+	good.next(3 * time.Second)
+	waitFor(t, "both streams", func() bool { return tg.Server.slots.Count() == 2 })
+
+	const pushes = 100 // 6.5 MB: more than loopback's largest socket buffers
+	for i := 1; i <= pushes; i++ {
+		n.Store(int64(i))
+		m.Trigger("big")
+		if ev := good.next(5 * time.Second); !strings.HasPrefix(ev.Data, fmt.Sprintf(`{"n":%d,`, i)) {
+			t.Fatalf("event %d: %.40s", i, ev.Data)
+		}
+	}
+
+	_ = paused.SetReadDeadline(time.Now().Add(15 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(paused), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The connection first: closing a body that has no end reads it to
+	// the deadline.
+	defer func() { _ = paused.Close(); _ = resp.Body.Close() }()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 128<<10), 1<<20)
+	want := int64(0) // the state when the stream opened, then every push
+	for want <= pushes && sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var ev struct {
+			N   int64
+			Pad string
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("event %d: %v (%d bytes)", want, err, len(line))
+		}
+		if ev.N != want || len(ev.Pad) != 64<<10 {
+			t.Fatalf("event n=%d with %d bytes of pad, want n=%d", ev.N, len(ev.Pad), want)
+		}
+		want++
+	}
+	if want <= pushes {
+		t.Fatalf("the paused client got %d events of %d: %v", want, pushes+1, sc.Err())
+	}
+	if v := metric(t, tg, "nuls_gateway_slow_clients_dropped_total"); v != 0 {
+		t.Errorf("nuls_gateway_slow_clients_dropped_total = %v, want 0", v)
 	}
 }
 

@@ -3,15 +3,12 @@ package sse
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
@@ -23,11 +20,12 @@ import (
 // topic's streams are written by several workers.
 const fanOutChunk = 256
 
-// fanOutWrite bounds each write of the pump. A write into a socket with room
-// in its send buffer never waits, whatever the deadline; one that waits is
-// to a client already a whole buffer (hundreds of kilobytes) behind, which
-// is dropped at once rather than let it hold up the others of its chunk. It
-// may resume with Last-Event-ID.
+// fanOutWrite bounds each write of a stream the pump cannot write without
+// blocking (its connection's socket could not be taken over: TLS). A write
+// into a socket with room in its send buffer never waits, whatever the
+// deadline; one that waits is to a client already a whole buffer (hundreds
+// of kilobytes) behind, which is dropped at once rather than let it hold up
+// the others of its chunk. It may resume with Last-Event-ID.
 const fanOutWrite = 50 * time.Millisecond
 
 // shutdownWrite bounds the last write to each stream at shutdown: a client
@@ -38,7 +36,9 @@ const shutdownWrite = 50 * time.Millisecond
 type Config struct {
 	// RetryHint is the retry: sent to clients. Required.
 	RetryHint time.Duration
-	// WriteTimeout bounds the first write of a stream (its head).
+	// WriteTimeout bounds how long a stream waits for its client to take
+	// what it was sent: the head, or what its socket did not take at once.
+	// A client that takes nothing for that long is dropped as too slow.
 	// Required.
 	WriteTimeout time.Duration
 	// Heartbeat is the interval of the keep-alive comments. Required.
@@ -113,9 +113,13 @@ type Pump struct {
 	stopped bool
 	stop    chan struct{}
 	wg      sync.WaitGroup // group goroutines and connection watchers
-	// hangups tells when a stream's client hangs up, without a
-	// goroutine per stream; started with the first stream (set under mu).
+	// hangups tells when a stream's client hangs up, and when its socket
+	// has room again, without a goroutine per stream; started with the
+	// first stream (set under mu).
 	hangups *hangup.Watcher
+	// epoch is what the streams' times count from: a Duration is 8 bytes
+	// a stream, a time.Time 24.
+	epoch time.Time
 }
 
 // NewPump returns a Pump.
@@ -129,39 +133,24 @@ func NewPump(cfg Config) *Pump {
 			return b
 		}
 	}
-	return &Pump{cfg: cfg, groups: map[string]*group{}, stop: make(chan struct{})}
+	return &Pump{cfg: cfg, groups: map[string]*group{}, stop: make(chan struct{}), epoch: time.Now()}
 }
 
-// detached is one stream the pump serves. Its fields but closed are used by
-// its group's goroutine only.
-type detached struct {
-	g       *group
-	p       *Pump
-	path    string // the request's path, for the end event's problem
-	conn    net.Conn
-	m       *subscriptions.Member
-	release func()
-	lastID  string
-	resumed bool // resumed with Last-Event-ID and not read yet
-	opened  time.Time
-	once    sync.Once
-	closed  atomic.Bool
-	// lost is why the caller's credential no longer holds, set by the
-	// rights watcher; the group then ends the stream.
-	lost atomic.Pointer[error]
-	// unwatch ends the watch of the caller's rights, set before another
-	// goroutine can close the stream.
-	unwatch func()
+// now is the time since the pump's epoch.
+func (p *Pump) now() time.Duration { return time.Since(p.epoch) }
 
-	// raw is conn's socket for writeNow, looked up once (rawChecked);
-	// nil: conn has none.
-	raw        syscall.RawConn
-	rawChecked bool
-
-	hangMu sync.Mutex // guards unhang, ended
-	// unhang ends the watch of the connection for the client hanging up.
-	unhang func()
-	ended  bool // closed: a watch set after is ended at once
+// watcher returns the pump's hang-up watcher, started at the first call;
+// nil once the pump stopped.
+func (p *Pump) watcher() *hangup.Watcher {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return nil
+	}
+	if p.hangups == nil {
+		p.hangups = hangup.New()
+	}
+	return p.hangups
 }
 
 // group is the streams of one topic and the goroutine that writes to them.
@@ -204,23 +193,14 @@ func (p *Pump) Detach(w http.ResponseWriter, r *http.Request, js Stream) bool {
 	if js.Release == nil {
 		js.Release = func() {}
 	}
-	d := &detached{p: p, path: r.URL.Path, conn: conn, m: js.Member, release: js.Release, lastID: js.LastID, resumed: js.LastID != "",
-		opened: time.Now(), unwatch: func() {}}
+	d := &detached{p: p, path: strings.Clone(r.URL.Path), fd: -1, m: js.Member, release: js.Release, lastID: js.LastID,
+		resumed: js.LastID != "", opened: p.now(), unwatch: func() {}}
 	p.cfg.Metrics.Opened()
-	if _, err := d.write(p.cfg.WriteTimeout, head.Bytes()); err != nil || !p.add(d, js.Caller) {
+	d.takeOver(conn)
+	if err := d.sendWithin(p.cfg.WriteTimeout, head.Bytes()); err != nil || !p.add(d, js.Caller) {
 		d.close()
 	}
 	return true
-}
-
-// lose records why the stream's credential no longer holds and wakes its
-// group, which alone writes to it: its rightsWatch callback.
-func (d *detached) lose(err error) {
-	d.lost.Store(&err)
-	select {
-	case d.g.wake <- struct{}{}:
-	default:
-	}
 }
 
 // add gives a stream to its topic's group, starting the group if needed,
@@ -230,9 +210,6 @@ func (p *Pump) add(d *detached, caller *auth.Principal) bool {
 	defer p.mu.Unlock()
 	if p.stopped {
 		return false
-	}
-	if p.hangups == nil {
-		p.hangups = hangup.New()
 	}
 	name := d.m.Topic()
 	g, ok := p.groups[name]
@@ -244,8 +221,9 @@ func (p *Pump) add(d *detached, caller *auth.Principal) bool {
 	}
 	d.g = g
 	// Before the stream is in its group: from there on, another goroutine
-	// may close it, and read d.rights.
-	if p.cfg.Rights != nil && caller != nil {
+	// may close it, and read d.unwatch. Anonymous callers have nothing to
+	// lose.
+	if p.cfg.Rights != nil && caller != nil && !caller.Anonymous() {
 		d.unwatch = p.cfg.Rights.Watch(caller, d.lose)
 	}
 	g.mu.Lock()
@@ -275,7 +253,7 @@ func (p *Pump) Shutdown() {
 	}
 	p.mu.Unlock()
 	for _, d := range all {
-		_, _ = d.write(shutdownWrite, []byte(": server shutting down\n\n"))
+		_ = d.sendWithin(shutdownWrite, []byte(": server shutting down\n\n"))
 		d.close()
 	}
 	p.wg.Wait()
@@ -395,132 +373,4 @@ func (rc *renderCache) render(b subscriptions.Batch) []byte {
 		rc.first, rc.last, rc.text = first, last, buf.Bytes()
 	}
 	return rc.text
-}
-
-// deliver writes the stream's next events; it reports whether more wait.
-func (d *detached) deliver(rc *renderCache) bool {
-	if d.closed.Load() {
-		return false
-	}
-	if why := d.lost.Load(); why != nil {
-		d.end(appendEventBytes("", "end", d.p.cfg.EndData(*why, d.path)))
-		return false
-	}
-	b, err := d.m.Take(TakeBatch)
-	if b.Gap && !d.resumed {
-		// A live reader fell out of the retention: it is too slow. It is
-		// dropped; it may resume.
-		d.end(appendEventBytes("", "gap", GapData(d.lastID)))
-		rc.counts.Slow(true)
-		return false
-	}
-	d.resumed = false
-	if len(b.Events) > 0 || b.Gap || b.Lost {
-		var text []byte
-		if b.Gap || b.Lost {
-			var buf bytes.Buffer
-			AppendBatch(&buf, b, d.lastID)
-			text = buf.Bytes()
-		} else {
-			text = rc.render(b)
-		}
-		if _, werr := d.writeNow(text); werr != nil {
-			if errors.Is(werr, os.ErrDeadlineExceeded) {
-				rc.counts.Slow(false)
-			}
-			d.close()
-			return false
-		}
-		rc.counts.Batch(b)
-		if n := len(b.Events); n > 0 {
-			d.lastID = b.Events[n-1].ID
-		}
-	}
-	if err != nil {
-		d.end(appendEventBytes("", "end", d.p.cfg.EndData(err, d.path)))
-		return false
-	}
-	return len(b.Events) == TakeBatch
-}
-
-// heartbeat writes a comment, which keeps proxies from closing an idle
-// stream, and finds clients gone.
-func (d *detached) heartbeat(rc *renderCache) bool {
-	if d.closed.Load() {
-		return false
-	}
-	if _, err := d.writeNow([]byte(": keep-alive\n\n")); err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			rc.counts.Slow(false)
-		}
-		d.close()
-	}
-	return false
-}
-
-// end writes a last event and closes the stream.
-func (d *detached) end(text []byte) {
-	_, _ = d.write(fanOutWrite, text)
-	d.close()
-}
-
-// write writes b within timeout, then clears the deadline: writeNow's
-// system call must not find it passed.
-func (d *detached) write(timeout time.Duration, b []byte) (int, error) {
-	if err := d.conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
-		return 0, err
-	}
-	n, err := d.conn.Write(b)
-	if err == nil {
-		err = d.conn.SetWriteDeadline(time.Time{})
-	}
-	return n, err
-}
-
-// watchHangup closes the stream when its client hangs up, as the pump's
-// hangup.Watcher tells.
-func (d *detached) watchHangup() {
-	stop, err := d.p.hangups.Watch(d.conn, d.close)
-	if err != nil { // the pump is shutting down
-		d.close()
-		return
-	}
-	d.hangMu.Lock()
-	if d.ended {
-		d.hangMu.Unlock()
-		stop()
-		return
-	}
-	d.unhang = stop
-	d.hangMu.Unlock()
-}
-
-// close ends the stream once: the connection, the member, the slot.
-func (d *detached) close() {
-	d.once.Do(func() {
-		d.closed.Store(true)
-		d.hangMu.Lock()
-		d.ended = true
-		unhang := d.unhang
-		d.hangMu.Unlock()
-		if unhang != nil {
-			unhang() // before the close, while the descriptor is the stream's
-		}
-		_ = d.conn.Close()
-		d.m.Close()
-		d.unwatch()
-		if g := d.g; g != nil {
-			g.mu.Lock()
-			delete(g.streams, d)
-			g.mu.Unlock()
-		}
-		d.release()
-		d.p.cfg.Metrics.Closed(time.Since(d.opened))
-	})
-}
-
-func appendEventBytes(id, typ string, data []byte) []byte {
-	var buf bytes.Buffer
-	AppendEvent(&buf, id, typ, data)
-	return buf.Bytes()
 }

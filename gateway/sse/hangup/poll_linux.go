@@ -1,9 +1,7 @@
 package hangup
 
 import (
-	"net"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,7 +13,7 @@ type epoller struct {
 	epfd, wakefd int
 
 	mu      sync.Mutex // guards watches, next, closed
-	watches map[uint64]func()
+	watches map[uint64]Handler
 	next    uint64
 	closed  bool // the descriptors are closed
 }
@@ -25,6 +23,10 @@ type epoller struct {
 // which an event stream's client never sends. Edge-triggered: each is told
 // once.
 const hangupEvents = unix.EPOLLRDHUP | unix.EPOLLIN | unix.EPOLLET
+
+// hungUp are the events that end a watch. An event reports every state of
+// the socket asked for, so a hang-up comes with EPOLLOUT too.
+const hungUp = unix.EPOLLRDHUP | unix.EPOLLIN | unix.EPOLLHUP | unix.EPOLLERR
 
 // wakeID is the data of the eventfd Close writes to.
 const wakeID = 0
@@ -44,61 +46,55 @@ func newPoller() (poller, error) {
 		_ = unix.Close(wakefd)
 		return nil, err
 	}
-	return &epoller{epfd: epfd, wakefd: wakefd, watches: map[uint64]func(){}, next: wakeID + 1}, nil
+	return &epoller{epfd: epfd, wakefd: wakefd, watches: map[uint64]Handler{}, next: wakeID + 1}, nil
 }
 
-func (p *epoller) add(c net.Conn, onHangup func()) (stop func(), ok bool) {
-	sc, isSys := c.(syscall.Conn)
-	if !isSys {
-		return nil, false
+func (p *epoller) add(fd int, h Handler, writable bool) (id uint64, ok bool) {
+	events := uint32(hangupEvents)
+	if writable {
+		events |= unix.EPOLLOUT
 	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return nil, false
-	}
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, false
-	}
-	id := p.next
-	p.next++
-	p.watches[id] = onHangup
-	var added bool
-	err = raw.Control(func(fd uintptr) {
-		ev := unix.EpollEvent{Events: hangupEvents, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))} //nolint:gosec // G115: the id's bits, split across the event's 8 bytes of data
-		added = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev) == nil
-	})
-	if err != nil || !added {
-		delete(p.watches, id)
-		p.mu.Unlock()
-		return nil, false
-	}
-	p.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			delete(p.watches, id)
-			if p.closed {
-				return
-			}
-			// While the connection is open (stop comes before its
-			// close), its descriptor is this one.
-			_ = raw.Control(func(fd uintptr) {
-				_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
-			})
-		})
-	}, true
-}
-
-func (p *epoller) remove(id uint64) func() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	f := p.watches[id]
+	if p.closed {
+		return 0, false
+	}
+	id = p.next
+	p.next++
+	ev := unix.EpollEvent{Events: events, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))} //nolint:gosec // G115: the id's bits, split across the event's 8 bytes of data
+	if unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev) != nil {
+		return 0, false
+	}
+	p.watches[id] = h
+	return id, true
+}
+
+func (p *epoller) del(id uint64, fd int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	delete(p.watches, id)
-	return f
+	if !p.closed {
+		// While the socket is open (del comes before its close), its
+		// descriptor is this one.
+		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	}
+}
+
+// remove ends the watch id and returns its handler; nil when it ended
+// already.
+func (p *epoller) remove(id uint64) Handler {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h := p.watches[id]
+	delete(p.watches, id)
+	return h
+}
+
+// lookup returns the handler of the watch id; nil when it ended.
+func (p *epoller) lookup(id uint64) Handler {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.watches[id]
 }
 
 func (p *epoller) run() {
@@ -121,8 +117,15 @@ func (p *epoller) run() {
 				p.mu.Unlock()
 				return
 			}
-			if f := p.remove(id); f != nil {
-				f()
+			switch {
+			case ev.Events&hungUp != 0:
+				if h := p.remove(id); h != nil {
+					h.Hangup()
+				}
+			case ev.Events&unix.EPOLLOUT != 0:
+				if h := p.lookup(id); h != nil {
+					h.Writable()
+				}
 			}
 		}
 	}
