@@ -39,6 +39,7 @@ type Slots struct {
 
 // clientStreams is what one client holds.
 type clientStreams struct {
+	name    string
 	streams int
 	// topics are the topics of the client's streams, with their count;
 	// 0 for a topic its last stream left, in its grace period.
@@ -47,6 +48,7 @@ type clientStreams struct {
 
 // topicStreams are the streams of one topic.
 type topicStreams struct {
+	name    string
 	streams int
 	// left is the client charged with the topic in its grace period
 	// (streams 0), until expire fires; graces counts the grace periods,
@@ -75,7 +77,7 @@ func (ss *Slots) Acquire(client, topic string) (*Slot, error) {
 	}
 	c := ss.clients[client]
 	if c == nil {
-		c = &clientStreams{topics: map[string]int{}}
+		c = &clientStreams{name: client, topics: map[string]int{}}
 	}
 	if c.streams >= ss.cfg.PerClient {
 		return nil, ErrClientStreams
@@ -85,7 +87,7 @@ func (ss *Slots) Acquire(client, topic string) (*Slot, error) {
 	}
 	ts := ss.topics[topic]
 	if ts == nil {
-		ts = &topicStreams{}
+		ts = &topicStreams{name: topic}
 		ss.topics[topic] = ts
 	}
 	if ts.left != "" {
@@ -100,9 +102,9 @@ func (ss *Slots) Acquire(client, topic string) (*Slot, error) {
 	ts.streams++
 	ss.clients[client] = c
 	c.streams++
-	c.topics[topic]++
+	c.topics[ts.name]++
 	ss.total++
-	return &Slot{ss: ss, client: client, topic: topic}, nil
+	return &Slot{ss: ss, c: c, ts: ts}, nil
 }
 
 // unchargeLocked takes topic, in its grace period, out of client's share.
@@ -125,44 +127,47 @@ func (ss *Slots) Count() int {
 	return ss.total
 }
 
-// Slot is one stream's place.
+// Slot is one stream's place. It points to its client's and its topic's
+// counts, which live as long as it does (it counts in them), rather than
+// keep its own copies of their names: thousands of a topic's streams share
+// one.
 type Slot struct {
-	ss            *Slots
-	client, topic string
-	once          sync.Once
+	ss   *Slots
+	c    *clientStreams
+	ts   *topicStreams
+	once sync.Once
 }
 
 // Release frees the slot; calls after the first do nothing.
 func (sl *Slot) Release() {
 	sl.once.Do(func() {
-		ss := sl.ss
+		ss, c, ts := sl.ss, sl.c, sl.ts
+		topic := ts.name
 		ss.mu.Lock()
 		defer ss.mu.Unlock()
 		ss.total--
-		c := ss.clients[sl.client]
 		c.streams--
-		c.topics[sl.topic]--
-		ts := ss.topics[sl.topic]
+		c.topics[topic]--
 		ts.streams--
 		switch {
 		case ts.streams > 0:
 			// Others read it: it is not in its grace period.
-			if c.topics[sl.topic] == 0 {
-				delete(c.topics, sl.topic)
+			if c.topics[topic] == 0 {
+				delete(c.topics, topic)
 			}
-		case ss.lingers(sl.topic):
+		case ss.lingers(topic):
 			// The last stream: the topic stays in this client's share
 			// (c.topics[topic] 0) for the grace period.
-			ts.left = sl.client
+			ts.left = c.name
 			ts.graces++
 			n := ts.graces
-			ts.expire = time.AfterFunc(ss.cfg.Grace, func() { ss.expire(sl.topic, ts, n) })
+			ts.expire = time.AfterFunc(ss.cfg.Grace, func() { ss.expire(topic, ts, n) })
 		default:
-			delete(c.topics, sl.topic)
-			delete(ss.topics, sl.topic)
+			delete(c.topics, topic)
+			delete(ss.topics, topic)
 		}
 		if c.streams == 0 && len(c.topics) == 0 {
-			delete(ss.clients, sl.client)
+			delete(ss.clients, c.name)
 		}
 	})
 }

@@ -272,6 +272,13 @@ func (g *group) snapshot() []*detached {
 	return out
 }
 
+// empty reports whether the group has no stream left.
+func (g *group) empty() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.streams) == 0
+}
+
 // run writes the topic's events to its streams until it has none left or
 // the pump stops.
 func (g *group) run() {
@@ -287,8 +294,7 @@ func (g *group) run() {
 	// group; a stream that joins, with events of its own, wakes it too.
 	var changed <-chan struct{}
 	for {
-		streams := g.snapshot()
-		if len(streams) == 0 && g.retire() {
+		if g.empty() && g.retire() {
 			return
 		}
 		select {
@@ -296,7 +302,7 @@ func (g *group) run() {
 			return
 		case <-g.wake:
 		case <-heartbeat.C:
-			g.fanOut(streams, (*detached).heartbeat)
+			g.fanOut(g.snapshot(), (*detached).heartbeat)
 			continue
 		case <-changed:
 		}
