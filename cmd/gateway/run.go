@@ -119,7 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	tuneGC(getenv, logger)
+	gcTune := tuneGC(getenv, logger)
 	tp, err := tracing.Setup(ctx, tracing.Config{Endpoint: cfg.OTLPEndpoint, ServiceName: "nuls-gateway",
 		ServiceVersion: buildinfo.Version(), Getenv: getenv})
 	if err != nil {
@@ -374,6 +374,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	serving := newStage(g, logger) // the server's background work and its streams
 	defer serving.stop()
 	serving.goRun("server", srv.Run)
+	if gcTune != nil {
+		serving.goRun("gc", gcTune.run)
+	}
 	if cfg.DebugListen != "" {
 		serving.goRun("debug", func(ctx context.Context) error { return serveDebug(ctx, cfg.DebugListen, logger) })
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -270,25 +271,113 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// TestTuneGC: without GOGC the gateway collects at defaultGCPercent; with
-// GOGC set it leaves the runtime's setting alone.
+// TestTuneGC: without GOGC the gateway sets it from the live heap, at
+// defaultGCPercent for a small one; with GOGC set it leaves the runtime's
+// setting alone and runs no tuner.
 func TestTuneGC(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(before) })
-	tuneGC(noEnv, slog.New(slog.DiscardHandler))
+	runtime.GC() // the live heap as of now: a test binary's few MiB
+	tuner := tuneGC(noEnv, slog.New(slog.DiscardHandler))
+	if tuner == nil {
+		t.Fatal("GOGC unset: no tuner")
+	}
 	if got := debug.SetGCPercent(100); got != defaultGCPercent {
 		t.Errorf("GOGC unset: GC percent %d, want %d", got, defaultGCPercent)
 	}
-	tuneGC(func(k string) string {
+	if tuneGC(func(k string) string {
 		if k == "GOGC" {
 			return "100"
 		}
 		return ""
-	}, slog.New(slog.DiscardHandler))
+	}, slog.New(slog.DiscardHandler)) != nil {
+		t.Error("GOGC=100: a tuner")
+	}
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GOGC=100: GC percent %d, want it left at 100", got)
 	}
 }
+
+// TestGCPercent: the headroom above the live heap, bounded by a
+// percentage of it both ways; the headroom, by the allocation rate.
+func TestGCPercent(t *testing.T) {
+	for _, c := range []struct {
+		live, headroom uint64
+		want           int
+	}{
+		{0, gcMaxHeadroom, defaultGCPercent},
+		{4 << 20, gcMaxHeadroom, defaultGCPercent},
+		{16 << 20, gcMaxHeadroom, 200},
+		{32 << 20, gcMaxHeadroom, 100},
+		{128 << 20, gcMaxHeadroom, 25},
+		{1 << 30, gcMaxHeadroom, gcMinPercent},
+		{8 << 20, gcMinHeadroom, 50},
+		{1 << 30, gcMinHeadroom, gcMinPercent},
+	} {
+		if got := gcPercent(c.live, c.headroom); got != c.want {
+			t.Errorf("gcPercent(%d MiB, %d MiB) = %d, want %d", c.live>>20, c.headroom>>20, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		rate float64
+		want uint64
+	}{
+		{0, gcMinHeadroom},
+		{1 << 20, gcMinHeadroom},
+		{8 << 20, 16 << 20},
+		{100 << 20, gcMaxHeadroom},
+	} {
+		if got := gcHeadroom(c.rate); got != c.want {
+			t.Errorf("gcHeadroom(%.0f MiB/s) = %d MiB, want %d", c.rate/(1<<20), got>>20, c.want>>20)
+		}
+	}
+}
+
+// TestGCTunerFollowsTheHeap: GOGC falls as the live heap grows past the
+// headroom, and as the allocations stop; it comes back up when they
+// resume and the heap is freed.
+func TestGCTunerFollowsTheHeap(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	tuner := newGCTuner()
+	now := time.Now()
+	runtime.GC()
+	if got := tuner.tune(now); got != defaultGCPercent {
+		t.Fatalf("small heap, at start: GOGC %d, want %d", got, defaultGCPercent)
+	}
+	// 96 MiB kept alive in small pieces, as streams keep theirs, made in
+	// a second: the headroom is the largest.
+	kept := make([][]byte, 96<<10)
+	for i := range kept {
+		kept[i] = make([]byte, 1<<10)
+	}
+	runtime.GC()
+	now = now.Add(time.Second)
+	if got := tuner.tune(now); got < 30 || got > 40 {
+		t.Errorf("about 100 MiB live, 96 MiB allocated in a second: GOGC %d, want about 33", got)
+	}
+	// Nothing allocated for a minute: the headroom is the least.
+	for range 60 {
+		now = now.Add(time.Second)
+		tuner.tune(now)
+	}
+	// GOGC moves by more than a tenth or not at all.
+	if got := tuner.tune(now.Add(time.Second)); got < gcMinPercent || got > gcMinPercent*11/10 {
+		t.Errorf("about 100 MiB live, idle: GOGC %d, want %d", got, gcMinPercent)
+	}
+	runtime.KeepAlive(kept) // and no longer
+	runtime.GC()
+	// 64 MiB of garbage in a second, over the small heap again.
+	for range 64 << 10 {
+		sink = make([]byte, 1<<10)
+	}
+	if got := tuner.tune(now.Add(2 * time.Second)); got != defaultGCPercent {
+		t.Errorf("heap freed, 64 MiB/s allocated: GOGC %d, want %d", got, defaultGCPercent)
+	}
+}
+
+// sink keeps the compiler from optimizing the allocations of a test away.
+var sink []byte
 
 // TestComponentFailureStopsProcess: a component that fails (here the debug
 // listener, whose address is taken) stops the whole process with its
