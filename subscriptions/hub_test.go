@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -596,5 +598,61 @@ func TestCanonicalParams(t *testing.T) {
 	b.Period = 5
 	if a.Topic() == b.Topic() || a.Topic() != (Key{Method: "m", Params: `{"a":1}`, EventCounter: 1}).Topic() {
 		t.Error("Topic is not a function of the whole key")
+	}
+}
+
+// TestTakeAppend: a member's batches taken into one reused array are
+// Take's, and cost no allocation once the array is large enough.
+func TestTakeAppend(t *testing.T) {
+	h := NewHub(Config{Retention: 16}, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for h.Publish("local", TypePush, []byte(`0`)) != nil {
+		runtime.Gosched() // Run has not started yet
+	}
+	a, err := h.JoinLocal("local", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := h.JoinLocal("local", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	buf := make([]Event, 0, 8)
+	for i := 1; i <= 3; i++ {
+		if err := h.Publish("local", TypePush, []byte(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := a.Take(8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.TakeAppend(buf[:0], 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Events) != 4 || &got.Events[0] != &buf[:1][0] {
+		t.Fatalf("TakeAppend: %d events, in the array given: %v", len(got.Events), len(got.Events) > 0 && &got.Events[0] == &buf[:1][0])
+	}
+	for i := range want.Events {
+		if w, g := want.Events[i], got.Events[i]; w.Seq != g.Seq || string(w.Data) != string(g.Data) || w.ID != g.ID {
+			t.Errorf("event %d: TakeAppend %+v, Take %+v", i, g, w)
+		}
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		b.mu.Lock()
+		b.cursor = 0 // the same four events again
+		b.mu.Unlock()
+		if got, _ := b.TakeAppend(buf[:0], 8); len(got.Events) != 4 {
+			t.Fatalf("%d events", len(got.Events))
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("TakeAppend of 4 events into an array of 8: %v allocations", allocs)
 	}
 }

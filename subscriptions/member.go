@@ -71,20 +71,25 @@ func (m *Member) Changed() <-chan struct{} {
 // Take returns up to limit events after the cursor and advances it. When the
 // topic has ended and everything retained is taken, it returns the
 // *TopicError the topic ended with, or ErrClosed.
-func (m *Member) Take(limit int) (Batch, error) {
+func (m *Member) Take(limit int) (Batch, error) { return m.TakeAppend(nil, limit) }
+
+// TakeAppend is Take, with the batch's events appended to dst: a writer
+// that takes for many members in turn reuses one slice rather than
+// allocate one for each.
+func (m *Member) TakeAppend(dst []Event, limit int) (Batch, error) {
 	t := m.t
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return Batch{}, ErrClosed
+		return Batch{Events: dst}, ErrClosed
 	}
 	if m.gen != t.gen {
 		// The topic's log started over: read the new one from its
 		// start.
 		m.gen, m.cursor = t.gen, 0
-		events, _, _ := t.events.since(0, limit)
+		events, _, _ := t.events.appendSince(dst, 0, limit)
 		b := Batch{Lost: true, Events: events}
 		m.gap, m.fresh = false, false
 		if n := len(events); n > 0 {
@@ -92,7 +97,7 @@ func (m *Member) Take(limit int) (Batch, error) {
 		}
 		return b, nil
 	}
-	events, gap, lost := t.events.since(m.cursor, limit)
+	events, gap, lost := t.events.appendSince(dst, m.cursor, limit)
 	b := Batch{Gap: gap || m.gap, Lost: lost && !m.fresh, Events: events}
 	m.gap, m.fresh = false, false
 	if n := len(events); n > 0 {

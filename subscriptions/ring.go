@@ -1,6 +1,9 @@
 package subscriptions
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // ring keeps the last cap events of a topic in order. It is not safe for
 // concurrent use; topic guards it.
@@ -30,8 +33,13 @@ func (r *ring) at(i int) Event { return r.buf[(r.head+i)%len(r.buf)] }
 // marked lost. A batch stops before the next event marked lost, so that a
 // loss is always at the start of one.
 func (r *ring) since(after uint64, limit int) (events []Event, gap, lost bool) {
+	return r.appendSince(nil, after, limit)
+}
+
+// appendSince is since, appending the events to dst.
+func (r *ring) appendSince(dst []Event, after uint64, limit int) (events []Event, gap, lost bool) {
 	if r.count == 0 || after >= r.at(r.count-1).Seq {
-		return nil, false, false
+		return dst, false, false
 	}
 	// Sequence numbers increase; they are contiguous unless the ring
 	// mirrors a shared log with holes, so search rather than index.
@@ -41,11 +49,11 @@ func (r *ring) since(after uint64, limit int) (events []Event, gap, lost bool) {
 	for n < min(r.count-start, limit) && !r.at(start+n).lost {
 		n++
 	}
-	out := make([]Event, n)
+	dst = slices.Grow(dst, n)
 	for i := range n {
-		out[i] = r.at(start + i)
+		dst = append(dst, r.at(start+i))
 	}
-	return out, first.Seq != after+1, first.lost
+	return dst, first.Seq != after+1, first.lost
 }
 
 // find returns the retained event of sequence number seq, if any.

@@ -112,7 +112,8 @@ func (d *detached) deliver(rc *renderCache) bool {
 		}
 		return false
 	}
-	b, err := d.m.Take(TakeBatch)
+	b, err := d.m.TakeAppend(rc.events[:0], TakeBatch)
+	rc.events = b.Events
 	if b.Gap && !d.resumed {
 		// A live reader fell out of the retention: it is too slow. It is
 		// dropped; it may resume.

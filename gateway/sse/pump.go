@@ -369,6 +369,9 @@ type renderCache struct {
 	text        []byte
 	// counts are the worker's deliveries of the round.
 	counts Counts
+	// events is the worker's batch, taken for one stream after another
+	// into the same array.
+	events []subscriptions.Event
 }
 
 func (rc *renderCache) render(b subscriptions.Batch) []byte {
