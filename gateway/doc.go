@@ -20,6 +20,17 @@
 // one upstream subscription among the clients of the same method,
 // parameters and mode.
 //
+// The concerns with a package of their own get from the Server only what
+// they are handed: a config struct and a narrow interface, never package
+// gateway. Package streams serves the SSE streams (GET
+// /rpc/{method}/stream, GET /notifications, and their start from a height);
+// the Server keeps their routes and documentation, and answers what they
+// ask of it (streamGate: the caller, its access, its rate plan, its stream
+// slots). So do package socket (the JSON-RPC WebSocket), calls
+// (asynchronous and idempotent calls), edge (what every request meets
+// first), slots (the streams' bounds), sse (the SSE writer and the pump)
+// and documents (the documents describing the methods).
+//
 // # Concurrency
 //
 // A Server's handlers are safe for concurrent use. Server.Run owns its

@@ -111,7 +111,7 @@ func (c *socketCaller) Call(ctx context.Context, q *jsonrpc.Request) (json.RawMe
 
 func (c *socketCaller) Join(ctx context.Context, method string, query url.Values, lastID string) (*subscriptions.Member, func(), error) {
 	s := c.s
-	key, err := s.streamKey(ctx, c.p, method, query)
+	key, err := s.streams.Key(ctx, c.p, method, query)
 	if err != nil {
 		return nil, nil, err
 	}

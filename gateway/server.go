@@ -27,6 +27,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/gateway/metrics"
 	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
+	"github.com/nuls-gateway/nuls-gateway/gateway/streams"
 	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
@@ -352,6 +353,8 @@ type Server struct {
 	policies map[string][]string
 	// pump writes the streams taken over from net/http.
 	pump *sse.Pump
+	// streams serves the SSE streams, handing HTTP/1.1 ones to pump.
+	streams *streams.Server
 	// guard is the HTTP edge's protections: the cross-origin guard, CORS,
 	// the bodies' bounds, the client's address.
 	guard *edge.Guard
@@ -372,9 +375,6 @@ type Server struct {
 	// before the HTTP server shuts down (http.Server.Shutdown does not end
 	// long-lived handlers).
 	streamsDone chan struct{}
-	// backfills bounds the streams fetching headers at once (see
-	// backfillHeaders): each holds up to maxBackfill of them.
-	backfills chan struct{}
 }
 
 // New returns a Server; Run starts its background work. New does no I/O:
@@ -425,7 +425,6 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		slots: slots.New(slots.Config{Max: cfg.MaxStreams, PerClient: cfg.MaxStreamsPerClient, PerClientTopics: cfg.MaxTopicsPerClient,
 			Grace: cfg.Hub.Grace(), Lingers: lingers}),
 		streamsDone: make(chan struct{}),
-		backfills:   make(chan struct{}, maxConcurrentBackfills),
 		announced:   map[string]bool{},
 	}
 	s.rights = auth.NewWatcher(cfg.Auth.Recheck)
@@ -463,6 +462,10 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	}
 	s.pump = sse.NewPump(sse.Config{RetryHint: cfg.RetryHint, WriteTimeout: cfg.WriteTimeout, Heartbeat: cfg.Heartbeat,
 		Metrics: s.metrics, Rights: s.rights, EndData: endData})
+	s.streams = streams.New(streams.Config{Gateway: streamGate{s: s}, Hub: cfg.Hub, Upstream: cfg.Upstream, Pump: s.pump,
+		Rights: s.rights, Metrics: s.metrics, EndData: endData, Done: s.streamsDone, HandlerStreams: cfg.HandlerStreams,
+		EventPollInterval: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, Heartbeat: cfg.Heartbeat,
+		RetryHint: cfg.RetryHint, WriteTimeout: cfg.WriteTimeout}, logger)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -544,8 +547,8 @@ func (s *Server) routes() http.Handler {
 	r.Group(func(r chi.Router) {
 		// Streams are long-lived: no timeout middleware here.
 		r.Use(s.authenticateStream)
-		r.Get("/rpc/{method}/stream", s.handle(s.stream))
-		r.Get("/notifications", s.handle(s.notifications))
+		r.Get("/rpc/{method}/stream", s.handle(s.stream()))
+		r.Get("/notifications", s.handle(s.notifications()))
 		r.Get("/jsonrpc", s.handle(s.jsonRPCSocket))
 	})
 	return r
@@ -633,7 +636,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 
 // logRequest logs one request. It is apart from accessLog so that its
 // attributes are not in accessLog's frame, which stays on the stack of
-// every SSE stream for the stream's lifetime (see serveStream).
+// every SSE stream for the stream's lifetime (see package streams).
 // Only the path is logged: a query may carry a stream ticket.
 func (s *Server) logRequest(r *http.Request, level slog.Level, status int, d time.Duration) {
 	var written int64
