@@ -20,16 +20,23 @@
 // one upstream subscription among the clients of the same method,
 // parameters and mode.
 //
-// The concerns with a package of their own get from the Server only what
-// they are handed: a config struct and a narrow interface, never package
-// gateway. Package streams serves the SSE streams (GET
-// /rpc/{method}/stream, GET /notifications, and their start from a height);
-// the Server keeps their routes and documentation, and answers what they
-// ask of it (streamGate: the caller, its access, its rate plan, its stream
-// slots). So do package socket (the JSON-RPC WebSocket), calls
-// (asynchronous and idempotent calls), edge (what every request meets
-// first), slots (the streams' bounds), sse (the SSE writer and the pump)
-// and documents (the documents describing the methods).
+// Each concern with a package of its own gets from the Server only what it
+// is handed, a config struct and a narrow interface, and never imports
+// package gateway; the Server keeps the routes, their documentation (the
+// swag annotations) and the one mapping of errors to statuses:
+//
+//   - streams: the SSE streams (GET /rpc/{method}/stream, GET
+//     /notifications, their start from a height), over streamGate (the
+//     caller, its access, its rate plan, its stream slots);
+//   - nulstarhttp: the Nulstar Connector's HTTP endpoint (POST /nulstar),
+//     over nulstarGate (the checks and calls of /rpc);
+//   - socket: the JSON-RPC WebSocket (GET /jsonrpc), over socketCaller;
+//   - calls: asynchronous and idempotent calls, and their kept answers;
+//   - edge: what every request meets before a route;
+//   - slots: the bounds of the streams;
+//   - sse: the SSE writer, and the pump that serves detached streams;
+//   - documents: the documents describing the methods;
+//   - metrics: the Prometheus metrics; streamquery: a stream's query string.
 //
 // # Concurrency
 //

@@ -25,6 +25,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/metrics"
+	"github.com/nuls-gateway/nuls-gateway/gateway/nulstarhttp"
 	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
 	"github.com/nuls-gateway/nuls-gateway/gateway/streams"
@@ -355,6 +356,8 @@ type Server struct {
 	pump *sse.Pump
 	// streams serves the SSE streams, handing HTTP/1.1 ones to pump.
 	streams *streams.Server
+	// nulstar serves the Nulstar Connector's HTTP endpoint.
+	nulstar *nulstarhttp.Endpoint
 	// guard is the HTTP edge's protections: the cross-origin guard, CORS,
 	// the bodies' bounds, the client's address.
 	guard *edge.Guard
@@ -466,6 +469,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		Rights: s.rights, Metrics: s.metrics, EndData: endData, Done: s.streamsDone, HandlerStreams: cfg.HandlerStreams,
 		EventPollInterval: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, Heartbeat: cfg.Heartbeat,
 		RetryHint: cfg.RetryHint, WriteTimeout: cfg.WriteTimeout}, logger)
+	s.nulstar = nulstarhttp.New(nulstarhttp.Config{Backend: nulstarGate{s: s}, RetryAfter: retryAfterSeconds}, logger)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -534,7 +538,7 @@ func (s *Server) routes() http.Handler {
 		r.With(s.guard.LimitBody).Post("/rpc/{method}", s.handle(s.call))
 		r.With(s.guard.LimitBody).Post("/rpc/{method}/each", s.handle(s.callEach))
 		r.With(s.guard.LimitBody).Post("/jsonrpc", s.handle(s.jsonRPC))
-		r.With(s.guard.LimitAnyBody).Post("/nulstar", s.handle(s.nulstarHTTP))
+		r.With(s.guard.LimitAnyBody).Post("/nulstar", s.handle(s.nulstarHTTP()))
 		r.With(s.guard.LimitBody).Post("/nuls-api/jsonrpc", s.handle(s.nulsAPI))
 		r.With(s.guard.LimitBody).Post("/nuls-api/jsonrpc/", s.handle(s.nulsAPI))
 		r.Get("/requests/{id}", s.handle(s.getRequest))
@@ -559,7 +563,7 @@ func (s *Server) routes() http.Handler {
 // /nulstar does, behind the same guards.
 func (s *Server) NulstarHandler() http.Handler {
 	return s.ownListener(func(r chi.Router) {
-		r.With(s.authenticate, s.guard.LimitAnyBody).Post("/", s.handle(s.nulstarHTTP))
+		r.With(s.authenticate, s.guard.LimitAnyBody).Post("/", s.handle(s.nulstarHTTP()))
 	})
 }
 
