@@ -11,6 +11,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/compound"
+	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
@@ -64,7 +65,7 @@ func httpStatus(err error) int {
 		stream   *streams.Error
 	)
 	switch {
-	case errors.As(err, &maxBytes), errors.Is(err, errBatchAnswerTooLarge):
+	case errors.As(err, &maxBytes), errors.Is(err, batch.ErrAnswersTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.As(err, &bodyErr):
 		if bodyErr.Timeout {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 )
@@ -38,7 +39,7 @@ import (
 //	@Router			/nuls-api/jsonrpc [post]
 func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) error {
 	strict := r.URL.Query().Get("strict") == "true" || r.URL.Query().Get("strict") == "1"
-	body, reqs, batch, perr, err := s.readJSONRPC(r)
+	body, reqs, isBatch, perr, err := batch.Read(r)
 	if err != nil {
 		return err
 	}
@@ -72,16 +73,16 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) error {
 	if err := s.admit(w, r, p, max(cost, 1)); err != nil {
 		return err
 	}
-	var budget *answerBudget
+	var budget *batch.Budget
 	if len(reqs) > 1 {
-		budget = newAnswerBudget(s.cfg.MaxBatchAnswerBytes)
+		budget = batch.NewBudget(s.cfg.MaxBatchAnswerBytes)
 	}
 	type outcome struct {
 		result any
 		err    error
 	}
 	outcomes := make([]outcome, len(reqs))
-	runBatch(reqs, func(i int, q *jsonrpc.Request) {
+	batch.Run(reqs, func(i int, q *jsonrpc.Request) {
 		if q.Err == nil {
 			outcomes[i].result, outcomes[i].err = s.nulsAPICall(r.Context(), r, p, q, budget)
 		}
@@ -101,7 +102,7 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) error {
 				resps = append(resps, resp)
 			}
 		}
-		s.writeJSONRPC(w, resps, batch)
+		s.writeJSONRPC(w, resps, isBatch)
 		return nil
 	}
 	answers := make([]nulsapi.Outcome, len(reqs))
@@ -114,7 +115,7 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) error {
 			answers[i].Error = s.nulsAPICompatError(r, q.Method, outcomes[i].err)
 		}
 	}
-	s.writeCompat(w, answers, batch)
+	s.writeCompat(w, answers, isBatch)
 	return nil
 }
 
@@ -122,8 +123,8 @@ func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) error {
 var errNotInProfile = errors.New("Can't find the method") //nolint:staticcheck // ST1005: nuls-api's message, word for word
 
 // nulsAPICall runs one request of the profile for p.
-func (s *Server) nulsAPICall(ctx context.Context, r *http.Request, p *auth.Principal, q *jsonrpc.Request, budget *answerBudget) (any, error) {
-	if err := budget.check(); err != nil {
+func (s *Server) nulsAPICall(ctx context.Context, r *http.Request, p *auth.Principal, q *jsonrpc.Request, budget *batch.Budget) (any, error) {
+	if err := budget.Check(); err != nil {
 		return nil, err
 	}
 	m, ok := nulsapi.Lookup(q.Method)
@@ -167,7 +168,7 @@ type nulsAPICaller struct {
 	r      *http.Request
 	p      *auth.Principal
 	m      *nulsapi.Method
-	budget *answerBudget
+	budget *batch.Budget
 	calls  *int
 }
 
@@ -190,7 +191,7 @@ func (c nulsAPICaller) Call(ctx context.Context, command string, params map[stri
 		result, err = c.s.dispatch(ctx, c.p, target{name: command}, raw)
 	}
 	if err == nil {
-		err = c.budget.spend(len(result))
+		err = c.budget.Spend(len(result))
 	}
 	return result, err
 }

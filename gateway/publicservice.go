@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
@@ -18,13 +19,13 @@ var errNoPublicService = errors.New("only NULS public-service answers this metho
 // forwardPublicService asks the configured public-service for method with
 // params (as the client sent them) and returns its result, which p must be
 // let read; the answer spends budget as it is read.
-func (s *Server) forwardPublicService(ctx context.Context, p *auth.Principal, method string, params json.RawMessage, budget *answerBudget) (json.RawMessage, error) {
+func (s *Server) forwardPublicService(ctx context.Context, p *auth.Principal, method string, params json.RawMessage, budget *batch.Budget) (json.RawMessage, error) {
 	if s.publicService == nil {
 		return nil, errNoPublicService
 	}
 	var spend func(int) error
 	if budget != nil {
-		spend = budget.spend
+		spend = budget.Spend
 	}
 	result, err := s.publicService.Call(ctx, method, params, spend)
 	if err != nil {

@@ -51,6 +51,9 @@ const (
 	defaultMaxTopicsPerClient  = 20
 	defaultBodyTimeout         = 10 * time.Second
 	defaultMaxCompounds        = 100
+	// defaultMaxBatchAnswerBytes bounds the answers of one batch
+	// together (Config.MaxBatchAnswerBytes).
+	defaultMaxBatchAnswerBytes = 16 << 20
 
 	// Bounds of the kept answers (Config.StoredAnswers): one client's
 	// asynchronous and idempotent calls of the last ResultTTL (10 minutes)
