@@ -30,6 +30,11 @@
 //     caller, its access, its rate plan, its stream slots);
 //   - nulstarhttp: the Nulstar Connector's HTTP endpoint (POST /nulstar),
 //     over nulstarGate (the checks and calls of /rpc);
+//   - nulsapihttp: the nuls-api profile (POST /nuls-api/jsonrpc), over
+//     nulsAPIBackend and nulsAPICaller (the caller's quota and access, the
+//     call pipeline, the answers of POST /jsonrpc);
+//   - batch: a JSON-RPC body read, run and its answers bounded, for POST
+//     /jsonrpc and the nuls-api profile;
 //   - socket: the JSON-RPC WebSocket (GET /jsonrpc), over socketCaller;
 //   - calls: asynchronous and idempotent calls, and their kept answers;
 //   - edge: what every request meets before a route;

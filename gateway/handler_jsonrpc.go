@@ -26,14 +26,14 @@ import (
 // Error codes of the gateway, in the range the specification leaves to
 // servers (-32000 to -32099). Their data holds the HTTP status the same
 // failure gets from /rpc and, for a module's failure, its NULS status,
-// code and comment.
+// code and comment. -32006, what was asked for does not exist, is the
+// nuls-api profile's (package nulsapihttp).
 const (
 	codeModuleError         = -32000 // the module answered with a failure
 	codeUnauthorized        = -32001 // the method needs a credential
 	codeForbidden           = -32003 // the credential may not call it
 	codeUpstreamUnavailable = -32004
 	codeUpstreamTimeout     = -32005
-	codeDataNotFound        = -32006 // what was asked for does not exist (the nuls-api profile)
 	codeBadUpstreamAnswer   = -32007 // the module answered what the gateway cannot read
 	codeBatchTooLarge       = -32008 // the batch's answers together are larger than a batch may carry
 	codeRateLimited         = -32029

@@ -25,6 +25,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/metrics"
+	"github.com/nuls-gateway/nuls-gateway/gateway/nulsapihttp"
 	"github.com/nuls-gateway/nuls-gateway/gateway/nulstarhttp"
 	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
@@ -338,12 +339,9 @@ type Server struct {
 	cfg Config
 	// types is the catalog whose result types say where the amounts are
 	// (exactAmounts): Config.Catalog, or the NULS 2 modules'.
-	types *catalog.Catalog
-	// publicService is the client of Config.PublicServiceURL; nil
-	// without one.
-	publicService *upstream.PublicService
-	logger        *slog.Logger
-	listing       *upstream.Listing
+	types   *catalog.Catalog
+	logger  *slog.Logger
+	listing *upstream.Listing
 	// described keeps the documents describing the methods.
 	described *documents.Cache
 	metrics   *metrics.Metrics
@@ -361,6 +359,8 @@ type Server struct {
 	streams *streams.Server
 	// nulstar serves the Nulstar Connector's HTTP endpoint.
 	nulstar *nulstarhttp.Endpoint
+	// profile serves the nuls-api profile.
+	profile *nulsapihttp.Endpoint
 	// guard is the HTTP edge's protections: the cross-origin guard, CORS,
 	// the bodies' bounds, the client's address.
 	guard *edge.Guard
@@ -434,9 +434,6 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		announced:   map[string]bool{},
 	}
 	s.rights = auth.NewWatcher(cfg.Auth.Recheck)
-	if cfg.PublicServiceURL != "" {
-		s.publicService = upstream.NewPublicService(cfg.PublicServiceURL, cfg.CallTimeout)
-	}
 	s.described = documents.New(documents.Input{
 		Version:    buildinfo.Version(),
 		Generation: s.listing.Generation,
@@ -473,6 +470,12 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		EventPollInterval: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, Heartbeat: cfg.Heartbeat,
 		RetryHint: cfg.RetryHint, WriteTimeout: cfg.WriteTimeout}, logger)
 	s.nulstar = nulstarhttp.New(nulstarhttp.Config{Backend: nulstarGate{s: s}, RetryAfter: retryAfterSeconds}, logger)
+	profile := nulsapihttp.Config{Backend: nulsAPIBackend{s: s}, ChainID: cfg.ChainID, MaxAnswerBytes: cfg.MaxBatchAnswerBytes,
+		RetryAfter: retryAfterSeconds}
+	if cfg.PublicServiceURL != "" {
+		profile.PublicService = upstream.NewPublicService(cfg.PublicServiceURL, cfg.CallTimeout)
+	}
+	s.profile = nulsapihttp.New(profile, logger)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -542,8 +545,8 @@ func (s *Server) routes() http.Handler {
 		r.With(s.guard.LimitBody).Post("/rpc/{method}/each", s.handle(s.callEach))
 		r.With(s.guard.LimitBody).Post("/jsonrpc", s.handle(s.jsonRPC))
 		r.With(s.guard.LimitAnyBody).Post("/nulstar", s.handle(s.nulstarHTTP()))
-		r.With(s.guard.LimitBody).Post("/nuls-api/jsonrpc", s.handle(s.nulsAPI))
-		r.With(s.guard.LimitBody).Post("/nuls-api/jsonrpc/", s.handle(s.nulsAPI))
+		r.With(s.guard.LimitBody).Post("/nuls-api/jsonrpc", s.handle(s.nulsAPI()))
+		r.With(s.guard.LimitBody).Post("/nuls-api/jsonrpc/", s.handle(s.nulsAPI()))
 		r.Get("/requests/{id}", s.handle(s.getRequest))
 		r.With(s.guard.LimitBody).Post("/stream-tickets", s.handle(s.streamTicket))
 		// What every instance serves and the Manager is told: admin.
@@ -576,8 +579,8 @@ func (s *Server) NulstarHandler() http.Handler {
 func (s *Server) NulsAPIHandler() http.Handler {
 	return s.ownListener(func(r chi.Router) {
 		// The SDKs join their base URL (…/jsonrpc) and "/".
-		r.With(s.authenticate, s.guard.LimitBody).Post("/jsonrpc", s.handle(s.nulsAPI))
-		r.With(s.authenticate, s.guard.LimitBody).Post("/jsonrpc/", s.handle(s.nulsAPI))
+		r.With(s.authenticate, s.guard.LimitBody).Post("/jsonrpc", s.handle(s.nulsAPI()))
+		r.With(s.authenticate, s.guard.LimitBody).Post("/jsonrpc/", s.handle(s.nulsAPI()))
 	})
 }
 
