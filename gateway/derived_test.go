@@ -13,6 +13,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/gateway/streams"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
@@ -113,13 +114,13 @@ func TestDerivedStreamMode(t *testing.T) {
 		if ev := s.next(5 * time.Second); ev.Type != "" && ev.Type != "message" {
 			t.Fatalf("first event %+v", ev)
 		}
-		return s.resp.Header.Get(headerSubscription)
+		return s.resp.Header.Get(streams.HeaderSubscription)
 	}
 	t.Run("pushed", func(t *testing.T) {
 		t.Parallel()
 		tg := startGateway(t, gatewayOptions{})
 		if m := mode(t, tg.url); m != "pushed" {
-			t.Errorf("the module pushes getBalance: %s %q, want pushed", headerSubscription, m)
+			t.Errorf("the module pushes getBalance: %s %q, want pushed", streams.HeaderSubscription, m)
 		}
 	})
 	t.Run("events emulated", func(t *testing.T) {
@@ -128,7 +129,7 @@ func TestDerivedStreamMode(t *testing.T) {
 		tg := startGateway(t, gatewayOptions{cfg: Config{EventPollInterval: poll},
 			feeds: func(up upstream.Upstream) subscriptions.Source { return feeds(up, poll) }})
 		if m := mode(t, tg.url); m != "polled" {
-			t.Errorf("--event-poll-interval: %s %q, want polled", headerSubscription, m)
+			t.Errorf("--event-poll-interval: %s %q, want polled", streams.HeaderSubscription, m)
 		}
 	})
 	t.Run("source forwarded", func(t *testing.T) {
@@ -136,7 +137,7 @@ func TestDerivedStreamMode(t *testing.T) {
 		url, calls := balanceServiceManager(t)
 		tg := startGateway(t, gatewayOptions{nodeURL: url, manager: true})
 		if m := mode(t, tg.url); m != "polled" {
-			t.Errorf("getBalance forwarded by the Manager: %s %q, want polled", headerSubscription, m)
+			t.Errorf("getBalance forwarded by the Manager: %s %q, want polled", streams.HeaderSubscription, m)
 		}
 		if calls.Load() == 0 {
 			t.Error("no getBalance forwarded: the stream was not the gateway calling it")
@@ -278,8 +279,8 @@ func TestRollbackEventCarriesItsHeight(t *testing.T) {
 }
 
 // TestBackfillsBounded: however many streams ask for headers at once, at
-// most maxConcurrentBackfills fetch and hold them; the others wait their
-// turn, and all get their headers.
+// most streams.MaxConcurrentBackfills fetch and hold them; the others wait
+// their turn, and all get their headers.
 func TestBackfillsBounded(t *testing.T) {
 	t.Parallel()
 	tg := startGateway(t, gatewayOptions{})
@@ -287,7 +288,7 @@ func TestBackfillsBounded(t *testing.T) {
 		tg.node.ProduceBlock()
 	}
 	tg.node.SetFaults(devnode.Faults{Delay: 30 * time.Millisecond}) // each header fetched takes a while
-	const streams = 3 * maxConcurrentBackfills
+	const opened = 3 * streams.MaxConcurrentBackfills
 	var peak atomic.Int64
 	stop := make(chan struct{})
 	watched := make(chan struct{})
@@ -299,12 +300,12 @@ func TestBackfillsBounded(t *testing.T) {
 				return
 			default:
 			}
-			peak.Store(max(peak.Load(), int64(len(tg.Server.backfills))))
+			peak.Store(max(peak.Load(), int64(tg.Server.streams.Backfilling())))
 			time.Sleep(time.Millisecond)
 		}
 	}()
 	var wg sync.WaitGroup
-	for range streams {
+	for range opened {
 		wg.Go(func() {
 			s := openSSE(t, tg.url+"/rpc/newHeaders/stream?chainId=2&fromHeight=5", "")
 			var h struct{ Height int64 }
@@ -317,10 +318,10 @@ func TestBackfillsBounded(t *testing.T) {
 	wg.Wait()
 	close(stop)
 	<-watched
-	if p := peak.Load(); p > maxConcurrentBackfills || p < 2 {
-		t.Errorf("at most %d streams fetched headers at once, want between 2 and %d", p, maxConcurrentBackfills)
+	if p := peak.Load(); p > streams.MaxConcurrentBackfills || p < 2 {
+		t.Errorf("at most %d streams fetched headers at once, want between 2 and %d", p, streams.MaxConcurrentBackfills)
 	}
-	if n := len(tg.Server.backfills); n != 0 {
+	if n := tg.Server.streams.Backfilling(); n != 0 {
 		t.Errorf("%d turns not given back", n)
 	}
 }

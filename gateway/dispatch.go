@@ -11,6 +11,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/cache"
 	"github.com/nuls-gateway/nuls-gateway/compound"
+	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
@@ -44,7 +45,7 @@ type target struct {
 	err error
 	// budget bounds the answers of the request's batch; nil: no bound
 	// but the upstream's frame limit (a lone request).
-	budget *answerBudget
+	budget *batch.Budget
 }
 
 // resolve finds what name is: a compound method, or the upstream's. A

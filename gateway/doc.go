@@ -20,6 +20,29 @@
 // one upstream subscription among the clients of the same method,
 // parameters and mode.
 //
+// Each concern with a package of its own gets from the Server only what it
+// is handed, a config struct and a narrow interface, and never imports
+// package gateway; the Server keeps the routes, their documentation (the
+// swag annotations) and the one mapping of errors to statuses:
+//
+//   - streams: the SSE streams (GET /rpc/{method}/stream, GET
+//     /notifications, their start from a height), over streamGate (the
+//     caller, its access, its rate plan, its stream slots);
+//   - nulstarhttp: the Nulstar Connector's HTTP endpoint (POST /nulstar),
+//     over nulstarGate (the checks and calls of /rpc);
+//   - nulsapihttp: the nuls-api profile (POST /nuls-api/jsonrpc), over
+//     nulsAPIBackend and nulsAPICaller (the caller's quota and access, the
+//     call pipeline, the answers of POST /jsonrpc);
+//   - batch: a JSON-RPC body read, run and its answers bounded, for POST
+//     /jsonrpc and the nuls-api profile;
+//   - socket: the JSON-RPC WebSocket (GET /jsonrpc), over socketCaller;
+//   - calls: asynchronous and idempotent calls, and their kept answers;
+//   - edge: what every request meets before a route;
+//   - slots: the bounds of the streams;
+//   - sse: the SSE writer, and the pump that serves detached streams;
+//   - documents: the documents describing the methods;
+//   - metrics: the Prometheus metrics; streamquery: a stream's query string.
+//
 // # Concurrency
 //
 // A Server's handlers are safe for concurrent use. Server.Run owns its

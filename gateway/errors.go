@@ -11,11 +11,13 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/compound"
+	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/gateway/socket"
 	"github.com/nuls-gateway/nuls-gateway/gateway/streamquery"
+	"github.com/nuls-gateway/nuls-gateway/gateway/streams"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/state"
@@ -60,9 +62,10 @@ func httpStatus(err error) int {
 		limited  *rateLimitedError
 		quota    *state.QuotaError
 		query    *streamquery.Error
+		stream   *streams.Error
 	)
 	switch {
-	case errors.As(err, &maxBytes), errors.Is(err, errBatchAnswerTooLarge):
+	case errors.As(err, &maxBytes), errors.Is(err, batch.ErrAnswersTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.As(err, &bodyErr):
 		if bodyErr.Timeout {
@@ -101,7 +104,7 @@ func httpStatus(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, subscriptions.ErrTooManyTopics), errors.Is(err, errNotListedYet):
 		return http.StatusServiceUnavailable
-	case errors.As(err, &bad), errors.As(err, &query), errors.As(err, &pce), errors.As(err, &bound), errors.As(err, &badDef), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
+	case errors.As(err, &bad), errors.As(err, &query), errors.As(err, &stream), errors.As(err, &pce), errors.As(err, &bound), errors.As(err, &badDef), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
 		return http.StatusBadRequest
 	case errors.Is(err, errUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, calls.ErrUnknownRequest), errors.Is(err, errNoPool):
 		return http.StatusNotFound
@@ -221,6 +224,15 @@ func StreamError(method string, err error) json.RawMessage {
 		prob.Detail = rpcErr.Comment
 	}
 	b, _ := json.Marshal(prob)
+	return b
+}
+
+// endData describes why a stream ended.
+func endData(err error, path string) []byte {
+	if errors.Is(err, subscriptions.ErrClosed) {
+		return []byte(`{"detail":"the subscription ended"}`)
+	}
+	b, _ := json.Marshal(problemAt(err, path, ""))
 	return b
 }
 

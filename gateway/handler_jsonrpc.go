@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 )
@@ -23,23 +23,17 @@ import (
 // weights) are those of /rpc and answer at the HTTP level; everything a
 // request itself gets wrong is a JSON-RPC error at HTTP 200.
 
-// maxJSONRPCBatch is the most requests a batch may hold.
-const maxJSONRPCBatch = 100
-
-// jsonRPCParallel bounds the requests of one batch running at once.
-const jsonRPCParallel = 8
-
 // Error codes of the gateway, in the range the specification leaves to
 // servers (-32000 to -32099). Their data holds the HTTP status the same
 // failure gets from /rpc and, for a module's failure, its NULS status,
-// code and comment.
+// code and comment. -32006, what was asked for does not exist, is the
+// nuls-api profile's (package nulsapihttp).
 const (
 	codeModuleError         = -32000 // the module answered with a failure
 	codeUnauthorized        = -32001 // the method needs a credential
 	codeForbidden           = -32003 // the credential may not call it
 	codeUpstreamUnavailable = -32004
 	codeUpstreamTimeout     = -32005
-	codeDataNotFound        = -32006 // what was asked for does not exist (the nuls-api profile)
 	codeBadUpstreamAnswer   = -32007 // the module answered what the gateway cannot read
 	codeBatchTooLarge       = -32008 // the batch's answers together are larger than a batch may carry
 	codeRateLimited         = -32029
@@ -77,7 +71,7 @@ type jsonRPCErrorData struct {
 //	@Failure		429		{object}	Problem
 //	@Router			/jsonrpc [post]
 func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) error {
-	_, reqs, batch, perr, err := s.readJSONRPC(r)
+	_, reqs, isBatch, perr, err := batch.Read(r)
 	if err != nil {
 		return err
 	}
@@ -114,13 +108,13 @@ func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if len(reqs) > 1 {
-		budget := newAnswerBudget(s.cfg.MaxBatchAnswerBytes)
+		budget := batch.NewBudget(s.cfg.MaxBatchAnswerBytes)
 		for i := range targets {
 			targets[i].budget = budget
 		}
 	}
 	resps := make([]jsonrpc.Response, len(reqs))
-	runBatch(reqs, func(i int, q *jsonrpc.Request) {
+	batch.Run(reqs, func(i int, q *jsonrpc.Request) {
 		resps[i].ID, resps[i].Error = q.ID, q.Err
 		if q.Err == nil {
 			resps[i].Result, resps[i].Error = s.jsonRPCCall(r, p, q, targets[i])
@@ -133,44 +127,8 @@ func (s *Server) jsonRPC(w http.ResponseWriter, r *http.Request) error {
 			out = append(out, resp)
 		}
 	}
-	s.writeJSONRPC(w, out, batch)
+	s.writeJSONRPC(w, out, isBatch)
 	return nil
-}
-
-// readJSONRPC reads a JSON-RPC body: its requests, or the error to answer
-// alone (not JSON, not a request, a batch beyond maxJSONRPCBatch). err is
-// a body that could not be read, the HTTP answer's.
-func (s *Server) readJSONRPC(r *http.Request) (body []byte, reqs []jsonrpc.Request, batch bool, perr *jsonrpc.Error, err error) {
-	body, err = edge.ReadBody(r)
-	if err != nil {
-		return nil, nil, false, nil, err
-	}
-	reqs, batch, perr = jsonrpc.Parse(body)
-	if perr == nil && len(reqs) > maxJSONRPCBatch {
-		perr = jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "Invalid Request: a batch of %d requests; at most %d", len(reqs), maxJSONRPCBatch)
-	}
-	return body, reqs, batch, perr, nil
-}
-
-// runBatch runs do for each request of a body, jsonRPCParallel at a time
-// (a lone request on the handler's goroutine), and returns when all are
-// done.
-func runBatch(reqs []jsonrpc.Request, do func(i int, q *jsonrpc.Request)) {
-	if len(reqs) == 1 {
-		do(0, &reqs[0])
-		return
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, jsonRPCParallel)
-	for i := range reqs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			do(i, &reqs[i])
-		}()
-	}
-	wg.Wait()
 }
 
 // writeJSONRPC writes the answers of a body; 204 when there are none.
@@ -204,7 +162,7 @@ func (s *Server) jsonRPCCall(r *http.Request, p *auth.Principal, q *jsonrpc.Requ
 		}
 		return doc, nil
 	}
-	if err := t.budget.check(); err != nil {
+	if err := t.budget.Check(); err != nil {
 		return nil, s.jsonRPCError(r, q.Method, err)
 	}
 	result, err := s.dispatch(r.Context(), p, t, q.Params)
@@ -212,7 +170,7 @@ func (s *Server) jsonRPCCall(r *http.Request, p *auth.Principal, q *jsonrpc.Requ
 		result = s.exactAmounts(r, t.name, result)
 	}
 	if err == nil {
-		err = t.budget.spend(len(result))
+		err = t.budget.Spend(len(result))
 	}
 	if err != nil {
 		return nil, s.jsonRPCError(r, q.Method, err)

@@ -61,7 +61,7 @@ func (s *Server) methodDocs(compounds []compound.Definition) ([]openapi.Method, 
 
 // derivedDocs describes the streams the gateway makes of a listed
 // method's subscription (upstream.Derived): each one whose source the
-// list shows and the policy lets the gateway stream, as streamKey serves
+// list shows and the policy lets the gateway stream, as package streams serves
 // it.
 func (s *Server) derivedDocs(list []bridge.MethodInfo) []openapi.Method {
 	listed := make(map[string]bridge.MethodInfo, len(list))

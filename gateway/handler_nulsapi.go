@@ -5,21 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/nulsapihttp"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
-	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 )
 
 // POST /nuls-api/jsonrpc (and POST /jsonrpc of cmd/gateway --nuls-api-listen)
 // serves the nuls-api profile (package nulsapi) to the clients written for
 // NULS's nuls-api server, with its quirks; ?strict=true answers the same
 // methods as JSON-RPC 2.0 says instead (ids as sent, integer codes,
-// notifications unanswered), as /jsonrpc does.
+// notifications unanswered), as /jsonrpc does. The profile's front is
+// package nulsapihttp's; its routes, their documentation and what it asks
+// of the gateway (nulsAPIBackend, nulsAPICaller) are here.
 
-// nulsAPI answers a nuls-api JSON-RPC body.
+// nulsAPI answers a nuls-api JSON-RPC body (package nulsapihttp).
 //
 //	@Summary		The nuls-api profile: NULS's own JSON-RPC API
 //	@ID				nulsAPI
@@ -36,163 +37,56 @@ import (
 //	@Failure		413		{object}	Problem
 //	@Failure		429		{object}	Problem
 //	@Router			/nuls-api/jsonrpc [post]
-func (s *Server) nulsAPI(w http.ResponseWriter, r *http.Request) error {
-	strict := r.URL.Query().Get("strict") == "true" || r.URL.Query().Get("strict") == "1"
-	body, reqs, batch, perr, err := s.readJSONRPC(r)
-	if err != nil {
-		return err
-	}
-	if perr != nil {
-		if strict {
-			s.writeJSONRPC(w, []jsonrpc.Response{{Error: perr}}, false)
-			return nil
-		}
-		if perr.Code == jsonrpc.CodeInvalidRequest && len(body) > 0 && body[0] == '[' {
-			writeRaw(w, http.StatusOK, []byte("[]")) // nuls-api answers an empty batch with one
-			return nil
-		}
-		s.writeCompat(w, []nulsapi.Outcome{{ID: json.RawMessage(`"0"`), Error: &nulsapi.Error{Code: strconv.Itoa(perr.Code), Message: perr.Message}}}, false)
-		return nil
-	}
-	p := principalOf(r)
-	// Each request costs what it makes the gateway do: its commands'
-	// weights, a forwarded method's weight, 1 for the others.
-	cost := 0
-	for _, q := range reqs {
-		switch m, ok := nulsapi.Lookup(q.Method); {
-		case q.Err != nil:
-		case ok:
-			for _, c := range m.Commands {
-				cost += s.weight(c)
-			}
-		default:
-			cost += s.weight(q.Method)
-		}
-	}
-	if err := s.admit(w, r, p, max(cost, 1)); err != nil {
-		return err
-	}
-	var budget *answerBudget
-	if len(reqs) > 1 {
-		budget = newAnswerBudget(s.cfg.MaxBatchAnswerBytes)
-	}
-	type outcome struct {
-		result any
-		err    error
-	}
-	outcomes := make([]outcome, len(reqs))
-	runBatch(reqs, func(i int, q *jsonrpc.Request) {
-		if q.Err == nil {
-			outcomes[i].result, outcomes[i].err = s.nulsAPICall(r.Context(), r, p, q, budget)
-		}
-	})
-	if strict {
-		var resps []jsonrpc.Response
-		for i, q := range reqs {
-			resp := jsonrpc.Response{ID: q.ID, Error: q.Err}
-			if q.Err == nil {
-				if err := outcomes[i].err; err != nil {
-					resp.Error = s.nulsAPIStrictError(r, q.Method, err)
-				} else if resp.Result, err = json.Marshal(outcomes[i].result); err != nil {
-					resp.Error = jsonrpc.Errorf(jsonrpc.CodeInternalError, "Internal error")
-				}
-			}
-			if !q.Notification() {
-				resps = append(resps, resp)
-			}
-		}
-		s.writeJSONRPC(w, resps, batch)
-		return nil
-	}
-	answers := make([]nulsapi.Outcome, len(reqs))
-	for i, q := range reqs {
-		answers[i] = nulsapi.Outcome{ID: q.ID, Result: outcomes[i].result}
-		switch {
-		case q.Err != nil:
-			answers[i].Error = &nulsapi.Error{Code: nulsapi.CodeInvalidRequest, Message: q.Err.Message}
-		case outcomes[i].err != nil:
-			answers[i].Error = s.nulsAPICompatError(r, q.Method, outcomes[i].err)
-		}
-	}
-	s.writeCompat(w, answers, batch)
-	return nil
+func (s *Server) nulsAPI() handlerFunc { return s.profile.Serve }
+
+// nulsAPIBackend is what the nuls-api profile asks of the gateway: the
+// caller of each body, and the answers of POST /jsonrpc.
+type nulsAPIBackend struct{ s *Server }
+
+var _ nulsapihttp.Backend = nulsAPIBackend{}
+
+func (b nulsAPIBackend) Open(w http.ResponseWriter, r *http.Request) nulsapihttp.Caller {
+	return &nulsAPICaller{s: b.s, w: w, r: r, p: principalOf(r)}
 }
 
-// errNotInProfile is a method the nuls-api profile does not serve.
-var errNotInProfile = errors.New("Can't find the method") //nolint:staticcheck // ST1005: nuls-api's message, word for word
-
-// nulsAPICall runs one request of the profile for p.
-func (s *Server) nulsAPICall(ctx context.Context, r *http.Request, p *auth.Principal, q *jsonrpc.Request, budget *answerBudget) (any, error) {
-	if err := budget.check(); err != nil {
-		return nil, err
-	}
-	m, ok := nulsapi.Lookup(q.Method)
-	if !ok {
-		if nulsapi.ForwardsToPublicService(q.Method) {
-			// public-service's methods are public reads (and a client's
-			// signed cross-chain transfer), under the caller's own
-			// rules: its method allow-list, --anonymous-methods.
-			if err := s.grant(p, q.Method, bridge.ScopePublic); err != nil {
-				return nil, err
-			}
-			return s.forwardPublicService(ctx, p, q.Method, q.Params, budget)
-		}
-		return nil, errNotInProfile
-	}
-	args := map[string]json.RawMessage{}
-	if len(q.Params) > 0 {
-		var err error
-		if q.ByName() {
-			err = json.Unmarshal(q.Params, &args)
-		} else {
-			var values []json.RawMessage
-			if err = json.Unmarshal(q.Params, &values); err == nil {
-				args, err = m.ByPosition(values)
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	calls := 0
-	return m.Run(ctx, nulsAPICaller{s: s, r: r, p: p, m: m, budget: budget, calls: &calls}, args)
+func (b nulsAPIBackend) WriteJSONRPC(w http.ResponseWriter, resps []jsonrpc.Response, isBatch bool) {
+	b.s.writeJSONRPC(w, resps, isBatch)
 }
 
-// nulsAPICaller is the profile's way to the module commands: the caller's
-// own access and quota, the gateway's upstream. The request's cost paid
-// its first call; each further one (getBalanceList calls once per asset)
-// spends the command's weight.
+// nulsAPICaller is the profile's way to the module commands, for the
+// caller of one body: its own access and quota, the gateway's upstream.
 type nulsAPICaller struct {
-	s      *Server
-	r      *http.Request
-	p      *auth.Principal
-	m      *nulsapi.Method
-	budget *answerBudget
-	calls  *int
+	s *Server
+	w http.ResponseWriter
+	r *http.Request
+	p *auth.Principal
 }
 
-func (c nulsAPICaller) ChainID() int { return c.s.cfg.ChainID }
+var _ nulsapihttp.Caller = (*nulsAPICaller)(nil)
 
-func (c nulsAPICaller) Call(ctx context.Context, command string, params map[string]any) (json.RawMessage, error) {
-	if *c.calls++; *c.calls > 1 {
-		if err := c.s.spend(c.r, c.p, c.s.weight(command)); err != nil {
-			return nil, err
-		}
+func (c *nulsAPICaller) Cost(method string) int { return c.s.weight(method) }
+
+func (c *nulsAPICaller) Admit(cost int) error { return c.s.admit(c.w, c.r, c.p, cost) }
+
+func (c *nulsAPICaller) Spend(cost int) error { return c.s.spend(c.r, c.p, cost) }
+
+func (c *nulsAPICaller) Grant(method string) error { return c.s.grant(c.p, method, bridge.ScopePublic) }
+
+func (c *nulsAPICaller) Call(ctx context.Context, command string, params json.RawMessage, filtered bool) (json.RawMessage, error) {
+	if filtered {
+		return c.s.readFiltered(ctx, c.p, command, params)
 	}
-	raw, err := json.Marshal(params)
-	if err != nil {
-		return nil, err
-	}
-	var result json.RawMessage
-	if c.m.Filtered {
-		result, err = c.s.readFiltered(ctx, c.p, command, raw)
-	} else {
-		result, err = c.s.dispatch(ctx, c.p, target{name: command}, raw)
-	}
-	if err == nil {
-		err = c.budget.spend(len(result))
-	}
-	return result, err
+	return c.s.dispatch(ctx, c.p, target{name: command}, params)
+}
+
+func (c *nulsAPICaller) Release(method string, answer []byte) error {
+	return c.s.release(c.p, method, answer)
+}
+
+func (c *nulsAPICaller) Error(method string, err error) (*jsonrpc.Error, string) {
+	e := c.s.jsonRPCError(c.r, method, err)
+	data, _ := e.Data.(jsonRPCErrorData)
+	return e, data.Detail
 }
 
 // filteringPrincipal reads, for a profile method that passes on only an
@@ -228,78 +122,4 @@ func (s *Server) readFiltered(ctx context.Context, p *auth.Principal, command st
 		return nil, err
 	}
 	return reply.Results[0].Result, nil
-}
-
-// nulsAPICompatError describes err as nuls-api does.
-func (s *Server) nulsAPICompatError(r *http.Request, method string, err error) *nulsapi.Error {
-	var (
-		pe     *nulsapi.ParamError
-		rpcErr *bridge.RPCError
-	)
-	if e, ok := publicServiceCompat(err); ok {
-		return e
-	}
-	switch {
-	case errors.Is(err, errNotInProfile):
-		return &nulsapi.Error{Code: nulsapi.CodeMethodNotFound, Message: errNotInProfile.Error()}
-	case errors.Is(err, errNoPublicService):
-		return &nulsapi.Error{Code: nulsapi.CodeMethodNotFound, Message: errNoPublicService.Error()}
-	case errors.Is(err, nulsapi.ErrDataNotFound):
-		return &nulsapi.Error{Code: nulsapi.CodeDataNotFound, Message: nulsapi.ErrDataNotFound.Error()}
-	case errors.Is(err, nulsapi.ErrTxParse):
-		return &nulsapi.Error{Code: nulsapi.CodeTxParse, Message: nulsapi.ErrTxParse.Error()}
-	case errors.As(err, &pe):
-		return &nulsapi.Error{Code: nulsapi.CodeParams, Message: "Parameters is wrong!", Data: pe.Detail}
-	case errors.As(err, &rpcErr):
-		code := rpcErr.Code
-		if code == "" {
-			code = strconv.Itoa(rpcErr.Status)
-		}
-		return &nulsapi.Error{Code: code, Message: rpcErr.Comment}
-	}
-	// The gateway's own refusals and failures: the JSON-RPC code, as a
-	// string, with what /rpc would say.
-	e := s.jsonRPCError(r, method, err)
-	if e.Code == jsonrpc.CodeInvalidParams {
-		return &nulsapi.Error{Code: nulsapi.CodeParams, Message: "Parameters is wrong!", Data: e.Data.(jsonRPCErrorData).Detail}
-	}
-	return &nulsapi.Error{Code: strconv.Itoa(e.Code), Message: e.Message, Data: e.Data}
-}
-
-// nulsAPIStrictError describes err as /jsonrpc does.
-func (s *Server) nulsAPIStrictError(r *http.Request, method string, err error) *jsonrpc.Error {
-	var pe *nulsapi.ParamError
-	if code, msg, data, ok := publicServiceCode(err); ok {
-		return &jsonrpc.Error{Code: code, Message: msg, Data: data}
-	}
-	switch {
-	case errors.Is(err, errNotInProfile):
-		return jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "Method not found")
-	case errors.Is(err, errNoPublicService):
-		return &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: "Method not found", Data: jsonRPCErrorData{Status: http.StatusNotFound, Detail: errNoPublicService.Error()}}
-	case errors.Is(err, nulsapi.ErrDataNotFound):
-		return &jsonrpc.Error{Code: codeDataNotFound, Message: "Data not found", Data: jsonRPCErrorData{Status: http.StatusNotFound}}
-	case errors.Is(err, nulsapi.ErrTxParse):
-		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params", Data: jsonRPCErrorData{Status: http.StatusBadRequest, Detail: "the transaction does not parse"}}
-	case errors.As(err, &pe):
-		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params", Data: jsonRPCErrorData{Status: http.StatusBadRequest, Detail: pe.Detail}}
-	}
-	return s.jsonRPCError(r, method, err)
-}
-
-// writeCompat writes nuls-api's answers, at HTTP 200.
-func (s *Server) writeCompat(w http.ResponseWriter, answers []nulsapi.Outcome, batch bool) {
-	b, err := nulsapi.EncodeCompat(answers, batch)
-	if err != nil {
-		s.logger.Error("nuls-api answer not encoded", "err", err)
-		b = []byte(`{"jsonrpc":"2.0","id":"0","error":{"code":"10002","message":"System unknown error!"}}`)
-	}
-	for _, a := range answers {
-		if a.Error != nil && a.Error.Code == strconv.Itoa(codeUpstreamUnavailable) {
-			// As /rpc's 503: the client may retry, and when.
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
-			break
-		}
-	}
-	writeRaw(w, http.StatusOK, b)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
+	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
 	"github.com/nuls-gateway/nuls-gateway/gateway/socket"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
@@ -55,7 +56,7 @@ func (s *Server) jsonRPCSocket(w http.ResponseWriter, r *http.Request) error {
 	s.streaming(r)
 	defer s.socketClosed(time.Now())
 	sock := socket.New(r.Context(), conn, socket.Config{ReadLimit: s.cfg.MaxBodyBytes, Heartbeat: s.cfg.Heartbeat,
-		WriteTimeout: s.cfg.WriteTimeout, MaxBatch: maxJSONRPCBatch, Done: s.streamsDone},
+		WriteTimeout: s.cfg.WriteTimeout, MaxBatch: batch.MaxRequests, Done: s.streamsDone},
 		&socketCaller{s: s, r: r, p: p}, p.Ticket)
 	defer s.rights.Watch(p, sock.Lose)()
 	sock.Run()
@@ -111,7 +112,7 @@ func (c *socketCaller) Call(ctx context.Context, q *jsonrpc.Request) (json.RawMe
 
 func (c *socketCaller) Join(ctx context.Context, method string, query url.Values, lastID string) (*subscriptions.Member, func(), error) {
 	s := c.s
-	key, err := s.streamKey(ctx, c.p, method, query)
+	key, err := s.streams.Key(ctx, c.p, method, query)
 	if err != nil {
 		return nil, nil, err
 	}

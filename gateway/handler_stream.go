@@ -2,30 +2,23 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http"
-	"net/url"
-	"os"
-	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
-	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
-	"github.com/nuls-gateway/nuls-gateway/gateway/streamquery"
+	"github.com/nuls-gateway/nuls-gateway/gateway/streams"
 	"github.com/nuls-gateway/nuls-gateway/policy"
-	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
 
-// headerSubscription says how a stream's subscription is served: pushed
-// (by the upstream) or polled (the gateway calls the method).
-const headerSubscription = "X-Nuls-Subscription"
+// The streams are package streams'; the routes, their documentation and
+// what the streams ask of the gateway (streamGate) are here. The routes
+// take the streams' handlers as they are, with no frame of the gateway's
+// between: a stream served by its handler waits on that goroutine's stack
+// (see package streams, serve).
 
-// stream serves a method's pushes as Server-Sent Events.
+// stream serves a method's pushes as Server-Sent Events (package streams).
 //
 //	@Summary		Stream a NULS subscription as Server-Sent Events
 //	@ID				streamMethod
@@ -51,101 +44,10 @@ const headerSubscription = "X-Nuls-Subscription"
 //	@Failure		429				{object}	Problem	"Rate limited, or this client's share of streams or subscriptions is taken"
 //	@Failure		503				{object}	Problem	"Too many streams or subscriptions on this instance"
 //	@Router			/rpc/{method}/stream [get]
-func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
-	js, err := s.joinStream(w, r)
-	if err != nil {
-		return err
-	}
-	if js.backfill != nil {
-		defer js.backfill.free() // if the stream ends before they are written
-	}
-	s.streaming(r)
-	if js.backfill == nil && !s.cfg.HandlerStreams && s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
-		return nil
-	}
-	defer js.slot.Release()
-	defer js.m.Close()
-	s.serveStream(w, r, js)
-	return nil
-}
+func (s *Server) stream() handlerFunc { return s.streams.ServeMethod }
 
-// joined is a stream that has joined its topic: what serving it needs.
-type joined struct {
-	m      *subscriptions.Member
-	slot   *slots.Slot
-	lastID string
-	// p is the caller: the stream ends when its credential no longer
-	// holds (auth.Watcher).
-	p *auth.Principal
-	// backfill, for newHeaders with fromHeight, is sent before the
-	// live events.
-	backfill *backfill
-}
-
-// joinStream authorizes the subscription a stream asks for, takes the
-// caller's stream slot and joins the topic, or returns the error. On
-// success the caller owns the slot and the member. It is apart from stream
-// so that its locals are off the stack while the stream lasts (see
-// serveStream).
-func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, error) {
-	p := principalOf(r)
-	method := chi.URLParam(r, "method")
-	if err := s.admit(w, r, p, s.weight(method)); err != nil {
-		return joined{}, err
-	}
-	q := r.URL.Query()
-	from, hasFrom, err := fromHeight(method, q)
-	if err != nil {
-		return joined{}, err
-	}
-	key, err := s.streamKey(r.Context(), p, method, q)
-	if err != nil {
-		return joined{}, err
-	}
-	// How the subscription is served: pushed by the upstream, or polled
-	// by the gateway (see upstream.Polled).
-	mode := "pushed"
-	if upstream.Polled(s.cfg.Upstream, s.cfg.EventPollInterval, key.Method, key.Period) {
-		mode = "polled"
-	}
-	w.Header().Set(headerSubscription, mode)
-	js := joined{lastID: lastEventID(r), p: p}
-	pos, last, err := sse.SplitID(js.lastID)
-	if err != nil {
-		return joined{}, badRequest(err.Error())
-	}
-	byHeight := last >= 0 && chainTopic(key)
-	if !byHeight {
-		pos = js.lastID // a height is a part of no other stream's IDs
-	}
-	if js.slot, err = s.slots.Acquire(s.clientKey(r, p), key.Topic()); err != nil {
-		return joined{}, err
-	}
-	if js.m, err = s.cfg.Hub.Join(r.Context(), key, pos); err != nil {
-		js.slot.Release()
-		return joined{}, err
-	}
-	if js.lastID != "" {
-		s.metrics.Resumed()
-	}
-	// A Last-Event-ID (a reconnection) resumes from the log, or from
-	// its height where the log cannot; without one, fromHeight asks for
-	// the headers from a height.
-	switch {
-	case byHeight:
-		js.backfill, err = s.backfillHeaders(r.Context(), w, r, p, key, js.m, last+1, pos != "")
-	case js.lastID == "" && hasFrom:
-		js.backfill, err = s.backfillHeaders(r.Context(), w, r, p, key, js.m, from, false)
-	}
-	if err != nil {
-		js.m.Close()
-		js.slot.Release()
-		return joined{}, err
-	}
-	return js, nil
-}
-
-// notifications streams the Notifications of the Manager and modules (D15).
+// notifications streams the Notifications of the Manager and modules (D15)
+// (package streams).
 //
 //	@Summary		Stream the Manager's notifications
 //	@ID				streamNotifications
@@ -161,230 +63,39 @@ func (s *Server) joinStream(w http.ResponseWriter, r *http.Request) (joined, err
 //	@Failure		429				{object}	Problem
 //	@Failure		503				{object}	Problem
 //	@Router			/notifications [get]
-func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
-	p := principalOf(r)
-	if !p.HasScope(bridge.ScopeAdmin) {
-		return s.denied(&accessError{method: "the notifications", scope: bridge.ScopeAdmin, anonymous: p.Anonymous()})
-	}
-	if err := s.admit(w, r, p, 1); err != nil {
-		return err
-	}
-	js := joined{lastID: lastEventID(r), p: p}
-	var err error
-	if js.slot, err = s.slots.Acquire(s.clientKey(r, p), upstream.NotificationsTopic); err != nil {
-		return err
-	}
-	if js.m, err = s.cfg.Hub.JoinLocal(upstream.NotificationsTopic, js.lastID); err != nil {
-		js.slot.Release()
-		return err
-	}
-	if js.lastID != "" {
-		s.metrics.Resumed()
-	}
-	s.streaming(r)
-	if !s.cfg.HandlerStreams && s.pump.Detach(w, r, sse.Stream{Member: js.m, Release: js.slot.Release, LastID: js.lastID, Caller: js.p}) {
-		return nil
-	}
-	defer js.slot.Release()
-	defer js.m.Close()
-	s.serveStream(w, r, js)
-	return nil
+func (s *Server) notifications() handlerFunc { return s.streams.ServeNotifications }
+
+// streamGate is what the streams ask of the gateway: the caller, its
+// access, its rate plan and its stream slots.
+type streamGate struct{ s *Server }
+
+var _ streams.Gateway = streamGate{}
+
+func (g streamGate) Caller(r *http.Request) *auth.Principal { return principalOf(r) }
+
+func (g streamGate) Access(ctx context.Context, p *auth.Principal, method string) (bridge.MethodInfo, bool, policy.Decision, error) {
+	return g.s.access(ctx, p, method)
 }
 
-func lastEventID(r *http.Request) string {
-	if id := r.Header.Get("Last-Event-ID"); id != "" {
-		return id
-	}
-	return r.URL.Query().Get("lastEventId")
+func (g streamGate) CheckSecretParams(p *auth.Principal, method string, d policy.Decision, params []byte) error {
+	return g.s.checkSecretParams(p, method, d, params)
 }
 
-// serveStream copies a hub member to the client until the client leaves,
-// the server shuts down, or the topic ends.
-//
-// Its goroutine's stack is most of a stream's memory: it grows past 8 KiB
-// while the request is set up, and the garbage collector halves it again
-// only while less than a quarter of it is in use (runtime shrinkstack). So
-// the frames under the select below are kept small: what is not needed
-// while waiting lives in the functions it calls.
-func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, js joined) {
-	sw, err := sse.Start(w, s.cfg.RetryHint, s.cfg.WriteTimeout)
-	if err != nil {
-		return
-	}
-	s.metrics.Opened()
-	defer s.streamClosed(time.Now())
-	st := streamState{m: js.m, sw: sw, lastID: js.lastID, resumed: js.lastID != ""}
-	defer s.metrics.Delivered(&st.counts)
-	if js.backfill != nil {
-		err := st.writeBackfill(js.backfill)
-		s.metrics.Delivered(&st.counts)
-		st.resumed = false // the first batch is taken
-		if err != nil {
-			s.dropStream(r, err)
-			return
-		}
-	}
-	heartbeat := time.NewTimer(s.cfg.Heartbeat)
-	defer heartbeat.Stop()
-	rl := &rightsLost{ch: make(chan struct{})}
-	defer s.rights.Watch(js.p, rl.lose)()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-rl.ch:
-			sw.Event("", "end", endData(rl.err, r.URL.Path))
-			_ = sw.Flush()
-			return
-		case <-s.streamsDone:
-			// Shutdown: end cleanly; the client reconnects (to another
-			// instance) after the retry hint, with Last-Event-ID.
-			sw.Comment("server shutting down")
-			_ = sw.Flush()
-			return
-		case <-heartbeat.C:
-			sw.Comment("keep-alive")
-		case <-js.m.Ready():
-			ok := st.take(r)
-			s.metrics.Delivered(&st.counts)
-			if !ok {
-				return
-			}
-		}
-		if err := sw.Flush(); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				st.counts.Slow(false)
-			}
-			s.dropStream(r, err)
-			return
-		}
-		heartbeat.Reset(s.cfg.Heartbeat)
-	}
+func (g streamGate) Deny(p *auth.Principal, what, scope string) error {
+	return g.s.denied(&accessError{method: what, scope: scope, anonymous: p.Anonymous()})
 }
 
-// streamState is what serveStream keeps between events.
-type streamState struct {
-	m       *subscriptions.Member
-	sw      *sse.Writer
-	lastID  string
-	resumed bool // the stream resumed with Last-Event-ID and has not read yet
-	counts  sse.Counts
+func (g streamGate) Weight(method string) int { return g.s.weight(method) }
+
+func (g streamGate) Admit(w http.ResponseWriter, r *http.Request, p *auth.Principal, cost int) error {
+	return g.s.admit(w, r, p, cost)
 }
 
-// take queues the member's next events. It reports false when the stream
-// is over: the reader fell out of the retention, or the topic ended (the
-// last events and the end are then written).
-func (st *streamState) take(r *http.Request) bool {
-	b, err := st.m.Take(sse.TakeBatch)
-	if b.Gap && !st.resumed {
-		// A live reader fell out of the retention: it is too slow. It
-		// is dropped; it may resume.
-		st.sw.WriteBatch(subscriptions.Batch{Gap: true}, st.lastID)
-		_ = st.sw.Flush()
-		st.counts.Slow(true)
-		return false
-	}
-	st.resumed = false
-	st.sw.WriteBatch(b, st.lastID)
-	st.counts.Batch(b)
-	if n := len(b.Events); n > 0 {
-		st.lastID = b.Events[n-1].ID
-	}
-	if err != nil {
-		st.sw.Event("", "end", endData(err, r.URL.Path))
-		_ = st.sw.Flush()
-		return false
-	}
-	return true
+func (g streamGate) Slot(r *http.Request, p *auth.Principal, topic string) (*slots.Slot, error) {
+	return g.s.slots.Acquire(g.s.clientKey(r, p), topic)
 }
 
-// dropStream logs a stream whose write failed.
-func (s *Server) dropStream(r *http.Request, err error) {
-	s.logger.Debug("stream write failed; dropping client", "err", err, "path", r.URL.Path)
-}
-
-// rightsLost tells a stream served by its handler that its credential no
-// longer holds: err is set before ch is closed.
-type rightsLost struct {
-	ch  chan struct{}
-	err error
-}
-
-// lose is the stream's auth.Watcher callback.
-func (rl *rightsLost) lose(err error) {
-	rl.err = err
-	close(rl.ch)
-}
-
-// endData describes why a stream ended.
-func endData(err error, path string) []byte {
-	if errors.Is(err, subscriptions.ErrClosed) {
-		return []byte(`{"detail":"the subscription ended"}`)
-	}
-	b, _ := json.Marshal(problemAt(err, path, ""))
-	return b
-}
-
-// streamKey reads the subscription a stream asks for and checks it.
-func (s *Server) streamKey(ctx context.Context, p *auth.Principal, method string, q url.Values) (subscriptions.Key, error) {
-	key := subscriptions.Key{Method: method}
-	var (
-		info  bridge.MethodInfo
-		known bool
-		d     policy.Decision
-		err   error
-	)
-	source := method
-	if src, dinfo, ok := upstream.Derived(method); ok {
-		// Who may stream the source may stream what is made of it.
-		source = src
-		if _, _, d, err = s.access(ctx, p, src); err != nil {
-			return key, err
-		}
-		info, known = dinfo, true
-	} else if info, known, d, err = s.access(ctx, p, method); err != nil {
-		return key, err
-	}
-	mode, err := streamquery.ParseMode(q)
-	if err != nil {
-		return key, err
-	}
-	key.EventCounter, key.Period, key.Range = mode.EventCounter, mode.Period, mode.Range
-	if known {
-		if err := streamquery.CheckMode(info, mode); err != nil {
-			return key, err
-		}
-	}
-	// The gateway calls a method again and again for a period stream, and
-	// for an event stream it emulates: only the reads the policy lets it
-	// poll, so that no stream repeats a write or an unbounded read.
-	polled := upstream.Polled(s.cfg.Upstream, s.cfg.EventPollInterval, source, key.Period)
-	if !d.Streamable() {
-		return key, badRequest(method + " is not a read the gateway streams: it offers no stream here")
-	}
-	if polled && !d.Poll {
-		return key, badRequest(method + " is not a read the gateway calls again and again: it offers no period stream here, nor an event stream the upstream does not push")
-	}
-	params, err := streamquery.Params(q, info, known)
-	if err != nil {
-		return key, err
-	}
-	if err := s.checkSecretParams(p, method, d, params); err != nil {
-		return key, err
-	}
-	if err := d.CheckParams(params); err != nil {
-		return key, err
-	}
-	if known {
-		if err := info.CheckDeclaredParams(params); err != nil {
-			return key, err
-		}
-	}
-	if key.Params, err = subscriptions.CanonicalParams(params); err != nil {
-		return key, badRequest(err.Error())
-	}
-	return key, nil
-}
+func (g streamGate) Streaming(r *http.Request) { g.s.streaming(r) }
 
 // lingers reports whether a topic outlives its last stream: a hub topic
 // fed from upstream, not the notifications' nor a socket's slot.

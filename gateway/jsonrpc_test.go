@@ -9,6 +9,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 )
 
@@ -74,7 +75,7 @@ func TestJSONRPC(t *testing.T) {
 		{"parse error", `{"jsonrpc":"2.0",`, -32700, 0},
 		{"invalid request", `{"jsonrpc":"1.0","method":"latestHeight","id":1}`, -32600, 0},
 		{"empty batch", `[]`, -32600, 0},
-		{"batch too large", "[" + strings.Repeat(`{"jsonrpc":"2.0","method":"latestHeight","params":[2],"id":1},`, maxJSONRPCBatch) + `{"jsonrpc":"2.0","method":"latestHeight","params":[2],"id":1}]`, -32600, 0},
+		{"batch too large", "[" + strings.Repeat(`{"jsonrpc":"2.0","method":"latestHeight","params":[2],"id":1},`, batch.MaxRequests) + `{"jsonrpc":"2.0","method":"latestHeight","params":[2],"id":1}]`, -32600, 0},
 	} {
 		a := one(tt.body)
 		if a.Error == nil || a.Error.Code != tt.code || a.Error.Data.Status != tt.status {

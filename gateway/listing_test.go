@@ -12,6 +12,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
+	"github.com/nuls-gateway/nuls-gateway/gateway/streams"
 	"github.com/nuls-gateway/nuls-gateway/openapi"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
@@ -239,8 +240,8 @@ func TestInFrontOfAConnectorLikeNode(t *testing.T) {
 			return feeds(up, 50*time.Millisecond)
 		}})
 	s := openSSE(t, tg.url+"/rpc/latestHeight/stream?chainId=2", "")
-	if m := s.resp.Header.Get(headerSubscription); m != "polled" {
-		t.Errorf("%s %q", headerSubscription, m)
+	if m := s.resp.Header.Get(streams.HeaderSubscription); m != "polled" {
+		t.Errorf("%s %q", streams.HeaderSubscription, m)
 	}
 	h0 := height(t, s.next(3*time.Second))
 	for i := int64(1); i <= 3; i++ {

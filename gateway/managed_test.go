@@ -15,6 +15,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
+	"github.com/nuls-gateway/nuls-gateway/gateway/streams"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
@@ -378,7 +379,7 @@ func TestBehindNulstarServiceManager(t *testing.T) {
 	}
 	// An event stream too: no module connection can carry its pushes.
 	e := openSSE(t, tg.url+"/rpc/getThing/stream?n=2", "")
-	if e.resp.StatusCode != http.StatusOK || e.resp.Header.Get(headerSubscription) != "polled" {
+	if e.resp.StatusCode != http.StatusOK || e.resp.Header.Get(streams.HeaderSubscription) != "polled" {
 		t.Fatalf("event stream: %d %v", e.resp.StatusCode, e.resp.Header)
 	}
 	if ev := e.next(3 * time.Second); ev.Data != `{"thing":4}` {

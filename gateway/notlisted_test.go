@@ -64,7 +64,7 @@ func TestNodeDownAtStart(t *testing.T) {
 		},
 			func(status int, body string) bool {
 				var a nulstarAnswer
-				return status == http.StatusOK && json.Unmarshal([]byte(body), &a) == nil && a.MessageData.ResponseStatus == nulstarUnavailable
+				return status == http.StatusOK && json.Unmarshal([]byte(body), &a) == nil && a.MessageData.ResponseStatus == 5 // the Connector's: unavailable
 			}},
 		{"stream", func() (int, http.Header, string) {
 			return getWithHeader(t, tg.url+"/rpc/latestHeight/stream?chainId=2")

@@ -42,10 +42,6 @@ func streamed(r *http.Request) bool {
 	return st != nil && st.Streamed()
 }
 
-// streamClosed counts the end of an SSE stream served by its handler
-// (not detached), opened at start.
-func (s *Server) streamClosed(start time.Time) { s.metrics.Closed(time.Since(start)) }
-
 // socketClosed counts the end of a JSON-RPC WebSocket opened at start.
 func (s *Server) socketClosed(start time.Time) {
 	s.metrics.StreamEnded(metrics.StreamSocket, time.Since(start))

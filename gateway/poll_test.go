@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/streams"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/subscriptions"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
@@ -61,8 +62,8 @@ func TestPeriodStreamsArePolled(t *testing.T) {
 	tg := startGateway(t, gatewayOptions{nodeURL: url, cfg: Config{Policy: counterPolicy(t)}})
 	n.Store(5)
 	s := openSSE(t, tg.url+"/rpc/counter/stream?period=1", "")
-	if m := s.resp.Header.Get(headerSubscription); m != "polled" {
-		t.Errorf("%s: %q", headerSubscription, m)
+	if m := s.resp.Header.Get(streams.HeaderSubscription); m != "polled" {
+		t.Errorf("%s: %q", streams.HeaderSubscription, m)
 	}
 	start := time.Now()
 	var got []int64

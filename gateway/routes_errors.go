@@ -10,6 +10,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
+	"github.com/nuls-gateway/nuls-gateway/gateway/streams"
 )
 
 // Refusals of the router.
@@ -47,5 +48,5 @@ const (
 	corsAllowHeaders = "Authorization, " + auth.HeaderAPIKey + ", Content-Type, " + calls.HeaderIdempotencyKey + ", Prefer, Last-Event-ID, " + headerMinHeight
 	// Every response header the API sets for its clients.
 	corsExposeHeaders = headerMessageID + ", " + headerRequestID + ", " + headerProcessingTime + ", Server-Timing, Retry-After, Location, " +
-		calls.HeaderReplayed + ", " + calls.HeaderPreferenceApplied + ", " + headerRateLimitPolicy + ", " + headerRateLimit + ", WWW-Authenticate, " + headerSubscription
+		calls.HeaderReplayed + ", " + calls.HeaderPreferenceApplied + ", " + headerRateLimitPolicy + ", " + headerRateLimit + ", WWW-Authenticate, " + streams.HeaderSubscription
 )

@@ -25,8 +25,11 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/metrics"
+	"github.com/nuls-gateway/nuls-gateway/gateway/nulsapihttp"
+	"github.com/nuls-gateway/nuls-gateway/gateway/nulstarhttp"
 	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/gateway/sse"
+	"github.com/nuls-gateway/nuls-gateway/gateway/streams"
 	"github.com/nuls-gateway/nuls-gateway/internal/buildinfo"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
@@ -49,6 +52,9 @@ const (
 	defaultMaxTopicsPerClient  = 20
 	defaultBodyTimeout         = 10 * time.Second
 	defaultMaxCompounds        = 100
+	// defaultMaxBatchAnswerBytes bounds the answers of one batch
+	// together (Config.MaxBatchAnswerBytes).
+	defaultMaxBatchAnswerBytes = 16 << 20
 
 	// Bounds of the kept answers (Config.StoredAnswers): one client's
 	// asynchronous and idempotent calls of the last ResultTTL (10 minutes)
@@ -333,12 +339,9 @@ type Server struct {
 	cfg Config
 	// types is the catalog whose result types say where the amounts are
 	// (exactAmounts): Config.Catalog, or the NULS 2 modules'.
-	types *catalog.Catalog
-	// publicService is the client of Config.PublicServiceURL; nil
-	// without one.
-	publicService *upstream.PublicService
-	logger        *slog.Logger
-	listing       *upstream.Listing
+	types   *catalog.Catalog
+	logger  *slog.Logger
+	listing *upstream.Listing
 	// described keeps the documents describing the methods.
 	described *documents.Cache
 	metrics   *metrics.Metrics
@@ -352,6 +355,12 @@ type Server struct {
 	policies map[string][]string
 	// pump writes the streams taken over from net/http.
 	pump *sse.Pump
+	// streams serves the SSE streams, handing HTTP/1.1 ones to pump.
+	streams *streams.Server
+	// nulstar serves the Nulstar Connector's HTTP endpoint.
+	nulstar *nulstarhttp.Endpoint
+	// profile serves the nuls-api profile.
+	profile *nulsapihttp.Endpoint
 	// guard is the HTTP edge's protections: the cross-origin guard, CORS,
 	// the bodies' bounds, the client's address.
 	guard *edge.Guard
@@ -372,9 +381,6 @@ type Server struct {
 	// before the HTTP server shuts down (http.Server.Shutdown does not end
 	// long-lived handlers).
 	streamsDone chan struct{}
-	// backfills bounds the streams fetching headers at once (see
-	// backfillHeaders): each holds up to maxBackfill of them.
-	backfills chan struct{}
 }
 
 // New returns a Server; Run starts its background work. New does no I/O:
@@ -425,13 +431,9 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		slots: slots.New(slots.Config{Max: cfg.MaxStreams, PerClient: cfg.MaxStreamsPerClient, PerClientTopics: cfg.MaxTopicsPerClient,
 			Grace: cfg.Hub.Grace(), Lingers: lingers}),
 		streamsDone: make(chan struct{}),
-		backfills:   make(chan struct{}, maxConcurrentBackfills),
 		announced:   map[string]bool{},
 	}
 	s.rights = auth.NewWatcher(cfg.Auth.Recheck)
-	if cfg.PublicServiceURL != "" {
-		s.publicService = upstream.NewPublicService(cfg.PublicServiceURL, cfg.CallTimeout)
-	}
 	s.described = documents.New(documents.Input{
 		Version:    buildinfo.Version(),
 		Generation: s.listing.Generation,
@@ -463,6 +465,17 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	}
 	s.pump = sse.NewPump(sse.Config{RetryHint: cfg.RetryHint, WriteTimeout: cfg.WriteTimeout, Heartbeat: cfg.Heartbeat,
 		Metrics: s.metrics, Rights: s.rights, EndData: endData})
+	s.streams = streams.New(streams.Config{Gateway: streamGate{s: s}, Hub: cfg.Hub, Upstream: cfg.Upstream, Pump: s.pump,
+		Rights: s.rights, Metrics: s.metrics, EndData: endData, Done: s.streamsDone, HandlerStreams: cfg.HandlerStreams,
+		EventPollInterval: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, Heartbeat: cfg.Heartbeat,
+		RetryHint: cfg.RetryHint, WriteTimeout: cfg.WriteTimeout}, logger)
+	s.nulstar = nulstarhttp.New(nulstarhttp.Config{Backend: nulstarGate{s: s}, RetryAfter: retryAfterSeconds}, logger)
+	profile := nulsapihttp.Config{Backend: nulsAPIBackend{s: s}, ChainID: cfg.ChainID, MaxAnswerBytes: cfg.MaxBatchAnswerBytes,
+		RetryAfter: retryAfterSeconds}
+	if cfg.PublicServiceURL != "" {
+		profile.PublicService = upstream.NewPublicService(cfg.PublicServiceURL, cfg.CallTimeout)
+	}
+	s.profile = nulsapihttp.New(profile, logger)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -531,9 +544,9 @@ func (s *Server) routes() http.Handler {
 		r.With(s.guard.LimitBody).Post("/rpc/{method}", s.handle(s.call))
 		r.With(s.guard.LimitBody).Post("/rpc/{method}/each", s.handle(s.callEach))
 		r.With(s.guard.LimitBody).Post("/jsonrpc", s.handle(s.jsonRPC))
-		r.With(s.guard.LimitAnyBody).Post("/nulstar", s.handle(s.nulstarHTTP))
-		r.With(s.guard.LimitBody).Post("/nuls-api/jsonrpc", s.handle(s.nulsAPI))
-		r.With(s.guard.LimitBody).Post("/nuls-api/jsonrpc/", s.handle(s.nulsAPI))
+		r.With(s.guard.LimitAnyBody).Post("/nulstar", s.handle(s.nulstarHTTP()))
+		r.With(s.guard.LimitBody).Post("/nuls-api/jsonrpc", s.handle(s.nulsAPI()))
+		r.With(s.guard.LimitBody).Post("/nuls-api/jsonrpc/", s.handle(s.nulsAPI()))
 		r.Get("/requests/{id}", s.handle(s.getRequest))
 		r.With(s.guard.LimitBody).Post("/stream-tickets", s.handle(s.streamTicket))
 		// What every instance serves and the Manager is told: admin.
@@ -544,8 +557,8 @@ func (s *Server) routes() http.Handler {
 	r.Group(func(r chi.Router) {
 		// Streams are long-lived: no timeout middleware here.
 		r.Use(s.authenticateStream)
-		r.Get("/rpc/{method}/stream", s.handle(s.stream))
-		r.Get("/notifications", s.handle(s.notifications))
+		r.Get("/rpc/{method}/stream", s.handle(s.stream()))
+		r.Get("/notifications", s.handle(s.notifications()))
 		r.Get("/jsonrpc", s.handle(s.jsonRPCSocket))
 	})
 	return r
@@ -556,7 +569,7 @@ func (s *Server) routes() http.Handler {
 // /nulstar does, behind the same guards.
 func (s *Server) NulstarHandler() http.Handler {
 	return s.ownListener(func(r chi.Router) {
-		r.With(s.authenticate, s.guard.LimitAnyBody).Post("/", s.handle(s.nulstarHTTP))
+		r.With(s.authenticate, s.guard.LimitAnyBody).Post("/", s.handle(s.nulstarHTTP()))
 	})
 }
 
@@ -566,8 +579,8 @@ func (s *Server) NulstarHandler() http.Handler {
 func (s *Server) NulsAPIHandler() http.Handler {
 	return s.ownListener(func(r chi.Router) {
 		// The SDKs join their base URL (…/jsonrpc) and "/".
-		r.With(s.authenticate, s.guard.LimitBody).Post("/jsonrpc", s.handle(s.nulsAPI))
-		r.With(s.authenticate, s.guard.LimitBody).Post("/jsonrpc/", s.handle(s.nulsAPI))
+		r.With(s.authenticate, s.guard.LimitBody).Post("/jsonrpc", s.handle(s.nulsAPI()))
+		r.With(s.authenticate, s.guard.LimitBody).Post("/jsonrpc/", s.handle(s.nulsAPI()))
 	})
 }
 
@@ -633,7 +646,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 
 // logRequest logs one request. It is apart from accessLog so that its
 // attributes are not in accessLog's frame, which stays on the stack of
-// every SSE stream for the stream's lifetime (see serveStream).
+// every SSE stream for the stream's lifetime (see package streams).
 // Only the path is logged: a query may carry a stream ticket.
 func (s *Server) logRequest(r *http.Request, level slog.Level, status int, d time.Duration) {
 	var written int64

@@ -152,12 +152,15 @@ func TestStreamResume(t *testing.T) {
 func TestStreamShared(t *testing.T) {
 	t.Parallel()
 	node := startNode(t, devnode.Config{})
-	tg := startGateway(t, gatewayOptions{nodeURL: node.URL()})
-	// A hub over a counting upstream replaces the gateway's.
-	cu := &countingFeeds{Feeds: feeds(tg.up, 0)}
-	hub := subscriptions.NewHub(subscriptions.Config{Grace: 200 * time.Millisecond, FirstPushWait: 500 * time.Millisecond}, cu, testLogger(t))
-	runCtx(t, hub.Run)
-	tg.Server.cfg.Hub = hub
+	// The gateway's hub reads a counting upstream.
+	var cu *countingFeeds
+	tg := startGateway(t, gatewayOptions{nodeURL: node.URL(),
+		hub: subscriptions.Config{Grace: 200 * time.Millisecond, FirstPushWait: 500 * time.Millisecond},
+		feeds: func(up upstream.Upstream) subscriptions.Source {
+			cu = &countingFeeds{Feeds: feeds(up, 0)}
+			return cu
+		}})
+	hub := tg.hub
 
 	const clients = 50
 	streams := make([]*sseStream, clients)

@@ -1,4 +1,4 @@
-package gateway
+package streams
 
 import (
 	"context"
@@ -32,12 +32,16 @@ const (
 	// backfillWait bounds the wait for the topic's current state, and
 	// for a turn to fetch headers.
 	backfillWait = 10 * time.Second
-	// maxConcurrentBackfills bounds the streams fetching and holding
-	// headers at once, whoever asks: at most this many times maxBackfill
-	// headers (a few MiB each) in memory, and as many calls to the node
-	// in flight for them.
-	maxConcurrentBackfills = 8
 )
+
+// MaxConcurrentBackfills bounds the streams fetching and holding headers
+// at once, whoever asks: at most this many times maxBackfill headers (a few
+// MiB each) in memory, and as many calls to the node in flight for them.
+const MaxConcurrentBackfills = 8
+
+// Backfilling is how many streams fetch or hold headers now: at most
+// MaxConcurrentBackfills.
+func (s *Server) Backfilling() int { return len(s.backfills) }
 
 // backfill is what a stream of heights sends before going live, when it
 // starts from a height (fromHeight, or a Last-Event-ID carrying the
@@ -78,11 +82,11 @@ func fromHeight(method string, q url.Values) (int64, bool, error) {
 	}
 	delete(q, queryFromHeight)
 	if method != "newHeaders" {
-		return 0, false, badRequest(queryFromHeight + " is a parameter of the newHeaders stream only")
+		return 0, false, bad(queryFromHeight + " is a parameter of the newHeaders stream only")
 	}
 	h, err := strconv.ParseInt(v[0], 10, 64)
 	if err != nil || h < 0 || len(v) > 1 {
-		return 0, false, badRequest(queryFromHeight + ": want one block height, a non-negative integer")
+		return 0, false, bad(queryFromHeight + ": want one block height, a non-negative integer")
 	}
 	return h, true, nil
 }
@@ -163,7 +167,7 @@ func (s *Server) backfillHeaders(ctx context.Context, w http.ResponseWriter, r *
 	if n == 0 {
 		return bf, nil
 	}
-	if err := s.admit(w, r, p, int((n+backfillPerUnit-1)/backfillPerUnit)); err != nil {
+	if err := s.g.Admit(w, r, p, int((n+backfillPerUnit-1)/backfillPerUnit)); err != nil {
 		return nil, err
 	}
 	turn, cancel := context.WithTimeout(ctx, backfillWait)
@@ -172,7 +176,7 @@ func (s *Server) backfillHeaders(ctx context.Context, w http.ResponseWriter, r *
 	case s.backfills <- struct{}{}:
 		bf.release = func() { <-s.backfills }
 	case <-turn.Done():
-		return nil, fmt.Errorf("%w: %d streams are fetching headers; retry", subscriptions.ErrUnavailable, maxConcurrentBackfills)
+		return nil, fmt.Errorf("%w: %d streams are fetching headers; retry", subscriptions.ErrUnavailable, MaxConcurrentBackfills)
 	}
 	headers, err := heights.Between(ctx, key, from-1, end)
 	if err != nil {
