@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -632,7 +633,7 @@ func TestTakeAppend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := b.TakeAppend(buf[:0], 8)
+	got, err := b.TakeAppend(buf[:0], 8, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -648,11 +649,54 @@ func TestTakeAppend(t *testing.T) {
 		b.mu.Lock()
 		b.cursor = 0 // the same four events again
 		b.mu.Unlock()
-		if got, _ := b.TakeAppend(buf[:0], 8); len(got.Events) != 4 {
+		if got, _ := b.TakeAppend(buf[:0], 8, 0); len(got.Events) != 4 {
 			t.Fatalf("%d events", len(got.Events))
 		}
 	})
 	if allocs != 0 {
 		t.Errorf("TakeAppend of 4 events into an array of 8: %v allocations", allocs)
+	}
+}
+
+// TestTakeAppendBytes: a batch stops before the event that would take its
+// data past the bound, and says more follow; an event larger than the
+// bound is taken alone.
+func TestTakeAppendBytes(t *testing.T) {
+	h := NewHub(Config{Retention: 16}, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	kib := []byte(`"` + strings.Repeat("x", 1022) + `"`)
+	for h.Publish("local", TypePush, kib) != nil {
+		runtime.Gosched() // Run has not started yet
+	}
+	m, err := h.JoinLocal("local", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	big := []byte(`"` + strings.Repeat("y", 4094) + `"`)
+	for _, data := range [][]byte{kib, kib, big, kib} {
+		if err := h.Publish("local", TypePush, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sizes [][]int
+	var mores []bool
+	for range 4 {
+		b, err := m.TakeAppend(nil, 16, 2560)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []int
+		for _, e := range b.Events {
+			s = append(s, len(e.Data))
+		}
+		sizes, mores = append(sizes, s), append(mores, b.More)
+	}
+	want := [][]int{{1024, 1024}, {1024}, {4096}, {1024}}
+	if !cmp.Equal(sizes, want) || !cmp.Equal(mores, []bool{true, true, true, false}) {
+		t.Errorf("batches %v, more %v; want %v, more [true true true false]", sizes, mores, want)
 	}
 }

@@ -33,6 +33,9 @@ type Batch struct {
 	Lost bool
 	// Events are the next events, in order.
 	Events []Event
+	// More reports that events are retained after Events: the batch
+	// stopped at its limit.
+	More bool
 }
 
 // Topic returns the name of the member's topic.
@@ -71,12 +74,14 @@ func (m *Member) Changed() <-chan struct{} {
 // Take returns up to limit events after the cursor and advances it. When the
 // topic has ended and everything retained is taken, it returns the
 // *TopicError the topic ended with, or ErrClosed.
-func (m *Member) Take(limit int) (Batch, error) { return m.TakeAppend(nil, limit) }
+func (m *Member) Take(limit int) (Batch, error) { return m.TakeAppend(nil, limit, 0) }
 
-// TakeAppend is Take, with the batch's events appended to dst: a writer
+// TakeAppend is Take, with the batch's events appended to dst (a writer
 // that takes for many members in turn reuses one slice rather than
-// allocate one for each.
-func (m *Member) TakeAppend(dst []Event, limit int) (Batch, error) {
+// allocate one for each), and with at most maxBytes of data unless its
+// first event alone has more (0: no bound): what a writer holds for a
+// client that does not read is bounded.
+func (m *Member) TakeAppend(dst []Event, limit, maxBytes int) (Batch, error) {
 	t := m.t
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -89,16 +94,16 @@ func (m *Member) TakeAppend(dst []Event, limit int) (Batch, error) {
 		// The topic's log started over: read the new one from its
 		// start.
 		m.gen, m.cursor = t.gen, 0
-		events, _, _ := t.events.appendSince(dst, 0, limit)
-		b := Batch{Lost: true, Events: events}
+		events, _, _, more := t.events.appendSince(dst, 0, limit, maxBytes)
+		b := Batch{Lost: true, Events: events, More: more}
 		m.gap, m.fresh = false, false
 		if n := len(events); n > 0 {
 			m.cursor = events[n-1].Seq
 		}
 		return b, nil
 	}
-	events, gap, lost := t.events.appendSince(dst, m.cursor, limit)
-	b := Batch{Gap: gap || m.gap, Lost: lost && !m.fresh, Events: events}
+	events, gap, lost, more := t.events.appendSince(dst, m.cursor, limit, maxBytes)
+	b := Batch{Gap: gap || m.gap, Lost: lost && !m.fresh, Events: events, More: more}
 	m.gap, m.fresh = false, false
 	if n := len(events); n > 0 {
 		m.cursor = events[n-1].Seq

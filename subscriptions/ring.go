@@ -33,27 +33,36 @@ func (r *ring) at(i int) Event { return r.buf[(r.head+i)%len(r.buf)] }
 // marked lost. A batch stops before the next event marked lost, so that a
 // loss is always at the start of one.
 func (r *ring) since(after uint64, limit int) (events []Event, gap, lost bool) {
-	return r.appendSince(nil, after, limit)
+	events, gap, lost, _ = r.appendSince(nil, after, limit, 0)
+	return events, gap, lost
 }
 
-// appendSince is since, appending the events to dst.
-func (r *ring) appendSince(dst []Event, after uint64, limit int) (events []Event, gap, lost bool) {
+// appendSince is since, appending the events to dst, and stopping before
+// an event that would take their data past maxBytes (0: no bound; the
+// first event is taken whatever its size). more reports events left after
+// them.
+func (r *ring) appendSince(dst []Event, after uint64, limit, maxBytes int) (events []Event, gap, lost, more bool) {
 	if r.count == 0 || after >= r.at(r.count-1).Seq {
-		return dst, false, false
+		return dst, false, false, false
 	}
 	// Sequence numbers increase; they are contiguous unless the ring
 	// mirrors a shared log with holes, so search rather than index.
 	start := sort.Search(r.count, func(i int) bool { return r.at(i).Seq > after })
 	first := r.at(start)
-	n := 1
-	for n < min(r.count-start, limit) && !r.at(start+n).lost {
+	n, size := 1, len(first.Data)
+	for n < min(r.count-start, limit) {
+		ev := r.at(start + n)
+		if ev.lost || (maxBytes > 0 && size+len(ev.Data) > maxBytes) {
+			break
+		}
+		size += len(ev.Data)
 		n++
 	}
 	dst = slices.Grow(dst, n)
 	for i := range n {
 		dst = append(dst, r.at(start+i))
 	}
-	return dst, first.Seq != after+1, first.lost
+	return dst, first.Seq != after+1, first.lost, start+n < r.count
 }
 
 // find returns the retained event of sequence number seq, if any.

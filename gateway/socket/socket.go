@@ -394,7 +394,7 @@ func (sock *Socket) follow(id string, sub *subscription, lastID string) {
 			return
 		case <-sub.m.Ready():
 		}
-		b, err := sub.m.Take(sse.TakeBatch)
+		b, err := sub.m.TakeAppend(nil, sse.TakeBatch, sse.TakeBytes)
 		switch {
 		case b.Gap:
 			sock.notify(notification{Subscription: id, Type: "gap", Result: sse.GapData(lastID)})

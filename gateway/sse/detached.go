@@ -112,7 +112,7 @@ func (d *detached) deliver(rc *renderCache) bool {
 		}
 		return false
 	}
-	b, err := d.m.TakeAppend(rc.events[:0], TakeBatch)
+	b, err := d.m.TakeAppend(rc.events[:0], TakeBatch, TakeBytes)
 	rc.events = b.Events
 	if b.Gap && !d.resumed {
 		// A live reader fell out of the retention: it is too slow. It is
@@ -144,7 +144,7 @@ func (d *detached) deliver(rc *renderCache) bool {
 		d.end(appendEventBytes("", "end", d.p.cfg.EndData(err, d.path)))
 		return false
 	}
-	return len(b.Events) == TakeBatch
+	return b.More
 }
 
 // heartbeat writes a comment, which keeps proxies from closing an idle

@@ -101,6 +101,12 @@ type Stream struct {
 // TakeBatch is the most events one write carries.
 const TakeBatch = 256
 
+// TakeBytes bounds the data of the events one write carries, unless a
+// single event has more: a stream whose client does not read keeps what
+// its socket did not take of one write, so 100 streams of one client hold
+// at most 3 MiB.
+const TakeBytes = 32 << 10
+
 // Pump writes the events of detached streams. Its methods are safe for
 // concurrent use; Shutdown ends every stream and waits for its goroutines.
 //

@@ -91,7 +91,7 @@ type streamState struct {
 // is over: the reader fell out of the retention, or the topic ended (the
 // last events and the end, rendered by endData, are then written).
 func (st *streamState) take(r *http.Request, endData func(err error, path string) []byte) bool {
-	b, err := st.m.Take(sse.TakeBatch)
+	b, err := st.m.TakeAppend(nil, sse.TakeBatch, sse.TakeBytes)
 	if b.Gap && !st.resumed {
 		// A live reader fell out of the retention: it is too slow. It
 		// is dropped; it may resume.
