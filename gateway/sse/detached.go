@@ -27,6 +27,7 @@ type detached struct {
 	release func()
 	lastID  string
 	resumed bool          // resumed with Last-Event-ID and not read yet
+	queued  bool          // in its group's ready list; guarded by the group's mu
 	opened  time.Duration // since the pump's epoch
 	once    sync.Once
 	closed  atomic.Bool
@@ -80,13 +81,8 @@ func (d *detached) lose(err error) {
 	d.wake()
 }
 
-// wake has the stream's group run a round.
-func (d *detached) wake() {
-	select {
-	case d.g.wake <- struct{}{}:
-	default:
-	}
-}
+// wake has the stream's group run a round of this stream.
+func (d *detached) wake() { d.g.queue(d) }
 
 // Hangup closes the stream: its client hung up (hangup.Handler).
 func (d *detached) Hangup() { d.close() }

@@ -163,10 +163,15 @@ func (p *Pump) watcher() *hangup.Watcher {
 type group struct {
 	p    *Pump
 	name string
-	wake chan struct{} // a stream joined
+	wake chan struct{} // ready has a stream
 
-	mu      sync.Mutex // guards streams
+	mu      sync.Mutex // guards streams, ready and the streams' queued
 	streams map[*detached]struct{}
+	// ready are the streams that need a round of their own: one that
+	// joined (its first events), whose socket has room again, or whose
+	// caller lost its rights. A round of the whole topic is for its
+	// events; one stream's business costs a round of that stream only.
+	ready []*detached
 }
 
 // Detach takes the stream's connection over from net/http, writes the
@@ -235,10 +240,7 @@ func (p *Pump) add(d *detached, caller *auth.Principal) bool {
 	g.mu.Lock()
 	g.streams[d] = struct{}{}
 	g.mu.Unlock()
-	select {
-	case g.wake <- struct{}{}:
-	default:
-	}
+	d.wake()
 	d.watchHangup()
 	return true
 }
@@ -297,7 +299,8 @@ func (g *group) run() {
 	// on one member's Ready, after the round, would miss the event for the
 	// others when that member happened to take it: a stream would lag one
 	// push behind until the next.) Nil until the first stream wakes the
-	// group; a stream that joins, with events of its own, wakes it too.
+	// group; a stream that joins, with events of its own, has a round of
+	// its own (the ready list).
 	var changed <-chan struct{}
 	for {
 		if g.empty() && g.retire() {
@@ -307,6 +310,18 @@ func (g *group) run() {
 		case <-g.p.stop:
 			return
 		case <-g.wake:
+			if changed == nil {
+				// The first stream: from now on, the topic's events
+				// wake the group.
+				if ready := g.peekReady(); ready != nil {
+					changed = ready.m.Changed()
+				}
+			}
+			for ready := g.takeReady(); len(ready) > 0; ready = g.takeReady() {
+				for g.fanOut(ready, (*detached).deliver) {
+				}
+			}
+			continue
 		case <-heartbeat.C:
 			g.fanOut(g.snapshot(), (*detached).heartbeat)
 			continue
@@ -321,6 +336,42 @@ func (g *group) run() {
 			round = g.snapshot()
 		}
 	}
+}
+
+// queue puts d in the ready list, once, and wakes the group.
+func (g *group) queue(d *detached) {
+	g.mu.Lock()
+	if !d.queued {
+		d.queued = true
+		g.ready = append(g.ready, d)
+	}
+	g.mu.Unlock()
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+// peekReady returns the first stream of the ready list; nil when empty.
+func (g *group) peekReady() *detached {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.ready) == 0 {
+		return nil
+	}
+	return g.ready[0]
+}
+
+// takeReady empties the ready list and returns what it had.
+func (g *group) takeReady() []*detached {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ready := g.ready
+	g.ready = nil
+	for _, d := range ready {
+		d.queued = false
+	}
+	return ready
 }
 
 // retire removes an empty group, unless a stream joined meanwhile.
