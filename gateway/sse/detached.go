@@ -91,8 +91,14 @@ func (d *detached) Hangup() { d.close() }
 // (hangup.Handler).
 func (d *detached) Writable() { d.wake() }
 
+// testHookDeliver, when set by a test, is called at each deliver.
+var testHookDeliver func()
+
 // deliver writes the stream's next events; it reports whether more wait.
 func (d *detached) deliver(rc *renderCache) bool {
+	if testHookDeliver != nil {
+		testHookDeliver()
+	}
 	if d.closed.Load() {
 		return false
 	}
