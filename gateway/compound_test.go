@@ -15,6 +15,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/bridge/devnode"
 	"github.com/nuls-gateway/nuls-gateway/compound"
+	"github.com/nuls-gateway/nuls-gateway/gateway/compoundhttp"
 )
 
 // deleteWith sends a DELETE and returns the status.
@@ -275,10 +276,10 @@ func TestCompoundsRestoredByRun(t *testing.T) {
 			node := startNode(t, devnode.Config{})
 			tg := startGateway(t, gatewayOptions{nodeURL: node.URL(), manager: true, cfg: Config{Compounds: store}})
 			// At once when the store answers, before the first sync;
-			// else at the next sync, compoundSync later.
-			wait := compoundSync / 2
+			// else at the next sync, compoundhttp.SyncInterval later.
+			wait := compoundhttp.SyncInterval / 2
 			if failures > 0 {
-				wait = compoundSync + 5*time.Second
+				wait = compoundhttp.SyncInterval + 5*time.Second
 			}
 			for deadline := time.Now().Add(wait); !slices.ContainsFunc(tg.module.Methods(),
 				func(mi bridge.MethodInfo) bool { return mi.MethodName == "storedHeight" }); time.Sleep(10 * time.Millisecond) {

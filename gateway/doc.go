@@ -35,6 +35,12 @@
 //     call pipeline, the answers of POST /jsonrpc);
 //   - batch: a JSON-RPC body read, run and its answers bounded, for POST
 //     /jsonrpc and the nuls-api profile;
+//   - compoundhttp: the compound methods (POST and GET /compound-methods,
+//     DELETE /compound-methods/{name}) and their announcement on the
+//     gateway's module, over compoundGate (the caller, its rate plan, the
+//     validation of a definition, the documents, the run of a compound
+//     method a module calls); their check, cost and run in the call
+//     pipeline stay here;
 //   - socket: the JSON-RPC WebSocket (GET /jsonrpc), over socketCaller;
 //   - calls: asynchronous and idempotent calls, and their kept answers;
 //   - edge: what every request meets before a route;

@@ -13,6 +13,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
+	"github.com/nuls-gateway/nuls-gateway/gateway/compoundhttp"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/slots"
 	"github.com/nuls-gateway/nuls-gateway/gateway/socket"
@@ -100,13 +101,13 @@ func httpStatus(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, errMethodNotAllowed):
 		return http.StatusMethodNotAllowed
-	case errors.Is(err, errTooManyCompounds):
+	case errors.Is(err, compoundhttp.ErrTooMany):
 		return http.StatusConflict
 	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, subscriptions.ErrTooManyTopics), errors.Is(err, errNotListedYet):
 		return http.StatusServiceUnavailable
 	case errors.As(err, &bad), errors.As(err, &query), errors.As(err, &stream), errors.As(err, &pce), errors.As(err, &bound), errors.As(err, &badDef), errors.Is(err, errBadMethodName), errors.Is(err, subscriptions.ErrBadEventID):
 		return http.StatusBadRequest
-	case errors.Is(err, errUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, calls.ErrUnknownRequest), errors.Is(err, errNoPool):
+	case errors.Is(err, errUnknownMethod), errors.Is(err, compoundhttp.ErrUnknownMethod), errors.Is(err, errNotCallable), errors.Is(err, calls.ErrUnknownRequest), errors.Is(err, errNoPool):
 		return http.StatusNotFound
 	case errors.Is(err, upstream.ErrOutcomeUnknown):
 		// A write whose node failed after it had the Request: it may or

@@ -4,24 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/compound"
-	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/compoundhttp"
 	"github.com/nuls-gateway/nuls-gateway/policy"
 )
 
-// errTooManyCompounds reports a compound method beyond Config.MaxCompounds.
-var errTooManyCompounds = errors.New("the gateway holds as many compound methods as it allows")
+// The compound methods' routes, and their announcement on the gateway's
+// module, are package compoundhttp's; the routes' documentation, what it
+// asks of the gateway (compoundGate), and the compound methods' part of
+// the call pipeline (their check, cost and run) are here.
 
-// createCompound registers a compound method.
+// createCompound registers a compound method (package compoundhttp).
 //
 //	@Summary		Create a compound method
 //	@ID				createCompoundMethod
@@ -41,39 +39,7 @@ var errTooManyCompounds = errors.New("the gateway holds as many compound methods
 //	@Failure		413			{object}	Problem	"Definition larger than 16 KiB"
 //	@Failure		415			{object}	Problem	"The body is not application/json"
 //	@Router			/compound-methods [post]
-func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) error {
-	p := principalOf(r)
-	if err := s.admit(w, r, p, 1); err != nil {
-		return err
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, compound.MaxBytes)
-	body, err := edge.ReadBody(r)
-	if err != nil {
-		return err
-	}
-	c, err := compound.Decode(body)
-	if err != nil {
-		return err
-	}
-	if err := s.validateCompound(r.Context(), p, c); err != nil {
-		return err
-	}
-	if list, err := s.cfg.Compounds.List(r.Context()); err != nil {
-		return err
-	} else if len(list) >= s.cfg.MaxCompounds {
-		// Another instance may add one at the same time: the bound is
-		// exceeded by at most the instances that raced.
-		return fmt.Errorf("%w (%d)", errTooManyCompounds, s.cfg.MaxCompounds)
-	}
-	if err := s.cfg.Compounds.Add(r.Context(), c); err != nil {
-		return err
-	}
-	s.described.CompoundsChanged()
-	s.announceCompound(c)
-	w.Header().Set("Location", "/compound-methods/"+c.Name)
-	writeJSON(w, http.StatusCreated, c)
-	return nil
-}
+func (s *Server) createCompound() handlerFunc { return s.compounds.Create }
 
 // listCompounds lists the compound methods.
 //
@@ -84,14 +50,7 @@ func (s *Server) createCompound(w http.ResponseWriter, r *http.Request) error {
 //	@Success	200	{array}		compound.Definition
 //	@Failure	429	{object}	Problem	"Rate limited (the address's anonymous quota)"
 //	@Router		/compound-methods [get]
-func (s *Server) listCompounds(w http.ResponseWriter, r *http.Request) error {
-	list, err := s.cfg.Compounds.List(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, list)
-	return nil
-}
+func (s *Server) listCompounds() handlerFunc { return s.compounds.List }
 
 // deleteCompound removes a compound method.
 //
@@ -106,25 +65,41 @@ func (s *Server) listCompounds(w http.ResponseWriter, r *http.Request) error {
 //	@Failure	403	{object}	Problem
 //	@Failure	404	{object}	Problem
 //	@Router		/compound-methods/{name} [delete]
-func (s *Server) deleteCompound(w http.ResponseWriter, r *http.Request) error {
-	name := chi.URLParam(r, "name")
-	ok, err := s.cfg.Compounds.Delete(r.Context(), name)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%w: compound method %s", errUnknownMethod, name)
-	}
-	s.described.CompoundsChanged()
-	if s.cfg.Module != nil {
-		s.announceMu.Lock()
-		delete(s.announced, name)
-		s.announceMu.Unlock()
-		s.cfg.Module.Unregister(name)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (s *Server) deleteCompound() handlerFunc { return s.compounds.Delete }
+
+// compoundGate is what the compound methods' routes ask of the gateway:
+// the caller, its rate plan, the validation of a definition, the
+// documents, and the run of a compound method a module calls.
+type compoundGate struct{ s *Server }
+
+var _ compoundhttp.Backend = compoundGate{}
+
+func (g compoundGate) Caller(r *http.Request) *auth.Principal { return principalOf(r) }
+
+func (g compoundGate) Admit(w http.ResponseWriter, r *http.Request, p *auth.Principal, cost int) error {
+	return g.s.admit(w, r, p, cost)
 }
+
+func (g compoundGate) Validate(ctx context.Context, p *auth.Principal, c compound.Definition) error {
+	return g.s.validateCompound(ctx, p, c)
+}
+
+func (g compoundGate) Changed() { g.s.described.CompoundsChanged() }
+
+func (g compoundGate) Info(c compound.Definition) bridge.MethodInfo { return g.s.compoundInfo(c) }
+
+// Run runs the compound method name for the module network
+// (modulePrincipal).
+func (g compoundGate) Run(ctx context.Context, name string, params json.RawMessage) (json.RawMessage, bool, error) {
+	cur := g.s.resolve(ctx, name)
+	if cur.err != nil || !cur.isCompound {
+		return nil, false, cur.err
+	}
+	res, err := g.s.runCompound(ctx, modulePrincipal, cur.def, params)
+	return res, true, err
+}
+
+func (g compoundGate) StateWarning(what string, err error) { g.s.stateWarning(what, err) }
 
 // validateCompound checks a definition: a free valid name, children the
 // creator may call, and the model's bounds (compound.Definition.Validate).
@@ -224,104 +199,4 @@ func (s *Server) compoundInfo(c compound.Definition) bridge.MethodInfo {
 func (s *Server) childInfo(method string) bridge.MethodInfo {
 	info, _, _ := s.listing.LookupCached(method)
 	return info
-}
-
-// announceCompound registers the compound method on the gateway's own module,
-// so that RegisterAPI tells the Manager (D14), and other modules can call it.
-func (s *Server) announceCompound(c compound.Definition) {
-	if s.cfg.Module == nil {
-		return
-	}
-	info := s.compoundInfo(c)
-	m := bridge.Method{Name: c.Name, Description: c.Description, Scope: bridge.Scope(info.MethodScope),
-		Handler: func(ctx context.Context, call *bridge.Call) (any, error) {
-			cur := s.resolve(ctx, c.Name)
-			if cur.err != nil || !cur.isCompound {
-				return nil, bridge.Fail(bridge.CodeMethodNotFound, "Cmd not found:"+c.Name+",")
-			}
-			res, err := s.runCompound(ctx, modulePrincipal, cur.def, call.Params)
-			if err != nil {
-				var rpcErr *bridge.RPCError
-				if errors.As(err, &rpcErr) {
-					return nil, rpcErr
-				}
-				return nil, bridge.Fail(bridge.CodeServerError, err.Error())
-			}
-			return res, nil
-		}}
-	for _, p := range info.Parameters {
-		m.Parameters = append(m.Parameters, bridge.Parameter{Name: p.ParameterName, Type: p.ParameterType, ValidRange: p.ParameterValidRange, ValidRegExp: p.ParameterValidRegExp})
-	}
-	s.announceMu.Lock()
-	defer s.announceMu.Unlock()
-	if s.announced[c.Name] {
-		return
-	}
-	if err := s.cfg.Module.Register(m); err != nil {
-		s.logger.Warn("compound method not announced", "name", c.Name, "err", err)
-		return
-	}
-	s.announced[c.Name] = true
-}
-
-// restoreCompounds announces the stored compound methods at start (they may
-// come from a shared store).
-func (s *Server) restoreCompounds(ctx context.Context) error {
-	list, err := s.cfg.Compounds.List(ctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range list {
-		s.announceCompound(c)
-	}
-	return nil
-}
-
-// compoundSync is how often the compound methods another instance added or
-// removed are announced on this instance's module.
-const compoundSync = 5 * time.Second
-
-// syncCompounds announces the stored compound methods, then keeps the
-// module's compound methods in step with the store until ctx ends.
-func (s *Server) syncCompounds(ctx context.Context) {
-	if s.cfg.Module == nil {
-		return
-	}
-	if err := s.restoreCompounds(ctx); err != nil && ctx.Err() == nil {
-		// The store may be Redis, not up yet: serve anyway, as calls
-		// need no shared state; the loop below announces the methods
-		// once the store answers.
-		s.stateWarning("restoring the compound methods", err)
-	}
-	t := time.NewTicker(compoundSync)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		list, err := s.cfg.Compounds.List(ctx)
-		if err != nil {
-			continue
-		}
-		want := map[string]bool{}
-		for _, c := range list {
-			want[c.Name] = true
-			s.announceMu.Lock()
-			known := s.announced[c.Name]
-			s.announceMu.Unlock()
-			if !known {
-				s.announceCompound(c)
-			}
-		}
-		s.announceMu.Lock()
-		for name := range s.announced {
-			if !want[name] {
-				delete(s.announced, name)
-				s.cfg.Module.Unregister(name)
-			}
-		}
-		s.announceMu.Unlock()
-	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/catalog"
 	"github.com/nuls-gateway/nuls-gateway/compound"
 	"github.com/nuls-gateway/nuls-gateway/gateway/calls"
+	"github.com/nuls-gateway/nuls-gateway/gateway/compoundhttp"
 	"github.com/nuls-gateway/nuls-gateway/gateway/documents"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/metrics"
@@ -368,8 +369,9 @@ type Server struct {
 	// holds; Run runs it.
 	rights *auth.Watcher
 
-	announceMu sync.Mutex      // guards announced
-	announced  map[string]bool // compound methods registered on the module
+	// compounds serves the compound methods and announces them on the
+	// module; Run keeps them in step with the store.
+	compounds *compoundhttp.Endpoint
 
 	// calls answers calls at once or later, once per Idempotency-Key,
 	// and keeps their answers; Run waits for its asynchronous calls.
@@ -431,7 +433,6 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		slots: slots.New(slots.Config{Max: cfg.MaxStreams, PerClient: cfg.MaxStreamsPerClient, PerClientTopics: cfg.MaxTopicsPerClient,
 			Grace: cfg.Hub.Grace(), Lingers: lingers}),
 		streamsDone: make(chan struct{}),
-		announced:   map[string]bool{},
 	}
 	s.rights = auth.NewWatcher(cfg.Auth.Recheck)
 	s.described = documents.New(documents.Input{
@@ -469,6 +470,8 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		Rights: s.rights, Metrics: s.metrics, EndData: endData, Done: s.streamsDone, HandlerStreams: cfg.HandlerStreams,
 		EventPollInterval: cfg.EventPollInterval, CallTimeout: cfg.CallTimeout, Heartbeat: cfg.Heartbeat,
 		RetryHint: cfg.RetryHint, WriteTimeout: cfg.WriteTimeout}, logger)
+	s.compounds = compoundhttp.New(compoundhttp.Config{Backend: compoundGate{s: s}, Store: cfg.Compounds, Max: cfg.MaxCompounds,
+		Module: cfg.Module}, logger)
 	s.nulstar = nulstarhttp.New(nulstarhttp.Config{Backend: nulstarGate{s: s}, RetryAfter: retryAfterSeconds}, logger)
 	profile := nulsapihttp.Config{Backend: nulsAPIBackend{s: s}, ChainID: cfg.ChainID, MaxAnswerBytes: cfg.MaxBatchAnswerBytes,
 		RetryAfter: retryAfterSeconds}
@@ -494,7 +497,7 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s.syncCompounds(ctx)
+		s.compounds.Sync(ctx)
 	}()
 	wg.Go(func() { s.rights.Run(ctx) })
 	s.listing.Run(ctx, s.cfg.CatalogRefresh)
@@ -535,7 +538,7 @@ func (s *Server) routes() http.Handler {
 		getHead(r, "/docs/doc.json", s.handle(s.openAPI))
 		getHead(r, "/docs/*", s.docs)
 		getHead(r, "/methods", s.handle(s.listMethods))
-		getHead(r, "/compound-methods", s.handle(s.listCompounds))
+		getHead(r, "/compound-methods", s.handle(s.listCompounds()))
 	})
 
 	r.Group(func(r chi.Router) {
@@ -550,8 +553,8 @@ func (s *Server) routes() http.Handler {
 		r.Get("/requests/{id}", s.handle(s.getRequest))
 		r.With(s.guard.LimitBody).Post("/stream-tickets", s.handle(s.streamTicket))
 		// What every instance serves and the Manager is told: admin.
-		r.With(s.requireAdmin, s.guard.LimitBody).Post("/compound-methods", s.handle(s.createCompound))
-		r.With(s.requireAdmin).Delete("/compound-methods/{name}", s.handle(s.deleteCompound))
+		r.With(s.requireAdmin, s.guard.LimitBody).Post("/compound-methods", s.handle(s.createCompound()))
+		r.With(s.requireAdmin).Delete("/compound-methods/{name}", s.handle(s.deleteCompound()))
 		r.With(s.requireAdmin).Get("/nodes", s.handle(s.listNodes))
 	})
 	r.Group(func(r chi.Router) {
