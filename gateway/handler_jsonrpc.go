@@ -12,6 +12,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
 	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/rpcerrors"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 )
 
@@ -22,35 +23,6 @@ import (
 // limits and the rate limit (a batch costs the sum of its methods'
 // weights) are those of /rpc and answer at the HTTP level; everything a
 // request itself gets wrong is a JSON-RPC error at HTTP 200.
-
-// Error codes of the gateway, in the range the specification leaves to
-// servers (-32000 to -32099). Their data holds the HTTP status the same
-// failure gets from /rpc and, for a module's failure, its NULS status,
-// code and comment. -32006, what was asked for does not exist, is the
-// nuls-api profile's (package nulsapihttp).
-const (
-	codeModuleError         = -32000 // the module answered with a failure
-	codeUnauthorized        = -32001 // the method needs a credential
-	codeForbidden           = -32003 // the credential may not call it
-	codeUpstreamUnavailable = -32004
-	codeUpstreamTimeout     = -32005
-	codeBadUpstreamAnswer   = -32007 // the module answered what the gateway cannot read
-	codeBatchTooLarge       = -32008 // the batch's answers together are larger than a batch may carry
-	codeRateLimited         = -32029
-)
-
-// jsonRPCErrorData is the data of the gateway's JSON-RPC errors.
-type jsonRPCErrorData struct {
-	// Status is the HTTP status /rpc answers the same failure with.
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-	// Method, ResponseStatus, ResponseErrorCode and ResponseComment are
-	// the module's failure, as in a Problem.
-	Method            string `json:"method,omitempty"`
-	ResponseStatus    int    `json:"responseStatus,omitempty"`
-	ResponseErrorCode string `json:"responseErrorCode,omitempty"`
-	ResponseComment   string `json:"responseComment,omitempty"`
-}
 
 // jsonRPC serves JSON-RPC 2.0 requests.
 //
@@ -143,7 +115,7 @@ func (s *Server) writeJSONRPC(w http.ResponseWriter, resps []jsonrpc.Response, b
 		return
 	}
 	for _, resp := range resps {
-		if resp.Error != nil && resp.Error.Code == codeUpstreamUnavailable {
+		if resp.Error != nil && resp.Error.Code == rpcerrors.UpstreamUnavailable {
 			// As /rpc's 503: the client may retry, and when.
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 			break
@@ -214,23 +186,23 @@ func (s *Server) jsonRPCError(r *http.Request, method string, err error) *jsonrp
 	case http.StatusBadRequest:
 		code, message = jsonrpc.CodeInvalidParams, "Invalid params"
 	case http.StatusUnauthorized:
-		code, message = codeUnauthorized, "Unauthorized"
+		code, message = rpcerrors.Unauthorized, "Unauthorized"
 	case http.StatusForbidden:
-		code, message = codeForbidden, "Forbidden"
+		code, message = rpcerrors.Forbidden, "Forbidden"
 	case http.StatusTooManyRequests:
-		code, message = codeRateLimited, "Too many requests"
+		code, message = rpcerrors.RateLimited, "Too many requests"
 	case http.StatusUnprocessableEntity:
-		code, message = codeModuleError, "NULS module error"
+		code, message = rpcerrors.ModuleError, "NULS module error"
 	case http.StatusServiceUnavailable:
-		code, message = codeUpstreamUnavailable, "Upstream unavailable"
+		code, message = rpcerrors.UpstreamUnavailable, "Upstream unavailable"
 	case http.StatusGatewayTimeout:
-		code, message = codeUpstreamTimeout, "Upstream timeout"
+		code, message = rpcerrors.UpstreamTimeout, "Upstream timeout"
 	case http.StatusBadGateway:
-		code, message = codeBadUpstreamAnswer, "Upstream answer not understood"
+		code, message = rpcerrors.BadUpstreamAnswer, "Upstream answer not understood"
 	case http.StatusRequestEntityTooLarge:
-		code, message = codeBatchTooLarge, "Batch answer too large"
+		code, message = rpcerrors.BatchTooLarge, "Batch answer too large"
 	}
-	return &jsonrpc.Error{Code: code, Message: message, Data: jsonRPCErrorData{
+	return &jsonrpc.Error{Code: code, Message: message, Data: rpcerrors.Data{
 		Status: p.Status, Detail: p.Detail, Method: p.Method,
 		ResponseStatus: p.ResponseStatus, ResponseErrorCode: p.ResponseErrorCode, ResponseComment: p.ResponseComment,
 	}}

@@ -9,6 +9,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/nulsapihttp"
+	"github.com/nuls-gateway/nuls-gateway/gateway/rpcerrors"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 )
 
@@ -85,7 +86,7 @@ func (c *nulsAPICaller) Release(method string, answer []byte) error {
 
 func (c *nulsAPICaller) Error(method string, err error) (*jsonrpc.Error, string) {
 	e := c.s.jsonRPCError(c.r, method, err)
-	data, _ := e.Data.(jsonRPCErrorData)
+	data, _ := e.Data.(rpcerrors.Data)
 	return e, data.Detail
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
+	"github.com/nuls-gateway/nuls-gateway/gateway/rpcerrors"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
 )
 
@@ -19,9 +20,9 @@ type rpcAnswer struct {
 	ID      json.RawMessage `json:"id"`
 	Result  json.RawMessage `json:"result"`
 	Error   *struct {
-		Code    int              `json:"code"`
-		Message string           `json:"message"`
-		Data    jsonRPCErrorData `json:"data"`
+		Code    int            `json:"code"`
+		Message string         `json:"message"`
+		Data    rpcerrors.Data `json:"data"`
 	} `json:"error"`
 }
 
@@ -67,11 +68,11 @@ func TestJSONRPC(t *testing.T) {
 		{"reserved rpc. method", `{"jsonrpc":"2.0","method":"rpc.nope","id":1}`, -32601, 404},
 		// The method is looked up before its params are read.
 		{"unknown method with positional params", `{"jsonrpc":"2.0","method":"nope","params":[2,"x"],"id":1}`, -32601, 404},
-		{"not for anonymous callers, positional params", `{"jsonrpc":"2.0","method":"info","params":[2],"id":1}`, codeUnauthorized, 401},
+		{"not for anonymous callers, positional params", `{"jsonrpc":"2.0","method":"info","params":[2],"id":1}`, rpcerrors.Unauthorized, 401},
 		{"too many positional params", `{"jsonrpc":"2.0","method":"latestHeight","params":[2,3],"id":1}`, -32602, 400},
 		{"undeclared param", `{"jsonrpc":"2.0","method":"latestHeight","params":{"chainId":2,"x":1},"id":1}`, -32602, 400},
-		{"module failure", `{"jsonrpc":"2.0","method":"getBalance","params":[2,2,1,"nonsense"],"id":1}`, codeModuleError, 422},
-		{"not for anonymous callers", `{"jsonrpc":"2.0","method":"info","params":{"chainId":2},"id":1}`, codeUnauthorized, 401},
+		{"module failure", `{"jsonrpc":"2.0","method":"getBalance","params":[2,2,1,"nonsense"],"id":1}`, rpcerrors.ModuleError, 422},
+		{"not for anonymous callers", `{"jsonrpc":"2.0","method":"info","params":{"chainId":2},"id":1}`, rpcerrors.Unauthorized, 401},
 		{"parse error", `{"jsonrpc":"2.0",`, -32700, 0},
 		{"invalid request", `{"jsonrpc":"1.0","method":"latestHeight","id":1}`, -32600, 0},
 		{"empty batch", `[]`, -32600, 0},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nuls-gateway/nuls-gateway/auth"
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/rpcerrors"
 	"github.com/nuls-gateway/nuls-gateway/gateway/socket"
 	"github.com/nuls-gateway/nuls-gateway/internal/redistest"
 	"github.com/nuls-gateway/nuls-gateway/ratelimit"
@@ -112,11 +113,11 @@ func (c *wsConn) closed(within time.Duration) *websocket.CloseError {
 }
 
 // rpcErrorOf returns the code and data of a JSON-RPC error answer.
-func rpcErrorOf(t *testing.T, m rpcMsg) (int, jsonRPCErrorData) {
+func rpcErrorOf(t *testing.T, m rpcMsg) (int, rpcerrors.Data) {
 	t.Helper()
 	var e struct {
 		Code int
-		Data jsonRPCErrorData
+		Data rpcerrors.Data
 	}
 	if m["error"] == nil || json.Unmarshal(m["error"], &e) != nil {
 		t.Fatalf("not an error: %v", m)
@@ -165,7 +166,7 @@ func TestTicketOnlyFollowsStreams(t *testing.T) {
 			`[{"jsonrpc":"2.0","method":"latestHeight","params":{"chainId":2},"id":"t"}]`} {
 			c.write(call)
 			m := c.answer(`"t"`)
-			if code, data := rpcErrorOf(t, m); code != codeForbidden || data.Status != http.StatusForbidden || !strings.Contains(data.Detail, "stream ticket") {
+			if code, data := rpcErrorOf(t, m); code != rpcerrors.Forbidden || data.Status != http.StatusForbidden || !strings.Contains(data.Detail, "stream ticket") {
 				t.Fatalf("%s: a call on a ticket's socket: %v, want a 403-class error saying why", name, m)
 			}
 		}
@@ -452,7 +453,7 @@ func TestSocketSubscriptionsPayTheirWeight(t *testing.T) {
 			t.Fatalf("subscription %d: %v", i, m)
 		}
 		if i == 2 {
-			if code, _ := rpcErrorOf(t, m); code != codeRateLimited {
+			if code, _ := rpcErrorOf(t, m); code != rpcerrors.RateLimited {
 				t.Fatalf("a third subscription of weight 4 within a burst of 10: %v, want rate limited", m)
 			}
 		}
@@ -465,7 +466,7 @@ func TestSocketSubscriptionsPayTheirWeight(t *testing.T) {
 			t.Fatalf("call %d: %v", i, m)
 		}
 		if i == 2 {
-			if code, _ := rpcErrorOf(t, m); code != codeRateLimited {
+			if code, _ := rpcErrorOf(t, m); code != rpcerrors.RateLimited {
 				t.Fatalf("a third call of weight 4 within a burst of 10: %v, want rate limited", m)
 			}
 		}

@@ -6,27 +6,11 @@ import (
 	"strconv"
 
 	"github.com/nuls-gateway/nuls-gateway/bridge"
+	"github.com/nuls-gateway/nuls-gateway/gateway/rpcerrors"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
 )
-
-// The gateway's JSON-RPC error codes (POST /jsonrpc) that the profile
-// answers with or looks for, in the range the specification leaves to
-// servers.
-const (
-	codeModuleError         = -32000 // the module answered with a failure
-	codeUpstreamUnavailable = -32004
-	codeDataNotFound        = -32006 // what was asked for does not exist
-)
-
-// errorData is the data of the gateway's JSON-RPC errors (POST /jsonrpc),
-// as far as the profile's own errors fill it: the HTTP status /rpc
-// answers the same failure with, and what it says.
-type errorData struct {
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-}
 
 // errNotInProfile is a method the nuls-api profile does not serve.
 var errNotInProfile = errors.New("Can't find the method") //nolint:staticcheck // ST1005: nuls-api's message, word for word
@@ -77,13 +61,13 @@ func strictError(c Caller, method string, err error) *jsonrpc.Error {
 	case errors.Is(err, errNotInProfile):
 		return jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "Method not found")
 	case errors.Is(err, errNoPublicService):
-		return &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: "Method not found", Data: errorData{Status: http.StatusNotFound, Detail: errNoPublicService.Error()}}
+		return &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: "Method not found", Data: rpcerrors.Data{Status: http.StatusNotFound, Detail: errNoPublicService.Error()}}
 	case errors.Is(err, nulsapi.ErrDataNotFound):
-		return &jsonrpc.Error{Code: codeDataNotFound, Message: "Data not found", Data: errorData{Status: http.StatusNotFound}}
+		return &jsonrpc.Error{Code: rpcerrors.DataNotFound, Message: "Data not found", Data: rpcerrors.Data{Status: http.StatusNotFound}}
 	case errors.Is(err, nulsapi.ErrTxParse):
-		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params", Data: errorData{Status: http.StatusBadRequest, Detail: "the transaction does not parse"}}
+		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params", Data: rpcerrors.Data{Status: http.StatusBadRequest, Detail: "the transaction does not parse"}}
 	case errors.As(err, &pe):
-		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params", Data: errorData{Status: http.StatusBadRequest, Detail: pe.Detail}}
+		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params", Data: rpcerrors.Data{Status: http.StatusBadRequest, Detail: pe.Detail}}
 	}
 	e, _ := c.Error(method, err)
 	return e
@@ -108,7 +92,7 @@ func publicServiceCode(err error) (int, string, any, bool) {
 	}
 	code, cerr := strconv.Atoi(pe.CodeString())
 	if cerr != nil {
-		code = codeModuleError
+		code = rpcerrors.ModuleError
 	}
 	return code, pe.Message, pe.Data, true
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
+	"github.com/nuls-gateway/nuls-gateway/gateway/rpcerrors"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
 	"github.com/nuls-gateway/nuls-gateway/upstream"
@@ -278,7 +279,7 @@ func (e *Endpoint) writeCompat(w http.ResponseWriter, answers []nulsapi.Outcome,
 		b = []byte(`{"jsonrpc":"2.0","id":"0","error":{"code":"10002","message":"System unknown error!"}}`)
 	}
 	for _, a := range answers {
-		if a.Error != nil && a.Error.Code == strconv.Itoa(codeUpstreamUnavailable) {
+		if a.Error != nil && a.Error.Code == strconv.Itoa(rpcerrors.UpstreamUnavailable) {
 			// As /rpc's 503: the client may retry, and when.
 			w.Header().Set("Retry-After", e.retryAfter)
 			break
