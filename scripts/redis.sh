@@ -40,7 +40,15 @@ start)
 	;;
 stop)
 	dir=${2:?dir}
-	[ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
-	rm -rf "$dir"
+	pid=$(cat "$dir/redis.pid" 2>/dev/null || true)
+	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+		# Wait for it to exit: on its way out it writes its log and removes
+		# its pid file, and a removal of the directory meanwhile fails.
+		for _ in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
+	rm -rf "$dir" || echo "warning: could not remove $dir" >&2
 	;;
 esac
