@@ -168,9 +168,6 @@ type Problem struct {
 	ResponseComment string `json:"responseComment,omitempty"`
 }
 
-// fallbackProblem is sent when a Problem cannot be encoded.
-const fallbackProblem = `{"type":"about:blank","title":"Internal Server Error","status":500}`
-
 // problemFor describes err for the client of r; details of unexpected
 // errors stay in the log.
 func problemFor(err error, r *http.Request) Problem {
@@ -281,7 +278,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	b, merr := json.Marshal(p)
 	if merr != nil {
-		b = []byte(fallbackProblem)
+		b = []byte(edge.FallbackProblem)
 	}
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -292,21 +289,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // retryAfterSeconds is the Retry-After of a 503: about one reconnect backoff.
 const retryAfterSeconds = 2
 
-// writeJSON answers with a JSON body.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte(fallbackProblem))
-		return
-	}
-	writeRaw(w, status, b)
-}
+// writeJSON answers with a JSON body (edge.WriteJSON).
+func writeJSON(w http.ResponseWriter, status int, v any) { edge.WriteJSON(w, status, v) }
 
-// writeRaw answers with JSON text as it is.
-func writeRaw(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b) //nolint:gosec // G705: JSON, served as application/json, never as HTML
-}
+// writeRaw answers with JSON text as it is (edge.WriteRaw).
+func writeRaw(w http.ResponseWriter, status int, b []byte) { edge.WriteRaw(w, status, b) }

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/state"
 )
 
@@ -230,7 +231,7 @@ func (k *Keeper) Serve(w http.ResponseWriter, r *http.Request, c Job, run func(c
 		location := "/requests/" + rec.ID
 		w.Header().Set("Location", location)
 		w.Header().Set(HeaderPreferenceApplied, "respond-async")
-		writeJSON(w, http.StatusAccepted, RequestStatus{ID: rec.ID, Status: "pending", Method: method, Location: location})
+		edge.WriteJSON(w, http.StatusAccepted, RequestStatus{ID: rec.ID, Status: "pending", Method: method, Location: location})
 		return nil
 	}
 	a := run(r.Context())
@@ -464,7 +465,7 @@ func (k *Keeper) replay(w http.ResponseWriter, r *http.Request, id string, misma
 	if async {
 		w.Header().Set("Location", "/requests/"+id)
 		w.Header().Set(HeaderReplayed, "true")
-		writeJSON(w, http.StatusAccepted, RequestStatus{ID: id, Status: "pending", Location: "/requests/" + id})
+		edge.WriteJSON(w, http.StatusAccepted, RequestStatus{ID: id, Status: "pending", Location: "/requests/" + id})
 		return nil
 	}
 	if lc := k.inflight.get(id); lc != nil {
@@ -578,7 +579,7 @@ func (k *Keeper) Answer(w http.ResponseWriter, r *http.Request, id, owner string
 		return fmt.Errorf("%w: no call %s (or its result expired)", ErrUnknownRequest, id)
 	case !rec.Done:
 		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusAccepted, RequestStatus{ID: id, Status: "pending", Method: rec.Method, Location: "/requests/" + id})
+		edge.WriteJSON(w, http.StatusAccepted, RequestStatus{ID: id, Status: "pending", Method: rec.Method, Location: "/requests/" + id})
 	default:
 		Reply{Status: rec.Status, Header: rec.Header, Body: rec.Body}.Write(w)
 	}
@@ -691,12 +692,4 @@ func ReplyHeaders(messageID, requestID, processingTime string) map[string]string
 		}
 	}
 	return h
-}
-
-// writeJSON answers with a JSON body.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
 }

@@ -129,7 +129,7 @@ func (e *Endpoint) Create(w http.ResponseWriter, r *http.Request) error {
 	e.b.Changed()
 	e.announce(c)
 	w.Header().Set("Location", "/compound-methods/"+c.Name)
-	writeJSON(w, http.StatusCreated, c)
+	edge.WriteJSON(w, http.StatusCreated, c)
 	return nil
 }
 
@@ -139,7 +139,7 @@ func (e *Endpoint) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list)
+	edge.WriteJSON(w, http.StatusOK, list)
 	return nil
 }
 
@@ -258,21 +258,4 @@ func (e *Endpoint) Sync(ctx context.Context) {
 		}
 		e.mu.Unlock()
 	}
-}
-
-// fallbackProblem is sent when an answer cannot be encoded: the gateway's.
-const fallbackProblem = `{"type":"about:blank","title":"Internal Server Error","status":500}`
-
-// writeJSON answers with a JSON body, as the gateway does.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte(fallbackProblem))
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
 }

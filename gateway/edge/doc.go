@@ -13,6 +13,7 @@
 //     LimitBody), and the client's address behind trusted proxies
 //     (ClientIP). What it refuses it hands to GuardConfig.Refuse, the
 //     gateway's one error writer.
+//   - WriteJSON and WriteRaw: how every route answers JSON.
 //
 // # Concurrency
 //

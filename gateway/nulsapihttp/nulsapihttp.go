@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/nuls-gateway/nuls-gateway/gateway/batch"
+	"github.com/nuls-gateway/nuls-gateway/gateway/edge"
 	"github.com/nuls-gateway/nuls-gateway/gateway/rpcerrors"
 	"github.com/nuls-gateway/nuls-gateway/jsonrpc"
 	"github.com/nuls-gateway/nuls-gateway/nulsapi"
@@ -106,7 +107,7 @@ func (e *Endpoint) Serve(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		if perr.Code == jsonrpc.CodeInvalidRequest && len(body) > 0 && body[0] == '[' {
-			writeJSON(w, []byte("[]")) // nuls-api answers an empty batch with one
+			edge.WriteRaw(w, http.StatusOK, []byte("[]")) // nuls-api answers an empty batch with one
 			return nil
 		}
 		e.writeCompat(w, []nulsapi.Outcome{{ID: json.RawMessage(`"0"`), Error: &nulsapi.Error{Code: strconv.Itoa(perr.Code), Message: perr.Message}}}, false)
@@ -285,12 +286,5 @@ func (e *Endpoint) writeCompat(w http.ResponseWriter, answers []nulsapi.Outcome,
 			break
 		}
 	}
-	writeJSON(w, b)
-}
-
-// writeJSON answers 200 with JSON text as it is.
-func writeJSON(w http.ResponseWriter, b []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b) //nolint:gosec // G705: JSON, served as application/json, never as HTML
+	edge.WriteRaw(w, http.StatusOK, b)
 }

@@ -43,9 +43,8 @@ type detached struct {
 	// over from net/http (takeOver): written without blocking, watched by
 	// the pump's hang-up watcher (watch). -1: closed, or the stream is
 	// written through conn.
-	fd      int
-	watch   uint64
-	watched bool
+	fd    int
+	watch uint64 // 0: not watched (a watch's id is never 0)
 	// pending is what the socket did not take yet, written before
 	// anything new; pendingSince is when the socket last took some.
 	pending      []byte
@@ -267,7 +266,7 @@ func (d *detached) watchHangup() {
 	if d.conn == nil {
 		id, err := w.WatchSocket(d.fd, d)
 		if err == nil {
-			d.watch, d.watched = id, true
+			d.watch = id
 		}
 		d.mu.Unlock()
 		if err != nil { // the pump is shutting down
@@ -299,7 +298,7 @@ func (d *detached) close() {
 		d.mu.Lock()
 		d.ended = true
 		if d.fd >= 0 {
-			if d.watched {
+			if d.watch != 0 {
 				// Before the close, while the descriptor is the stream's.
 				d.p.hangups.Unwatch(d.watch, d.fd)
 			}

@@ -310,14 +310,12 @@ func (g *group) run() {
 		case <-g.p.stop:
 			return
 		case <-g.wake:
-			if changed == nil {
-				// The first stream: from now on, the topic's events
-				// wake the group.
-				if ready := g.peekReady(); ready != nil {
-					changed = ready.m.Changed()
-				}
-			}
 			for ready := g.takeReady(); len(ready) > 0; ready = g.takeReady() {
+				if changed == nil {
+					// The first stream: from now on, the topic's
+					// events wake the group.
+					changed = ready[0].m.Changed()
+				}
 				for g.fanOut(ready, (*detached).deliver) {
 				}
 			}
@@ -350,16 +348,6 @@ func (g *group) queue(d *detached) {
 	case g.wake <- struct{}{}:
 	default:
 	}
-}
-
-// peekReady returns the first stream of the ready list; nil when empty.
-func (g *group) peekReady() *detached {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.ready) == 0 {
-		return nil
-	}
-	return g.ready[0]
 }
 
 // takeReady empties the ready list and returns what it had.

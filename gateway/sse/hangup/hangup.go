@@ -61,8 +61,8 @@ func (w *Watcher) Polls() bool { return w.poller != nil }
 
 // WatchSocket watches the socket fd, which the caller owns and writes to
 // without blocking: h.Hangup when its client hangs up or sends anything,
-// h.Writable when its send buffer has room again. Call Unwatch before
-// closing fd.
+// h.Writable when its send buffer has room again. The watch's id is never
+// 0. Call Unwatch before closing fd.
 func (w *Watcher) WatchSocket(fd int, h Handler) (id uint64, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
